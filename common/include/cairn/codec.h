@@ -1,0 +1,51 @@
+/* Protobuf codecs: the only place that packs or unpacks protobuf-c messages.
+ * Unpack validates (bounded size, well-formed, required parts present) and
+ * returns CAIRN_EPROTO instead of trusting bytes from the bus. */
+#ifndef CAIRN_CODEC_H
+#define CAIRN_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/v1/alert.pb-c.h"
+#include "cairn/v1/event.pb-c.h"
+#include "cairn/v1/ingest.pb-c.h"
+#include "cairn/v1/ledger.pb-c.h"
+#include "cairn/v1/policy.pb-c.h"
+#include "cairn/v1/verdict.pb-c.h"
+
+/* Largest message accepted from the bus. */
+#define CAIRN_CODEC_MAX_BYTES (64u * 1024u * 1024u)
+
+/* Packs any message into a malloc'd buffer. */
+int cairn_codec_pack(const ProtobufCMessage *msg, uint8_t **buf_out, size_t *len_out);
+
+/* Ledger family. */
+int cairn_codec_ledger_request_unpack(const uint8_t *buf, size_t len, Cairn__V1__LedgerRequest **out);
+int cairn_codec_ledger_reply_unpack(const uint8_t *buf, size_t len, Cairn__V1__LedgerReply **out);
+int cairn_codec_entry_unpack(const uint8_t *buf, size_t len, Cairn__V1__Entry **out);
+int cairn_codec_record_unpack(const uint8_t *buf, size_t len, Cairn__V1__Record **out);
+
+/* Policy family. */
+int cairn_codec_policy_request_unpack(const uint8_t *buf, size_t len, Cairn__V1__PolicyRequest **out);
+int cairn_codec_policy_reply_unpack(const uint8_t *buf, size_t len, Cairn__V1__PolicyReply **out);
+
+/* Ingest family. */
+int cairn_codec_submit_request_unpack(const uint8_t *buf, size_t len, Cairn__V1__SubmitRequest **out);
+int cairn_codec_submit_reply_unpack(const uint8_t *buf, size_t len, Cairn__V1__SubmitReply **out);
+
+/* Frees anything unpacked above (NULL-safe, sets *msg_p to NULL). */
+void cairn_codec_free(ProtobufCMessage **msg_p);
+#define CAIRN_CODEC_FREE(pp) cairn_codec_free((ProtobufCMessage **)(pp))
+
+/* The topic an entry for this record is published under:
+ * the event type, "verdict.<gate>", "alert.<kind>", "receipt.<receiver>". */
+int cairn_codec_record_topic(const Cairn__V1__Record *rec, char *buf, size_t buflen);
+
+/* The change a record names ("" if none). */
+const char *cairn_codec_record_change(const Cairn__V1__Record *rec);
+
+/* "allow", "deny", "pending", "manual", "unspecified". */
+const char *cairn_decision_name(Cairn__V1__Decision d);
+
+#endif

@@ -1,0 +1,33 @@
+/* Small helpers used across Cairn: time, hex, files, SHA-256. */
+#ifndef CAIRN_UTIL_H
+#define CAIRN_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Wall-clock Unix time in milliseconds. */
+int64_t cairn_now_ms(void);
+
+/* Monotonic milliseconds for timeouts. */
+int64_t cairn_mono_ms(void);
+
+/* Formats Unix ms as RFC 3339 UTC ("2026-11-25T21:50:01.123Z"). */
+void cairn_format_time(int64_t unix_ms, char out[32]);
+
+/* Parses RFC 3339 ("2026-11-25T21:50:01Z", fractional seconds and offsets
+ * allowed) into Unix ms. */
+int cairn_parse_time(const char *text, int64_t *unix_ms_out);
+
+/* Lower-case hex of len bytes into out (2*len+1 bytes). */
+void cairn_hex(const uint8_t *bytes, size_t len, char *out);
+
+/* SHA-256 (libsodium). */
+void cairn_sha256(const void *data, size_t len, uint8_t out[32]);
+
+/* Reads a whole file into a malloc'd NUL-terminated buffer (limit: max bytes). */
+int cairn_read_file(const char *path, size_t max, char **buf_out, size_t *len_out);
+
+/* mkdir -p with mode for every created directory. */
+int cairn_mkdir_p(const char *path, unsigned mode);
+
+#endif

@@ -1,0 +1,272 @@
+/* The ZeroMQ bus: socket setup, [topic][payload] framing, and a
+ * request/reply client that survives timeouts. */
+#include "cairn/bus.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cairn/error.h"
+#include "cairn/util.h"
+
+#define S_IPC_PREFIX "ipc://"
+
+/* For ipc:// endpoints: the socket file path, or NULL. */
+static const char *s_ipc_path(const char *endpoint)
+{
+    if (strncmp(endpoint, S_IPC_PREFIX, strlen(S_IPC_PREFIX)) != 0)
+        return NULL;
+    return endpoint + strlen(S_IPC_PREFIX);
+}
+
+static int s_prepare_ipc_dir(const char *endpoint)
+{
+    const char *path = s_ipc_path(endpoint);
+    if (!path)
+        return 0;
+    char dir[4096];
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+        return -ENAMETOOLONG;
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    int rc = cairn_mkdir_p(dir, 0700);
+    if (rc < 0)
+        return rc;
+    return chmod(dir, 0700) == 0 ? 0 : -errno;
+}
+
+static zsock_t *s_new_socket(int type)
+{
+    zsock_t *sock = zsock_new(type);
+    if (!sock)
+        return NULL;
+    zsock_set_linger(sock, 0);
+    if (type == ZMQ_PUB)
+        zsock_set_sndhwm(sock, 100000);
+    if (type == ZMQ_SUB)
+        zsock_set_rcvhwm(sock, 100000);
+    return sock;
+}
+
+int cairn_bus_bind(int type, const char *endpoint, zsock_t **out)
+{
+    int rc = s_prepare_ipc_dir(endpoint);
+    if (rc < 0)
+        return rc;
+    zsock_t *sock = s_new_socket(type);
+    if (!sock)
+        return -ENOMEM;
+    if (zsock_bind(sock, "%s", endpoint) < 0) {
+        rc = zmq_errno() ? -zmq_errno() : CAIRN_EUNREACHABLE;
+        zsock_destroy(&sock);
+        return rc;
+    }
+    *out = sock;
+    return 0;
+}
+
+int cairn_bus_connect(int type, const char *endpoint, const char *topic_prefix, zsock_t **out)
+{
+    zsock_t *sock = s_new_socket(type);
+    if (!sock)
+        return -ENOMEM;
+    if (type == ZMQ_SUB)
+        zsock_set_subscribe(sock, topic_prefix ? topic_prefix : "");
+    if (zsock_connect(sock, "%s", endpoint) < 0) {
+        int rc = zmq_errno() ? -zmq_errno() : CAIRN_EUNREACHABLE;
+        zsock_destroy(&sock);
+        return rc;
+    }
+    *out = sock;
+    return 0;
+}
+
+int cairn_bus_publish(zsock_t *sock, const char *topic, const void *payload, size_t len)
+{
+    zmsg_t *msg = zmsg_new();
+    if (!msg)
+        return -ENOMEM;
+    zmsg_addmem(msg, topic, strlen(topic));
+    zmsg_addmem(msg, payload, len);
+    if (zmsg_send(&msg, sock) != 0) {
+        zmsg_destroy(&msg);
+        return CAIRN_EUNREACHABLE;
+    }
+    return 0;
+}
+
+static int s_frame_dup(zframe_t *frame, uint8_t **out, size_t *len_out, int nul)
+{
+    size_t len = zframe_size(frame);
+    uint8_t *buf = malloc(len + 1);
+    if (!buf)
+        return -ENOMEM;
+    if (len)
+        memcpy(buf, zframe_data(frame), len);
+    if (nul)
+        buf[len] = '\0';
+    *out = buf;
+    if (len_out)
+        *len_out = len;
+    return 0;
+}
+
+int cairn_bus_receive(zsock_t *sock, char **topic_out, uint8_t **payload_out, size_t *len_out)
+{
+    int rc = 0;
+    uint8_t *topic = NULL;
+    zmsg_t *msg = zmsg_recv(sock);
+    if (!msg)
+        return errno == EAGAIN ? CAIRN_ETIMEOUT : CAIRN_EUNREACHABLE;
+    if (zmsg_size(msg) != 2) {
+        rc = CAIRN_EPROTO;
+        goto out;
+    }
+    if ((rc = s_frame_dup(zmsg_first(msg), &topic, NULL, 1)) < 0)
+        goto out;
+    if ((rc = s_frame_dup(zmsg_next(msg), payload_out, len_out, 0)) < 0)
+        goto out;
+    *topic_out = (char *)topic;
+    topic = NULL;
+out:
+    free(topic);
+    zmsg_destroy(&msg);
+    return rc;
+}
+
+int cairn_bus_server_recv(zsock_t *router, zframe_t **peer_out, uint8_t **payload_out,
+                          size_t *len_out)
+{
+    int rc = 0;
+    zmsg_t *msg = zmsg_recv(router);
+    if (!msg)
+        return errno == EAGAIN ? CAIRN_ETIMEOUT : CAIRN_EUNREACHABLE;
+    /* [identity][empty][payload] */
+    if (zmsg_size(msg) != 3) {
+        rc = CAIRN_EPROTO;
+        goto out;
+    }
+    zframe_t *peer = zmsg_pop(msg);
+    zframe_t *empty = zmsg_pop(msg);
+    int delimited = zframe_size(empty) == 0;
+    zframe_destroy(&empty);
+    if (!delimited) {
+        zframe_destroy(&peer);
+        rc = CAIRN_EPROTO;
+        goto out;
+    }
+    zframe_t *body = zmsg_first(msg);
+    if ((rc = s_frame_dup(body, payload_out, len_out, 0)) < 0) {
+        zframe_destroy(&peer);
+        goto out;
+    }
+    *peer_out = peer;
+out:
+    zmsg_destroy(&msg);
+    return rc;
+}
+
+int cairn_bus_server_reply(zsock_t *router, zframe_t **peer_p, const void *payload, size_t len)
+{
+    zmsg_t *msg = zmsg_new();
+    if (!msg) {
+        zframe_destroy(peer_p);
+        return -ENOMEM;
+    }
+    zmsg_append(msg, peer_p);
+    zmsg_addmem(msg, NULL, 0);
+    zmsg_addmem(msg, payload, len);
+    if (zmsg_send(&msg, router) != 0) {
+        zmsg_destroy(&msg);
+        return CAIRN_EUNREACHABLE;
+    }
+    return 0;
+}
+
+struct cairn_client_t {
+    char *endpoint;  /* where requests go */
+    zsock_t *dealer; /* current socket; rebuilt after a timeout */
+};
+
+cairn_client_t *cairn_client_new(const char *endpoint)
+{
+    cairn_client_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->endpoint = strdup(endpoint);
+    if (!self->endpoint) {
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+void cairn_client_destroy(cairn_client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    cairn_client_t *self = *self_p;
+    zsock_destroy(&self->dealer);
+    free(self->endpoint);
+    free(self);
+    *self_p = NULL;
+}
+
+int cairn_client_call(cairn_client_t *self, const void *req, size_t req_len, int timeout_ms,
+                      uint8_t **reply_out, size_t *reply_len_out)
+{
+    int rc = 0;
+    zmsg_t *reply = NULL;
+    const char *ipc = s_ipc_path(self->endpoint);
+    struct stat st;
+    if (ipc && stat(ipc, &st) != 0)
+        return CAIRN_EUNREACHABLE; /* nobody has bound it */
+    if (!self->dealer &&
+        (rc = cairn_bus_connect(ZMQ_DEALER, self->endpoint, NULL, &self->dealer)) < 0)
+        return rc;
+    zmsg_t *msg = zmsg_new();
+    if (!msg)
+        return -ENOMEM;
+    zmsg_addmem(msg, NULL, 0);
+    zmsg_addmem(msg, req, req_len);
+    zsock_set_sndtimeo(self->dealer, timeout_ms);
+    if (zmsg_send(&msg, self->dealer) != 0) {
+        zmsg_destroy(&msg);
+        rc = CAIRN_ETIMEOUT;
+        goto fail;
+    }
+    int64_t deadline = cairn_mono_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - cairn_mono_ms();
+        if (left <= 0) {
+            rc = CAIRN_ETIMEOUT;
+            goto fail;
+        }
+        zmq_pollitem_t item = {zsock_resolve(self->dealer), 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&item, 1, (long)left);
+        if (n < 0 && zmq_errno() == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n < 0 ? CAIRN_EUNREACHABLE : CAIRN_ETIMEOUT;
+            goto fail;
+        }
+        break;
+    }
+    reply = zmsg_recv(self->dealer);
+    if (!reply || zmsg_size(reply) != 2 || zframe_size(zmsg_first(reply)) != 0) {
+        rc = CAIRN_EPROTO;
+        goto fail;
+    }
+    rc = s_frame_dup(zmsg_next(reply), reply_out, reply_len_out, 0);
+    zmsg_destroy(&reply);
+    return rc;
+fail:
+    zmsg_destroy(&reply);
+    /* A late answer must never be read as the reply to the next request. */
+    zsock_destroy(&self->dealer);
+    return rc;
+}

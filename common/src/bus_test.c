@@ -1,0 +1,134 @@
+/* Tests for bus framing and the request/reply client over real ipc sockets. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cairn/bus.h"
+#include "cairn/error.h"
+
+static char s_dir[64];
+
+static int s_setup(void **state)
+{
+    snprintf(s_dir, sizeof s_dir, "/tmp/cairn-bus-test-XXXXXX");
+    return mkdtemp(s_dir) ? 0 : -1;
+}
+
+static int s_teardown(void **state)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", s_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void published_messages_keep_topic_and_payload(void **state)
+{
+    char ep[128];
+    snprintf(ep, sizeof ep, "ipc://%s/run/stream.sock", s_dir);
+    zsock_t *pub = NULL, *sub = NULL;
+    assert_int_equal(cairn_bus_bind(ZMQ_PUB, ep, &pub), 0);
+    struct stat st;
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/run", s_dir);
+    assert_int_equal(stat(dir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_int_equal(cairn_bus_connect(ZMQ_SUB, ep, "verdict.", &sub), 0);
+    zsock_set_rcvtimeo(sub, 2000);
+    char *topic = NULL;
+    uint8_t *payload = NULL;
+    size_t len = 0;
+    /* Slow joiner: publish until the subscription is in place. */
+    int got = 0;
+    for (int i = 0; i < 50 && !got; i++) {
+        cairn_bus_publish(pub, "alert.drift", "x", 1);
+        cairn_bus_publish(pub, "verdict.deployment", "\0\1\2", 3);
+        zsock_set_rcvtimeo(sub, 50);
+        if (cairn_bus_receive(sub, &topic, &payload, &len) == 0)
+            got = 1;
+    }
+    assert_true(got);
+    assert_string_equal(topic, "verdict.deployment");
+    assert_int_equal(len, 3);
+    assert_memory_equal(payload, "\0\1\2", 3);
+    free(topic);
+    free(payload);
+    zsock_destroy(&sub);
+    zsock_destroy(&pub);
+}
+
+static void client_gets_reply_and_times_out_cleanly(void **state)
+{
+    char ep[128];
+    snprintf(ep, sizeof ep, "ipc://%s/api.sock", s_dir);
+    cairn_client_t *client = cairn_client_new(ep);
+    uint8_t *reply = NULL;
+    size_t len = 0;
+    /* Nothing bound: unreachable at once. */
+    assert_int_equal(cairn_client_call(client, "ping", 4, 100, &reply, &len), CAIRN_EUNREACHABLE);
+
+    zsock_t *router = NULL;
+    assert_int_equal(cairn_bus_bind(ZMQ_ROUTER, ep, &router), 0);
+    /* Bound but nobody answers: a timeout. */
+    assert_int_equal(cairn_client_call(client, "first", 5, 100, &reply, &len), CAIRN_ETIMEOUT);
+    zframe_t *peer = NULL;
+    uint8_t *req = NULL;
+    size_t req_len = 0;
+    zsock_set_rcvtimeo(router, 1000);
+    assert_int_equal(cairn_bus_server_recv(router, &peer, &req, &req_len), 0);
+    /* Answer the timed-out request late: the client must not read it next. */
+    assert_int_equal(cairn_bus_server_reply(router, &peer, "late", 4), 0);
+    free(req);
+
+    /* The same client must not take the late answer as the reply to a new request. */
+    assert_int_equal(cairn_client_call(client, "third", 5, 200, &reply, &len), CAIRN_ETIMEOUT);
+    assert_int_equal(cairn_bus_server_recv(router, &peer, &req, &req_len), 0);
+    assert_memory_equal(req, "third", 5);
+    free(req);
+    zframe_destroy(&peer);
+
+    /* Send from the client; serve from here; wait with a generous timeout. */
+    zpoller_t *poller = zpoller_new(router, NULL);
+    assert_non_null(poller);
+    pid_t pid = fork();
+    if (pid == 0) {
+        uint8_t *r = NULL;
+        size_t rl = 0;
+        cairn_client_t *c2 = cairn_client_new(ep);
+        int rc = cairn_client_call(c2, "second", 6, 3000, &r, &rl);
+        int ok = rc == 0 && rl == 6 && memcmp(r, "answer", 6) == 0;
+        free(r);
+        cairn_client_destroy(&c2);
+        _exit(ok ? 0 : 1);
+    }
+    void *which = zpoller_wait(poller, 3000);
+    assert_ptr_equal(which, router);
+    assert_int_equal(cairn_bus_server_recv(router, &peer, &req, &req_len), 0);
+    assert_int_equal(req_len, 6);
+    assert_memory_equal(req, "second", 6);
+    free(req);
+    assert_int_equal(cairn_bus_server_reply(router, &peer, "answer", 6), 0);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    zpoller_destroy(&poller);
+    zsock_destroy(&router);
+    cairn_client_destroy(&client);
+    assert_null(client);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(published_messages_keep_topic_and_payload),
+        cmocka_unit_test(client_gets_reply_and_times_out_cleanly),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}

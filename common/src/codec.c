@@ -1,0 +1,129 @@
+/* Protobuf codecs: packing, validated unpacking, and record naming. */
+#include "cairn/codec.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/error.h"
+
+int cairn_codec_pack(const ProtobufCMessage *msg, uint8_t **buf_out, size_t *len_out)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return -ENOMEM;
+    size_t packed = protobuf_c_message_pack(msg, buf);
+    if (packed != len) {
+        free(buf);
+        return CAIRN_EINTERNAL;
+    }
+    *buf_out = buf;
+    *len_out = len;
+    return 0;
+}
+
+static int s_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
+                    ProtobufCMessage **out)
+{
+    if (len > CAIRN_CODEC_MAX_BYTES || (!buf && len))
+        return CAIRN_EPROTO;
+    ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, buf ? buf : (const uint8_t *)"");
+    if (!m)
+        return CAIRN_EPROTO;
+    *out = m;
+    return 0;
+}
+
+void cairn_codec_free(ProtobufCMessage **msg_p)
+{
+    if (!msg_p || !*msg_p)
+        return;
+    protobuf_c_message_free_unpacked(*msg_p, NULL);
+    *msg_p = NULL;
+}
+
+#define S_UNPACKER(fn, type, desc)                                            \
+    int fn(const uint8_t *buf, size_t len, type **out)                        \
+    {                                                                         \
+        ProtobufCMessage *m = NULL;                                           \
+        int rc = s_unpack(&(desc), buf, len, &m);                             \
+        if (rc == 0)                                                          \
+            *out = (type *)m;                                                 \
+        return rc;                                                            \
+    }
+
+S_UNPACKER(cairn_codec_ledger_request_unpack, Cairn__V1__LedgerRequest,
+           cairn__v1__ledger_request__descriptor)
+S_UNPACKER(cairn_codec_ledger_reply_unpack, Cairn__V1__LedgerReply,
+           cairn__v1__ledger_reply__descriptor)
+S_UNPACKER(cairn_codec_entry_unpack, Cairn__V1__Entry, cairn__v1__entry__descriptor)
+S_UNPACKER(cairn_codec_record_unpack, Cairn__V1__Record, cairn__v1__record__descriptor)
+S_UNPACKER(cairn_codec_policy_request_unpack, Cairn__V1__PolicyRequest,
+           cairn__v1__policy_request__descriptor)
+S_UNPACKER(cairn_codec_policy_reply_unpack, Cairn__V1__PolicyReply,
+           cairn__v1__policy_reply__descriptor)
+S_UNPACKER(cairn_codec_submit_request_unpack, Cairn__V1__SubmitRequest,
+           cairn__v1__submit_request__descriptor)
+S_UNPACKER(cairn_codec_submit_reply_unpack, Cairn__V1__SubmitReply,
+           cairn__v1__submit_reply__descriptor)
+
+static int s_fmt(char *buf, size_t buflen, const char *prefix, const char *name)
+{
+    if (!name || !*name)
+        name = "unknown";
+    int n = snprintf(buf, buflen, "%s%s", prefix, name);
+    return (n < 0 || (size_t)n >= buflen) ? CAIRN_ETOOLARGE : 0;
+}
+
+int cairn_codec_record_topic(const Cairn__V1__Record *rec, char *buf, size_t buflen)
+{
+    switch (rec->body_case) {
+    case CAIRN__V1__RECORD__BODY_EVENT:
+        if (!rec->event->type || !*rec->event->type)
+            return CAIRN_EINVALID;
+        return s_fmt(buf, buflen, "", rec->event->type);
+    case CAIRN__V1__RECORD__BODY_VERDICT:
+        return s_fmt(buf, buflen, "verdict.", rec->verdict->gate);
+    case CAIRN__V1__RECORD__BODY_ALERT:
+        return s_fmt(buf, buflen, "alert.", rec->alert->kind);
+    case CAIRN__V1__RECORD__BODY_RECEIPT:
+        return s_fmt(buf, buflen, "receipt.", rec->receipt->receiver);
+    default:
+        return CAIRN_EINVALID;
+    }
+}
+
+const char *cairn_codec_record_change(const Cairn__V1__Record *rec)
+{
+    const char *c = NULL;
+    switch (rec->body_case) {
+    case CAIRN__V1__RECORD__BODY_EVENT:
+        c = rec->event->correlation ? rec->event->correlation->change_id : NULL;
+        break;
+    case CAIRN__V1__RECORD__BODY_VERDICT:
+        c = rec->verdict->change_id;
+        break;
+    case CAIRN__V1__RECORD__BODY_ALERT:
+        c = rec->alert->change_id;
+        break;
+    case CAIRN__V1__RECORD__BODY_RECEIPT:
+        c = rec->receipt->change_id;
+        break;
+    default:
+        break;
+    }
+    return c ? c : "";
+}
+
+const char *cairn_decision_name(Cairn__V1__Decision d)
+{
+    switch (d) {
+    case CAIRN__V1__DECISION__DECISION_ALLOW: return "allow";
+    case CAIRN__V1__DECISION__DECISION_DENY: return "deny";
+    case CAIRN__V1__DECISION__DECISION_PENDING: return "pending";
+    case CAIRN__V1__DECISION__DECISION_MANUAL: return "manual";
+    default: return "unspecified";
+    }
+}
