@@ -132,6 +132,28 @@ static void example_config_loads_back(void **state)
     free(path);
 }
 
+static void every_option_is_documented(void **state)
+{
+    const char *src = getenv("CAIRN_SOURCE_DIR");
+    assert_non_null(src);
+    char path[512];
+    snprintf(path, sizeof path, "%s/docs/configuration.md", src);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char doc[65536];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    size_t count;
+    const cairn_option_t *opts = cairn_config_options(&count);
+    for (size_t i = 0; i < count; i++) {
+        char cell[128];
+        snprintf(cell, sizeof cell, "| `%s` |", opts[i].key);
+        if (!strstr(doc, cell))
+            fail_msg("docs/configuration.md does not document %s", opts[i].key);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -142,6 +164,7 @@ int main(void)
         cmocka_unit_test(unknown_section_and_bad_values_are_rejected),
         cmocka_unit_test(durations_parse_every_unit),
         cmocka_unit_test(example_config_loads_back),
+        cmocka_unit_test(every_option_is_documented),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

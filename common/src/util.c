@@ -37,8 +37,12 @@ void cairn_format_time(int64_t unix_ms, char out[32])
     }
     struct tm tm;
     gmtime_r(&secs, &tm);
-    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    /* Formatted with room for any int, so -O2's truncation check is satisfied;
+     * real timestamps are 24 characters. */
+    char buf[96];
+    snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    snprintf(out, 32, "%.31s", buf);
 }
 
 static int s_digits(const char *p, int n, int *out)

@@ -1,0 +1,54 @@
+/* The ledger daemon's engine: answers LedgerRequests on the ROUTER socket
+ * (append, replay, query, head) and publishes every appended entry on the PUB
+ * socket as [topic][Entry], in log order, after it is durable.
+ *
+ * Appends waiting on the socket together are written in one batch: one LMDB
+ * transaction, one synchronous commit, then one ack and one publish per entry.
+ * The engine is single-threaded; all of its calls come from one thread. */
+#ifndef CAIRN_LEDGER_ENGINE_H
+#define CAIRN_LEDGER_ENGINE_H
+
+#include <stdint.h>
+
+#include "cairn/config.h"
+
+/* Most requests handled in one batch. */
+#define CAIRN_LEDGER_BATCH_MAX 256
+
+typedef struct cairn_ledger_t cairn_ledger_t;
+
+/* What the engine has done since it started. */
+typedef struct {
+    uint64_t appends;      /* entries appended (committed and acknowledged) */
+    uint64_t duplicates;   /* appends answered with an existing entry */
+    uint64_t bad_requests; /* requests answered CAIRN_EPROTO or CAIRN_EINVALID, or dropped */
+    uint64_t store_errors; /* appends answered with a storage error */
+    uint64_t replays;      /* replay requests answered */
+    uint64_t queries;      /* query and head requests answered */
+    uint64_t batches;      /* write transactions committed */
+} cairn_ledger_stats_t;
+
+/* Opens the store at ledger.path (checking its chain tip) and binds
+ * bus.ledger_api and bus.ledger_stream. Logs the reason and returns NULL on
+ * failure. */
+cairn_ledger_t *cairn_ledger_new(const cairn_config_t *config);
+
+/* Logs the counters, closes sockets and store (NULL-safe, sets *self_p to NULL). */
+void cairn_ledger_destroy(cairn_ledger_t **self_p);
+
+/* Waits up to timeout_ms for requests and handles every one that is waiting
+ * (at most CAIRN_LEDGER_BATCH_MAX). Returns 0, or a negative code when the
+ * sockets failed and the engine cannot go on. */
+int cairn_ledger_run_once(cairn_ledger_t *self, int timeout_ms);
+
+/* Runs until cairn_signals_stop_requested(); logs counters once a minute
+ * while they change. Returns 0 on a clean stop. */
+int cairn_ledger_run(cairn_ledger_t *self);
+
+/* Current counters. */
+void cairn_ledger_stats(const cairn_ledger_t *self, cairn_ledger_stats_t *out);
+
+/* Number of committed entries. */
+uint64_t cairn_ledger_size(const cairn_ledger_t *self);
+
+#endif
