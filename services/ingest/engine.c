@@ -1,0 +1,110 @@
+/* The ingest engine: wires configuration to the handler, the HTTP server and
+ * the submit socket, and runs the submit loop. */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cairn/error.h"
+#include "cairn/log.h"
+#include "cairn/signals.h"
+#include "handler.h"
+#include "http.h"
+#include "submit.h"
+
+/* Upper bound on one wait, so SIGTERM is noticed promptly. */
+#define S_POLL_MS 200
+
+struct cairn_ingest_t {
+    cairn_ingest_handler_t *handler; /* shared by HTTP and submit */
+    cairn_ingest_http_t *http;       /* HTTP server (own threads) */
+    cairn_ingest_submit_t *submit;   /* ZeroMQ submit socket (run thread) */
+};
+
+cairn_ingest_t *cairn_ingest_new(const cairn_config_t *config)
+{
+    char reject_dir[4096];
+    const char *address = cairn_config_str(config, "ingest.http_address");
+    int port = (int)cairn_config_int(config, "ingest.http_port");
+    const char *submit = cairn_config_str(config, "bus.ingest_submit");
+    int rc;
+    cairn_ingest_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        CAIRN_ERROR("cannot start ingest", "error=%s", cairn_log_quote(cairn_strerror(-ENOMEM)));
+        return NULL;
+    }
+    snprintf(reject_dir, sizeof reject_dir, "%s/ingest/rejected",
+             cairn_config_str(config, "cairn.data_dir"));
+    cairn_ingest_handler_settings_t hs = {
+        .ledger_endpoint = cairn_config_str(config, "bus.ledger_api"),
+        .ledger_timeout_ms = (int)cairn_config_int(config, "bus.request_timeout"),
+        .max_body = (size_t)cairn_config_int(config, "ingest.max_body"),
+        .reject_dir = reject_dir,
+    };
+    if (!(self->handler = cairn_ingest_handler_new(&hs))) {
+        CAIRN_ERROR("cannot start ingest", "reject_dir=%s error=%s", cairn_log_quote(reject_dir),
+                    cairn_log_quote("cannot create the directory for rejected bodies"));
+        goto fail;
+    }
+    cairn_ingest_http_settings_t ws = {
+        .address = address,
+        .port = port,
+        .threads = (unsigned)cairn_config_int(config, "ingest.threads"),
+        .request_timeout_ms = (int)cairn_config_int(config, "ingest.request_timeout"),
+    };
+    if ((rc = cairn_ingest_http_new(&ws, self->handler, &self->http)) < 0) {
+        CAIRN_ERROR(
+            "cannot start the HTTP server", "address=%s port=%d error=%s hint=%s",
+            cairn_log_quote(address), port, cairn_log_quote(cairn_strerror(rc)),
+            cairn_log_quote("set ingest.http_address / ingest.http_port to a free address"));
+        goto fail;
+    }
+    if ((rc = cairn_ingest_submit_new(submit, self->handler, &self->submit)) < 0) {
+        CAIRN_ERROR("cannot bind the submit socket", "endpoint=%s error=%s",
+                    cairn_log_quote(submit), cairn_log_quote(cairn_strerror(rc)));
+        goto fail;
+    }
+    CAIRN_INFO("ingest started", "http=%s:%u submit=%s ledger=%s max_body=%zu", address,
+               (unsigned)cairn_ingest_http_port(self->http), cairn_log_quote(submit),
+               cairn_log_quote(hs.ledger_endpoint), hs.max_body);
+    return self;
+fail:
+    cairn_ingest_destroy(&self);
+    return NULL;
+}
+
+void cairn_ingest_destroy(cairn_ingest_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    cairn_ingest_t *self = *self_p;
+    /* HTTP first: its threads use the handler until they are joined. */
+    cairn_ingest_http_destroy(&self->http);
+    cairn_ingest_submit_destroy(&self->submit);
+    cairn_ingest_handler_destroy(&self->handler);
+    free(self);
+    *self_p = NULL;
+}
+
+int cairn_ingest_run_once(cairn_ingest_t *self, int timeout_ms)
+{
+    return cairn_ingest_submit_serve_once(self->submit, timeout_ms);
+}
+
+int cairn_ingest_run(cairn_ingest_t *self)
+{
+    while (!cairn_signals_stop_requested()) {
+        int rc = cairn_ingest_run_once(self, S_POLL_MS);
+        if (rc < 0) {
+            CAIRN_ERROR("submit socket failed", "error=%s", cairn_log_quote(cairn_strerror(rc)));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+uint16_t cairn_ingest_port(const cairn_ingest_t *self)
+{
+    return cairn_ingest_http_port(self->http);
+}

@@ -1,0 +1,589 @@
+/* The ingest request handler (see handler.h): content negotiation, parsing,
+ * appending to the ledger, the answer, the counters behind /metrics, and
+ * keeping rejected bodies for inspection. */
+#include "handler.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cairn/bus.h"
+#include "cairn/codec.h"
+#include "cairn/error.h"
+#include "cairn/log.h"
+#include "cairn/util.h"
+
+/* Ledger clients kept for reuse; more are made on demand under load. */
+#define S_POOL_MAX 32
+/* Rejected bodies kept per process run, so a flood cannot fill the disk. */
+#define S_KEEP_MAX 1000
+/* Seconds a sender should wait after a 503. */
+#define S_RETRY_AFTER 5
+/* Room for one error sentence. */
+#define S_ERRLEN 512
+
+/* Status codes with their own counter; anything else counts as "other". */
+static const unsigned s_codes[] = {200, 202, 400, 401, 404, 405, 413, 415, 422, 500, 501, 503};
+#define S_N_CODES (sizeof s_codes / sizeof s_codes[0])
+
+struct cairn_ingest_handler_t {
+    char *ledger_endpoint;                   /* where appends go (bus.ledger_api) */
+    int timeout_ms;                          /* how long to wait for an append ack */
+    size_t max_body;                         /* largest body accepted, in bytes */
+    char *reject_dir;                        /* where rejected bodies are kept, or NULL */
+    pthread_mutex_t pool_lock;               /* guards pool and pool_n */
+    cairn_client_t *pool[S_POOL_MAX];        /* idle ledger clients */
+    size_t pool_n;                           /* how many are idle */
+    _Atomic uint64_t by_code[S_N_CODES + 1]; /* answers by status; last slot: other */
+    _Atomic uint64_t accepted;               /* events the ledger appended */
+    _Atomic uint64_t duplicate;              /* events the ledger already held */
+    _Atomic uint64_t keep_slots;             /* rejected bodies we tried to keep */
+    _Atomic uint64_t kept;                   /* rejected bodies written to reject_dir */
+};
+
+typedef enum { S_STRUCTURED, S_BATCH, S_BINARY } s_mode_t;
+
+/* One appended (or duplicate) event in an answer. */
+typedef struct {
+    const char *id; /* the event's id (borrowed from the event) */
+    uint64_t index; /* its ledger index */
+    bool duplicate; /* the ledger already held it */
+} s_ack_t;
+
+cairn_ingest_handler_t *cairn_ingest_handler_new(const cairn_ingest_handler_settings_t *settings)
+{
+    cairn_ingest_handler_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    /* czmq's context is set up here, once, before worker threads race to
+     * create the first ledger clients. */
+    zsys_init();
+    self->ledger_endpoint = strdup(settings->ledger_endpoint ? settings->ledger_endpoint : "");
+    self->timeout_ms = settings->ledger_timeout_ms > 0 ? settings->ledger_timeout_ms : 1;
+    self->max_body = settings->max_body;
+    pthread_mutex_init(&self->pool_lock, NULL);
+    if (!self->ledger_endpoint)
+        goto fail;
+    if (settings->reject_dir && *settings->reject_dir) {
+        self->reject_dir = strdup(settings->reject_dir);
+        if (!self->reject_dir || cairn_mkdir_p(self->reject_dir, 0700) < 0)
+            goto fail;
+    }
+    return self;
+fail:
+    cairn_ingest_handler_destroy(&self);
+    return NULL;
+}
+
+void cairn_ingest_handler_destroy(cairn_ingest_handler_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    cairn_ingest_handler_t *self = *self_p;
+    for (size_t i = 0; i < self->pool_n; i++)
+        cairn_client_destroy(&self->pool[i]);
+    pthread_mutex_destroy(&self->pool_lock);
+    free(self->ledger_endpoint);
+    free(self->reject_dir);
+    free(self);
+    *self_p = NULL;
+}
+
+size_t cairn_ingest_handler_max_body(const cairn_ingest_handler_t *self)
+{
+    return self->max_body;
+}
+
+void cairn_ingest_response_clear(cairn_ingest_response_t *response)
+{
+    free(response->body);
+    response->body = NULL;
+    response->status = 0;
+    response->retry_after = 0;
+}
+
+static void s_count(cairn_ingest_handler_t *self, unsigned status)
+{
+    size_t slot = S_N_CODES;
+    for (size_t i = 0; i < S_N_CODES; i++)
+        if (s_codes[i] == status)
+            slot = i;
+    atomic_fetch_add(&self->by_code[slot], 1);
+}
+
+/* Serializes a JSON value into the response (steals the reference). */
+static void s_answer(cairn_ingest_response_t *out, unsigned status, json_t *value)
+{
+    out->status = status;
+    out->body = value ? json_dumps(value, JSON_COMPACT) : NULL;
+    json_decref(value);
+}
+
+/* {"error": message}. Messages quote sender input that may have been cut
+ * mid-character; if jansson refuses the text as UTF-8, non-ASCII bytes are
+ * replaced so the sender still gets a readable answer. Client errors are
+ * logged here, one line each; kept names the file holding the body, if any. */
+static void s_error_kept(cairn_ingest_handler_t *self, unsigned status, const char *message,
+                         const char *kept, cairn_ingest_response_t *out)
+{
+    if (status >= 400 && status < 500)
+        CAIRN_INFO("rejected submission", "status=%u kept=%s error=%s", status,
+                   kept && *kept ? kept : "no", cairn_log_quote(message));
+    json_t *text = json_string(message);
+    if (!text) {
+        char *ascii = strdup(message);
+        if (ascii) {
+            for (char *p = ascii; *p; p++)
+                if ((unsigned char)*p >= 0x80)
+                    *p = '?';
+            text = json_string(ascii);
+            free(ascii);
+        }
+    }
+    s_answer(out, status, text ? json_pack("{s:o}", "error", text) : NULL);
+    if (status == 503)
+        out->retry_after = S_RETRY_AFTER;
+    s_count(self, status);
+}
+
+static void s_error(cairn_ingest_handler_t *self, unsigned status, const char *message,
+                    cairn_ingest_response_t *out)
+{
+    s_error_kept(self, status, message, NULL, out);
+}
+
+void cairn_ingest_handler_reject(cairn_ingest_handler_t *self, unsigned status, const char *message,
+                                 cairn_ingest_response_t *out)
+{
+    s_error(self, status, message, out);
+}
+
+/* --- content negotiation ------------------------------------------------ */
+
+static const char *s_header(const cairn_ingest_header_t *headers, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (headers[i].name && strcasecmp(headers[i].name, name) == 0)
+            return headers[i].value;
+    return NULL;
+}
+
+/* Copies the media type of a Content-Type (lower-case, no parameters) into
+ * media and the charset parameter, if any, into charset. */
+static void s_media_type(const char *content_type, char *media, size_t media_len, char *charset,
+                         size_t charset_len)
+{
+    media[0] = charset[0] = '\0';
+    if (!content_type)
+        return;
+    const char *p = content_type;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t n = 0;
+    for (; *p && *p != ';' && *p != ' ' && *p != '\t' && n + 1 < media_len; p++)
+        media[n++] = (char)tolower((unsigned char)*p);
+    media[n] = '\0';
+    char lower[256];
+    for (n = 0; content_type[n] && n + 1 < sizeof lower; n++)
+        lower[n] = (char)tolower((unsigned char)content_type[n]);
+    lower[n] = '\0';
+    const char *cs = strstr(lower, "charset=");
+    if (cs) {
+        cs += 8;
+        if (*cs == '"')
+            cs++;
+        n = 0;
+        for (; *cs && *cs != ';' && *cs != '"' && *cs != ' ' && n + 1 < charset_len; cs++)
+            charset[n++] = (char)tolower((unsigned char)*cs);
+        charset[n] = '\0';
+    }
+}
+
+static const char *const s_accepted_types =
+    "send application/cloudevents+json (one event), application/cloudevents-batch+json "
+    "(a list of events), or binary mode (ce-specversion, ce-id, ce-source and ce-type headers)";
+
+/* Chooses the CloudEvents mode from the Content-Type and the ce-* headers.
+ * application/json is a structured event unless ce-specversion is present,
+ * in which case it is the binary mode's data. */
+static int s_mode(const char *content_type, const cairn_ingest_header_t *headers, size_t n,
+                  s_mode_t *mode, char *err, size_t errlen)
+{
+    char media[128], charset[32];
+    s_media_type(content_type, media, sizeof media, charset, sizeof charset);
+    bool has_ce = s_header(headers, n, "ce-specversion") != NULL;
+
+    if (charset[0] && strcmp(charset, "utf-8") != 0 && strcmp(charset, "utf8") != 0) {
+        snprintf(err, errlen, "charset '%s' is not supported; send UTF-8", charset);
+        return CAIRN_EINVALID;
+    }
+    if (strcmp(media, "application/cloudevents-batch+json") == 0) {
+        *mode = S_BATCH;
+    } else if (strcmp(media, "application/cloudevents+json") == 0) {
+        *mode = S_STRUCTURED;
+    } else if (strncmp(media, "application/cloudevents", 23) == 0) {
+        snprintf(err, errlen, "event format '%s' is not supported; %s", media, s_accepted_types);
+        return CAIRN_EINVALID;
+    } else if (has_ce) {
+        *mode = S_BINARY;
+    } else if (strcmp(media, "application/json") == 0) {
+        *mode = S_STRUCTURED;
+    } else if (!media[0]) {
+        snprintf(err, errlen, "the request has no Content-Type; %s", s_accepted_types);
+        return CAIRN_EINVALID;
+    } else {
+        snprintf(err, errlen, "Content-Type '%s' is not supported on /v1/events; %s", media,
+                 s_accepted_types);
+        return CAIRN_EINVALID;
+    }
+    return 0;
+}
+
+/* --- the ledger --------------------------------------------------------- */
+
+static cairn_client_t *s_client_take(cairn_ingest_handler_t *self)
+{
+    cairn_client_t *client = NULL;
+    pthread_mutex_lock(&self->pool_lock);
+    if (self->pool_n > 0)
+        client = self->pool[--self->pool_n];
+    pthread_mutex_unlock(&self->pool_lock);
+    return client ? client : cairn_client_new(self->ledger_endpoint);
+}
+
+static void s_client_give(cairn_ingest_handler_t *self, cairn_client_t *client)
+{
+    pthread_mutex_lock(&self->pool_lock);
+    if (self->pool_n < S_POOL_MAX) {
+        self->pool[self->pool_n++] = client;
+        client = NULL;
+    }
+    pthread_mutex_unlock(&self->pool_lock);
+    cairn_client_destroy(&client);
+}
+
+/* Appends one event under its idempotency key and waits for the ack. */
+static int s_append(cairn_ingest_handler_t *self, Cairn__V1__Event *ev, s_ack_t *ack, char *err,
+                    size_t errlen)
+{
+    uint8_t *req = NULL, *reply_buf = NULL;
+    size_t req_len = 0, reply_len = 0;
+    Cairn__V1__LedgerReply *reply = NULL;
+    cairn_client_t *client = NULL;
+    char *key = NULL;
+    int rc;
+
+    size_t key_len = strlen(ev->source) + strlen(ev->id) + 5;
+    key = malloc(key_len);
+    if (!key) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    snprintf(key, key_len, "ce:%s\n%s", ev->source, ev->id);
+
+    Cairn__V1__Record record = CAIRN__V1__RECORD__INIT;
+    record.body_case = CAIRN__V1__RECORD__BODY_EVENT;
+    record.event = ev;
+    Cairn__V1__AppendRequest append = CAIRN__V1__APPEND_REQUEST__INIT;
+    append.key = key;
+    append.record = &record;
+    Cairn__V1__LedgerRequest request = CAIRN__V1__LEDGER_REQUEST__INIT;
+    request.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_APPEND;
+    request.append = &append;
+    if ((rc = cairn_codec_pack(&request.base, &req, &req_len)) < 0)
+        goto out;
+
+    client = s_client_take(self);
+    if (!client) {
+        rc = CAIRN_EUNREACHABLE;
+        snprintf(err, errlen, "cannot open a connection to the ledger at %s; retry later",
+                 self->ledger_endpoint);
+        goto out;
+    }
+    rc = cairn_client_call(client, req, req_len, self->timeout_ms, &reply_buf, &reply_len);
+    s_client_give(self, client);
+    if (rc == CAIRN_ETIMEOUT) {
+        snprintf(err, errlen,
+                 "the ledger did not acknowledge the event within %d ms, so it is not recorded; "
+                 "retry later (the same id is never recorded twice)",
+                 self->timeout_ms);
+        goto out;
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot reach the ledger (%s); retry later", cairn_strerror(rc));
+        goto out;
+    }
+    if ((rc = cairn_codec_ledger_reply_unpack(reply_buf, reply_len, &reply)) < 0) {
+        snprintf(err, errlen, "the ledger sent an unreadable reply; retry later");
+        goto out;
+    }
+    if (reply->status != 0 || !reply->ack) {
+        rc = reply->status != 0 ? reply->status : CAIRN_EPROTO;
+        snprintf(err, errlen, "the ledger could not record the event (%s); retry later",
+                 reply->error && *reply->error ? reply->error : cairn_strerror(rc));
+        goto out;
+    }
+    ack->id = ev->id;
+    ack->index = reply->ack->index;
+    ack->duplicate = reply->ack->duplicate;
+out:
+    if (rc == -ENOMEM)
+        snprintf(err, errlen, "ingest ran out of memory; retry later");
+    CAIRN_CODEC_FREE(&reply);
+    free(reply_buf);
+    free(req);
+    free(key);
+    return rc;
+}
+
+/* --- rejected input ----------------------------------------------------- */
+
+/* Keeps a rejected body as <reject_dir>/<ms>-<status>-<sha prefix>.body and
+ * returns the file name in name (or "" when not kept). */
+static void s_keep(cairn_ingest_handler_t *self, unsigned status, const void *body, size_t len,
+                   int64_t now_ms, const char *sha_hex, char *name, size_t name_len)
+{
+    name[0] = '\0';
+    if (!self->reject_dir || len == 0 || atomic_fetch_add(&self->keep_slots, 1) >= S_KEEP_MAX)
+        return;
+    char path[4096];
+    snprintf(name, name_len, "%" PRId64 "-%u-%.16s.body", now_ms, status, sha_hex);
+    snprintf(path, sizeof path, "%s/%s", self->reject_dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        name[0] = '\0';
+        return;
+    }
+    const uint8_t *p = body;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            name[0] = '\0';
+            break;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    close(fd);
+    if (name[0])
+        atomic_fetch_add(&self->kept, 1);
+}
+
+/* --- answers ------------------------------------------------------------ */
+
+static json_t *s_ack_json(const s_ack_t *ack, bool with_duplicate)
+{
+    json_t *item = json_pack("{s:s,s:I}", "id", ack->id, "index", (json_int_t)ack->index);
+    if (item && with_duplicate && ack->duplicate)
+        json_object_set_new(item, "duplicate", json_true());
+    return item;
+}
+
+/* One event: 202 {"accepted":[{id,index}]}, or 200 {"duplicate":true,id,index}.
+ * A batch: 202 {"accepted":[...]} with "duplicate":true on redelivered
+ * items, or 200 {"duplicate":true,"accepted":[...]} when all were. */
+static void s_success(cairn_ingest_handler_t *self, const s_ack_t *acks, size_t n, bool batch,
+                      cairn_ingest_response_t *out)
+{
+    size_t dups = 0;
+    for (size_t i = 0; i < n; i++)
+        dups += acks[i].duplicate;
+    unsigned status = dups == n ? 200 : 202;
+    json_t *root;
+    if (!batch && dups == 1) {
+        root = json_pack("{s:b,s:s,s:I}", "duplicate", 1, "id", acks[0].id, "index",
+                         (json_int_t)acks[0].index);
+    } else {
+        json_t *list = json_array();
+        for (size_t i = 0; list && i < n; i++)
+            json_array_append_new(list, s_ack_json(&acks[i], batch));
+        root = list ? json_pack("{s:o}", "accepted", list) : NULL;
+        if (root && status == 200)
+            json_object_set_new(root, "duplicate", json_true());
+    }
+    s_answer(out, status, root);
+    s_count(self, status);
+}
+
+static int s_parse(s_mode_t mode, const char *content_type, const cairn_ingest_header_t *headers,
+                   size_t n_headers, const void *body, size_t len, Cairn__V1__Event ***events,
+                   size_t *n, char *err, size_t errlen)
+{
+    if (mode != S_BINARY && len == 0) {
+        snprintf(err, errlen, "the request body is empty; send a CloudEvent as JSON");
+        return CAIRN_EPARSE;
+    }
+    if (mode == S_BATCH)
+        return cairn_cloudevent_parse_batch(body, len, events, n, err, errlen);
+    *events = calloc(1, sizeof **events);
+    if (!*events)
+        return -ENOMEM;
+    *n = 1;
+    if (mode == S_STRUCTURED)
+        return cairn_cloudevent_parse(body, len, &(*events)[0], err, errlen);
+    return cairn_cloudevent_parse_binary(headers, n_headers, content_type, body, len, &(*events)[0],
+                                         err, errlen);
+}
+
+static void s_reject(cairn_ingest_handler_t *self, unsigned status, const char *message,
+                     const void *body, size_t len, int64_t now_ms, const char *sha_hex,
+                     cairn_ingest_response_t *out)
+{
+    char kept[128] = "";
+    s_keep(self, status, body, len, now_ms, sha_hex, kept, sizeof kept);
+    s_error_kept(self, status, message, kept, out);
+}
+
+void cairn_ingest_handler_handle(cairn_ingest_handler_t *self, const char *path,
+                                 const char *content_type, const cairn_ingest_header_t *headers,
+                                 size_t n_headers, const void *body, size_t len,
+                                 cairn_ingest_response_t *out)
+{
+    char err[S_ERRLEN] = "";
+    Cairn__V1__Event **events = NULL;
+    s_ack_t *acks = NULL;
+    size_t n = 0;
+    s_mode_t mode = S_STRUCTURED;
+    int64_t now_ms = cairn_now_ms();
+    char sha_hex[65] = "";
+    out->body = NULL;
+    out->retry_after = 0;
+    if (!body)
+        body = "";
+
+    if (!path || strcmp(path, "/v1/events") != 0) {
+        const char *hook = "/v1/webhooks/";
+        if (path && strncmp(path, hook, strlen(hook)) == 0) {
+            snprintf(err, sizeof err,
+                     "webhooks from '%.64s' are not supported yet; send CloudEvents to "
+                     "POST /v1/events",
+                     path + strlen(hook));
+            s_error(self, 501, err, out);
+        } else {
+            snprintf(err, sizeof err, "no such endpoint '%.200s'; events go to POST /v1/events",
+                     path ? path : "");
+            s_error(self, 404, err, out);
+        }
+        goto out;
+    }
+    if (len > self->max_body) {
+        snprintf(err, sizeof err,
+                 "the request body is %zu bytes, over the limit of %zu bytes (ingest.max_body); "
+                 "send fewer events per request",
+                 len, self->max_body);
+        s_error(self, 413, err, out);
+        goto out;
+    }
+    if (!content_type)
+        content_type = s_header(headers, n_headers, "content-type");
+    if (s_mode(content_type, headers, n_headers, &mode, err, sizeof err) < 0) {
+        s_error(self, 415, err, out);
+        goto out;
+    }
+
+    uint8_t sha[32];
+    cairn_sha256(body, len, sha);
+    cairn_hex(sha, sizeof sha, sha_hex);
+    int rc =
+        s_parse(mode, content_type, headers, n_headers, body, len, &events, &n, err, sizeof err);
+    if (rc == CAIRN_EPARSE || rc == CAIRN_EINVALID) {
+        s_reject(self, rc == CAIRN_EPARSE ? 400 : 422, err, body, len, now_ms, sha_hex, out);
+        goto out;
+    }
+    if (rc < 0) {
+        s_error(self, 500, "ingest ran out of memory while parsing; retry later", out);
+        goto out;
+    }
+
+    acks = calloc(n, sizeof *acks);
+    if (!acks) {
+        s_error(self, 500, "ingest ran out of memory; retry later", out);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        Cairn__V1__Event *ev = events[i];
+        ev->received_at_ms = now_ms;
+        if (ev->body_sha256 != protobuf_c_empty_string)
+            free(ev->body_sha256);
+        ev->body_sha256 = strdup(sha_hex);
+        if (!ev->body_sha256) {
+            ev->body_sha256 = (char *)protobuf_c_empty_string;
+            s_error(self, 500, "ingest ran out of memory; retry later", out);
+            goto out;
+        }
+        if ((rc = s_append(self, ev, &acks[i], err, sizeof err)) < 0) {
+            char full[S_ERRLEN + 64];
+            if (mode == S_BATCH)
+                snprintf(full, sizeof full, "event %zu in the batch: %s", i, err);
+            else
+                snprintf(full, sizeof full, "%s", err);
+            CAIRN_WARN("ledger append failed", "source=%s id=%s error=%s",
+                       cairn_log_quote(ev->source), cairn_log_quote(ev->id), cairn_log_quote(full));
+            s_error(self, 503, full, out);
+            goto out;
+        }
+        atomic_fetch_add(acks[i].duplicate ? &self->duplicate : &self->accepted, 1);
+        CAIRN_DEBUG("event recorded", "index=%" PRIu64 " duplicate=%s type=%s id=%s", acks[i].index,
+                    acks[i].duplicate ? "true" : "false", cairn_log_quote(ev->type),
+                    cairn_log_quote(ev->id));
+    }
+    s_success(self, acks, n, mode == S_BATCH, out);
+out:
+    free(acks);
+    cairn_cloudevent_free_all(&events, n);
+}
+
+/* --- metrics ------------------------------------------------------------ */
+
+char *cairn_ingest_handler_metrics(cairn_ingest_handler_t *self)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f)
+        return NULL;
+    fprintf(f, "# HELP cairn_ingest_requests_total Event submissions answered, by HTTP status.\n"
+               "# TYPE cairn_ingest_requests_total counter\n");
+    for (size_t i = 0; i <= S_N_CODES; i++) {
+        uint64_t v = atomic_load(&self->by_code[i]);
+        if (i < S_N_CODES)
+            fprintf(f, "cairn_ingest_requests_total{code=\"%u\"} %" PRIu64 "\n", s_codes[i], v);
+        else
+            fprintf(f, "cairn_ingest_requests_total{code=\"other\"} %" PRIu64 "\n", v);
+    }
+    fprintf(f, "# HELP cairn_ingest_rejected_total Submissions rejected, by HTTP status.\n"
+               "# TYPE cairn_ingest_rejected_total counter\n");
+    for (size_t i = 0; i < S_N_CODES; i++)
+        if (s_codes[i] >= 400)
+            fprintf(f, "cairn_ingest_rejected_total{code=\"%u\"} %" PRIu64 "\n", s_codes[i],
+                    atomic_load(&self->by_code[i]));
+    fprintf(f,
+            "# HELP cairn_ingest_events_accepted_total Events the ledger recorded.\n"
+            "# TYPE cairn_ingest_events_accepted_total counter\n"
+            "cairn_ingest_events_accepted_total %" PRIu64 "\n"
+            "# HELP cairn_ingest_events_duplicate_total Redelivered events the ledger already "
+            "held.\n"
+            "# TYPE cairn_ingest_events_duplicate_total counter\n"
+            "cairn_ingest_events_duplicate_total %" PRIu64 "\n"
+            "# HELP cairn_ingest_rejected_kept_total Rejected bodies kept for inspection.\n"
+            "# TYPE cairn_ingest_rejected_kept_total counter\n"
+            "cairn_ingest_rejected_kept_total %" PRIu64 "\n",
+            atomic_load(&self->accepted), atomic_load(&self->duplicate), atomic_load(&self->kept));
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}

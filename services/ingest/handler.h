@@ -1,0 +1,65 @@
+/* The ingest request handler: one transport-independent function that turns
+ * (path, content type, headers, body) into (HTTP status, JSON body). HTTP
+ * (http.c) and the ZeroMQ submit socket (submit.c) both call it, so both
+ * answer identically.
+ *
+ * An event is answered 202 only after the ledger acknowledged its append
+ * (key "ce:<source>\n<id>"); a redelivery the ledger already holds is 200
+ * {"duplicate":true,...}. Error statuses follow DESIGN §5: 400 malformed,
+ * 413 too large, 415 unsupported media type, 422 not a CloudEvent, 503 with
+ * Retry-After when the ledger did not acknowledge. Every error body is
+ * {"error":"<sentence>"}.
+ *
+ * Thread-safe: any number of threads may call handle() at once. Each call
+ * borrows a ledger client from a small pool, so no ZeroMQ socket is ever used
+ * by two threads at the same time. */
+#ifndef CAIRN_INGEST_HANDLER_H
+#define CAIRN_INGEST_HANDLER_H
+
+#include <stddef.h>
+
+#include "cloudevent.h"
+
+typedef struct {
+    const char *ledger_endpoint; /* bus.ledger_api */
+    int ledger_timeout_ms;       /* bus.request_timeout: wait for the ledger's ack */
+    size_t max_body;             /* ingest.max_body in bytes */
+    const char *reject_dir;      /* rejected bodies are kept here; NULL = not kept */
+} cairn_ingest_handler_settings_t;
+
+typedef struct {
+    unsigned status;      /* HTTP status code */
+    char *body;           /* malloc'd JSON text (NUL-terminated); NULL only when out of memory */
+    unsigned retry_after; /* seconds for a Retry-After header; 0 = none */
+} cairn_ingest_response_t;
+
+typedef struct cairn_ingest_handler_t cairn_ingest_handler_t;
+
+/* NULL when out of memory or reject_dir cannot be created. */
+cairn_ingest_handler_t *cairn_ingest_handler_new(const cairn_ingest_handler_settings_t *settings);
+void cairn_ingest_handler_destroy(cairn_ingest_handler_t **self_p);
+
+/* Handles one submission. content_type may be NULL (then the "content-type"
+ * header is used). Always fills *out; release it with
+ * cairn_ingest_response_clear. */
+void cairn_ingest_handler_handle(cairn_ingest_handler_t *self, const char *path,
+                                 const char *content_type, const cairn_ingest_header_t *headers,
+                                 size_t n_headers, const void *body, size_t len,
+                                 cairn_ingest_response_t *out);
+
+/* Answers and counts a rejection a transport decided on its own (an unknown
+ * path, a wrong method, a body over the limit seen while streaming). */
+void cairn_ingest_handler_reject(cairn_ingest_handler_t *self, unsigned status, const char *message,
+                                 cairn_ingest_response_t *out);
+
+/* The configured body limit in bytes. */
+size_t cairn_ingest_handler_max_body(const cairn_ingest_handler_t *self);
+
+/* The counters in Prometheus text exposition format (malloc'd; NULL when out
+ * of memory). */
+char *cairn_ingest_handler_metrics(cairn_ingest_handler_t *self);
+
+/* Frees the body and resets the response. */
+void cairn_ingest_response_clear(cairn_ingest_response_t *response);
+
+#endif

@@ -1,0 +1,399 @@
+/* The ingest HTTP server: routing, body buffering with an early size limit,
+ * and turning handler answers into HTTP responses. All event semantics live
+ * in the handler; this file only speaks HTTP. */
+#include "http.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cairn/error.h"
+#include "cairn/log.h"
+
+/* Pending connections the kernel queues for us. */
+#define S_BACKLOG 256
+
+struct cairn_ingest_http_t {
+    struct MHD_Daemon *daemon;       /* the libmicrohttpd server */
+    cairn_ingest_handler_t *handler; /* answers submissions (not owned) */
+    size_t max_body;                 /* body limit, from the handler */
+    uint16_t port;                   /* port actually bound */
+};
+
+typedef enum {
+    S_ROUTE_SUBMIT, /* POST to /v1/events or a webhook: read the body, ask the handler */
+    S_ROUTE_DONE,   /* answered from the headers alone */
+} s_route_t;
+
+/* Per-request state, kept in MHD's con_cls between calls. */
+typedef struct {
+    s_route_t route; /* what to do when the body is complete */
+    char *body;      /* buffered body */
+    size_t len;      /* bytes in body */
+    size_t cap;      /* bytes allocated */
+    bool too_large;  /* the body is over max_body: discard the rest, answer 413 */
+    size_t received; /* body bytes received so far, kept or not */
+    size_t declared; /* Content-Length when it was over the limit, else 0 */
+} s_request_t;
+
+/* Collected request headers for the handler. */
+typedef struct {
+    cairn_ingest_header_t *items; /* name/value pairs owned by libmicrohttpd */
+    size_t n;                     /* pairs in use */
+    size_t cap;                   /* pairs allocated */
+} s_headers_t;
+
+static void s_mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void s_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t len = strlen(line);
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        line[--len] = '\0';
+    CAIRN_WARN("http server", "detail=%s", cairn_log_quote(line));
+}
+
+static enum MHD_Result s_queue(struct MHD_Connection *conn, unsigned status, char *body,
+                               const char *content_type, const char *allow, unsigned retry_after)
+{
+    static const char fallback[] = "{\"error\":\"ingest ran out of memory; retry later\"}";
+    struct MHD_Response *resp;
+    if (body) {
+        resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    } else {
+        status = 500;
+        resp = MHD_create_response_from_buffer(sizeof fallback - 1, (void *)fallback,
+                                               MHD_RESPMEM_PERSISTENT);
+    }
+    if (!resp) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    if (allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (retry_after) {
+        char value[16];
+        snprintf(value, sizeof value, "%u", retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, value);
+    }
+    enum MHD_Result ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result s_queue_json(struct MHD_Connection *conn, cairn_ingest_response_t *r,
+                                    const char *allow)
+{
+    char *body = r->body;
+    r->body = NULL;
+    return s_queue(conn, r->status, body, "application/json", allow, r->retry_after);
+}
+
+static enum MHD_Result s_reject(cairn_ingest_http_t *self, struct MHD_Connection *conn,
+                                unsigned status, const char *message, const char *allow)
+{
+    cairn_ingest_response_t r = {0};
+    cairn_ingest_handler_reject(self->handler, status, message, &r);
+    return s_queue_json(conn, &r, allow);
+}
+
+static enum MHD_Result s_collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
+{
+    s_headers_t *h = cls;
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 16;
+        cairn_ingest_header_t *grown = realloc(h->items, cap * sizeof *grown);
+        if (!grown)
+            return MHD_NO;
+        h->items = grown;
+        h->cap = cap;
+    }
+    h->items[h->n].name = key;
+    h->items[h->n].value = value;
+    h->n++;
+    return MHD_YES;
+}
+
+/* Most body bytes read (and dropped) before a 413 instead of cutting the
+ * connection: twice the limit. */
+static size_t s_drain_limit(const cairn_ingest_http_t *self)
+{
+    return 2 * self->max_body;
+}
+
+static const char *s_too_large(const cairn_ingest_http_t *self, unsigned long long declared,
+                               char *msg, size_t len)
+{
+    if (declared)
+        snprintf(msg, len,
+                 "the request body is %llu bytes, over the limit of %zu bytes (ingest.max_body); "
+                 "send fewer events per request",
+                 declared, self->max_body);
+    else
+        snprintf(msg, len,
+                 "the request body is over the limit of %zu bytes (ingest.max_body); send fewer "
+                 "events per request",
+                 self->max_body);
+    return msg;
+}
+
+static bool s_is_submit_path(const char *url)
+{
+    return strcmp(url, "/v1/events") == 0 || strncmp(url, "/v1/webhooks/", 13) == 0;
+}
+
+static bool s_is_get(const char *method)
+{
+    return strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+}
+
+/* First call for a request: everything that can be answered from the
+ * request line and headers is answered here, before any body is read. */
+static enum MHD_Result s_begin(cairn_ingest_http_t *self, struct MHD_Connection *conn,
+                               const char *url, const char *method, s_request_t *req)
+{
+    char msg[512];
+    req->route = S_ROUTE_DONE;
+    bool health = strcmp(url, "/healthz") == 0, metrics = strcmp(url, "/metrics") == 0;
+    if ((health || metrics) && s_is_get(method)) {
+        if (health)
+            return s_queue(conn, 200, strdup("{\"status\":\"ok\"}"), "application/json", NULL, 0);
+        return s_queue(conn, 200, cairn_ingest_handler_metrics(self->handler),
+                       "text/plain; version=0.0.4; charset=utf-8", NULL, 0);
+    }
+    if (health || metrics) {
+        snprintf(msg, sizeof msg, "method %.16s is not allowed on %s; use GET", method, url);
+        return s_reject(self, conn, 405, msg, "GET, HEAD");
+    }
+    if (!s_is_submit_path(url)) {
+        snprintf(msg, sizeof msg,
+                 "no such endpoint '%.200s'; events go to POST /v1/events, health to "
+                 "GET /healthz, metrics to GET /metrics",
+                 url);
+        return s_reject(self, conn, 404, msg, NULL);
+    }
+    if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
+        snprintf(msg, sizeof msg, "method %.16s is not allowed on %s; use POST", method, url);
+        return s_reject(self, conn, 405, msg, "POST");
+    }
+    req->route = S_ROUTE_SUBMIT;
+    const char *cl =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (!cl)
+        return MHD_YES;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long declared = strtoull(cl, &end, 10);
+    if (errno != 0 || end == cl || declared <= self->max_body)
+        return MHD_YES;
+    /* Over the limit. A sender waiting for "100 Continue", or one whose body
+     * is beyond what we are willing to drain, is answered now. Any other
+     * sender is already pushing its body: answering and closing under it
+     * makes the kernel reset the connection, and the sender may never read
+     * the 413, so that body is read and dropped first (like nginx's
+     * lingering close). */
+    const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    if ((expect && strncasecmp(expect, "100-continue", 12) == 0) ||
+        declared > s_drain_limit(self)) {
+        req->route = S_ROUTE_DONE;
+        return s_reject(self, conn, 413, s_too_large(self, declared, msg, sizeof msg), NULL);
+    }
+    req->too_large = true;
+    req->declared = (size_t)declared;
+    return MHD_YES;
+}
+
+/* Buffers a piece of the body, or drops it once the body is over the limit.
+ * A sender that keeps sending past the drain limit is cut off. */
+static enum MHD_Result s_body(cairn_ingest_http_t *self, s_request_t *req, const char *data,
+                              size_t size)
+{
+    req->received += size;
+    if (!req->too_large && size > self->max_body - req->len) {
+        req->too_large = true;
+        free(req->body);
+        req->body = NULL;
+        req->len = req->cap = 0;
+    }
+    if (req->too_large)
+        return req->received > s_drain_limit(self) ? MHD_NO : MHD_YES;
+    if (req->len + size > req->cap) {
+        size_t cap = req->cap ? req->cap : 4096;
+        while (cap < req->len + size)
+            cap *= 2;
+        if (cap > self->max_body)
+            cap = self->max_body;
+        char *grown = realloc(req->body, cap);
+        if (!grown)
+            return MHD_NO;
+        req->body = grown;
+        req->cap = cap;
+    }
+    memcpy(req->body + req->len, data, size);
+    req->len += size;
+    return MHD_YES;
+}
+
+static enum MHD_Result s_finish(cairn_ingest_http_t *self, struct MHD_Connection *conn,
+                                const char *url, s_request_t *req)
+{
+    req->route = S_ROUTE_DONE;
+    if (req->too_large) {
+        char msg[256];
+        return s_reject(self, conn, 413, s_too_large(self, req->declared, msg, sizeof msg), NULL);
+    }
+    s_headers_t headers = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, s_collect_header, &headers);
+    const char *content_type =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    cairn_ingest_response_t r = {0};
+    cairn_ingest_handler_handle(self->handler, url, content_type ? content_type : "", headers.items,
+                                headers.n, req->body, req->len, &r);
+    free(headers.items);
+    return s_queue_json(conn, &r, NULL);
+}
+
+static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                const char *method, const char *version, const char *upload_data,
+                                size_t *upload_data_size, void **con_cls)
+{
+    cairn_ingest_http_t *self = cls;
+    s_request_t *req = *con_cls;
+    if (!req) {
+        req = calloc(1, sizeof *req);
+        if (!req)
+            return MHD_NO;
+        *con_cls = req;
+        return s_begin(self, conn, url, method, req);
+    }
+    if (req->route != S_ROUTE_SUBMIT) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        enum MHD_Result ret = s_body(self, req, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return ret;
+    }
+    return s_finish(self, conn, url, req);
+}
+
+static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                        enum MHD_RequestTerminationCode toe)
+{
+    s_request_t *req = *con_cls;
+    if (!req)
+        return;
+    free(req->body);
+    free(req);
+    *con_cls = NULL;
+}
+
+/* Creates the listening socket ourselves so a bind failure comes back as a
+ * precise errno, and port 0 works. */
+static int s_listen(const char *address, int port, int *fd_out, uint16_t *port_out)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    char service[16];
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(service, sizeof service, "%d", port);
+    if (getaddrinfo(address && *address ? address : NULL, service, &hints, &res) != 0 || !res)
+        return CAIRN_ECONFIG;
+
+    int rc = 0;
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        rc = -errno;
+        goto out;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, S_BACKLOG) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    struct sockaddr_storage bound;
+    socklen_t bound_len = sizeof bound;
+    if (getsockname(fd, (struct sockaddr *)&bound, &bound_len) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (bound.ss_family == AF_INET6)
+        *port_out = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+    else
+        *port_out = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    *fd_out = fd;
+    fd = -1;
+out:
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(res);
+    return rc;
+}
+
+int cairn_ingest_http_new(const cairn_ingest_http_settings_t *settings,
+                          cairn_ingest_handler_t *handler, cairn_ingest_http_t **out)
+{
+    cairn_ingest_http_t *self = calloc(1, sizeof *self);
+    int fd = -1;
+    int rc;
+    if (!self)
+        return -ENOMEM;
+    self->handler = handler;
+    self->max_body = cairn_ingest_handler_max_body(handler);
+    if ((rc = s_listen(settings->address, settings->port, &fd, &self->port)) < 0)
+        goto out;
+
+    unsigned timeout_s = settings->request_timeout_ms > 0
+                             ? (unsigned)((settings->request_timeout_ms + 999) / 1000)
+                             : 10;
+    unsigned threads = settings->threads > 0 ? settings->threads : 1;
+    self->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        s_access, self, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self, MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0, MHD_OPTION_CONNECTION_TIMEOUT,
+        timeout_s, MHD_OPTION_NOTIFY_COMPLETED, s_completed, self, MHD_OPTION_END);
+    if (!self->daemon) {
+        rc = CAIRN_EINTERNAL;
+        goto out;
+    }
+    fd = -1; /* the daemon owns it now */
+    *out = self;
+    self = NULL;
+out:
+    if (fd >= 0)
+        close(fd);
+    cairn_ingest_http_destroy(&self);
+    return rc;
+}
+
+void cairn_ingest_http_destroy(cairn_ingest_http_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    cairn_ingest_http_t *self = *self_p;
+    if (self->daemon)
+        MHD_stop_daemon(self->daemon);
+    free(self);
+    *self_p = NULL;
+}
+
+uint16_t cairn_ingest_http_port(const cairn_ingest_http_t *self)
+{
+    return self->port;
+}
