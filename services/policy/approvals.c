@@ -1,0 +1,393 @@
+/* Approval counting and explanation (see approvals.h). */
+#include "approvals.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evaluate.h"
+#include "sod.h"
+#include "verdict.h"
+
+/* One open slot of a rule: filled by at most one person. */
+typedef struct {
+    size_t rule; /* index into standing rules */
+    size_t slot; /* slot group within the rule */
+    long owner;  /* index of the view filling it, or -1 */
+} s_unit_t;
+
+typedef struct {
+    const cairn_policy_t *p;
+    cairn_approvals_t *a;
+    s_unit_t *units;
+    size_t n_units;
+    unsigned char *visited;
+} s_match_t;
+
+static const char *s_role_held(const cairn_policy_t *p, const cairn_approval_slot_t *slot,
+                               const char *user)
+{
+    for (size_t i = 0; i < slot->from.count; i++)
+        if (cairn_policy_user_in_role(p, user, slot->from.items[i]))
+            return slot->from.items[i];
+    return NULL;
+}
+
+static bool s_eligible(const s_match_t *m, size_t view, const s_unit_t *u)
+{
+    const cairn_rule_standing_t *st = &m->a->rules[u->rule];
+    return s_role_held(m->p, &st->rule->slots[u->slot], m->a->views[view].src->user) != NULL;
+}
+
+/* Kuhn's augmenting path: tries to give view a unit among [lo, hi). */
+static bool s_augment(s_match_t *m, size_t view, size_t lo, size_t hi)
+{
+    for (size_t u = lo; u < hi; u++) {
+        if (m->visited[u] || !s_eligible(m, view, &m->units[u]))
+            continue;
+        m->visited[u] = 1;
+        if (m->units[u].owner < 0 || s_augment(m, (size_t)m->units[u].owner, lo, hi)) {
+            m->units[u].owner = (long)view;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether a view is a valid grant that may fill slots. */
+static bool s_counts(const cairn_approval_view_t *v)
+{
+    return !v->void_rule && !v->src->rejected;
+}
+
+static void s_match(s_match_t *m, size_t lo, size_t hi)
+{
+    for (size_t v = 0; v < m->a->n_views; v++) {
+        if (!s_counts(&m->a->views[v]))
+            continue;
+        memset(m->visited + lo, 0, hi - lo);
+        s_augment(m, v, lo, hi);
+    }
+}
+
+static void s_void_stale(const cairn_change_t *c, cairn_approval_view_t *v)
+{
+    const cairn_change_approval_t *a = v->src;
+    v->void_rule = "new_commit";
+    if (*a->commit_sha)
+        snprintf(v->void_reason, sizeof v->void_reason,
+                 "%s approved commit %.12s, but %s is now at commit %.12s", a->user, a->commit_sha,
+                 c->id, c->commit_sha);
+    else
+        snprintf(v->void_reason, sizeof v->void_reason,
+                 "%s approved before any commit was known, and %s is now at commit %.12s", a->user,
+                 c->id, c->commit_sha);
+}
+
+/* Approval rules in force for the change type: a change type with its own
+ * `approvals:` replaces the normal rules. */
+static const cairn_change_type_t *s_change_type(const cairn_policy_t *p, const char *name)
+{
+    for (size_t i = 0; name && i < p->n_change_types; i++)
+        if (strcmp(p->change_types[i].name, name) == 0 && p->change_types[i].has_approvals)
+            return &p->change_types[i];
+    return NULL;
+}
+
+/* Fills the open slots of the applying rules with the valid grants (a
+ * maximum matching) and records who filled what. */
+static int s_fill_slots(const cairn_policy_t *p, cairn_approvals_t *a, size_t persons)
+{
+    int rc = -ENOMEM;
+    s_match_t m = {.p = p, .a = a};
+    size_t *rule_start = NULL;
+
+    /* Nobody can fill more slots than there are people, so larger counts
+     * need not be materialized. */
+    size_t total = 0;
+    for (size_t r = 0; r < a->n_rules; r++)
+        if (a->rules[r].applies != CAIRN_WHEN_NO)
+            for (size_t s = 0; s < a->rules[r].rule->n_slots; s++)
+                total += a->rules[r].rule->slots[s].count < persons
+                             ? a->rules[r].rule->slots[s].count
+                             : persons;
+    m.units = calloc(total ? total : 1, sizeof *m.units);
+    m.visited = calloc(total ? total : 1, 1);
+    rule_start = calloc(a->n_rules + 1, sizeof *rule_start);
+    if (!m.units || !m.visited || !rule_start)
+        goto out;
+    for (size_t r = 0; r < a->n_rules; r++) {
+        rule_start[r] = m.n_units;
+        if (a->rules[r].applies == CAIRN_WHEN_NO)
+            continue;
+        for (size_t s = 0; s < a->rules[r].rule->n_slots; s++) {
+            uint32_t n = a->rules[r].rule->slots[s].count;
+            for (uint32_t k = 0; k < n && k < persons; k++)
+                m.units[m.n_units++] = (s_unit_t){r, s, -1};
+        }
+    }
+    rule_start[a->n_rules] = m.n_units;
+
+    if (p->distinct_persons) {
+        s_match(&m, 0, m.n_units);
+    } else {
+        for (size_t r = 0; r < a->n_rules; r++)
+            s_match(&m, rule_start[r], rule_start[r + 1]);
+    }
+
+    for (size_t u = 0; u < m.n_units; u++) {
+        s_unit_t *unit = &m.units[u];
+        if (unit->owner < 0)
+            continue;
+        cairn_rule_standing_t *st = &a->rules[unit->rule];
+        st->have[unit->slot]++;
+        cairn_approval_view_t *v = &a->views[unit->owner];
+        if (!v->counted_rule) {
+            v->counted_rule = st->rule->id;
+            v->counted_role = s_role_held(p, &st->rule->slots[unit->slot], v->src->user);
+        }
+    }
+    rc = 0;
+out:
+    free(rule_start);
+    free(m.units);
+    free(m.visited);
+    return rc;
+}
+
+int cairn_approvals_evaluate(const cairn_policy_t *p, const cairn_facts_t *f,
+                             cairn_approvals_t *out)
+{
+    int rc = -ENOMEM;
+    const cairn_change_t *c = f->change;
+    cairn_approvals_t a = {0};
+
+    a.views = calloc(c->n_approvals ? c->n_approvals : 1, sizeof *a.views);
+    a.rules = calloc(p->n_approval_rules ? p->n_approval_rules : 1, sizeof *a.rules);
+    if (!a.views || !a.rules)
+        goto out;
+
+    size_t persons = 0;
+    for (size_t i = 0; i < c->n_approvals; i++) {
+        cairn_approval_view_t *v = &a.views[a.n_views++];
+        v->src = &c->approvals[i];
+        if (p->invalidate_on_new_commit && *c->commit_sha &&
+            strcmp(v->src->commit_sha, c->commit_sha) != 0) {
+            s_void_stale(c, v);
+            continue;
+        }
+        for (size_t r = 0; r < p->n_sod && !v->void_rule; r++) {
+            const cairn_sod_rule_t *rule = &p->sod[r];
+            if (strcmp(rule->role, "approver") == 0 &&
+                cairn_sod_violated(p, rule, c, v->src->user, v->void_reason,
+                                   sizeof v->void_reason)) {
+                v->void_rule = rule->id;
+                a.any_sod_void = true;
+            }
+        }
+        if (!v->void_rule && v->src->rejected)
+            a.any_rejected = true;
+        if (s_counts(v))
+            persons++;
+    }
+
+    const cairn_change_type_t *ct = s_change_type(p, f->change_type);
+    for (size_t i = 0; i < p->n_approval_rules; i++) {
+        const cairn_approval_rule_t *rule = &p->approval_rules[i];
+        bool in_force =
+            ct ? cairn_strv_contains(&ct->approvals, rule->id) : !rule->change_type_only;
+        if (!in_force)
+            continue;
+        cairn_rule_standing_t *st = &a.rules[a.n_rules++];
+        st->rule = rule;
+        st->applies =
+            cairn_when_empty(&rule->when) ? CAIRN_WHEN_YES : cairn_when_match(&rule->when, f);
+        if (!(st->have = calloc(rule->n_slots ? rule->n_slots : 1, sizeof *st->have)))
+            goto out;
+    }
+
+    if ((rc = s_fill_slots(p, &a, persons)) < 0)
+        goto out;
+    a.satisfied = true;
+    for (size_t r = 0; r < a.n_rules; r++)
+        if (a.rules[r].applies != CAIRN_WHEN_NO)
+            for (size_t s = 0; s < a.rules[r].rule->n_slots; s++)
+                if (a.rules[r].have[s] < a.rules[r].rule->slots[s].count)
+                    a.satisfied = false;
+
+    *out = a;
+    memset(&a, 0, sizeof a);
+out:
+    cairn_approvals_clear(&a);
+    return rc;
+}
+
+void cairn_approvals_clear(cairn_approvals_t *self)
+{
+    for (size_t r = 0; r < self->n_rules; r++)
+        free(self->rules[r].have);
+    free(self->rules);
+    free(self->views);
+    memset(self, 0, sizeof *self);
+}
+
+/* "dev or tech_lead" */
+static void s_roles_text(const cairn_strv_t *roles, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < roles->count && used < len; i++) {
+        const char *sep = i == 0 ? "" : (i + 1 == roles->count ? " or " : ", ");
+        int n = snprintf(buf + used, len - used, "%s%s", sep, roles->items[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* "erin (dev), lee (tech_lead)" for the approvals that fill a rule. */
+static void s_approvers_text(const cairn_approvals_t *a, const char *rule_id, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < a->n_views && used < len; i++) {
+        const cairn_approval_view_t *v = &a->views[i];
+        if (!v->counted_rule || strcmp(v->counted_rule, rule_id) != 0)
+            continue;
+        int n = snprintf(buf + used, len - used, "%s%s (%s)", used ? ", " : "", v->src->user,
+                         v->counted_role ? v->counted_role : "?");
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+static int s_explain_sod(const cairn_approvals_t *a, const cairn_policy_t *p,
+                         const cairn_change_t *c, Cairn__V1__Verdict *v)
+{
+    int rc = 0;
+    for (size_t r = 0; r < p->n_sod && rc == 0; r++) {
+        const cairn_sod_rule_t *rule = &p->sod[r];
+        if (strcmp(rule->role, "approver") != 0)
+            continue;
+        bool hit = false;
+        for (size_t i = 0; i < a->n_views && rc == 0; i++) {
+            const cairn_approval_view_t *view = &a->views[i];
+            if (!view->void_rule || strcmp(view->void_rule, rule->id) != 0)
+                continue;
+            hit = true;
+            /* Still blocking while the rules are unmet; ignored once they are. */
+            rc = a->satisfied
+                     ? cairn_verdict_add_reason(v, rule->id, "void", "%s; the approval is ignored",
+                                                view->void_reason)
+                     : cairn_verdict_add_reason(v, rule->id, "fail", "%s", view->void_reason);
+        }
+        if (!hit && rc == 0)
+            rc = cairn_verdict_add_reason(v, rule->id, "pass", "no approval of %s breaks %s", c->id,
+                                          rule->id);
+    }
+    return rc;
+}
+
+static int s_explain_rules(const cairn_approvals_t *a, const cairn_facts_t *f,
+                           Cairn__V1__Verdict *v)
+{
+    int rc = 0;
+    const cairn_change_t *c = f->change;
+    if (a->n_rules == 0)
+        return cairn_verdict_add_reason(v, "approvals", "pass", "no approval rule applies to %s",
+                                        c->id);
+    for (size_t r = 0; r < a->n_rules && rc == 0; r++) {
+        const cairn_rule_standing_t *st = &a->rules[r];
+        const char *id = st->rule->id;
+        if (st->applies == CAIRN_WHEN_NO) {
+            rc = cairn_verdict_add_reason(v, id, "skip", "%s does not apply to %s%s%s", id, c->id,
+                                          *f->environment ? " in " : "", f->environment);
+            continue;
+        }
+        const char *assumed =
+            st->applies == CAIRN_WHEN_UNKNOWN
+                ? " (it applies because the change does not state its environment or service)"
+                : "";
+        bool met = true;
+        for (size_t s = 0; s < st->rule->n_slots; s++)
+            met = met && st->have[s] >= st->rule->slots[s].count;
+        if (met) {
+            char who[512];
+            s_approvers_text(a, id, who, sizeof who);
+            rc = cairn_verdict_add_reason(v, id, "pass", "%s is satisfied: approved by %s%s", id,
+                                          who, assumed);
+            continue;
+        }
+        for (size_t s = 0; s < st->rule->n_slots && rc == 0; s++) {
+            const cairn_approval_slot_t *slot = &st->rule->slots[s];
+            if (st->have[s] >= slot->count)
+                continue;
+            uint32_t missing = slot->count - st->have[s];
+            char roles[512];
+            s_roles_text(&slot->from, roles, sizeof roles);
+            rc = cairn_verdict_add_reason(
+                v, id, "missing", "%s needs %u more approval%s from %s (%u of %u given)%s", id,
+                missing, missing == 1 ? "" : "s", roles, st->have[s], slot->count, assumed);
+            if (rc == 0)
+                rc = cairn_verdict_add_obligation(v, "approval", id, &slot->from, missing,
+                                                  "%u more approval%s from %s for %s", missing,
+                                                  missing == 1 ? "" : "s", roles, c->id);
+        }
+    }
+    return rc;
+}
+
+int cairn_approvals_explain(const cairn_approvals_t *a, const cairn_policy_t *p,
+                            const cairn_facts_t *f, Cairn__V1__Verdict *v,
+                            Cairn__V1__Decision *decision)
+{
+    int rc = 0;
+    const cairn_change_t *c = f->change;
+    if ((rc = s_explain_sod(a, p, c, v)) < 0)
+        return rc;
+    for (size_t i = 0; i < a->n_views; i++) {
+        const cairn_approval_view_t *view = &a->views[i];
+        const cairn_change_approval_t *src = view->src;
+        if (view->void_rule && strcmp(view->void_rule, "new_commit") == 0)
+            rc = cairn_verdict_add_reason(v, "new_commit", "void", "%s", view->void_reason);
+        else if (!view->void_rule && src->rejected)
+            rc = cairn_verdict_add_reason(v, "rejection", "fail", "%s rejected %s at commit %.12s",
+                                          src->user, c->id, src->commit_sha);
+        else if (s_counts(view) && !cairn_policy_user_known(p, src->user))
+            rc = cairn_verdict_add_reason(
+                v, "roles", "skip", "%s holds no role in policy %s, so the approval does not count",
+                src->user, p->name);
+        if (rc < 0)
+            return rc;
+    }
+    if ((rc = s_explain_rules(a, f, v)) < 0)
+        return rc;
+
+    for (size_t i = 0; i < a->n_views; i++) {
+        const cairn_approval_view_t *view = &a->views[i];
+        const cairn_change_approval_t *src = view->src;
+        bool rejected = !view->void_rule && src->rejected;
+        char reason[300];
+        if (rejected)
+            snprintf(reason, sizeof reason, "%s rejected the change", src->user);
+        Cairn__V1__Approval *msg =
+            cairn_approval_msg_new(src->user, view->counted_role ? view->counted_role : src->role,
+                                   src->commit_sha, src->index, view->void_rule || rejected,
+                                   rejected ? "rejected" : (view->void_rule ? view->void_rule : ""),
+                                   rejected ? reason : (view->void_rule ? view->void_reason : ""));
+        if (!msg)
+            return -ENOMEM;
+        if ((rc = cairn_verdict_add_approval(v, msg)) < 0) {
+            CAIRN_CODEC_FREE(&msg);
+            return rc;
+        }
+    }
+
+    if (a->any_rejected || (!a->satisfied && a->any_sod_void))
+        *decision = cairn_decision_worst(*decision, CAIRN__V1__DECISION__DECISION_DENY);
+    else if (!a->satisfied)
+        *decision = cairn_decision_worst(*decision, CAIRN__V1__DECISION__DECISION_PENDING);
+    return 0;
+}

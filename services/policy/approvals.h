@@ -1,0 +1,60 @@
+/* Approvals: which approvals count, which rules they satisfy, and what is
+ * still missing.
+ *
+ * An approval is void when it was given for an older commit (invalidate_on:
+ * [new_commit]) or breaks a separation-of-duties rule; void approvals are
+ * kept and shown, never counted. The rest are matched to the open slots of
+ * the rules that apply (a slot is one of `count` approvals a rule needs from
+ * its roles) with a maximum bipartite matching, so the outcome does not
+ * depend on the order approvals came in; with distinct_persons one person
+ * fills at most one slot across all rules, otherwise one per rule. */
+#ifndef CAIRN_POLICY_APPROVALS_H
+#define CAIRN_POLICY_APPROVALS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/codec.h"
+#include "change.h"
+#include "policy_model.h"
+#include "predicates.h"
+
+/* One stored approval as the evaluation sees it. */
+typedef struct {
+    const cairn_change_approval_t *src; /* the stored approval */
+    const char *void_rule;              /* rule that voided it ("SOD1", "new_commit"), or NULL */
+    char void_reason[256];              /* sentence when void */
+    const char *counted_rule;           /* approval rule whose slot it fills, or NULL */
+    const char *counted_role;           /* role it fills that slot as, or NULL */
+} cairn_approval_view_t;
+
+/* One approval rule's standing. */
+typedef struct {
+    const cairn_approval_rule_t *rule; /* the rule */
+    cairn_when_result_t applies;       /* whether it applies (UNKNOWN counts as applying) */
+    uint32_t *have;                    /* per slot group: how many slots are filled */
+} cairn_rule_standing_t;
+
+typedef struct {
+    cairn_approval_view_t *views; /* one per stored approval, in ledger order */
+    size_t n_views;
+    cairn_rule_standing_t *rules; /* the rules in force for this change type */
+    size_t n_rules;
+    bool satisfied;    /* every applying rule has every slot filled */
+    bool any_sod_void; /* some approval was voided by separation of duties */
+    bool any_rejected; /* a valid person rejected the current commit */
+} cairn_approvals_t;
+
+int cairn_approvals_evaluate(const cairn_policy_t *p, const cairn_facts_t *f,
+                             cairn_approvals_t *out);
+void cairn_approvals_clear(cairn_approvals_t *self);
+
+/* Adds the reasons, obligations and approvals to v and raises *decision:
+ * a rejection, or unsatisfied rules with an approval voided by separation of
+ * duties -> deny; otherwise unsatisfied -> pending. */
+int cairn_approvals_explain(const cairn_approvals_t *self, const cairn_policy_t *p,
+                            const cairn_facts_t *f, Cairn__V1__Verdict *v,
+                            Cairn__V1__Decision *decision);
+
+#endif

@@ -1,0 +1,364 @@
+/* The policy engine (see engine.h). */
+#include "engine.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerts.h"
+#include "cairn/codec.h"
+#include "cairn/error.h"
+#include "cairn/log.h"
+#include "change.h"
+#include "evaluate.h"
+#include "follower.h"
+#include "ledger_link.h"
+#include "policy_load.h"
+#include "policy_slot.h"
+#include "query.h"
+#include "state.h"
+#include "verdict.h"
+
+/* Skipped entries advance the next index in memory; it is written at least
+ * this often (and whenever the loop is idle). Re-reading skipped entries
+ * after a crash is harmless. */
+#define S_PERSIST_EVERY 256
+
+struct cairn_policy_engine_t {
+    char *policy_file;                               /* policy.file ("" = built-in) */
+    char *query_endpoint;                            /* bus.policy_query */
+    cairn_policy_slot_t *slot;                       /* the policy in force */
+    cairn_state_t *state;                            /* change state + next index */
+    cairn_ledger_link_t *link;                       /* appends and replays */
+    cairn_follower_t *follower;                      /* the ledger stream */
+    cairn_query_t *query;                            /* the query thread */
+    uint64_t applied_next;                           /* next index after the last entry handled */
+    uint64_t persisted_next;                         /* next index as last written to the state */
+    bool append_failing;                             /* the last append failed (logged once) */
+    uint64_t events, verdicts, alerts, skipped, bad; /* counters, logged at stop */
+};
+
+/* ---- policy loading ------------------------------------------------------ */
+
+static int s_load_policy(const char *file, cairn_policy_t **out)
+{
+    cairn_errlist_t errs;
+    cairn_errlist_init(&errs);
+    int rc =
+        *file ? cairn_policy_load_file(file, &errs, out) : cairn_policy_load_default(&errs, out);
+    for (size_t i = 0; i < errs.count; i++)
+        CAIRN_ERROR("invalid policy", "error=%s", cairn_log_quote(errs.items[i]));
+    if (rc < 0 && !errs.count)
+        CAIRN_ERROR("cannot load the policy", "file=%s error=%s", cairn_log_quote(file),
+                    cairn_log_quote(cairn_strerror(rc)));
+    cairn_errlist_clear(&errs);
+    return rc < 0 ? CAIRN_EPOLICY : 0;
+}
+
+static void s_log_policy(const char *msg, const cairn_policy_t *p)
+{
+    CAIRN_INFO(msg, "policy=%s revision=%s digest=%s source=%s gates=%zu", cairn_log_quote(p->name),
+               cairn_log_quote(p->revision), p->digest, cairn_log_quote(p->source), p->n_gates);
+    /* Operators must know which parts of their policy are not enforced yet. */
+    char sections[128] = "";
+    bool expiry = false;
+    for (int r = 0; r < CAIRN_RISK_LEVELS; r++)
+        expiry = expiry || p->expiry_ms[r] > 0;
+    snprintf(sections, sizeof sections, "%s%s%s%s", p->n_classify ? "classify," : "",
+             p->n_change_types ? "change_types," : "", p->n_windows ? "windows," : "",
+             expiry ? "approvals.expiry," : "");
+    if (*sections) {
+        sections[strlen(sections) - 1] = '\0';
+        CAIRN_WARN("policy sections are checked but not enforced by this version",
+                   "policy=%s sections=%s risk=low change_type=normal", cairn_log_quote(p->name),
+                   sections);
+    }
+}
+
+int cairn_policy_engine_reload(cairn_policy_engine_t *self)
+{
+    cairn_policy_t *next = NULL;
+    cairn_policy_t *cur = cairn_policy_slot_get(self->slot);
+    int rc = s_load_policy(self->policy_file, &next);
+    if (rc < 0) {
+        CAIRN_ERROR("policy reload failed; keeping the running policy",
+                    "file=%s policy=%s revision=%s digest=%s", cairn_log_quote(self->policy_file),
+                    cairn_log_quote(cur->name), cairn_log_quote(cur->revision), cur->digest);
+    } else {
+        s_log_policy("policy reloaded", next);
+        cairn_policy_slot_set(self->slot, next);
+    }
+    cairn_policy_unref(&cur);
+    return rc;
+}
+
+/* ---- applying entries ----------------------------------------------------- */
+
+static int s_persist(cairn_policy_engine_t *self)
+{
+    int rc = cairn_state_commit(self->state, NULL, self->applied_next);
+    if (rc < 0) {
+        CAIRN_ERROR("cannot store the policy's ledger position", "next=%" PRIu64 " error=%s",
+                    self->applied_next, cairn_log_quote(cairn_strerror(rc)));
+        return rc;
+    }
+    self->persisted_next = self->applied_next;
+    return 0;
+}
+
+/* An entry that changes no state. */
+static int s_skip(cairn_policy_engine_t *self, uint64_t index)
+{
+    self->skipped++;
+    self->applied_next = index + 1;
+    if (self->applied_next - self->persisted_next >= S_PERSIST_EVERY)
+        return s_persist(self);
+    return 0;
+}
+
+static int s_append(cairn_policy_engine_t *self, const char *key, const Cairn__V1__Record *rec)
+{
+    char error[512] = "";
+    uint64_t index = 0;
+    bool duplicate = false;
+    int rc =
+        cairn_ledger_link_append(self->link, key, rec, &index, &duplicate, error, sizeof error);
+    if (rc < 0) {
+        cairn_log_level_t level = self->append_failing ? CAIRN_LOG_DEBUG : CAIRN_LOG_WARN;
+        cairn_log(level, "cannot append to the ledger; will retry", "key=%s error=%s detail=%s",
+                  cairn_log_quote(key), cairn_log_quote(cairn_strerror(rc)),
+                  cairn_log_quote(error));
+        self->append_failing = true;
+        return rc;
+    }
+    if (self->append_failing)
+        CAIRN_INFO("ledger accepts appends again", "key=%s", cairn_log_quote(key));
+    self->append_failing = false;
+    CAIRN_DEBUG("appended", "key=%s index=%" PRIu64 " duplicate=%s", cairn_log_quote(key), index,
+                duplicate ? "true" : "false");
+    return 0;
+}
+
+static int s_append_verdicts(cairn_policy_engine_t *self, const char *change, uint64_t trigger,
+                             Cairn__V1__Verdict **vs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char key[768];
+        snprintf(key, sizeof key, "verdict:%s:%s:%" PRIu64, change, vs[i]->gate, trigger);
+        Cairn__V1__Record rec = CAIRN__V1__RECORD__INIT;
+        rec.body_case = CAIRN__V1__RECORD__BODY_VERDICT;
+        rec.verdict = vs[i];
+        int rc = s_append(self, key, &rec);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int s_append_alerts(cairn_policy_engine_t *self, const cairn_alert_out_t *alerts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        Cairn__V1__Record rec = CAIRN__V1__RECORD__INIT;
+        rec.body_case = CAIRN__V1__RECORD__BODY_ALERT;
+        rec.alert = alerts[i].alert;
+        int rc = s_append(self, alerts[i].key, &rec);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* "build=allow deployment=pending" */
+static void s_decisions(Cairn__V1__Verdict **vs, size_t n, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && used < len; i++) {
+        int k = snprintf(buf + used, len - used, "%s%s=%s", i ? "," : "", vs[i]->gate,
+                         cairn_decision_name(vs[i]->decision));
+        if (k < 0)
+            break;
+        used += (size_t)k;
+    }
+}
+
+static int s_process(cairn_policy_engine_t *self, const cairn_policy_t *p,
+                     const Cairn__V1__Entry *entry, const Cairn__V1__Event *ev, const char *id)
+{
+    cairn_change_t *c = NULL;
+    Cairn__V1__Verdict **vs = NULL;
+    size_t n = 0, n_alerts = 0;
+    cairn_alert_out_t alerts[2];
+    memset(alerts, 0, sizeof alerts);
+    int rc = cairn_state_read(self->state, id, &c, NULL);
+    if (rc < 0) {
+        CAIRN_ERROR("cannot read change state", "change=%s error=%s", cairn_log_quote(id),
+                    cairn_log_quote(cairn_strerror(rc)));
+        goto out;
+    }
+    if (!c && !(c = cairn_change_new(id))) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if ((rc = cairn_change_apply_event(c, ev, entry->index)) < 0)
+        goto out;
+    /* The trigger's own time, never the clock: replays decide the same. */
+    int64_t at = ev->received_at_ms ? ev->received_at_ms : entry->appended_at_ms;
+    cairn_eval_opts_t o = {.environment = NULL, .now_ms = at, .trigger_index = entry->index};
+    if ((rc = cairn_evaluate_all(p, id, c, &o, &vs, &n)) < 0)
+        goto out;
+    if ((rc = cairn_alerts_raise(c, vs, n, entry->index, at, alerts, &n_alerts)) < 0)
+        goto out;
+    if ((rc = s_append_verdicts(self, id, entry->index, vs, n)) < 0 ||
+        (rc = s_append_alerts(self, alerts, n_alerts)) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if ((rc = cairn_change_set_gate(c, vs[i]->gate, vs[i]->decision,
+                                        cairn_verdict_awaits_approval(vs[i]))) < 0)
+            goto out;
+    if ((rc = cairn_state_commit(self->state, c, entry->index + 1)) < 0) {
+        CAIRN_ERROR("cannot store change state; will retry", "change=%s index=%" PRIu64 " error=%s",
+                    cairn_log_quote(id), entry->index, cairn_log_quote(cairn_strerror(rc)));
+        goto out;
+    }
+    self->applied_next = self->persisted_next = entry->index + 1;
+    self->events++;
+    self->verdicts += n;
+    self->alerts += n_alerts;
+    char decisions[512];
+    s_decisions(vs, n, decisions, sizeof decisions);
+    CAIRN_INFO("evaluated change", "change=%s index=%" PRIu64 " type=%s decisions=%s alerts=%zu",
+               cairn_log_quote(id), entry->index, cairn_log_quote(ev->type),
+               cairn_log_quote(decisions), n_alerts);
+out:
+    cairn_alerts_clear(alerts, n_alerts);
+    cairn_verdicts_free(&vs, n);
+    cairn_change_destroy(&c);
+    return rc;
+}
+
+static int s_apply(void *arg, const Cairn__V1__Entry *entry)
+{
+    cairn_policy_engine_t *self = arg;
+    Cairn__V1__Record *rec = NULL;
+    if (cairn_codec_record_unpack(entry->record.data, entry->record.len, &rec) < 0) {
+        self->bad++;
+        CAIRN_WARN("skipping an undecodable ledger entry", "index=%" PRIu64, entry->index);
+        return s_skip(self, entry->index);
+    }
+    const char *id = cairn_codec_record_change(rec);
+    int rc;
+    if (rec->body_case != CAIRN__V1__RECORD__BODY_EVENT || !*id) {
+        rc = s_skip(self, entry->index);
+    } else if (strlen(id) > CAIRN_CHANGE_ID_MAX) {
+        self->bad++;
+        CAIRN_WARN("ignoring an event whose change id is too long",
+                   "index=%" PRIu64 " length=%zu max=%d", entry->index, strlen(id),
+                   CAIRN_CHANGE_ID_MAX);
+        rc = s_skip(self, entry->index);
+    } else {
+        cairn_policy_t *p = cairn_policy_slot_get(self->slot);
+        rc = s_process(self, p, entry, rec->event, id);
+        cairn_policy_unref(&p);
+    }
+    CAIRN_CODEC_FREE(&rec);
+    return rc;
+}
+
+/* ---- lifetime --------------------------------------------------------------- */
+
+int cairn_policy_engine_new(const cairn_config_t *config, cairn_policy_engine_t **out)
+{
+    cairn_policy_t *policy = NULL;
+    cairn_policy_engine_t *self = calloc(1, sizeof *self);
+    int rc = -ENOMEM;
+    if (!self)
+        return rc;
+    const char *state_path = cairn_config_str(config, "policy.state_path");
+    self->policy_file = strdup(cairn_config_str(config, "policy.file"));
+    self->query_endpoint = strdup(cairn_config_str(config, "bus.policy_query"));
+    if (!self->policy_file || !self->query_endpoint)
+        goto fail;
+    if ((rc = s_load_policy(self->policy_file, &policy)) < 0)
+        goto fail;
+    s_log_policy("policy loaded", policy);
+    if (!(self->slot = cairn_policy_slot_new(policy))) {
+        cairn_policy_unref(&policy);
+        rc = -ENOMEM;
+        goto fail;
+    }
+    if ((rc = cairn_state_open(state_path, &self->state)) < 0) {
+        CAIRN_ERROR("cannot open the policy state", "path=%s error=%s", cairn_log_quote(state_path),
+                    cairn_log_quote(cairn_strerror(rc)));
+        goto fail;
+    }
+    if ((rc = cairn_state_read(self->state, NULL, NULL, &self->applied_next)) < 0)
+        goto fail;
+    self->persisted_next = self->applied_next;
+    int timeout = (int)cairn_config_int(config, "bus.request_timeout");
+    if (!(self->link =
+              cairn_ledger_link_new(cairn_config_str(config, "bus.ledger_api"), timeout))) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    const char *stream = cairn_config_str(config, "bus.ledger_stream");
+    if ((rc = cairn_follower_new(stream, self->link, self->applied_next, s_apply, self,
+                                 &self->follower)) < 0) {
+        CAIRN_ERROR("cannot subscribe to the ledger stream", "endpoint=%s error=%s",
+                    cairn_log_quote(stream), cairn_log_quote(cairn_strerror(rc)));
+        goto fail;
+    }
+    if ((rc = cairn_query_new(self->query_endpoint, self->state, self->slot, &self->query)) < 0) {
+        CAIRN_ERROR("cannot bind the policy query socket", "endpoint=%s error=%s",
+                    cairn_log_quote(self->query_endpoint), cairn_log_quote(cairn_strerror(rc)));
+        goto fail;
+    }
+    CAIRN_INFO("policy listening", "query=%s stream=%s ledger=%s state=%s next=%" PRIu64,
+               cairn_log_quote(self->query_endpoint), cairn_log_quote(stream),
+               cairn_log_quote(cairn_config_str(config, "bus.ledger_api")),
+               cairn_log_quote(state_path), self->applied_next);
+    *out = self;
+    return 0;
+fail:
+    cairn_policy_engine_destroy(&self);
+    return rc;
+}
+
+void cairn_policy_engine_destroy(cairn_policy_engine_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    cairn_policy_engine_t *self = *self_p;
+    /* The query thread reads state and policy: stop it first. */
+    cairn_query_destroy(&self->query);
+    if (self->state && self->applied_next > self->persisted_next)
+        s_persist(self);
+    if (self->follower)
+        CAIRN_INFO("policy stopping",
+                   "next=%" PRIu64 " events=%" PRIu64 " verdicts=%" PRIu64 " alerts=%" PRIu64
+                   " skipped=%" PRIu64 " bad=%" PRIu64 " bad_stream=%" PRIu64,
+                   self->applied_next, self->events, self->verdicts, self->alerts, self->skipped,
+                   self->bad, cairn_follower_bad(self->follower));
+    cairn_follower_destroy(&self->follower);
+    cairn_ledger_link_destroy(&self->link);
+    cairn_state_destroy(&self->state);
+    cairn_policy_slot_destroy(&self->slot);
+    free(self->policy_file);
+    free(self->query_endpoint);
+    free(self);
+    *self_p = NULL;
+}
+
+void cairn_policy_engine_run_once(cairn_policy_engine_t *self, int timeout_ms)
+{
+    cairn_follower_step(self->follower, timeout_ms);
+    if (self->applied_next > self->persisted_next)
+        s_persist(self);
+}
+
+uint64_t cairn_policy_engine_next(const cairn_policy_engine_t *self)
+{
+    return self->applied_next;
+}

@@ -1,0 +1,17 @@
+/* ChangeStatus decoding for the policy state store (see policy_codec.h). */
+#include "policy_codec.h"
+
+#include "cairn/error.h"
+
+int cairn_policy_codec_change_status_unpack(const uint8_t *buf, size_t len,
+                                            Cairn__V1__ChangeStatus **out)
+{
+    if (len > CAIRN_CODEC_MAX_BYTES || (!buf && len))
+        return CAIRN_EPROTO;
+    Cairn__V1__ChangeStatus *m =
+        cairn__v1__change_status__unpack(NULL, len, buf ? buf : (const uint8_t *)"");
+    if (!m)
+        return CAIRN_EPROTO;
+    *out = m;
+    return 0;
+}

@@ -1,0 +1,123 @@
+/* The policy model's lifetime and lookups (see policy_model.h). */
+#include "policy_model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool cairn_strv_contains(const cairn_strv_t *v, const char *s)
+{
+    for (size_t i = 0; i < v->count; i++)
+        if (strcmp(v->items[i], s) == 0)
+            return true;
+    return false;
+}
+
+static const char *const s_risk_names[CAIRN_RISK_LEVELS] = {"low", "medium", "high", "critical"};
+
+const char *cairn_risk_name(cairn_risk_t risk)
+{
+    if (risk < 0 || risk >= CAIRN_RISK_LEVELS)
+        return "unset";
+    return s_risk_names[risk];
+}
+
+cairn_risk_t cairn_risk_parse(const char *name)
+{
+    for (int i = 0; i < CAIRN_RISK_LEVELS; i++)
+        if (strcmp(name, s_risk_names[i]) == 0)
+            return (cairn_risk_t)i;
+    return CAIRN_RISK_UNSET;
+}
+
+cairn_policy_t *cairn_policy_new(void)
+{
+    cairn_policy_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->arena = cairn_arena_new();
+    if (!self->arena) {
+        free(self);
+        return NULL;
+    }
+    atomic_init(&self->refs, 1);
+    self->classify_default = CAIRN_RISK_LOW;
+    self->source = self->name = self->revision = self->digest = "";
+    self->timezone = "UTC";
+    return self;
+}
+
+cairn_policy_t *cairn_policy_ref(cairn_policy_t *self)
+{
+    atomic_fetch_add(&self->refs, 1);
+    return self;
+}
+
+void cairn_policy_unref(cairn_policy_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    cairn_policy_t *self = *self_p;
+    *self_p = NULL;
+    if (atomic_fetch_sub(&self->refs, 1) != 1)
+        return;
+    cairn_arena_destroy(&self->arena);
+    free(self);
+}
+
+const cairn_role_t *cairn_policy_role(const cairn_policy_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->n_roles; i++)
+        if (strcmp(self->roles[i].name, name) == 0)
+            return &self->roles[i];
+    return NULL;
+}
+
+int cairn_policy_gate_index(const cairn_policy_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->n_gates; i++)
+        if (strcmp(self->gates[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+const cairn_gate_t *cairn_policy_gate(const cairn_policy_t *self, const char *name)
+{
+    int i = cairn_policy_gate_index(self, name);
+    return i < 0 ? NULL : &self->gates[i];
+}
+
+bool cairn_policy_user_in_role(const cairn_policy_t *self, const char *user, const char *role)
+{
+    const cairn_role_t *r = cairn_policy_role(self, role);
+    return r && cairn_strv_contains(&r->users, user);
+}
+
+bool cairn_policy_user_is_service_account(const cairn_policy_t *self, const char *user)
+{
+    for (size_t i = 0; i < self->n_roles; i++)
+        if (self->roles[i].service_account && cairn_strv_contains(&self->roles[i].users, user))
+            return true;
+    return false;
+}
+
+bool cairn_policy_user_known(const cairn_policy_t *self, const char *user)
+{
+    for (size_t i = 0; i < self->n_roles; i++)
+        if (cairn_strv_contains(&self->roles[i].users, user))
+            return true;
+    return false;
+}
+
+void cairn_policy_gate_list(const cairn_policy_t *self, char *buf, size_t len)
+{
+    size_t used = 0;
+    if (len)
+        buf[0] = '\0';
+    for (size_t i = 0; i < self->n_gates && used < len; i++) {
+        int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", self->gates[i].name);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}

@@ -1,0 +1,35 @@
+/* Gate and status queries on bus.policy_query (ROUTER, PolicyRequest ->
+ * PolicyReply), answered on their own thread so a slow ledger never delays
+ * a `cairn gate`.
+ *
+ * - GateQuery{change, gate, environment}: the verdict for that gate,
+ *   evaluated now from the stored state with the policy in force. A change
+ *   with no events is pending ("no events recorded for change X"); an
+ *   unknown gate is status CAIRN_ENOTFOUND with a sentence listing the gates.
+ * - StatusQuery{change}: ChangeStatus with one verdict per gate, in policy
+ *   order (pending verdicts for a change with no events).
+ * Every reply carries applied_index, the next ledger index the policy will
+ * apply, so a client can tell whether its event has been seen. */
+#ifndef CAIRN_POLICY_QUERY_H
+#define CAIRN_POLICY_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy_slot.h"
+#include "state.h"
+
+typedef struct cairn_query_t cairn_query_t;
+
+/* Binds endpoint and starts the query thread. state and slot are not owned
+ * and must outlive the query server. */
+int cairn_query_new(const char *endpoint, cairn_state_t *state, cairn_policy_slot_t *slot,
+                    cairn_query_t **out);
+void cairn_query_destroy(cairn_query_t **self_p);
+
+/* Answers one encoded PolicyRequest (the thread's work, exposed for tests).
+ * *reply_out is a malloc'd encoded PolicyReply. */
+int cairn_query_answer(cairn_state_t *state, cairn_policy_slot_t *slot, const uint8_t *req,
+                       size_t len, int64_t now_ms, uint8_t **reply_out, size_t *reply_len);
+
+#endif
