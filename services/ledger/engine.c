@@ -1,10 +1,12 @@
 /* The ledger engine: drains LedgerRequests from the ROUTER socket in batches,
- * appends the batch's records in one durable commit, answers every request,
+ * writes the batch's appends, holds and purges in one durable commit with a
+ * new signed checkpoint, answers every request (appends with a receipt),
  * then publishes each new entry on the PUB socket in log order. */
 #include "engine.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,19 +17,30 @@
 #include "cairn/codec.h"
 #include "cairn/error.h"
 #include "cairn/log.h"
+#include "cairn/note.h"
 #include "cairn/signals.h"
 #include "cairn/util.h"
+#include "export.h"
+#include "keyfile.h"
+#include "query.h"
+#include "retention.h"
 #include "store.h"
 
 #define S_TOPIC_MAX 1024
 #define S_ERROR_MAX 256
 /* Entry bytes per replay reply; a page always carries at least one entry. */
 #define S_REPLAY_BUDGET (16u * 1024u * 1024u)
-/* Entry bytes per query reply, leaving room under the codec's limit. */
+/* Entry bytes per query or export reply, leaving room under the codec's limit. */
 #define S_QUERY_BUDGET (CAIRN_CODEC_MAX_BYTES - 1024u * 1024u)
 #define S_STATS_EVERY_MS 60000
 /* Bytes of a rejected request shown in the log for inspection. */
 #define S_LOG_HEAD_BYTES 32
+/* Payloads one purge request deletes (and its entry lists) at most. */
+#define S_PURGE_MAX 1000
+/* Event types of the entries the ledger writes itself. */
+#define S_TYPE_HOLD "dev.cdeventsx.cairn-ledger.hold.0.1.0"
+#define S_TYPE_UNHOLD "dev.cdeventsx.cairn-ledger.unhold.0.1.0"
+#define S_TYPE_PURGE "dev.cdeventsx.cairn-ledger.purge.0.1.0"
 
 /* One request of the current batch, from receipt to reply. */
 typedef struct {
@@ -35,15 +48,23 @@ typedef struct {
     Cairn__V1__LedgerRequest *req; /* the decoded request; NULL when malformed */
     int status;                    /* 0, or the code the request is answered with */
     char error[S_ERROR_MAX];       /* what went wrong, for people, when status != 0 */
-    char topic[S_TOPIC_MAX];       /* an append's topic */
-    cairn_ledger_append_t result;  /* where an append landed */
+    char topic[S_TOPIC_MAX];       /* the topic of the entry it appends */
+    bool appended;                 /* a write that produced result (ack it) */
+    cairn_ledger_append_t result;  /* where its entry landed */
+    uint64_t purged;               /* purge: payloads deleted */
+    uint64_t held;                 /* purge: payloads kept by a hold */
+    bool more;                     /* purge: more are due */
 } s_request_t;
 
 struct cairn_ledger_t {
     cairn_ledger_store_t *store;               /* the log */
+    cairn_note_signer_t *signer;               /* signs checkpoints */
     zsock_t *api;                              /* ROUTER: LedgerRequest in, LedgerReply out */
     zsock_t *stream;                           /* PUB: [topic][Entry] per appended entry */
     uint64_t replay_page;                      /* most entries per replay reply */
+    int64_t retention_ms;                      /* payloads younger than this are never purged */
+    size_t batch_max;                          /* most requests per batch */
+    int64_t batch_delay_ms;                    /* how long a batch gathers writes */
     cairn_ledger_stats_t stats;                /* counters since start */
     cairn_ledger_stats_t logged;               /* counters when last logged */
     int64_t next_log_ms;                       /* monotonic time of the next counter line */
@@ -55,39 +76,106 @@ static void s_log_stats(cairn_ledger_t *self)
     const cairn_ledger_stats_t *s = &self->stats;
     CAIRN_INFO("ledger counters",
                "size=%" PRIu64 " appends=%" PRIu64 " duplicates=%" PRIu64 " bad_requests=%" PRIu64
-               " store_errors=%" PRIu64 " replays=%" PRIu64 " queries=%" PRIu64 " batches=%" PRIu64,
+               " store_errors=%" PRIu64 " replays=%" PRIu64 " queries=%" PRIu64 " batches=%" PRIu64
+               " proofs=%" PRIu64 " exports=%" PRIu64 " purged=%" PRIu64,
                cairn_ledger_store_size(self->store), s->appends, s->duplicates, s->bad_requests,
-               s->store_errors, s->replays, s->queries, s->batches);
+               s->store_errors, s->replays, s->queries, s->batches, s->proofs, s->exports,
+               s->purged);
     self->logged = self->stats;
+}
+
+static int s_open_key(cairn_ledger_t *self, const char *path, const char *origin)
+{
+    bool created = false;
+    int rc = cairn_ledger_keyfile_open(path, origin, &self->signer, &created);
+    if (rc == -EPERM) {
+        CAIRN_ERROR("refusing a ledger signing key others can read", "path=%s hint=%s",
+                    cairn_log_quote(path),
+                    cairn_log_quote("the key must be readable by its owner only: chmod 600 it"));
+        return rc;
+    }
+    if (rc == CAIRN_ECONFIG) {
+        CAIRN_ERROR("ledger signing key is for another origin", "path=%s origin=%s hint=%s",
+                    cairn_log_quote(path), cairn_log_quote(origin),
+                    cairn_log_quote("a checkpoint key is named after ledger.origin; use the key "
+                                    "of this log or set ledger.origin to the key's name"));
+        return rc;
+    }
+    if (rc < 0) {
+        CAIRN_ERROR("cannot load ledger signing key", "path=%s error=%s", cairn_log_quote(path),
+                    cairn_log_quote(cairn_strerror(rc)));
+        return rc;
+    }
+    char *vkey = NULL;
+    if (created && cairn_note_signer_vkey(self->signer, &vkey) == 0)
+        CAIRN_INFO("created ledger signing key", "path=%s vkey=%s hint=%s", cairn_log_quote(path),
+                   cairn_log_quote(vkey),
+                   cairn_log_quote("back the key up; auditors verify checkpoints with the vkey"));
+    free(vkey);
+    return 0;
+}
+
+static int s_open_store(cairn_ledger_t *self, const cairn_config_t *config, const char *origin)
+{
+    const char *path = cairn_config_str(config, "ledger.path");
+    size_t map_size = (size_t)cairn_config_int(config, "ledger.map_size");
+    int rc = cairn_ledger_store_open(path, map_size, origin, self->signer, &self->store);
+    if (rc == CAIRN_EINTEGRITY) {
+        CAIRN_ERROR("cannot open ledger store", "path=%s error=%s hint=%s", cairn_log_quote(path),
+                    cairn_log_quote(cairn_strerror(rc)),
+                    cairn_log_quote("the stored tree does not match its last signed checkpoint; "
+                                    "run `cairn log verify` to find the first bad entry, then "
+                                    "restore the ledger directory from a backup"));
+        return rc;
+    }
+    if (rc == CAIRN_ECONFIG) {
+        CAIRN_ERROR("cannot open ledger store", "path=%s origin=%s hint=%s", cairn_log_quote(path),
+                    cairn_log_quote(origin),
+                    cairn_log_quote("the store was created for another ledger.origin; a log "
+                                    "keeps its origin for life"));
+        return rc;
+    }
+    if (rc < 0) {
+        CAIRN_ERROR("cannot open ledger store", "path=%s error=%s", cairn_log_quote(path),
+                    cairn_log_quote(cairn_strerror(rc)));
+        return rc;
+    }
+    cairn_ledger_head_t head;
+    char hex[2 * CAIRN_HASH_BYTES + 1];
+    cairn_ledger_store_head(self->store, &head);
+    cairn_hex(head.root, sizeof head.root, hex);
+    CAIRN_INFO("opened ledger",
+               "path=%s origin=%s size=%" PRIu64 " checkpoint_size=%" PRIu64 " root=%s vkey=%s",
+               cairn_log_quote(path), cairn_log_quote(origin), cairn_ledger_store_size(self->store),
+               head.size, hex, cairn_log_quote(cairn_ledger_store_vkey(self->store)));
+    return 0;
 }
 
 cairn_ledger_t *cairn_ledger_new(const cairn_config_t *config)
 {
     int rc = 0;
-    char hex[2 * CAIRN_LEDGER_HASH_BYTES + 1];
-    uint8_t tip[CAIRN_LEDGER_HASH_BYTES];
-    const char *path = cairn_config_str(config, "ledger.path");
     const char *api = cairn_config_str(config, "bus.ledger_api");
     const char *stream = cairn_config_str(config, "bus.ledger_stream");
+    const char *origin = cairn_config_str(config, "ledger.origin");
     cairn_ledger_t *self = calloc(1, sizeof *self);
     if (!self) {
         CAIRN_ERROR("cannot start ledger", "error=%s", cairn_log_quote(cairn_strerror(-ENOMEM)));
         return NULL;
     }
     self->replay_page = (uint64_t)cairn_config_int(config, "ledger.replay_page");
-    size_t map_size = (size_t)cairn_config_int(config, "ledger.map_size");
-    if ((rc = cairn_ledger_store_open(path, map_size, &self->store)) < 0) {
-        CAIRN_ERROR("cannot open ledger store", "path=%s error=%s%s", cairn_log_quote(path),
-                    cairn_log_quote(cairn_strerror(rc)),
-                    rc == CAIRN_EINTEGRITY ? " hint=\"the chain tip does not verify; restore the "
-                                             "ledger directory from a backup\""
-                                           : "");
+    self->retention_ms = cairn_config_int(config, "ledger.retention");
+    self->batch_max = (size_t)cairn_config_int(config, "ledger.batch_max");
+    if (self->batch_max == 0 || self->batch_max > CAIRN_LEDGER_BATCH_MAX)
+        self->batch_max = CAIRN_LEDGER_BATCH_MAX;
+    self->batch_delay_ms = cairn_config_int(config, "ledger.batch_delay");
+    if (!cairn_note_key_name_valid(origin)) {
+        CAIRN_ERROR("invalid ledger.origin", "origin=%s hint=%s", cairn_log_quote(origin),
+                    cairn_log_quote("use a name like example.com/ledger: no spaces or '+'"));
         goto fail;
     }
-    cairn_ledger_store_last_hash(self->store, tip);
-    cairn_hex(tip, sizeof tip, hex);
-    CAIRN_INFO("opened ledger", "path=%s size=%" PRIu64 " last_hash=%s", cairn_log_quote(path),
-               cairn_ledger_store_size(self->store), hex);
+    if (s_open_key(self, cairn_config_str(config, "ledger.key_file"), origin) < 0 ||
+        s_open_store(self, config, origin) < 0)
+        goto fail;
 
     if ((rc = cairn_bus_bind(ZMQ_PUB, stream, &self->stream)) < 0) {
         CAIRN_ERROR("cannot bind ledger stream", "endpoint=%s error=%s", cairn_log_quote(stream),
@@ -109,6 +197,7 @@ fail:
     zsock_destroy(&self->api);
     zsock_destroy(&self->stream);
     cairn_ledger_store_destroy(&self->store);
+    cairn_note_signer_destroy(&self->signer);
     free(self);
     return NULL;
 }
@@ -122,6 +211,7 @@ void cairn_ledger_destroy(cairn_ledger_t **self_p)
     zsock_destroy(&self->api);
     zsock_destroy(&self->stream);
     cairn_ledger_store_destroy(&self->store);
+    cairn_note_signer_destroy(&self->signer);
     free(self);
     *self_p = NULL;
 }
@@ -174,6 +264,20 @@ static void s_check_append(cairn_ledger_t *self, s_request_t *r)
                    cairn_log_quote(r->error));
 }
 
+static bool s_nonempty(const char *s)
+{
+    return s && *s;
+}
+
+static void s_check_hold(cairn_ledger_t *self, s_request_t *r, const Cairn__V1__LegalHoldRequest *h)
+{
+    if (!h || s_nonempty(h->change_id) == s_nonempty(h->release_id)) {
+        s_reject(self, r, CAIRN_EINVALID,
+                 "a legal hold names exactly one of change_id, release_id");
+        CAIRN_WARN("rejected request", "reason=%s", cairn_log_quote(r->error));
+    }
+}
+
 /* Decodes one request and checks what can be checked before the store. */
 static void s_decode(cairn_ledger_t *self, s_request_t *r, const uint8_t *payload, size_t len)
 {
@@ -186,30 +290,66 @@ static void s_decode(cairn_ledger_t *self, s_request_t *r, const uint8_t *payloa
     }
     switch (r->req->body_case) {
     case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND: s_check_append(self, r); break;
+    case CAIRN__V1__LEDGER_REQUEST__BODY_HOLD: s_check_hold(self, r, r->req->hold); break;
+    case CAIRN__V1__LEDGER_REQUEST__BODY_UNHOLD: s_check_hold(self, r, r->req->unhold); break;
     case CAIRN__V1__LEDGER_REQUEST__BODY_REPLAY:
     case CAIRN__V1__LEDGER_REQUEST__BODY_QUERY:
-    case CAIRN__V1__LEDGER_REQUEST__BODY_HEAD: break;
+    case CAIRN__V1__LEDGER_REQUEST__BODY_HEAD:
+    case CAIRN__V1__LEDGER_REQUEST__BODY_CHECKPOINT:
+    case CAIRN__V1__LEDGER_REQUEST__BODY_PROVE:
+    case CAIRN__V1__LEDGER_REQUEST__BODY_CONSISTENCY:
+    case CAIRN__V1__LEDGER_REQUEST__BODY_EXPORT:
+    case CAIRN__V1__LEDGER_REQUEST__BODY_PURGE: break;
     default:
         s_reject(self, r, CAIRN_EINVALID,
-                 "request names no operation: set one of append, replay, query, head");
+                 "request names no operation: set one of append, replay, query, head, "
+                 "checkpoint, prove, consistency, export, purge, hold, unhold");
         CAIRN_WARN("rejected request", "reason=%s", cairn_log_quote(r->error));
         break;
     }
 }
 
-static bool s_is_append(const s_request_t *r)
+/* True for a checked request that writes to the log. */
+static bool s_is_write(const s_request_t *r)
 {
-    return r->status == 0 && r->req && r->req->body_case == CAIRN__V1__LEDGER_REQUEST__BODY_APPEND;
+    if (r->status != 0 || !r->req)
+        return false;
+    switch (r->req->body_case) {
+    case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND:
+    case CAIRN__V1__LEDGER_REQUEST__BODY_HOLD:
+    case CAIRN__V1__LEDGER_REQUEST__BODY_UNHOLD:
+    case CAIRN__V1__LEDGER_REQUEST__BODY_PURGE: return true;
+    default: return false;
+    }
+}
+
+/* Appends packed record bytes in the open batch. A value the leaf format
+ * refuses rejects this request only; any other failure ends the batch. */
+static int s_store_append(cairn_ledger_t *self, s_request_t *r, const cairn_ledger_record_t *in)
+{
+    int rc = cairn_ledger_store_append(self->store, in, &r->result);
+    if (rc == CAIRN_EINVALID) {
+        s_reject(self, r, CAIRN_EINVALID,
+                 "the record's topic, change or release holds a control character or invalid "
+                 "UTF-8");
+        CAIRN_WARN("rejected append", "key=%s reason=%s", cairn_log_quote(in->key),
+                   cairn_log_quote(r->error));
+        return 0;
+    }
+    if (rc == 0)
+        r->appended = true;
+    return rc;
 }
 
 /* Appends one checked record inside the open batch. */
 static int s_append_one(cairn_ledger_t *self, s_request_t *r, int64_t now_ms)
 {
     const Cairn__V1__AppendRequest *a = r->req->append;
+    const Cairn__V1__Record *rec = a->record;
     uint8_t *record = NULL;
     size_t record_len = 0;
-    /* These exact bytes are stored, hashed and served. */
-    int rc = cairn_codec_pack(&a->record->base, &record, &record_len);
+    /* These exact bytes are the payload: stored, digested into the leaf, served. */
+    int rc = cairn_codec_pack(&rec->base, &record, &record_len);
     if (rc < 0) {
         r->status = rc;
         snprintf(r->error, sizeof r->error, "cannot encode the record: %s", cairn_strerror(rc));
@@ -218,30 +358,167 @@ static int s_append_one(cairn_ledger_t *self, s_request_t *r, int64_t now_ms)
     cairn_ledger_record_t in = {
         .key = a->key,
         .topic = r->topic,
-        .change_id = cairn_codec_record_change(a->record),
+        .change_id = cairn_codec_record_change(rec),
         .appended_at_ms = now_ms,
         .record = record,
         .record_len = record_len,
     };
-    rc = cairn_ledger_store_append(self->store, &in, &r->result);
+    if (rec->body_case == CAIRN__V1__RECORD__BODY_EVENT) {
+        const Cairn__V1__Event *ev = rec->event;
+        if (ev->correlation)
+            in.release_id = ev->correlation->release_id;
+        if (ev->governance) {
+            in.actors[0] = ev->governance->actor;
+            in.actors[1] = ev->governance->approver;
+        }
+    }
+    rc = s_store_append(self, r, &in);
     free(record);
     return rc;
 }
 
-/* Writes every checked append of the batch in one transaction. On failure no
- * append of the batch is kept, and each is answered with the error. */
+/* Appends an event the ledger writes itself (hold, unhold, purge) with data. */
+static int s_append_own(cairn_ledger_t *self, s_request_t *r, const char *type, const char *actor,
+                        json_t *data, int64_t now_ms)
+{
+    char id[64];
+    uint8_t *record = NULL;
+    size_t record_len = 0;
+    char *json = json_dumps(data, JSON_COMPACT);
+    if (!json)
+        return -ENOMEM;
+    snprintf(id, sizeof id, "ledger-%" PRIu64, cairn_ledger_store_pending_size(self->store));
+    Cairn__V1__Governance gov = CAIRN__V1__GOVERNANCE__INIT;
+    Cairn__V1__Event ev = CAIRN__V1__EVENT__INIT;
+    Cairn__V1__Record rec = CAIRN__V1__RECORD__INIT;
+    gov.actor = (char *)(actor ? actor : "");
+    ev.id = id;
+    ev.source = "cairn-ledger";
+    ev.spec_version = "1.0";
+    ev.type = (char *)type;
+    ev.data_content_type = "application/json";
+    ev.data.data = (uint8_t *)json;
+    ev.data.len = strlen(json);
+    ev.governance = &gov;
+    ev.ingest_source = "cairn-ledger";
+    ev.received_at_ms = now_ms;
+    rec.body_case = CAIRN__V1__RECORD__BODY_EVENT;
+    rec.event = &ev;
+    int rc = cairn_codec_pack(&rec.base, &record, &record_len);
+    free(json);
+    if (rc < 0)
+        return rc;
+    snprintf(r->topic, sizeof r->topic, "%s", type);
+    cairn_ledger_record_t in = {
+        .topic = r->topic,
+        .actors = {actor, NULL},
+        .appended_at_ms = now_ms,
+        .record = record,
+        .record_len = record_len,
+    };
+    rc = s_store_append(self, r, &in);
+    free(record);
+    return rc;
+}
+
+/* Places or lifts a legal hold, recorded as an entry. */
+static int s_hold_one(cairn_ledger_t *self, s_request_t *r, bool on, int64_t now_ms)
+{
+    const Cairn__V1__LegalHoldRequest *h = on ? r->req->hold : r->req->unhold;
+    const char *change = s_nonempty(h->change_id) ? h->change_id : NULL;
+    const char *release = change ? NULL : h->release_id;
+    uint64_t at = 0;
+    int rc = cairn_ledger_hold_find(self->store, change, release, &at);
+    if (rc < 0 && rc != CAIRN_ENOTFOUND)
+        return cairn_ledger_store_fail(self->store, rc);
+    if (!on && rc == CAIRN_ENOTFOUND) {
+        r->status = CAIRN_ENOTFOUND;
+        snprintf(r->error, sizeof r->error, "no legal hold on %s %s", change ? "change" : "release",
+                 change ? change : release);
+        return 0;
+    }
+    json_t *data =
+        json_pack("{s:s, s:s, s:s}", change ? "change" : "release", change ? change : release,
+                  "reason", h->reason ? h->reason : "", "actor", h->actor ? h->actor : "");
+    if (!data)
+        return -ENOMEM;
+    rc = s_append_own(self, r, on ? S_TYPE_HOLD : S_TYPE_UNHOLD, h->actor, data, now_ms);
+    json_decref(data);
+    if (rc == 0 && r->appended)
+        rc = cairn_ledger_hold_set(self->store, change, release, on, r->result.index);
+    if (rc == 0 && r->appended)
+        CAIRN_INFO(on ? "placed legal hold" : "lifted legal hold", "%s=%s index=%" PRIu64,
+                   change ? "change" : "release", cairn_log_quote(change ? change : release),
+                   r->result.index);
+    return rc;
+}
+
+/* Deletes due payloads and appends the entry that lists them. */
+static int s_purge_one(cairn_ledger_t *self, s_request_t *r, int64_t now_ms)
+{
+    const Cairn__V1__PurgeRequest *p = r->req->purge;
+    int64_t cutoff = now_ms - self->retention_ms;
+    if (p->before_ms > 0 && p->before_ms < cutoff)
+        cutoff = p->before_ms;
+    cairn_ledger_purge_t plan = {0};
+    int rc = cairn_ledger_purge_plan(self->store, cutoff, S_PURGE_MAX, &plan);
+    if (rc < 0)
+        return cairn_ledger_store_fail(self->store, rc);
+    r->held = plan.held;
+    r->more = plan.more;
+    if (plan.n == 0)
+        goto out;
+    json_t *list = json_array();
+    json_t *data = json_pack("{s:I, s:o, s:I}", "before_ms", (json_int_t)cutoff, "purged", list,
+                             "held", (json_int_t)plan.held);
+    if (!list || !data) {
+        json_decref(data);
+        rc = -ENOMEM;
+        goto out;
+    }
+    char hex[2 * CAIRN_HASH_BYTES + 1], item[sizeof hex + 8];
+    for (size_t i = 0; i < plan.n && rc == 0; i++) {
+        cairn_hex(plan.digests[i], CAIRN_HASH_BYTES, hex);
+        snprintf(item, sizeof item, "sha256:%s", hex);
+        rc = json_array_append_new(list, json_string(item)) == 0 ? 0 : -ENOMEM;
+    }
+    if (rc == 0)
+        rc = s_append_own(self, r, S_TYPE_PURGE, p->actor, data, now_ms);
+    json_decref(data);
+    if (rc == 0 && r->appended)
+        rc = cairn_ledger_purge_apply(self->store, &plan, r->result.index);
+    if (rc == 0 && r->appended)
+        r->purged = plan.n;
+out:
+    cairn_ledger_purge_clear(&plan);
+    return rc;
+}
+
+static int s_write_one(cairn_ledger_t *self, s_request_t *r, int64_t now_ms)
+{
+    switch (r->req->body_case) {
+    case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND: return s_append_one(self, r, now_ms);
+    case CAIRN__V1__LEDGER_REQUEST__BODY_HOLD: return s_hold_one(self, r, true, now_ms);
+    case CAIRN__V1__LEDGER_REQUEST__BODY_UNHOLD: return s_hold_one(self, r, false, now_ms);
+    case CAIRN__V1__LEDGER_REQUEST__BODY_PURGE: return s_purge_one(self, r, now_ms);
+    default: return 0;
+    }
+}
+
+/* Writes every checked write of the batch in one transaction. On failure no
+ * write of the batch is kept, and each is answered with the error. */
 static void s_write_batch(cairn_ledger_t *self, s_request_t *batch, size_t n)
 {
-    size_t appends = 0;
+    size_t writes = 0;
     for (size_t i = 0; i < n; i++)
-        appends += s_is_append(&batch[i]);
-    if (appends == 0)
+        writes += s_is_write(&batch[i]);
+    if (writes == 0)
         return;
     int64_t now_ms = cairn_now_ms();
     int rc = cairn_ledger_store_begin(self->store);
     for (size_t i = 0; rc == 0 && i < n; i++)
-        if (s_is_append(&batch[i]))
-            rc = s_append_one(self, &batch[i], now_ms);
+        if (s_is_write(&batch[i]))
+            rc = s_write_one(self, &batch[i], now_ms);
     if (rc == 0)
         rc = cairn_ledger_store_commit(self->store);
     else
@@ -250,18 +527,23 @@ static void s_write_batch(cairn_ledger_t *self, s_request_t *batch, size_t n)
         self->stats.batches++;
         return;
     }
-    CAIRN_ERROR("append batch failed", "appends=%zu error=%s lmdb=%s%s", appends,
+    CAIRN_ERROR("append batch failed", "writes=%zu error=%s lmdb=%s%s", writes,
                 cairn_log_quote(cairn_strerror(rc)),
                 cairn_log_quote(cairn_ledger_store_last_error(self->store)),
                 cairn_ledger_store_full(self->store)
                     ? " hint=\"the store reached ledger.map_size; raise it and restart\""
-                    : "");
+                : rc == CAIRN_EINTEGRITY ? " hint=\"the stored tree no longer matches the last "
+                                           "checkpoint; nothing was signed; stop the ledger "
+                                           "and run `cairn log verify`\""
+                                         : "");
     for (size_t i = 0; i < n; i++) {
         s_request_t *r = &batch[i];
-        if (!s_is_append(r))
+        if (!s_is_write(r))
             continue;
         free(r->result.entry);
         memset(&r->result, 0, sizeof r->result);
+        r->appended = false;
+        r->purged = 0;
         r->status = rc < 0 ? rc : CAIRN_ESTORE;
         snprintf(r->error, sizeof r->error,
                  "the ledger could not store the entry (%s); nothing was appended, retry with "
@@ -322,42 +604,283 @@ static int s_read_entries(cairn_ledger_t *self, s_request_t *r, s_gather_t *g)
         rc = cairn_ledger_store_read(self->store, q->from_index, limit, s_gather_one, g);
         self->stats.replays++;
     } else {
-        const char *change = r->req->query->change_id ? r->req->query->change_id : "";
+        const Cairn__V1__QueryRequest *q = r->req->query;
+        cairn_ledger_query_t query = {
+            .change_id = q->change_id,
+            .release_id = q->release_id,
+            .actor = q->actor,
+            .topic_prefix = q->topic_prefix,
+            .from_ms = q->from_ms,
+            .to_ms = q->to_ms,
+            .from_index = q->from_index,
+            .limit = q->limit,
+        };
         g->budget = S_QUERY_BUDGET;
-        rc = cairn_ledger_store_by_change(self->store, change, s_gather_one, g);
+        bool any = s_nonempty(q->change_id) || s_nonempty(q->release_id) || s_nonempty(q->actor) ||
+                   s_nonempty(q->topic_prefix) || q->from_ms > 0 || q->to_ms > 0;
+        /* An empty query is an unknown change: no entries, as it always was. */
+        rc = any ? cairn_ledger_query(self->store, &query, s_gather_one, g) : 0;
         if (rc == 0 && g->over)
             rc = CAIRN_ETOOLARGE;
         self->stats.queries++;
     }
     if (rc == CAIRN_ETOOLARGE)
         snprintf(r->error, sizeof r->error,
-                 "the entries of this change exceed one reply; read them with replay");
+                 "the matching entries exceed one reply; page with from_index and limit, or "
+                 "read them with replay");
+    else if (rc == CAIRN_EINVALID)
+        snprintf(r->error, sizeof r->error,
+                 "a query sets at most one of change_id, release_id, actor, topic_prefix "
+                 "(from_ms and to_ms may be added)");
     else if (rc < 0)
         snprintf(r->error, sizeof r->error, "cannot read the ledger: %s", cairn_strerror(rc));
-    if (rc < 0 && rc != CAIRN_ETOOLARGE)
+    if (rc < 0 && rc != CAIRN_ETOOLARGE && rc != CAIRN_EINVALID)
         CAIRN_ERROR("ledger read failed", "error=%s", cairn_log_quote(cairn_strerror(rc)));
     return rc;
+}
+
+/* Storage a reply points into until it is packed. */
+typedef struct {
+    Cairn__V1__AppendAck ack;         /* append, hold, unhold, purge */
+    Cairn__V1__Checkpoint checkpoint; /* checkpoint, prove, consistency, export */
+    Cairn__V1__Proof proof;           /* prove, consistency */
+    Cairn__V1__PurgeResult purge;     /* purge */
+    char *receipt;                    /* ack.tlog_proof */
+    char *note;                       /* checkpoint.note */
+    cairn_checkpoint_t parsed;        /* the note's size and root */
+    uint8_t hashes[CAIRN_MERKLE_MAX_PROOF * CAIRN_HASH_BYTES]; /* proof hashes */
+    ProtobufCBinaryData hash_items[CAIRN_MERKLE_MAX_PROOF];    /* proof.hashes items */
+    uint8_t leaf_hash[CAIRN_HASH_BYTES];                       /* proof.leaf_hash */
+    char *tlog_proof;                                          /* proof.tlog_proof */
+    char *bundle;                                              /* export JSON */
+    size_t bundle_len;                                         /* its length */
+} s_reply_t;
+
+static void s_reply_clear(s_reply_t *x)
+{
+    free(x->receipt);
+    free(x->note);
+    free(x->tlog_proof);
+    free(x->bundle);
+    cairn_checkpoint_clear(&x->parsed);
+}
+
+/* Sets rep.checkpoint to the signed checkpoint of size (0 = latest). */
+static int s_fill_checkpoint(cairn_ledger_t *self, uint64_t size, s_reply_t *x,
+                             Cairn__V1__LedgerReply *rep)
+{
+    size_t len = 0;
+    uint64_t at = 0;
+    int rc = cairn_ledger_store_checkpoint(self->store, size, &x->note, &len, &at);
+    if (rc < 0)
+        return rc;
+    size_t text_len = len;
+    const char *sep = strstr(x->note, "\n\n");
+    if (sep)
+        text_len = (size_t)(sep - x->note) + 1;
+    if ((rc = cairn_checkpoint_parse(x->note, text_len, &x->parsed)) < 0)
+        return CAIRN_EINTEGRITY;
+    cairn__v1__checkpoint__init(&x->checkpoint);
+    x->checkpoint.note = x->note;
+    x->checkpoint.vkey = (char *)cairn_ledger_store_vkey(self->store);
+    x->checkpoint.size = at;
+    x->checkpoint.root.data = x->parsed.root;
+    x->checkpoint.root.len = CAIRN_HASH_BYTES;
+    rep->checkpoint = &x->checkpoint;
+    return 0;
+}
+
+static void s_fill_hashes(s_reply_t *x, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        x->hash_items[i] =
+            (ProtobufCBinaryData){CAIRN_HASH_BYTES, x->hashes + i * CAIRN_HASH_BYTES};
+    x->proof.hashes = x->hash_items;
+    x->proof.n_hashes = count;
+}
+
+static int s_prove(cairn_ledger_t *self, const Cairn__V1__ProveRequest *p, s_reply_t *x,
+                   Cairn__V1__LedgerReply *rep)
+{
+    size_t count = 0;
+    uint64_t size = p->size ? p->size : cairn_ledger_store_size(self->store);
+    int rc = cairn_ledger_store_prove(self->store, p->index, size, x->leaf_hash, x->hashes, &count);
+    if (rc < 0)
+        return rc;
+    cairn__v1__proof__init(&x->proof);
+    x->proof.index = p->index;
+    x->proof.size = size;
+    x->proof.leaf_hash.data = x->leaf_hash;
+    x->proof.leaf_hash.len = CAIRN_HASH_BYTES;
+    s_fill_hashes(x, count);
+    rep->proof = &x->proof;
+    /* Every batch signs its size, so a checkpoint exists unless size falls
+     * inside a batch; then the proof is against an unsigned root. */
+    rc = s_fill_checkpoint(self, size, x, rep);
+    if (rc == 0) {
+        size_t len = 0;
+        rc = cairn_tlog_proof_format(NULL, 0, p->index, x->hashes, count, x->note, strlen(x->note),
+                                     &x->tlog_proof, &len);
+        x->proof.tlog_proof = x->tlog_proof;
+    }
+    return rc == CAIRN_ENOTFOUND ? 0 : rc;
+}
+
+static int s_consistency(cairn_ledger_t *self, const Cairn__V1__ConsistencyRequest *c, s_reply_t *x,
+                         Cairn__V1__LedgerReply *rep)
+{
+    size_t count = 0;
+    uint64_t size = c->new_size ? c->new_size : cairn_ledger_store_size(self->store);
+    int rc = cairn_ledger_store_consistency(self->store, c->old_size, size, x->hashes, &count);
+    if (rc < 0)
+        return rc;
+    cairn__v1__proof__init(&x->proof);
+    x->proof.old_size = c->old_size;
+    x->proof.size = size;
+    s_fill_hashes(x, count);
+    rep->proof = &x->proof;
+    rc = s_fill_checkpoint(self, size, x, rep);
+    return rc == CAIRN_ENOTFOUND ? 0 : rc;
+}
+
+static int s_export(cairn_ledger_t *self, const Cairn__V1__ExportRequest *e, s_reply_t *x,
+                    Cairn__V1__LedgerReply *rep)
+{
+    uint64_t size = 0;
+    size_t entries = 0;
+    int rc = cairn_ledger_export(self->store, e->change_id, e->release_id, &x->bundle,
+                                 &x->bundle_len, &size, &entries);
+    if (rc < 0)
+        return rc;
+    if (x->bundle_len > S_QUERY_BUDGET)
+        return CAIRN_ETOOLARGE;
+    rep->bundle.data = (uint8_t *)x->bundle;
+    rep->bundle.len = x->bundle_len;
+    self->stats.exports++;
+    CAIRN_INFO("exported bundle",
+               "change=%s release=%s entries=%zu checkpoint_size=%" PRIu64 " bytes=%zu",
+               cairn_log_quote(e->change_id), cairn_log_quote(e->release_id), entries, size,
+               x->bundle_len);
+    return s_fill_checkpoint(self, size, x, rep);
+}
+
+/* Answers checkpoint, prove, consistency and export. */
+static int s_answer_proof(cairn_ledger_t *self, s_request_t *r, s_reply_t *x,
+                          Cairn__V1__LedgerReply *rep)
+{
+    int rc = 0;
+    const char *what = "checkpoint";
+    switch (r->req->body_case) {
+    case CAIRN__V1__LEDGER_REQUEST__BODY_CHECKPOINT: rc = s_fill_checkpoint(self, 0, x, rep); break;
+    case CAIRN__V1__LEDGER_REQUEST__BODY_PROVE:
+        what = "prove";
+        rc = s_prove(self, r->req->prove, x, rep);
+        break;
+    case CAIRN__V1__LEDGER_REQUEST__BODY_CONSISTENCY:
+        what = "consistency";
+        rc = s_consistency(self, r->req->consistency, x, rep);
+        break;
+    default:
+        what = "export";
+        rc = s_export(self, r->req->export, x, rep);
+        break;
+    }
+    if (r->req->body_case != CAIRN__V1__LEDGER_REQUEST__BODY_EXPORT)
+        self->stats.proofs++;
+    if (rc == CAIRN_EINVALID)
+        snprintf(r->error, sizeof r->error,
+                 "%s: out of range; indexes are below the size, 0 < old_size <= new_size <= "
+                 "the log's size, an export names exactly one of change_id, release_id",
+                 what);
+    else if (rc == CAIRN_ENOTFOUND)
+        snprintf(r->error, sizeof r->error, "%s: nothing matches", what);
+    else if (rc == CAIRN_ETOOLARGE)
+        snprintf(r->error, sizeof r->error, "%s: the bundle exceeds one reply", what);
+    else if (rc < 0)
+        snprintf(r->error, sizeof r->error, "%s failed: %s", what, cairn_strerror(rc));
+    if (rc < 0 && rc != CAIRN_EINVALID && rc != CAIRN_ENOTFOUND && rc != CAIRN_ETOOLARGE)
+        CAIRN_ERROR("ledger proof failed", "request=%s error=%s", what,
+                    cairn_log_quote(cairn_strerror(rc)));
+    return rc;
+}
+
+/* Fills the ack of a write: index, leaf hash and a receipt against the
+ * latest checkpoint (a duplicate's receipt is fresh, too). */
+static void s_fill_ack(cairn_ledger_t *self, s_request_t *r, s_reply_t *x,
+                       Cairn__V1__LedgerReply *rep)
+{
+    size_t len = 0;
+    uint64_t size = 0;
+    cairn__v1__append_ack__init(&x->ack);
+    x->ack.index = r->result.index;
+    x->ack.duplicate = r->result.duplicate;
+    x->ack.hash.data = r->result.hash;
+    x->ack.hash.len = sizeof r->result.hash;
+    int rc = cairn_ledger_store_receipt(self->store, r->result.index, &x->receipt, &len, &size);
+    if (rc == 0) {
+        x->ack.tlog_proof = x->receipt;
+        x->ack.checkpoint_size = size;
+    } else {
+        CAIRN_WARN("cannot build receipt", "index=%" PRIu64 " error=%s", r->result.index,
+                   cairn_log_quote(cairn_strerror(rc)));
+    }
+    rep->ack = &x->ack;
+}
+
+static void s_log_write(cairn_ledger_t *self, s_request_t *r)
+{
+    if (!r->appended)
+        return;
+    if (r->result.duplicate) {
+        self->stats.duplicates++;
+        CAIRN_INFO("duplicate append", "index=%" PRIu64 " key=%s", r->result.index,
+                   cairn_log_quote(r->req->append->key));
+        return;
+    }
+    self->stats.appends++;
+    if (r->req->body_case == CAIRN__V1__LEDGER_REQUEST__BODY_APPEND) {
+        const Cairn__V1__AppendRequest *a = r->req->append;
+        CAIRN_INFO("appended entry", "index=%" PRIu64 " topic=%s change=%s key=%s", r->result.index,
+                   cairn_log_quote(r->topic), cairn_log_quote(cairn_codec_record_change(a->record)),
+                   cairn_log_quote(a->key));
+    } else {
+        CAIRN_INFO("appended entry", "index=%" PRIu64 " topic=%s", r->result.index,
+                   cairn_log_quote(r->topic));
+    }
 }
 
 /* Answers one request, then publishes the entry it appended. */
 static void s_answer(cairn_ledger_t *self, s_request_t *r)
 {
     Cairn__V1__LedgerReply rep = CAIRN__V1__LEDGER_REPLY__INIT;
-    Cairn__V1__AppendAck ack = CAIRN__V1__APPEND_ACK__INIT;
+    s_reply_t x;
+    memset(&x, 0, sizeof x);
     s_gather_t g = {0};
     uint8_t *buf = NULL;
     size_t len = 0;
-    bool appended = false;
 
     if (r->status == 0) {
         switch (r->req->body_case) {
         case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND:
-            ack.index = r->result.index;
-            ack.duplicate = r->result.duplicate;
-            ack.hash.data = r->result.hash;
-            ack.hash.len = sizeof r->result.hash;
-            rep.ack = &ack;
-            appended = !r->result.duplicate;
+        case CAIRN__V1__LEDGER_REQUEST__BODY_HOLD:
+        case CAIRN__V1__LEDGER_REQUEST__BODY_UNHOLD:
+            if (r->appended)
+                s_fill_ack(self, r, &x, &rep);
+            break;
+        case CAIRN__V1__LEDGER_REQUEST__BODY_PURGE:
+            cairn__v1__purge_result__init(&x.purge);
+            x.purge.purged = r->purged;
+            x.purge.held = r->held;
+            x.purge.more = r->more;
+            if (r->appended) {
+                x.purge.entry_index = r->result.index;
+                s_fill_ack(self, r, &x, &rep);
+                self->stats.purged += r->purged;
+                CAIRN_INFO("purged payloads",
+                           "count=%" PRIu64 " held=%" PRIu64 " index=%" PRIu64 " more=%s",
+                           r->purged, r->held, r->result.index, r->more ? "true" : "false");
+            }
+            rep.purge = &x.purge;
             break;
         case CAIRN__V1__LEDGER_REQUEST__BODY_REPLAY:
         case CAIRN__V1__LEDGER_REQUEST__BODY_QUERY:
@@ -367,7 +890,15 @@ static void s_answer(cairn_ledger_t *self, s_request_t *r)
                 rep.n_entries = g.n;
             }
             break;
-        default: /* head */ self->stats.queries++; break;
+        case CAIRN__V1__LEDGER_REQUEST__BODY_HEAD: self->stats.queries++; break;
+        default:
+            r->status = s_answer_proof(self, r, &x, &rep);
+            if (r->status != 0) {
+                rep.checkpoint = NULL;
+                rep.proof = NULL;
+                rep.bundle = (ProtobufCBinaryData){0, NULL};
+            }
+            break;
         }
     }
     rep.status = r->status;
@@ -380,22 +911,16 @@ static void s_answer(cairn_ledger_t *self, s_request_t *r)
     if (rc < 0)
         CAIRN_WARN("cannot answer request", "error=%s", cairn_log_quote(cairn_strerror(rc)));
 
-    if (appended) {
-        const Cairn__V1__AppendRequest *a = r->req->append;
-        self->stats.appends++;
-        CAIRN_INFO("appended entry", "index=%" PRIu64 " topic=%s change=%s key=%s", r->result.index,
-                   cairn_log_quote(r->topic), cairn_log_quote(cairn_codec_record_change(a->record)),
-                   cairn_log_quote(a->key));
+    if (r->status == 0)
+        s_log_write(self, r);
+    if (r->status == 0 && r->appended && !r->result.duplicate) {
         rc = cairn_bus_publish(self->stream, r->topic, r->result.entry, r->result.entry_len);
         if (rc < 0) /* subscribers find the gap and replay */
             CAIRN_WARN("cannot publish entry", "index=%" PRIu64 " error=%s", r->result.index,
                        cairn_log_quote(cairn_strerror(rc)));
-    } else if (r->status == 0 && rep.ack) {
-        self->stats.duplicates++;
-        CAIRN_INFO("duplicate append", "index=%" PRIu64 " key=%s", r->result.index,
-                   cairn_log_quote(r->req->append->key));
     }
     free(buf);
+    s_reply_clear(&x);
     s_gather_free(&g);
 }
 
@@ -407,13 +932,11 @@ static void s_request_clear(s_request_t *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Receives every request that is waiting, up to the batch size. */
-static size_t s_drain(cairn_ledger_t *self)
+/* Receives every request that is waiting, from slot n up to the batch size. */
+static size_t s_drain(cairn_ledger_t *self, size_t n)
 {
-    size_t n = 0;
     /* Bounded in messages too, so a flood of unanswerable ones cannot stall the loop. */
-    for (size_t tries = 0; n < CAIRN_LEDGER_BATCH_MAX && tries < 2 * CAIRN_LEDGER_BATCH_MAX;
-         tries++) {
+    for (size_t tries = 0; n < self->batch_max && tries < 2 * CAIRN_LEDGER_BATCH_MAX; tries++) {
         s_request_t *r = &self->batch[n];
         uint8_t *payload = NULL;
         size_t len = 0;
@@ -435,6 +958,29 @@ static size_t s_drain(cairn_ledger_t *self)
     return n;
 }
 
+/* Drains the socket, and while the batch holds writes and has room, keeps
+ * gathering for up to ledger.batch_delay so one commit serves more appends. */
+static size_t s_gather_batch(cairn_ledger_t *self)
+{
+    size_t n = s_drain(self, 0);
+    bool writes = false;
+    for (size_t i = 0; i < n; i++)
+        writes = writes || s_is_write(&self->batch[i]);
+    if (!writes || self->batch_delay_ms <= 0)
+        return n;
+    int64_t deadline = cairn_mono_ms() + self->batch_delay_ms;
+    while (n < self->batch_max) {
+        int64_t left = deadline - cairn_mono_ms();
+        if (left <= 0)
+            break;
+        zmq_pollitem_t item = {zsock_resolve(self->api), 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, (long)left) <= 0)
+            break;
+        n = s_drain(self, n);
+    }
+    return n;
+}
+
 int cairn_ledger_run_once(cairn_ledger_t *self, int timeout_ms)
 {
     zmq_pollitem_t item = {zsock_resolve(self->api), 0, ZMQ_POLLIN, 0};
@@ -447,7 +993,7 @@ int cairn_ledger_run_once(cairn_ledger_t *self, int timeout_ms)
         return -err;
     }
     if (ready > 0) {
-        size_t n = s_drain(self);
+        size_t n = s_gather_batch(self);
         s_write_batch(self, self->batch, n);
         for (size_t i = 0; i < n; i++) {
             s_answer(self, &self->batch[i]);

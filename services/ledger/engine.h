@@ -1,9 +1,12 @@
 /* The ledger daemon's engine: answers LedgerRequests on the ROUTER socket
- * (append, replay, query, head) and publishes every appended entry on the PUB
- * socket as [topic][Entry], in log order, after it is durable.
+ * (append, replay, query, head, checkpoint, prove, consistency, export,
+ * purge, hold, unhold) and publishes every appended entry on the PUB socket
+ * as [topic][Entry], in log order, after it is durable.
  *
- * Appends waiting on the socket together are written in one batch: one LMDB
- * transaction, one synchronous commit, then one ack and one publish per entry.
+ * Writes waiting on the socket together (up to ledger.batch_max, gathered for
+ * at most ledger.batch_delay) are one batch: one LMDB transaction holding the
+ * entries and the new signed checkpoint, one synchronous commit, then one ack
+ * with a receipt (C2SP tlog-proof) and one publish per entry.
  * The engine is single-threaded; all of its calls come from one thread. */
 #ifndef CAIRN_LEDGER_ENGINE_H
 #define CAIRN_LEDGER_ENGINE_H
@@ -25,19 +28,23 @@ typedef struct {
     uint64_t store_errors; /* appends answered with a storage error */
     uint64_t replays;      /* replay requests answered */
     uint64_t queries;      /* query and head requests answered */
-    uint64_t batches;      /* write transactions committed */
+    uint64_t batches;      /* write transactions committed (one checkpoint each) */
+    uint64_t proofs;       /* checkpoint, prove and consistency requests answered */
+    uint64_t exports;      /* export bundles built */
+    uint64_t purged;       /* payloads deleted by retention */
 } cairn_ledger_stats_t;
 
-/* Opens the store at ledger.path (checking its chain tip) and binds
- * bus.ledger_api and bus.ledger_stream. Logs the reason and returns NULL on
- * failure. */
+/* Loads (or creates) the signing key ledger.key_file, opens the store at
+ * ledger.path (checking its last checkpoint against the stored tree) and
+ * binds bus.ledger_api and bus.ledger_stream. Logs the reason and returns
+ * NULL on failure. */
 cairn_ledger_t *cairn_ledger_new(const cairn_config_t *config);
 
 /* Logs the counters, closes sockets and store (NULL-safe, sets *self_p to NULL). */
 void cairn_ledger_destroy(cairn_ledger_t **self_p);
 
 /* Waits up to timeout_ms for requests and handles every one that is waiting
- * (at most CAIRN_LEDGER_BATCH_MAX). Returns 0, or a negative code when the
+ * (at most ledger.batch_max). Returns 0, or a negative code when the
  * sockets failed and the engine cannot go on. */
 int cairn_ledger_run_once(cairn_ledger_t *self, int timeout_ms);
 

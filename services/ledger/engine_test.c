@@ -1,5 +1,6 @@
 /* Tests for the ledger engine over real ipc:// sockets in a temporary
- * directory: requests through cairn_client_t, entries through a SUB socket. */
+ * directory: requests through cairn_client_t, entries through a SUB socket;
+ * receipts, proofs and bundles are checked with the verification libraries. */
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
 #include <pthread.h>
@@ -15,14 +16,34 @@
 
 #include <cmocka.h>
 
+#include <sys/stat.h>
+
+#include "cairn/bundle.h"
 #include "cairn/bus.h"
 #include "cairn/codec.h"
 #include "cairn/config.h"
 #include "cairn/error.h"
+#include "cairn/lmdbx.h"
 #include "cairn/log.h"
+#include "cairn/merkle.h"
+#include "cairn/note.h"
+#include "cairn/util.h"
 #include "engine.h"
+#include "keyfile.h"
+#include "layout.h"
+#include "store.h"
+#include "testutil.h"
+#include "verify.h"
 
 #define S_TIMEOUT_MS 5000
+/* Frees a reply and a request buffer after checking the reply's status. */
+#define CAIRN_CODEC_FREE_AND(rep_expr, buf)                                                        \
+    do {                                                                                           \
+        Cairn__V1__LedgerReply *r_ = (rep_expr);                                                   \
+        assert_int_equal(r_->status, 0);                                                           \
+        CAIRN_CODEC_FREE(&r_);                                                                     \
+        free(buf);                                                                                 \
+    } while (0)
 
 /* Per-test state: a data directory, the engine, and the thread running it. */
 typedef struct {
@@ -107,21 +128,25 @@ static int s_teardown(void **state)
     return 0;
 }
 
-/* Packs a request carrying an event append for change with idempotency key. */
-static void s_append_request(const char *key, const char *type, const char *change, uint8_t **buf,
-                             size_t *len)
+/* Packs a request carrying an event append (release and actor may be NULL). */
+static void s_event_request(const char *key, const char *type, const char *change,
+                            const char *release, const char *actor, uint8_t **buf, size_t *len)
 {
     Cairn__V1__Correlation corr = CAIRN__V1__CORRELATION__INIT;
+    Cairn__V1__Governance gov = CAIRN__V1__GOVERNANCE__INIT;
     Cairn__V1__Event ev = CAIRN__V1__EVENT__INIT;
     Cairn__V1__Record rec = CAIRN__V1__RECORD__INIT;
     Cairn__V1__AppendRequest app = CAIRN__V1__APPEND_REQUEST__INIT;
     Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
     corr.change_id = (char *)change;
+    corr.release_id = (char *)(release ? release : "");
+    gov.actor = (char *)(actor ? actor : "");
     ev.id = (char *)key;
     ev.source = "/test";
     ev.spec_version = "1.0";
     ev.type = (char *)type;
     ev.correlation = &corr;
+    ev.governance = &gov;
     rec.body_case = CAIRN__V1__RECORD__BODY_EVENT;
     rec.event = &ev;
     app.key = (char *)key;
@@ -129,6 +154,13 @@ static void s_append_request(const char *key, const char *type, const char *chan
     req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_APPEND;
     req.append = &app;
     assert_int_equal(cairn_codec_pack(&req.base, buf, len), 0);
+}
+
+/* Packs a request carrying an event append for change with idempotency key. */
+static void s_append_request(const char *key, const char *type, const char *change, uint8_t **buf,
+                             size_t *len)
+{
+    s_event_request(key, type, change, NULL, NULL, buf, len);
 }
 
 /* Sends packed bytes and returns the decoded reply. */
@@ -188,6 +220,7 @@ static void test_an_append_is_acked_then_published(void **state)
     assert_false(rep->ack->duplicate);
     assert_int_equal(rep->ack->hash.len, 32);
     assert_int_equal(rep->size, 1);
+    assert_int_equal(rep->ack->checkpoint_size, 1);
 
     char *topic = NULL;
     Cairn__V1__Entry *e = s_receive_entry(f, &topic);
@@ -465,7 +498,152 @@ static void test_waiting_appends_are_committed_as_one_batch(void **state)
     }
 }
 
-static void test_a_restarted_ledger_continues_the_chain(void **state)
+/* Sends a request with one body set through a setter and returns the reply. */
+static Cairn__V1__LedgerReply *s_checkpoint(s_fixture_t *f)
+{
+    Cairn__V1__CheckpointRequest c = CAIRN__V1__CHECKPOINT_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_CHECKPOINT;
+    req.checkpoint = &c;
+    return s_call(f, &req);
+}
+
+static Cairn__V1__LedgerReply *s_prove(s_fixture_t *f, uint64_t index, uint64_t size)
+{
+    Cairn__V1__ProveRequest p = CAIRN__V1__PROVE_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    p.index = index;
+    p.size = size;
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_PROVE;
+    req.prove = &p;
+    return s_call(f, &req);
+}
+
+static Cairn__V1__LedgerReply *s_consistency(s_fixture_t *f, uint64_t old_size, uint64_t new_size)
+{
+    Cairn__V1__ConsistencyRequest c = CAIRN__V1__CONSISTENCY_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    c.old_size = old_size;
+    c.new_size = new_size;
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_CONSISTENCY;
+    req.consistency = &c;
+    return s_call(f, &req);
+}
+
+static Cairn__V1__LedgerReply *s_export(s_fixture_t *f, const char *change, const char *release)
+{
+    Cairn__V1__ExportRequest e = CAIRN__V1__EXPORT_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    e.change_id = (char *)(change ? change : "");
+    e.release_id = (char *)(release ? release : "");
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_EXPORT;
+    req.export = &e;
+    return s_call(f, &req);
+}
+
+static Cairn__V1__LedgerReply *s_hold(s_fixture_t *f, const char *change, const char *release,
+                                      bool on)
+{
+    Cairn__V1__LegalHoldRequest h = CAIRN__V1__LEGAL_HOLD_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    h.change_id = (char *)(change ? change : "");
+    h.release_id = (char *)(release ? release : "");
+    h.reason = "litigation 42";
+    h.actor = "counsel";
+    req.body_case =
+        on ? CAIRN__V1__LEDGER_REQUEST__BODY_HOLD : CAIRN__V1__LEDGER_REQUEST__BODY_UNHOLD;
+    if (on)
+        req.hold = &h;
+    else
+        req.unhold = &h;
+    return s_call(f, &req);
+}
+
+static Cairn__V1__LedgerReply *s_purge(s_fixture_t *f)
+{
+    Cairn__V1__PurgeRequest p = CAIRN__V1__PURGE_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    p.actor = "retention-job";
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_PURGE;
+    req.purge = &p;
+    return s_call(f, &req);
+}
+
+static Cairn__V1__LedgerReply *s_replay(s_fixture_t *f, uint64_t from, uint32_t limit)
+{
+    Cairn__V1__ReplayRequest r = CAIRN__V1__REPLAY_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    r.from_index = from;
+    r.limit = limit;
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_REPLAY;
+    req.replay = &r;
+    return s_call(f, &req);
+}
+
+static void s_proof_hashes(const Cairn__V1__Proof *p, uint8_t *out, size_t *count)
+{
+    assert_true(p->n_hashes <= CAIRN_MERKLE_MAX_PROOF);
+    for (size_t i = 0; i < p->n_hashes; i++) {
+        assert_int_equal(p->hashes[i].len, 32);
+        memcpy(out + 32 * i, p->hashes[i].data, 32);
+    }
+    *count = p->n_hashes;
+}
+
+/* The verifier of the key the ledger signs with, as the checkpoint reply names it. */
+static cairn_note_verifier_t *s_verifier(s_fixture_t *f)
+{
+    Cairn__V1__LedgerReply *rep = s_checkpoint(f);
+    assert_int_equal(rep->status, 0);
+    assert_non_null(rep->checkpoint);
+    cairn_note_verifier_t *v = NULL;
+    assert_int_equal(cairn_note_verifier_parse(rep->checkpoint->vkey, &v), 0);
+    CAIRN_CODEC_FREE(&rep);
+    return v;
+}
+
+/* Checks a receipt (tlog-proof text) for the entry at index. */
+static void s_check_receipt(s_fixture_t *f, const char *receipt, uint64_t index, uint64_t size)
+{
+    Cairn__V1__LedgerReply *rep = s_replay(f, index, 1);
+    assert_int_equal(rep->n_entries, 1);
+    cairn_note_verifier_t *v = s_verifier(f);
+    cairn_tlog_proof_t proof;
+    cairn_checkpoint_t cp;
+    memset(&proof, 0, sizeof proof);
+    memset(&cp, 0, sizeof cp);
+    assert_int_equal(cairn_tlog_proof_parse(receipt, strlen(receipt), &proof), 0);
+    assert_int_equal(proof.index, index);
+    assert_int_equal(cairn_tlog_proof_verify(&proof, rep->entries[0]->leaf.data,
+                                             rep->entries[0]->leaf.len, v, NULL, &cp),
+                     0);
+    assert_int_equal(cp.size, size);
+    cairn_checkpoint_clear(&cp);
+    cairn_tlog_proof_clear(&proof);
+    cairn_note_verifier_destroy(&v);
+    CAIRN_CODEC_FREE(&rep);
+}
+
+/* Stops and destroys the engine and its clients. */
+static void s_shutdown(s_fixture_t *f)
+{
+    s_stop(f);
+    cairn_client_destroy(&f->client);
+    zsock_destroy(&f->sub);
+    cairn_ledger_destroy(&f->ledger);
+}
+
+/* Starts a new engine on the same directory. */
+static void s_restart(s_fixture_t *f)
+{
+    f->ledger = cairn_ledger_new(f->config);
+    assert_non_null(f->ledger);
+    f->client = cairn_client_new(cairn_config_str(f->config, "bus.ledger_api"));
+    assert_non_null(f->client);
+    s_start(f);
+}
+
+static void test_a_restarted_ledger_continues_the_log(void **state)
 {
     s_fixture_t *f = *state;
     s_start(f);
@@ -490,14 +668,369 @@ static void test_a_restarted_ledger_continues_the_chain(void **state)
     Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
     req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_REPLAY;
     req.replay = &replay;
-    replay.from_index = 1;
+    replay.from_index = 0;
     Cairn__V1__LedgerReply *rep = s_call(f, &req);
-    assert_int_equal(rep->n_entries, 1);
-    assert_memory_equal(rep->entries[0]->prev_hash.data, first->ack->hash.data, 32);
+    assert_int_equal(rep->n_entries, 2);
+    assert_memory_equal(rep->entries[0]->hash.data, first->ack->hash.data, 32);
+    /* The new checkpoint extends the one signed before the restart. */
+    uint8_t proof[CAIRN_MERKLE_MAX_PROOF * 32], root1[32], root2[32];
+    size_t count = 0;
+    memcpy(root1, first->ack->hash.data, 32); /* a tree of one leaf has its hash as root */
+    Cairn__V1__LedgerReply *cons = s_consistency(f, 1, 0);
+    assert_int_equal(cons->status, 0);
+    assert_int_equal(cons->proof->size, 2);
+    s_proof_hashes(cons->proof, proof, &count);
+    cairn_merkle_node_hash(rep->entries[0]->hash.data, rep->entries[1]->hash.data, root2);
+    assert_memory_equal(cons->checkpoint->root.data, root2, 32);
+    assert_int_equal(cairn_merkle_verify_consistency(1, 2, root1, root2, proof, count), 0);
+    CAIRN_CODEC_FREE(&cons);
     CAIRN_CODEC_FREE(&rep);
     CAIRN_CODEC_FREE(&first);
     CAIRN_CODEC_FREE(&again);
     CAIRN_CODEC_FREE(&next);
+}
+
+static void test_an_ack_carries_a_receipt_that_verifies_offline(void **state)
+{
+    s_fixture_t *f = *state;
+    s_start(f);
+    Cairn__V1__LedgerReply *a = s_append(f, "k1", "CHG-1");
+    Cairn__V1__LedgerReply *b = s_append(f, "k2", "CHG-1");
+    assert_int_equal(b->status, 0);
+    assert_int_equal(b->ack->index, 1);
+    assert_int_equal(b->ack->checkpoint_size, 2);
+    assert_non_null(strstr(b->ack->tlog_proof, "c2sp.org/tlog-proof@v1\nindex 1\n"));
+    s_check_receipt(f, a->ack->tlog_proof, 0, 1);
+    s_check_receipt(f, b->ack->tlog_proof, 1, 2);
+    CAIRN_CODEC_FREE(&a);
+    CAIRN_CODEC_FREE(&b);
+
+    /* The key file was created for the default origin, readable by its owner only. */
+    struct stat st;
+    assert_int_equal(stat(cairn_config_str(f->config, "ledger.key_file"), &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+static void test_a_duplicate_gets_the_original_index_and_a_fresh_receipt(void **state)
+{
+    s_fixture_t *f = *state;
+    s_start(f);
+    Cairn__V1__LedgerReply *first = s_append(f, "k1", "CHG-1");
+    Cairn__V1__LedgerReply *second = s_append(f, "k2", "CHG-1");
+    Cairn__V1__LedgerReply *again = s_append(f, "k1", "CHG-1");
+    assert_int_equal(again->status, 0);
+    assert_true(again->ack->duplicate);
+    assert_int_equal(again->ack->index, 0);
+    assert_memory_equal(again->ack->hash.data, first->ack->hash.data, 32);
+    /* Proven against the current checkpoint, not the one of the first append. */
+    assert_int_equal(again->ack->checkpoint_size, 2);
+    s_check_receipt(f, again->ack->tlog_proof, 0, 2);
+    CAIRN_CODEC_FREE(&first);
+    CAIRN_CODEC_FREE(&second);
+    CAIRN_CODEC_FREE(&again);
+}
+
+static void test_checkpoint_prove_and_consistency_answer_verifiably(void **state)
+{
+    s_fixture_t *f = *state;
+    s_start(f);
+    char key[16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        Cairn__V1__LedgerReply *rep = s_append(f, key, i % 2 ? "CHG-1" : "CHG-2");
+        CAIRN_CODEC_FREE(&rep);
+    }
+    cairn_note_verifier_t *v = s_verifier(f);
+    Cairn__V1__LedgerReply *cp = s_checkpoint(f);
+    assert_int_equal(cp->checkpoint->size, 5);
+    cairn_checkpoint_t opened;
+    memset(&opened, 0, sizeof opened);
+    assert_int_equal(cairn_checkpoint_open(cp->checkpoint->note, strlen(cp->checkpoint->note), v,
+                                           "cairn.local/ledger", &opened),
+                     0);
+    assert_int_equal(opened.size, 5);
+    assert_memory_equal(opened.root, cp->checkpoint->root.data, 32);
+
+    /* An inclusion proof against the latest checkpoint and against an older one. */
+    uint8_t proof[CAIRN_MERKLE_MAX_PROOF * 32];
+    size_t count = 0;
+    Cairn__V1__LedgerReply *p = s_prove(f, 2, 0);
+    assert_int_equal(p->status, 0);
+    assert_int_equal(p->proof->size, 5);
+    s_proof_hashes(p->proof, proof, &count);
+    assert_int_equal(
+        cairn_merkle_verify_inclusion(2, 5, p->proof->leaf_hash.data, proof, count, opened.root),
+        0);
+    s_check_receipt(f, p->proof->tlog_proof, 2, 5);
+    CAIRN_CODEC_FREE(&p);
+    p = s_prove(f, 2, 3);
+    assert_int_equal(p->status, 0);
+    assert_int_equal(p->checkpoint->size, 3);
+    s_proof_hashes(p->proof, proof, &count);
+    assert_int_equal(cairn_merkle_verify_inclusion(2, 3, p->proof->leaf_hash.data, proof, count,
+                                                   p->checkpoint->root.data),
+                     0);
+    uint8_t root3[32];
+    memcpy(root3, p->checkpoint->root.data, 32);
+    CAIRN_CODEC_FREE(&p);
+
+    Cairn__V1__LedgerReply *c = s_consistency(f, 3, 0);
+    assert_int_equal(c->status, 0);
+    assert_int_equal(c->proof->old_size, 3);
+    assert_int_equal(c->proof->size, 5);
+    s_proof_hashes(c->proof, proof, &count);
+    assert_int_equal(cairn_merkle_verify_consistency(3, 5, root3, opened.root, proof, count), 0);
+    CAIRN_CODEC_FREE(&c);
+
+    /* Out of range. */
+    p = s_prove(f, 5, 0);
+    assert_int_equal(p->status, CAIRN_EINVALID);
+    assert_null(p->proof);
+    CAIRN_CODEC_FREE(&p);
+    c = s_consistency(f, 0, 5);
+    assert_int_equal(c->status, CAIRN_EINVALID);
+    CAIRN_CODEC_FREE(&c);
+    c = s_consistency(f, 3, 9);
+    assert_int_equal(c->status, CAIRN_EINVALID);
+    CAIRN_CODEC_FREE(&c);
+
+    cairn_checkpoint_clear(&opened);
+    cairn_note_verifier_destroy(&v);
+    CAIRN_CODEC_FREE(&cp);
+}
+
+static void test_an_exported_change_verifies_with_the_bundle_library(void **state)
+{
+    s_fixture_t *f = *state;
+    s_start(f);
+    const char *changes[] = {"CHG-1", "CHG-2", "CHG-1", "CHG-1"};
+    char key[16];
+    for (int i = 0; i < 4; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        Cairn__V1__LedgerReply *rep = s_append(f, key, changes[i]);
+        CAIRN_CODEC_FREE(&rep);
+    }
+    Cairn__V1__LedgerReply *rep = s_export(f, "CHG-1", NULL);
+    assert_int_equal(rep->status, 0);
+    assert_int_equal(rep->checkpoint->size, 4);
+    cairn_note_verifier_t *v = s_verifier(f);
+    cairn_bundle_report_t *report = NULL;
+    assert_int_equal(
+        cairn_bundle_verify((const char *)rep->bundle.data, rep->bundle.len, v, &report), 0);
+    assert_true(report->checkpoint_ok);
+    assert_int_equal(report->entry_count, 3);
+    assert_int_equal(report->entries_ok, 3);
+    assert_int_equal(report->finding_count, 0);
+    cairn_bundle_report_destroy(&report);
+    cairn_note_verifier_destroy(&v);
+    CAIRN_CODEC_FREE(&rep);
+
+    rep = s_export(f, "CHG-404", NULL);
+    assert_int_equal(rep->status, CAIRN_ENOTFOUND);
+    CAIRN_CODEC_FREE(&rep);
+    rep = s_export(f, "CHG-1", "REL-1");
+    assert_int_equal(rep->status, CAIRN_EINVALID);
+    CAIRN_CODEC_FREE(&rep);
+}
+
+static void test_queries_by_release_actor_and_topic_over_the_socket(void **state)
+{
+    s_fixture_t *f = *state;
+    s_start(f);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    s_event_request("k0", "dev.cdevents.build.finished.0.2.0", "CHG-1", "REL-1", "ci-bot", &buf,
+                    &len);
+    CAIRN_CODEC_FREE_AND(s_call_raw(f, buf, len), buf);
+    s_event_request("k1", "dev.cdevents.change.created.0.4.0", "CHG-2", NULL, "dana", &buf, &len);
+    CAIRN_CODEC_FREE_AND(s_call_raw(f, buf, len), buf);
+    s_event_request("k2", "dev.cdevents.service.deployed.0.2.0", "CHG-2", "REL-1", "ci-bot", &buf,
+                    &len);
+    CAIRN_CODEC_FREE_AND(s_call_raw(f, buf, len), buf);
+
+    Cairn__V1__QueryRequest q = CAIRN__V1__QUERY_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_QUERY;
+    req.query = &q;
+    q.release_id = "REL-1";
+    Cairn__V1__LedgerReply *rep = s_call(f, &req);
+    assert_int_equal(rep->status, 0);
+    assert_int_equal(rep->n_entries, 2);
+    assert_int_equal(rep->entries[0]->index, 0);
+    assert_int_equal(rep->entries[1]->index, 2);
+    CAIRN_CODEC_FREE(&rep);
+    q.release_id = "";
+    q.actor = "dana";
+    rep = s_call(f, &req);
+    assert_int_equal(rep->n_entries, 1);
+    assert_int_equal(rep->entries[0]->index, 1);
+    CAIRN_CODEC_FREE(&rep);
+    q.actor = "";
+    q.topic_prefix = "dev.cdevents.service.";
+    rep = s_call(f, &req);
+    assert_int_equal(rep->n_entries, 1);
+    assert_int_equal(rep->entries[0]->index, 2);
+    CAIRN_CODEC_FREE(&rep);
+    q.from_ms = 1;
+    rep = s_call(f, &req);
+    assert_int_equal(rep->n_entries, 1);
+    CAIRN_CODEC_FREE(&rep);
+    q.actor = "dana";
+    rep = s_call(f, &req);
+    assert_int_equal(rep->status, CAIRN_EINVALID);
+    CAIRN_CODEC_FREE(&rep);
+}
+
+/* Appends old entries straight into the store, as if written long ago. */
+static void s_append_old(s_fixture_t *f, const char *changes[], const char *releases[], size_t n)
+{
+    cairn_note_signer_t *signer = NULL;
+    cairn_ledger_store_t *store = NULL;
+    bool created = false;
+    assert_int_equal(cairn_ledger_keyfile_open(cairn_config_str(f->config, "ledger.key_file"),
+                                               "cairn.local/ledger", &signer, &created),
+                     0);
+    assert_int_equal(cairn_ledger_store_open(cairn_config_str(f->config, "ledger.path"), 64u << 20,
+                                             "cairn.local/ledger", signer, &store),
+                     0);
+    char id[16];
+    assert_int_equal(cairn_ledger_store_begin(store), 0);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "old%zu", i);
+        cairn_ledger_append_t r =
+            lt_append_in(store, NULL, changes[i], releases[i], id, 1000000000000); /* 2001 */
+        free(r.entry);
+    }
+    assert_int_equal(cairn_ledger_store_commit(store), 0);
+    cairn_ledger_store_destroy(&store);
+    cairn_note_signer_destroy(&signer);
+}
+
+/* The entry at index, read back through replay. */
+static Cairn__V1__LedgerReply *s_entry(s_fixture_t *f, uint64_t index)
+{
+    Cairn__V1__LedgerReply *rep = s_replay(f, index, 1);
+    assert_int_equal(rep->status, 0);
+    assert_int_equal(rep->n_entries, 1);
+    return rep;
+}
+
+static void test_a_purge_deletes_old_payloads_keeps_proofs_and_honours_holds(void **state)
+{
+    s_fixture_t *f = *state;
+    s_shutdown(f);
+    const char *changes[] = {"CHG-OLD", "CHG-HELD", "CHG-OLD"};
+    const char *releases[] = {NULL, NULL, "REL-H"};
+    s_append_old(f, changes, releases, 3);
+    s_restart(f);
+
+    Cairn__V1__LedgerReply *fresh = s_append(f, "k-new", "CHG-NEW"); /* index 3, too young */
+    Cairn__V1__LedgerReply *e0 = s_entry(f, 0);
+    uint8_t digest0[32];
+    char hex[65], listed[80];
+    cairn_sha256(e0->entries[0]->record.data, e0->entries[0]->record.len, digest0);
+    cairn_hex(digest0, 32, hex);
+    snprintf(listed, sizeof listed, "\"sha256:%s\"", hex);
+
+    Cairn__V1__LedgerReply *h1 = s_hold(f, "CHG-HELD", NULL, true);
+    Cairn__V1__LedgerReply *h2 = s_hold(f, NULL, "REL-H", true);
+    assert_int_equal(h1->status, 0);
+    assert_int_equal(h1->ack->index, 4);
+    assert_int_equal(h2->ack->index, 5);
+    s_check_receipt(f, h2->ack->tlog_proof, 5, 6);
+
+    Cairn__V1__LedgerReply *p = s_purge(f);
+    assert_int_equal(p->status, 0);
+    assert_int_equal(p->purge->purged, 1);
+    assert_int_equal(p->purge->held, 2);
+    assert_false(p->purge->more);
+    assert_int_equal(p->purge->entry_index, 6);
+    s_check_receipt(f, p->ack->tlog_proof, 6, 7);
+
+    /* Entry 0 lost its payload but keeps its leaf, and its proof still verifies. */
+    Cairn__V1__LedgerReply *after = s_entry(f, 0);
+    assert_int_equal(after->entries[0]->record.len, 0);
+    assert_memory_equal(after->entries[0]->leaf.data, e0->entries[0]->leaf.data,
+                        e0->entries[0]->leaf.len);
+    Cairn__V1__LedgerReply *proof = s_prove(f, 0, 0);
+    assert_int_equal(proof->status, 0);
+    s_check_receipt(f, proof->proof->tlog_proof, 0, 7);
+    /* Held and young entries keep theirs. */
+    for (uint64_t i = 1; i <= 3; i++) {
+        Cairn__V1__LedgerReply *kept = s_entry(f, i);
+        assert_true(kept->entries[0]->record.len > 0);
+        CAIRN_CODEC_FREE(&kept);
+    }
+    /* The purge entry lists the digest it deleted. */
+    Cairn__V1__LedgerReply *pe = s_entry(f, 6);
+    Cairn__V1__Record *rec = NULL;
+    assert_int_equal(
+        cairn_codec_record_unpack(pe->entries[0]->record.data, pe->entries[0]->record.len, &rec),
+        0);
+    assert_string_equal(rec->event->type, "dev.cdeventsx.cairn-ledger.purge.0.1.0");
+    assert_non_null(strstr((const char *)rec->event->data.data, listed));
+    CAIRN_CODEC_FREE(&rec);
+
+    /* Lifting the change's hold lets the next purge take its payload. */
+    Cairn__V1__LedgerReply *u = s_hold(f, "CHG-HELD", NULL, false);
+    assert_int_equal(u->status, 0);
+    Cairn__V1__LedgerReply *p2 = s_purge(f);
+    assert_int_equal(p2->purge->purged, 1);
+    assert_int_equal(p2->purge->held, 1);
+    Cairn__V1__LedgerReply *none = s_hold(f, "CHG-HELD", NULL, false);
+    assert_int_equal(none->status, CAIRN_ENOTFOUND);
+    Cairn__V1__LedgerReply *bad = s_hold(f, "CHG-1", "REL-1", true);
+    assert_int_equal(bad->status, CAIRN_EINVALID);
+
+    /* At rest, the log still verifies; purged payloads are accounted for. */
+    s_shutdown(f);
+    cairn_ledger_verify_report_t report;
+    assert_int_equal(cairn_ledger_verify(cairn_config_str(f->config, "ledger.path"), NULL, &report),
+                     0);
+    assert_int_equal(report.purged, 2);
+    assert_int_equal(report.size, 9);
+
+    CAIRN_CODEC_FREE(&fresh), CAIRN_CODEC_FREE(&e0), CAIRN_CODEC_FREE(&h1);
+    CAIRN_CODEC_FREE(&h2), CAIRN_CODEC_FREE(&p), CAIRN_CODEC_FREE(&after);
+    CAIRN_CODEC_FREE(&proof), CAIRN_CODEC_FREE(&pe), CAIRN_CODEC_FREE(&u);
+    CAIRN_CODEC_FREE(&p2), CAIRN_CODEC_FREE(&none), CAIRN_CODEC_FREE(&bad);
+}
+
+static void test_a_ledger_with_a_tampered_tree_refuses_to_start(void **state)
+{
+    s_fixture_t *f = *state;
+    s_start(f);
+    char key[16];
+    for (int i = 0; i < 3; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        Cairn__V1__LedgerReply *rep = s_append(f, key, "CHG-1");
+        CAIRN_CODEC_FREE(&rep);
+    }
+    s_shutdown(f);
+    const char *path = cairn_config_str(f->config, "ledger.path");
+    uint8_t kb[8];
+    cairn_u64_to_key(2, kb);
+    lt_flip(path, "leaves", kb, 8, -4);
+    assert_null(cairn_ledger_new(f->config));
+    cairn_ledger_verify_report_t report;
+    assert_int_equal(cairn_ledger_verify(path, NULL, &report), CAIRN_EINTEGRITY);
+    assert_true(report.has_bad_index);
+    assert_int_equal(report.bad_index, 2);
+    lt_flip(path, "leaves", kb, 8, -4);
+    f->ledger = cairn_ledger_new(f->config);
+    assert_non_null(f->ledger);
+    assert_int_equal(cairn_ledger_size(f->ledger), 3);
+}
+
+static void test_a_signing_key_others_can_read_refuses_to_start(void **state)
+{
+    s_fixture_t *f = *state;
+    s_shutdown(f);
+    assert_int_equal(chmod(cairn_config_str(f->config, "ledger.key_file"), 0644), 0);
+    assert_null(cairn_ledger_new(f->config));
+    assert_int_equal(chmod(cairn_config_str(f->config, "ledger.key_file"), 0600), 0);
+    f->ledger = cairn_ledger_new(f->config);
+    assert_non_null(f->ledger);
 }
 
 int main(void)
@@ -514,8 +1047,24 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replay_pages_and_query_by_change, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_waiting_appends_are_committed_as_one_batch, s_setup,
                                         s_teardown),
-        cmocka_unit_test_setup_teardown(test_a_restarted_ledger_continues_the_chain, s_setup,
+        cmocka_unit_test_setup_teardown(test_a_restarted_ledger_continues_the_log, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_an_ack_carries_a_receipt_that_verifies_offline,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_duplicate_gets_the_original_index_and_a_fresh_receipt, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_prove_and_consistency_answer_verifiably,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_an_exported_change_verifies_with_the_bundle_library,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_queries_by_release_actor_and_topic_over_the_socket,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_purge_deletes_old_payloads_keeps_proofs_and_honours_holds, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_ledger_with_a_tampered_tree_refuses_to_start,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_signing_key_others_can_read_refuses_to_start,
+                                        s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,8 +27,9 @@ static void s_usage(FILE *out)
         out,
         "usage: cairn-ledger [--config FILE] [--data-dir DIR] [--set section.key=value]...\n"
         "\n"
-        "Runs the Cairn ledger: appends every fact to a hash-chained log in LMDB,\n"
-        "answers append/replay/query/head requests and publishes each new entry.\n"
+        "Runs the Cairn ledger: appends every fact to a Merkle log in LMDB, signs a\n"
+        "checkpoint per batch, answers append/replay/query/head, checkpoint/prove/\n"
+        "consistency/export and purge/hold/unhold requests, and publishes each new entry.\n"
         "\n"
         "  --config FILE            YAML configuration (optional; every setting has a default)\n"
         "  --data-dir DIR           sets cairn.data_dir\n"

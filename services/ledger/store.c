@@ -1,5 +1,6 @@
-/* The ledger's LMDB storage: entries, idempotency keys, the change index and
- * the chain tip, written in batches that become visible only on commit. */
+/* The ledger's LMDB storage: leaves, payloads and perfect-subtree hashes of
+ * an RFC 9162 Merkle log, the indexes beside them, and a signed checkpoint
+ * written in the same transaction as every batch that advances the tree. */
 #include "store.h"
 
 #include <assert.h>
@@ -8,32 +9,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/bundle.h"
 #include "cairn/codec.h"
 #include "cairn/error.h"
 #include "cairn/lmdbx.h"
 #include "cairn/util.h"
 
-#define S_META_SIZE "size"
-#define S_META_LAST_HASH "last_hash"
-#define S_DIGEST_KEY_BYTES (1 + CAIRN_LEDGER_HASH_BYTES)
-
 struct cairn_ledger_store_t {
-    MDB_env *env;                                  /* the environment in the ledger directory */
-    MDB_dbi entries;                               /* BE u64 index -> packed Entry */
-    MDB_dbi keys;                                  /* idempotency key -> BE u64 index */
-    MDB_dbi changes;                               /* change id -> BE u64 index (sorted dups) */
-    MDB_dbi meta;                                  /* "size", "last_hash" */
-    size_t max_key;                                /* longest key LMDB accepts */
-    MDB_txn *wtxn;                                 /* the open batch, or NULL */
-    bool failed;                                   /* the batch was abandoned after an error */
-    uint64_t size;                                 /* committed entry count */
-    uint8_t last_hash[CAIRN_LEDGER_HASH_BYTES];    /* committed tip hash */
-    uint64_t pending_size;                         /* entry count including the batch */
-    uint8_t pending_hash[CAIRN_LEDGER_HASH_BYTES]; /* tip hash including the batch */
-    int last_mdb_rc;                               /* LMDB code of the last failed write */
+    MDB_env *env;                        /* the environment in the ledger directory */
+    cairn_ledger_dbs_t db;               /* its named databases */
+    size_t max_key;                      /* longest key LMDB accepts */
+    char *origin;                        /* log origin, in leaves and checkpoints */
+    const cairn_note_signer_t *signer;   /* signs checkpoints (borrowed) */
+    char *vkey;                          /* the signer's vkey */
+    MDB_txn *wtxn;                       /* the open batch, or NULL */
+    bool failed;                         /* the batch was abandoned after an error */
+    uint64_t size;                       /* committed entry count */
+    uint64_t pending_size;               /* entry count including the batch */
+    uint64_t head_size;                  /* size of the latest checkpoint (== size) */
+    uint8_t head_root[CAIRN_HASH_BYTES]; /* its root */
+    char *head_note;                     /* its signed note */
+    size_t head_note_len;                /* bytes in head_note */
+    int last_mdb_rc;                     /* LMDB code of the last failed write */
 };
-
-static const uint8_t s_zero_hash[CAIRN_LEDGER_HASH_BYTES];
 
 /* Maps an LMDB code of a write, remembering a failure's own description. */
 static int s_mdb(cairn_ledger_store_t *self, int mdb_rc)
@@ -43,95 +41,119 @@ static int s_mdb(cairn_ledger_store_t *self, int mdb_rc)
     return cairn_lmdb_code(mdb_rc);
 }
 
-/* hash = SHA-256(prev_hash || record) */
-static void s_chain_hash(const uint8_t prev[CAIRN_LEDGER_HASH_BYTES], const uint8_t *record,
-                         size_t len, uint8_t out[CAIRN_LEDGER_HASH_BYTES])
+static cairn_ledger_view_t s_view(const cairn_ledger_store_t *self, MDB_txn *txn)
 {
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, prev, CAIRN_LEDGER_HASH_BYTES);
-    crypto_hash_sha256_update(&st, record, len);
-    crypto_hash_sha256_final(&st, out);
+    return (cairn_ledger_view_t){.txn = txn, .db = &self->db, .max_key = self->max_key};
 }
 
-/* LMDB keys are at most max_key bytes; a longer string is indexed under
- * 0x00 || SHA-256(string). Strings read from protobuf-c end at their first
- * NUL, so a digest key never equals a literal one. */
-static MDB_val s_index_key(const cairn_ledger_store_t *self, const char *text,
-                           uint8_t buf[S_DIGEST_KEY_BYTES])
+/* Verifies a signed checkpoint note with the vkeys the store recorded (or,
+ * before any is recorded, the store's own signer) and parses it. */
+static int s_open_checkpoint(cairn_ledger_store_t *self, MDB_txn *txn, const char *note, size_t len,
+                             cairn_checkpoint_t *cp)
 {
-    size_t len = strlen(text);
-    if (len <= self->max_key)
-        return (MDB_val){len, (void *)text};
-    buf[0] = 0;
-    cairn_sha256(text, len, buf + 1);
-    return (MDB_val){S_DIGEST_KEY_BYTES, buf};
-}
-
-static int s_get_entry(MDB_txn *txn, MDB_dbi dbi, uint64_t index, Cairn__V1__Entry **out)
-{
-    uint8_t kb[8];
-    cairn_u64_to_key(index, kb);
-    MDB_val k = {8, kb}, v;
-    int rc = mdb_get(txn, dbi, &k, &v);
-    if (rc != 0)
-        return rc == MDB_NOTFOUND ? CAIRN_EINTEGRITY : cairn_lmdb_code(rc);
-    if (cairn_codec_entry_unpack(v.mv_data, v.mv_size, out) < 0)
-        return CAIRN_EINTEGRITY;
-    return 0;
-}
-
-/* An entry is well-formed when it sits at its own index, carries 32-byte
- * hashes, and its hash is SHA-256(prev_hash || record). */
-static int s_check_entry(const Cairn__V1__Entry *e, uint64_t index)
-{
-    uint8_t h[CAIRN_LEDGER_HASH_BYTES];
-    if (e->index != index || e->hash.len != CAIRN_LEDGER_HASH_BYTES ||
-        e->prev_hash.len != CAIRN_LEDGER_HASH_BYTES)
-        return CAIRN_EINTEGRITY;
-    s_chain_hash(e->prev_hash.data, e->record.data, e->record.len, h);
-    return memcmp(h, e->hash.data, sizeof h) == 0 ? 0 : CAIRN_EINTEGRITY;
-}
-
-static int s_read_meta(cairn_ledger_store_t *self, MDB_txn *txn, bool *present_out)
-{
-    int rc = cairn_lmdb_get_u64(txn, self->meta, S_META_SIZE, &self->size);
-    if (rc == CAIRN_ENOTFOUND) {
-        self->size = 0;
-        memset(self->last_hash, 0, sizeof self->last_hash);
-        *present_out = false;
-        return 0;
+    int rc = CAIRN_EINTEGRITY;
+    MDB_cursor *cur = NULL;
+    if ((rc = cairn_lmdb_code(mdb_cursor_open(txn, self->db.vkeys, &cur))) < 0)
+        return rc;
+    MDB_val k, v;
+    rc = CAIRN_EINTEGRITY;
+    for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char *text = strndup(k.mv_data, k.mv_size);
+        cairn_note_verifier_t *verifier = NULL;
+        if (!text) {
+            rc = -ENOMEM;
+            break;
+        }
+        int prc = cairn_note_verifier_parse(text, &verifier);
+        free(text);
+        if (prc < 0)
+            continue;
+        int vrc = cairn_checkpoint_open(note, len, verifier, self->origin, cp);
+        cairn_note_verifier_destroy(&verifier);
+        if (vrc == 0) {
+            rc = 0;
+            break;
+        }
+        if (vrc != CAIRN_ENOTFOUND) /* a known key's signature fails: reject the note */
+            break;
     }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* Signs a checkpoint for the tree of `size` leaves with `root` and stores it,
+ * with the signer's vkey, in txn. *note_out is malloc'd. */
+static int s_sign_checkpoint(cairn_ledger_store_t *self, MDB_txn *txn, uint64_t size,
+                             const uint8_t root[CAIRN_HASH_BYTES], char **note_out, size_t *len_out)
+{
+    char *text = NULL, *note = NULL;
+    size_t text_len = 0, note_len = 0;
+    uint8_t kb[8];
+    int rc = cairn_checkpoint_format(self->origin, size, root, NULL, &text, &text_len);
+    if (rc == 0)
+        rc = cairn_note_sign(text, text_len, self->signer, &note, &note_len);
+    free(text);
     if (rc < 0)
         return rc;
-    MDB_val k = {strlen(S_META_LAST_HASH), S_META_LAST_HASH}, v;
-    rc = mdb_get(txn, self->meta, &k, &v);
-    if (rc != 0)
-        return rc == MDB_NOTFOUND ? CAIRN_EINTEGRITY : cairn_lmdb_code(rc);
-    if (v.mv_size != CAIRN_LEDGER_HASH_BYTES)
-        return CAIRN_EINTEGRITY;
-    memcpy(self->last_hash, v.mv_data, CAIRN_LEDGER_HASH_BYTES);
-    *present_out = true;
+    cairn_u64_to_key(size, kb);
+    MDB_val k = {8, kb}, v = {note_len, note};
+    MDB_val vk = {strlen(self->vkey), self->vkey}, vv = {8, kb};
+    if ((rc = s_mdb(self, mdb_put(txn, self->db.checkpoints, &k, &v, MDB_NOOVERWRITE))) < 0)
+        goto fail;
+    int mrc = mdb_put(txn, self->db.vkeys, &vk, &vv, MDB_NOOVERWRITE);
+    if (mrc != 0 && mrc != MDB_KEYEXIST && (rc = s_mdb(self, mrc)) < 0)
+        goto fail;
+    *note_out = note;
+    *len_out = note_len;
     return 0;
+fail:
+    free(note);
+    return rc;
 }
 
-/* The tip check run on open: O(1), so a large log starts fast. */
-static int s_check_tip(cairn_ledger_store_t *self, MDB_txn *txn)
+static void s_set_head(cairn_ledger_store_t *self, uint64_t size,
+                       const uint8_t root[CAIRN_HASH_BYTES], char *note, size_t len)
+{
+    free(self->head_note);
+    self->head_note = note;
+    self->head_note_len = len;
+    self->head_size = size;
+    memcpy(self->head_root, root, CAIRN_HASH_BYTES);
+}
+
+/* The start check: O(log n) reads, so a large log opens fast. The full walk
+ * is cairn_ledger_verify() (verify.h). */
+static int s_check_head(cairn_ledger_store_t *self, MDB_txn *txn)
 {
     int rc = 0;
     MDB_cursor *cur = NULL;
-    Cairn__V1__Entry *last = NULL, *before = NULL;
-    bool meta_present = false;
-    if ((rc = s_read_meta(self, txn, &meta_present)) < 0)
-        return rc;
-    if ((rc = cairn_lmdb_code(mdb_cursor_open(txn, self->entries, &cur))) < 0)
-        return rc;
+    cairn_checkpoint_t cp;
+    memset(&cp, 0, sizeof cp);
+    cairn_ledger_view_t view = s_view(self, txn);
+    uint8_t root[CAIRN_HASH_BYTES], lh[CAIRN_HASH_BYTES], stored[CAIRN_HASH_BYTES];
+    char *note = NULL;
     MDB_val k, v;
+
+    if ((rc = cairn_lmdb_code(mdb_cursor_open(txn, self->db.checkpoints, &cur))) < 0)
+        return rc;
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
     if (mrc == MDB_NOTFOUND) {
-        rc = self->size == 0 && memcmp(self->last_hash, s_zero_hash, sizeof s_zero_hash) == 0
-                 ? 0
-                 : CAIRN_EINTEGRITY;
+        mdb_cursor_close(cur);
+        cur = NULL;
+        MDB_val any;
+        /* A new store: sign the empty tree so a checkpoint always exists. */
+        if (self->size != 0 || mdb_cursor_open(txn, self->db.leaves, &cur) != 0 ||
+            mdb_cursor_get(cur, &k, &any, MDB_FIRST) != MDB_NOTFOUND) {
+            rc = CAIRN_EINTEGRITY;
+            goto out;
+        }
+        size_t len = 0;
+        cairn_merkle_empty_root(root);
+        if ((rc = s_sign_checkpoint(self, txn, 0, root, &note, &len)) < 0)
+            goto out;
+        s_set_head(self, 0, root, note, len);
+        note = NULL;
         goto out;
     }
     if (mrc != 0) {
@@ -139,64 +161,113 @@ static int s_check_tip(cairn_ledger_store_t *self, MDB_txn *txn)
         goto out;
     }
     rc = CAIRN_EINTEGRITY;
-    if (!meta_present || k.mv_size != 8)
+    if (k.mv_size != 8 || cairn_key_to_u64(k.mv_data) != self->size)
         goto out;
-    uint64_t index = cairn_key_to_u64(k.mv_data);
-    if (index + 1 != self->size)
+    if (!(note = strndup(v.mv_data, v.mv_size))) {
+        rc = -ENOMEM;
         goto out;
-    if (cairn_codec_entry_unpack(v.mv_data, v.mv_size, &last) < 0 || s_check_entry(last, index) < 0)
-        goto out;
-    if (memcmp(last->hash.data, self->last_hash, CAIRN_LEDGER_HASH_BYTES) != 0)
-        goto out;
-    if (index == 0) {
-        if (memcmp(last->prev_hash.data, s_zero_hash, CAIRN_LEDGER_HASH_BYTES) != 0)
-            goto out;
-    } else {
-        if ((rc = s_get_entry(txn, self->entries, index - 1, &before)) < 0)
-            goto out;
-        rc = CAIRN_EINTEGRITY;
-        if (before->hash.len != CAIRN_LEDGER_HASH_BYTES ||
-            memcmp(before->hash.data, last->prev_hash.data, CAIRN_LEDGER_HASH_BYTES) != 0)
-            goto out;
     }
-    rc = 0;
+    if ((rc = s_open_checkpoint(self, txn, note, v.mv_size, &cp)) < 0)
+        goto out;
+    rc = CAIRN_EINTEGRITY;
+    if (cp.size != self->size)
+        goto out;
+    if ((rc = cairn_merkle_root(cairn_ledger_node_get, &view, cp.size, root)) < 0) {
+        rc = rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
+        goto out;
+    }
+    rc = CAIRN_EINTEGRITY;
+    if (sodium_memcmp(root, cp.root, CAIRN_HASH_BYTES) != 0)
+        goto out;
+    mdb_cursor_close(cur);
+    cur = NULL;
+    if ((rc = cairn_lmdb_code(mdb_cursor_open(txn, self->db.leaves, &cur))) < 0)
+        goto out;
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    rc = CAIRN_EINTEGRITY;
+    if (self->size == 0) {
+        rc = mrc == MDB_NOTFOUND ? 0 : CAIRN_EINTEGRITY;
+    } else if (mrc == 0 && k.mv_size == 8 && cairn_key_to_u64(k.mv_data) == self->size - 1) {
+        cairn_leaf_t leaf;
+        memset(&leaf, 0, sizeof leaf);
+        cairn_merkle_leaf_hash(v.mv_data, v.mv_size, lh);
+        if (cairn_ledger_node_get(&view, 0, self->size - 1, stored) == 0 &&
+            sodium_memcmp(lh, stored, CAIRN_HASH_BYTES) == 0 &&
+            cairn_leaf_parse(v.mv_data, v.mv_size, &leaf) == 0 && leaf.index == self->size - 1 &&
+            strcmp(leaf.origin, self->origin) == 0)
+            rc = 0;
+        cairn_leaf_clear(&leaf);
+    }
+    if (rc == 0) {
+        s_set_head(self, cp.size, cp.root, note, strlen(note));
+        note = NULL;
+    }
 out:
-    CAIRN_CODEC_FREE(&last);
-    CAIRN_CODEC_FREE(&before);
+    free(note);
+    cairn_checkpoint_clear(&cp);
     mdb_cursor_close(cur);
     return rc;
 }
 
-int cairn_ledger_store_open(const char *dir, size_t map_size, cairn_ledger_store_t **out)
+/* Records the origin of a new store, or checks the configured one. */
+static int s_check_origin(cairn_ledger_store_t *self, MDB_txn *txn)
+{
+    MDB_val k = {strlen(CAIRN_LEDGER_META_ORIGIN), CAIRN_LEDGER_META_ORIGIN}, v;
+    int mrc = mdb_get(txn, self->db.meta, &k, &v);
+    if (mrc == MDB_NOTFOUND) {
+        if (self->size != 0)
+            return CAIRN_EINTEGRITY;
+        v = (MDB_val){strlen(self->origin), self->origin};
+        return cairn_lmdb_code(mdb_put(txn, self->db.meta, &k, &v, 0));
+    }
+    if (mrc != 0)
+        return cairn_lmdb_code(mrc);
+    if (v.mv_size != strlen(self->origin) || memcmp(v.mv_data, self->origin, v.mv_size) != 0)
+        return CAIRN_ECONFIG;
+    return 0;
+}
+
+int cairn_ledger_store_open(const char *dir, size_t map_size, const char *origin,
+                            const cairn_note_signer_t *signer, cairn_ledger_store_t **out)
 {
     int rc = 0;
     MDB_txn *txn = NULL;
+    if (!origin || !cairn_note_key_name_valid(origin) || !signer ||
+        strcmp(cairn_note_signer_name(signer), origin) != 0)
+        return CAIRN_ECONFIG;
     cairn_ledger_store_t *self = calloc(1, sizeof *self);
     if (!self)
         return -ENOMEM;
+    self->signer = signer;
     if (sodium_init() < 0) {
         rc = CAIRN_ECRYPTO;
         goto fail;
     }
-    if ((rc = cairn_lmdb_open(dir, map_size, 4, &self->env)) < 0)
+    if (!(self->origin = strdup(origin))) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    if ((rc = cairn_note_signer_vkey(signer, &self->vkey)) < 0)
+        goto fail;
+    if ((rc = cairn_lmdb_open(dir, map_size, CAIRN_LEDGER_MAX_DBS, &self->env)) < 0)
         goto fail;
     self->max_key = (size_t)mdb_env_get_maxkeysize(self->env);
     if ((rc = cairn_lmdb_code(mdb_txn_begin(self->env, NULL, 0, &txn))) < 0)
         goto fail;
-    if ((rc = cairn_lmdb_code(mdb_dbi_open(txn, "entries", MDB_CREATE, &self->entries))) < 0 ||
-        (rc = cairn_lmdb_code(mdb_dbi_open(txn, "keys", MDB_CREATE, &self->keys))) < 0 ||
-        (rc = cairn_lmdb_code(mdb_dbi_open(txn, "changes", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED,
-                                           &self->changes))) < 0 ||
-        (rc = cairn_lmdb_code(mdb_dbi_open(txn, "meta", MDB_CREATE, &self->meta))) < 0)
+    if ((rc = cairn_ledger_layout_open(txn, true, &self->db)) < 0)
         goto fail;
-    if ((rc = s_check_tip(self, txn)) < 0)
+    rc = cairn_lmdb_get_u64(txn, self->db.meta, CAIRN_LEDGER_META_SIZE, &self->size);
+    if (rc == CAIRN_ENOTFOUND)
+        self->size = 0;
+    else if (rc < 0)
+        goto fail;
+    if ((rc = s_check_origin(self, txn)) < 0 || (rc = s_check_head(self, txn)) < 0)
         goto fail;
     rc = cairn_lmdb_code(mdb_txn_commit(txn));
     txn = NULL;
     if (rc < 0)
         goto fail;
     self->pending_size = self->size;
-    memcpy(self->pending_hash, self->last_hash, CAIRN_LEDGER_HASH_BYTES);
     *out = self;
     return 0;
 fail:
@@ -214,6 +285,9 @@ void cairn_ledger_store_destroy(cairn_ledger_store_t **self_p)
     cairn_ledger_store_abort(self);
     if (self->env)
         mdb_env_close(self->env);
+    free(self->origin);
+    free(self->vkey);
+    free(self->head_note);
     free(self);
     *self_p = NULL;
 }
@@ -223,10 +297,22 @@ uint64_t cairn_ledger_store_size(const cairn_ledger_store_t *self)
     return self->size;
 }
 
-void cairn_ledger_store_last_hash(const cairn_ledger_store_t *self,
-                                  uint8_t out[CAIRN_LEDGER_HASH_BYTES])
+void cairn_ledger_store_head(const cairn_ledger_store_t *self, cairn_ledger_head_t *out)
 {
-    memcpy(out, self->last_hash, CAIRN_LEDGER_HASH_BYTES);
+    out->size = self->head_size;
+    memcpy(out->root, self->head_root, CAIRN_HASH_BYTES);
+    out->note = self->head_note;
+    out->note_len = self->head_note_len;
+}
+
+const char *cairn_ledger_store_vkey(const cairn_ledger_store_t *self)
+{
+    return self->vkey;
+}
+
+const char *cairn_ledger_store_origin(const cairn_ledger_store_t *self)
+{
+    return self->origin;
 }
 
 const char *cairn_ledger_store_last_error(const cairn_ledger_store_t *self)
@@ -245,7 +331,6 @@ int cairn_ledger_store_begin(cairn_ledger_store_t *self)
     self->failed = false;
     self->last_mdb_rc = 0;
     self->pending_size = self->size;
-    memcpy(self->pending_hash, self->last_hash, CAIRN_LEDGER_HASH_BYTES);
     return s_mdb(self, mdb_txn_begin(self->env, NULL, 0, &self->wtxn));
 }
 
@@ -255,174 +340,316 @@ void cairn_ledger_store_abort(cairn_ledger_store_t *self)
         mdb_txn_abort(self->wtxn);
     self->wtxn = NULL;
     self->pending_size = self->size;
-    memcpy(self->pending_hash, self->last_hash, CAIRN_LEDGER_HASH_BYTES);
 }
 
 /* After a failed write LMDB's transaction is unusable: drop it, remember why. */
-static int s_fail_batch(cairn_ledger_store_t *self, int rc)
+int cairn_ledger_store_fail(cairn_ledger_store_t *self, int rc)
 {
     cairn_ledger_store_abort(self);
     self->failed = true;
     return rc < 0 ? rc : CAIRN_ESTORE;
 }
 
+int cairn_ledger_store_batch_view(cairn_ledger_store_t *self, cairn_ledger_view_t *out)
+{
+    if (!self->wtxn)
+        return self->failed ? CAIRN_ESTORE : CAIRN_EINTERNAL;
+    *out = s_view(self, self->wtxn);
+    return 0;
+}
+
+uint64_t cairn_ledger_store_pending_size(const cairn_ledger_store_t *self)
+{
+    return self->pending_size;
+}
+
+/* Leaf hash of a stored entry (in the batch or committed). */
+static int s_leaf_hash(const cairn_ledger_view_t *v, uint64_t index, uint8_t out[CAIRN_HASH_BYTES])
+{
+    MDB_val leaf;
+    int rc = cairn_ledger_leaf_get(v, index, &leaf);
+    if (rc < 0)
+        return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
+    cairn_merkle_leaf_hash(leaf.mv_data, leaf.mv_size, out);
+    return 0;
+}
+
 static int s_duplicate(cairn_ledger_store_t *self, const MDB_val *found, cairn_ledger_append_t *out)
 {
-    Cairn__V1__Entry *orig = NULL;
     if (found->mv_size != 8)
         return CAIRN_EINTEGRITY;
     uint64_t index = cairn_key_to_u64(found->mv_data);
-    int rc = s_get_entry(self->wtxn, self->entries, index, &orig);
+    cairn_ledger_view_t v = s_view(self, self->wtxn);
+    uint8_t hash[CAIRN_HASH_BYTES];
+    int rc = s_leaf_hash(&v, index, hash);
     if (rc < 0)
         return rc;
-    if (orig->hash.len != CAIRN_LEDGER_HASH_BYTES) {
-        CAIRN_CODEC_FREE(&orig);
-        return CAIRN_EINTEGRITY;
-    }
     memset(out, 0, sizeof *out);
     out->index = index;
     out->duplicate = true;
-    memcpy(out->hash, orig->hash.data, CAIRN_LEDGER_HASH_BYTES);
-    CAIRN_CODEC_FREE(&orig);
+    memcpy(out->hash, hash, sizeof hash);
     return 0;
+}
+
+/* cairn_merkle_put_fn over nodes, inside the batch. */
+static int s_node_put(void *arg, unsigned level, uint64_t index,
+                      const uint8_t hash[CAIRN_HASH_BYTES])
+{
+    cairn_ledger_store_t *self = arg;
+    uint8_t kb[CAIRN_LEDGER_NODE_KEY_BYTES];
+    cairn_ledger_node_key(level, index, kb);
+    MDB_val k = {sizeof kb, kb}, v = {CAIRN_HASH_BYTES, (void *)hash};
+    return s_mdb(self, mdb_put(self->wtxn, self->db.nodes, &k, &v, MDB_NOOVERWRITE));
+}
+
+static int s_node_get_batch(void *arg, unsigned level, uint64_t index,
+                            uint8_t out[CAIRN_HASH_BYTES])
+{
+    cairn_ledger_store_t *self = arg;
+    cairn_ledger_view_t v = s_view(self, self->wtxn);
+    return cairn_ledger_node_get(&v, level, index, out);
+}
+
+/* Index of the last entry of change (in the batch or committed). */
+static int s_last_of_change(cairn_ledger_store_t *self, const char *change, bool *has_out,
+                            uint64_t *index_out)
+{
+    MDB_cursor *cur = NULL;
+    uint8_t buf[CAIRN_LEDGER_DIGEST_KEY_BYTES];
+    int rc = s_mdb(self, mdb_cursor_open(self->wtxn, self->db.changes, &cur));
+    if (rc < 0)
+        return rc;
+    MDB_val k = cairn_ledger_index_key(self->max_key, change, buf), v;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+    if (mrc == 0)
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST_DUP);
+    *has_out = false;
+    if (mrc == 0) {
+        if (v.mv_size != 8) {
+            rc = CAIRN_EINTEGRITY;
+        } else {
+            *has_out = true;
+            *index_out = cairn_key_to_u64(v.mv_data);
+        }
+    } else if (mrc != MDB_NOTFOUND) {
+        rc = s_mdb(self, mrc);
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* Adds index under text in a dupsort string index (skips NULL or ""). */
+static int s_index_put(cairn_ledger_store_t *self, MDB_dbi dbi, const char *text,
+                       const uint8_t index_be[8])
+{
+    if (!text || !*text)
+        return 0;
+    uint8_t buf[CAIRN_LEDGER_DIGEST_KEY_BYTES];
+    MDB_val k = cairn_ledger_index_key(self->max_key, text, buf), v = {8, (void *)index_be};
+    return s_mdb(self, mdb_put(self->wtxn, dbi, &k, &v, 0));
+}
+
+/* Writes the leaf, payload, tree hashes and index rows of a new entry. */
+static int s_write_entry(cairn_ledger_store_t *self, const cairn_ledger_record_t *rec,
+                         const cairn_leaf_t *leaf, const char *text, size_t text_len)
+{
+    int rc = 0;
+    uint8_t index_be[8], time_be[8], lh[CAIRN_HASH_BYTES];
+    const char *key = rec->key ? rec->key : "";
+    cairn_u64_to_key(leaf->index, index_be);
+    cairn_u64_to_key(leaf->time_ms, time_be);
+    MDB_val kidx = {8, index_be}, vidx = {8, index_be};
+    MDB_val vleaf = {text_len, (void *)text};
+    MDB_val kpay = {CAIRN_HASH_BYTES, (void *)leaf->payload_sha256};
+    MDB_val vpay = {rec->record_len, (void *)rec->record};
+    MDB_val ktime = {8, time_be};
+
+    /* MDB_APPEND also asserts that indexes only grow. */
+    if ((rc = s_mdb(self, mdb_put(self->wtxn, self->db.leaves, &kidx, &vleaf, MDB_APPEND))) < 0)
+        return rc;
+    int mrc = mdb_put(self->wtxn, self->db.payloads, &kpay, &vpay, MDB_NOOVERWRITE);
+    if (mrc != 0 && mrc != MDB_KEYEXIST) /* content-addressed: an equal payload is stored */
+        return s_mdb(self, mrc);
+    if ((rc = s_mdb(self, mdb_put(self->wtxn, self->db.payload_refs, &kpay, &vidx, 0))) < 0)
+        return rc;
+    cairn_merkle_leaf_hash(text, text_len, lh);
+    if ((rc = cairn_merkle_append(s_node_get_batch, s_node_put, self, leaf->index, lh)) < 0)
+        return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
+    if (*key) {
+        uint8_t buf[CAIRN_LEDGER_DIGEST_KEY_BYTES];
+        MDB_val kkey = cairn_ledger_index_key(self->max_key, key, buf);
+        MDB_val vkey = {strlen(key), (void *)key};
+        if ((rc = s_mdb(self, mdb_put(self->wtxn, self->db.keys, &kkey, &vidx, MDB_NOOVERWRITE))) <
+                0 ||
+            (rc = s_mdb(self, mdb_put(self->wtxn, self->db.entry_keys, &kidx, &vkey, MDB_APPEND))) <
+                0)
+            return rc;
+    }
+    if ((rc = s_index_put(self, self->db.changes, rec->change_id, index_be)) < 0 ||
+        (rc = s_index_put(self, self->db.releases, rec->release_id, index_be)) < 0 ||
+        (rc = s_index_put(self, self->db.topics, rec->topic, index_be)) < 0 ||
+        (rc = s_index_put(self, self->db.actors, rec->actors[0], index_be)) < 0)
+        return rc;
+    if (!(rec->actors[0] && rec->actors[1] && strcmp(rec->actors[0], rec->actors[1]) == 0) &&
+        (rc = s_index_put(self, self->db.actors, rec->actors[1], index_be)) < 0)
+        return rc;
+    return s_mdb(self, mdb_put(self->wtxn, self->db.times, &ktime, &vidx, 0));
 }
 
 int cairn_ledger_store_append(cairn_ledger_store_t *self, const cairn_ledger_record_t *rec,
                               cairn_ledger_append_t *out)
 {
     int rc = 0;
-    uint8_t *packed = NULL;
-    size_t packed_len = 0;
-    uint8_t keybuf[S_DIGEST_KEY_BYTES], changebuf[S_DIGEST_KEY_BYTES], index_be[8];
-    uint8_t hash[CAIRN_LEDGER_HASH_BYTES];
+    char *text = NULL;
+    size_t text_len = 0;
+    uint8_t *entry = NULL;
+    size_t entry_len = 0;
+    uint8_t keybuf[CAIRN_LEDGER_DIGEST_KEY_BYTES];
     const char *key = rec->key ? rec->key : "";
     const char *change = rec->change_id ? rec->change_id : "";
+    const char *release = rec->release_id ? rec->release_id : "";
     if (!self->wtxn)
         return self->failed ? CAIRN_ESTORE : CAIRN_EINTERNAL;
 
-    MDB_val kkey = {0, NULL};
     if (*key) {
-        kkey = s_index_key(self, key, keybuf);
-        MDB_val found;
-        int mrc = mdb_get(self->wtxn, self->keys, &kkey, &found);
+        MDB_val kkey = cairn_ledger_index_key(self->max_key, key, keybuf), found;
+        int mrc = mdb_get(self->wtxn, self->db.keys, &kkey, &found);
         if (mrc == 0) {
             if ((rc = s_duplicate(self, &found, out)) < 0)
-                return s_fail_batch(self, rc);
+                return cairn_ledger_store_fail(self, rc);
             return 0;
         }
         if (mrc != MDB_NOTFOUND)
-            return s_fail_batch(self, s_mdb(self, mrc));
+            return cairn_ledger_store_fail(self, s_mdb(self, mrc));
     }
 
-    uint64_t index = self->pending_size;
-    s_chain_hash(self->pending_hash, rec->record, rec->record_len, hash);
-    Cairn__V1__Entry e = CAIRN__V1__ENTRY__INIT;
-    e.index = index;
-    e.topic = (char *)(rec->topic ? rec->topic : "");
-    e.change_id = (char *)change;
-    e.key = (char *)key;
-    e.appended_at_ms = rec->appended_at_ms;
-    e.record.data = (uint8_t *)rec->record;
-    e.record.len = rec->record_len;
-    e.hash.data = hash;
-    e.hash.len = sizeof hash;
-    e.prev_hash.data = self->pending_hash;
-    e.prev_hash.len = CAIRN_LEDGER_HASH_BYTES;
-    if ((rc = cairn_codec_pack(&e.base, &packed, &packed_len)) < 0)
-        return rc; /* nothing written yet: the batch stays usable */
-
-    cairn_u64_to_key(index, index_be);
-    MDB_val kidx = {8, index_be}, vent = {packed_len, packed}, vidx = {8, index_be};
-    /* MDB_APPEND also asserts that indexes only grow. */
-    if ((rc = s_mdb(self, mdb_put(self->wtxn, self->entries, &kidx, &vent, MDB_APPEND))) < 0)
-        goto fail;
-    if (*key &&
-        (rc = s_mdb(self, mdb_put(self->wtxn, self->keys, &kkey, &vidx, MDB_NOOVERWRITE))) < 0)
-        goto fail;
-    if (*change) {
-        MDB_val kchg = s_index_key(self, change, changebuf);
-        if ((rc = s_mdb(self, mdb_put(self->wtxn, self->changes, &kchg, &vidx, 0))) < 0)
-            goto fail;
+    cairn_leaf_t leaf;
+    memset(&leaf, 0, sizeof leaf);
+    leaf.origin = self->origin;
+    leaf.index = self->pending_size;
+    leaf.topic = (char *)(rec->topic ? rec->topic : "");
+    if (*key) {
+        leaf.has_key = true;
+        cairn_sha256(key, strlen(key), leaf.key_sha256);
     }
-    self->pending_size = index + 1;
-    memcpy(self->pending_hash, hash, sizeof hash);
+    cairn_sha256(rec->record, rec->record_len, leaf.payload_sha256);
+    leaf.change = *change ? (char *)change : NULL;
+    leaf.release = *release ? (char *)release : NULL;
+    leaf.time_ms = rec->appended_at_ms > 0 ? (uint64_t)rec->appended_at_ms : 0;
+    if (*change && (rc = s_last_of_change(self, change, &leaf.has_prev, &leaf.prev)) < 0)
+        return cairn_ledger_store_fail(self, rc);
+    /* A value the leaf format refuses (a control character, invalid UTF-8)
+     * is the request's fault: nothing is written yet, the batch stays usable. */
+    if ((rc = cairn_leaf_format(&leaf, &text, &text_len)) < 0)
+        return rc;
+    if ((rc = s_write_entry(self, rec, &leaf, text, text_len)) < 0)
+        goto fail;
+    cairn_ledger_view_t v = s_view(self, self->wtxn);
+    if ((rc = cairn_ledger_entry_build(&v, leaf.index, &entry, &entry_len)) < 0)
+        goto fail;
+    self->pending_size = leaf.index + 1;
     memset(out, 0, sizeof *out);
-    out->index = index;
-    memcpy(out->hash, hash, sizeof hash);
-    out->entry = packed;
-    out->entry_len = packed_len;
+    out->index = leaf.index;
+    cairn_merkle_leaf_hash(text, text_len, out->hash);
+    out->entry = entry;
+    out->entry_len = entry_len;
+    free(text);
     return 0;
 fail:
-    free(packed);
-    return s_fail_batch(self, rc);
+    free(text);
+    return cairn_ledger_store_fail(self, rc);
 }
 
 int cairn_ledger_store_commit(cairn_ledger_store_t *self)
 {
     int rc = 0;
+    char *note = NULL;
+    size_t note_len = 0;
+    uint8_t root[CAIRN_HASH_BYTES];
     if (!self->wtxn)
         return self->failed ? CAIRN_ESTORE : CAIRN_EINTERNAL;
-    if (self->pending_size != self->size) {
+    bool advanced = self->pending_size != self->size;
+    if (advanced) {
+        cairn_ledger_view_t v = s_view(self, self->wtxn);
+        /* Never sign a tree that does not extend the last checkpoint. */
+        if (self->head_size > 0) {
+            rc = cairn_merkle_root(cairn_ledger_node_get, &v, self->head_size, root);
+            if (rc == 0 && sodium_memcmp(root, self->head_root, CAIRN_HASH_BYTES) != 0)
+                rc = CAIRN_EINTEGRITY;
+            if (rc < 0)
+                return cairn_ledger_store_fail(self, rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc);
+        }
+        if ((rc = cairn_merkle_root(cairn_ledger_node_get, &v, self->pending_size, root)) < 0)
+            return cairn_ledger_store_fail(self, rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc);
+        if ((rc = s_sign_checkpoint(self, self->wtxn, self->pending_size, root, &note, &note_len)) <
+            0)
+            return cairn_ledger_store_fail(self, rc);
         uint8_t size_be[8];
         cairn_u64_to_key(self->pending_size, size_be);
-        MDB_val ks = {strlen(S_META_SIZE), S_META_SIZE}, vs = {8, size_be};
-        MDB_val kh = {strlen(S_META_LAST_HASH), S_META_LAST_HASH};
-        MDB_val vh = {CAIRN_LEDGER_HASH_BYTES, self->pending_hash};
-        if ((rc = s_mdb(self, mdb_put(self->wtxn, self->meta, &ks, &vs, 0))) < 0 ||
-            (rc = s_mdb(self, mdb_put(self->wtxn, self->meta, &kh, &vh, 0))) < 0)
-            return s_fail_batch(self, rc);
+        MDB_val ks = {strlen(CAIRN_LEDGER_META_SIZE), CAIRN_LEDGER_META_SIZE}, vs = {8, size_be};
+        if ((rc = s_mdb(self, mdb_put(self->wtxn, self->db.meta, &ks, &vs, 0))) < 0) {
+            free(note);
+            return cairn_ledger_store_fail(self, rc);
+        }
     }
     /* The environment is opened without MDB_NOSYNC: this returns after fsync. */
     rc = s_mdb(self, mdb_txn_commit(self->wtxn));
     self->wtxn = NULL;
-    if (rc < 0)
-        return s_fail_batch(self, rc);
+    if (rc < 0) {
+        free(note);
+        return cairn_ledger_store_fail(self, rc);
+    }
+    if (advanced)
+        s_set_head(self, self->pending_size, root, note, note_len);
     self->size = self->pending_size;
-    memcpy(self->last_hash, self->pending_hash, CAIRN_LEDGER_HASH_BYTES);
     return 0;
 }
 
-static int s_read_txn(cairn_ledger_store_t *self, MDB_txn **txn_out)
+int cairn_ledger_store_begin_read(cairn_ledger_store_t *self, cairn_ledger_view_t *out)
 {
-    assert(!self->wtxn && "reads see committed entries only");
-    return cairn_lmdb_code(mdb_txn_begin(self->env, NULL, MDB_RDONLY, txn_out));
+    MDB_txn *txn = NULL;
+    int rc = cairn_lmdb_code(mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn));
+    if (rc < 0)
+        return rc;
+    *out = s_view(self, txn);
+    return 0;
+}
+
+void cairn_ledger_store_end_read(cairn_ledger_view_t *view)
+{
+    if (view->txn)
+        mdb_txn_abort(view->txn);
+    view->txn = NULL;
+}
+
+/* Serves one entry to fn; the packed bytes are freed after the call. */
+static int s_serve(const cairn_ledger_view_t *v, uint64_t index, cairn_ledger_entry_fn fn,
+                   void *arg)
+{
+    uint8_t *entry = NULL;
+    size_t len = 0;
+    int rc = cairn_ledger_entry_build(v, index, &entry, &len);
+    if (rc < 0)
+        return rc;
+    rc = fn(arg, index, entry, len);
+    free(entry);
+    return rc;
 }
 
 int cairn_ledger_store_read(cairn_ledger_store_t *self, uint64_t from, uint64_t limit,
                             cairn_ledger_entry_fn fn, void *arg)
 {
-    int rc = 0;
-    MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
+    cairn_ledger_view_t v;
     if (limit == 0 || from >= self->size)
         return 0;
-    if ((rc = s_read_txn(self, &txn)) < 0)
+    int rc = cairn_ledger_store_begin_read(self, &v);
+    if (rc < 0)
         return rc;
-    if ((rc = cairn_lmdb_code(mdb_cursor_open(txn, self->entries, &cur))) < 0)
-        goto out;
-    uint8_t kb[8];
-    cairn_u64_to_key(from, kb);
-    MDB_val k = {8, kb}, v;
-    uint64_t expect = from;
-    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-    /* Bounded by the committed size, so a gap in the keys is a broken store. */
-    for (uint64_t n = 0; n < limit && expect < self->size; n++) {
-        if (mrc != 0) {
-            rc = mrc == MDB_NOTFOUND ? CAIRN_EINTEGRITY : cairn_lmdb_code(mrc);
-            goto out;
-        }
-        if (k.mv_size != 8 || cairn_key_to_u64(k.mv_data) != expect) {
-            rc = CAIRN_EINTEGRITY;
-            goto out;
-        }
-        if ((rc = fn(arg, expect, v.mv_data, v.mv_size)) != 0)
-            goto out;
-        expect++;
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-out:
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
+    /* Bounded by the committed size, so a missing leaf is a broken store. */
+    for (uint64_t i = from; i < self->size && i - from < limit; i++)
+        if ((rc = s_serve(&v, i, fn, arg)) != 0)
+            break;
+    cairn_ledger_store_end_read(&v);
     return rc < 0 ? rc : 0;
 }
 
@@ -430,94 +657,139 @@ int cairn_ledger_store_by_change(cairn_ledger_store_t *self, const char *change_
                                  cairn_ledger_entry_fn fn, void *arg)
 {
     int rc = 0;
-    MDB_txn *txn = NULL;
+    cairn_ledger_view_t v;
     MDB_cursor *cur = NULL;
-    uint8_t buf[S_DIGEST_KEY_BYTES];
+    uint8_t buf[CAIRN_LEDGER_DIGEST_KEY_BYTES];
     if (!change_id || !*change_id)
         return 0;
-    if ((rc = s_read_txn(self, &txn)) < 0)
+    if ((rc = cairn_ledger_store_begin_read(self, &v)) < 0)
         return rc;
-    if ((rc = cairn_lmdb_code(mdb_cursor_open(txn, self->changes, &cur))) < 0)
+    if ((rc = cairn_lmdb_code(mdb_cursor_open(v.txn, self->db.changes, &cur))) < 0)
         goto out;
-    MDB_val k = s_index_key(self, change_id, buf), v;
-    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+    MDB_val k = cairn_ledger_index_key(self->max_key, change_id, buf), val;
+    int mrc = mdb_cursor_get(cur, &k, &val, MDB_SET_KEY);
     while (mrc == 0) {
-        if (v.mv_size != 8) {
+        if (val.mv_size != 8) {
             rc = CAIRN_EINTEGRITY;
             goto out;
         }
-        uint64_t index = cairn_key_to_u64(v.mv_data);
-        uint8_t kb[8];
-        cairn_u64_to_key(index, kb);
-        MDB_val ek = {8, kb}, ev;
-        int grc = mdb_get(txn, self->entries, &ek, &ev);
-        if (grc != 0) {
-            rc = grc == MDB_NOTFOUND ? CAIRN_EINTEGRITY : cairn_lmdb_code(grc);
+        if ((rc = s_serve(&v, cairn_key_to_u64(val.mv_data), fn, arg)) != 0)
             goto out;
-        }
-        if ((rc = fn(arg, index, ev.mv_data, ev.mv_size)) != 0)
-            goto out;
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
+        mrc = mdb_cursor_get(cur, &k, &val, MDB_NEXT_DUP);
     }
     if (mrc != MDB_NOTFOUND)
         rc = cairn_lmdb_code(mrc);
 out:
     mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
+    cairn_ledger_store_end_read(&v);
     return rc < 0 ? rc : 0;
 }
 
 int cairn_ledger_store_find_key(cairn_ledger_store_t *self, const char *key, uint64_t *index_out)
 {
-    MDB_txn *txn = NULL;
-    uint8_t buf[S_DIGEST_KEY_BYTES];
+    cairn_ledger_view_t v;
+    uint8_t buf[CAIRN_LEDGER_DIGEST_KEY_BYTES];
     if (!key || !*key)
         return CAIRN_ENOTFOUND;
-    int rc = s_read_txn(self, &txn);
+    int rc = cairn_ledger_store_begin_read(self, &v);
     if (rc < 0)
         return rc;
-    MDB_val k = s_index_key(self, key, buf), v;
-    rc = cairn_lmdb_code(mdb_get(txn, self->keys, &k, &v));
-    if (rc == 0) {
-        if (v.mv_size == 8)
-            *index_out = cairn_key_to_u64(v.mv_data);
-        else
-            rc = CAIRN_EINTEGRITY;
-    }
-    mdb_txn_abort(txn);
+    MDB_val k = cairn_ledger_index_key(self->max_key, key, buf);
+    rc = cairn_ledger_get_u64(v.txn, self->db.keys, &k, index_out);
+    cairn_ledger_store_end_read(&v);
     return rc;
 }
 
-/* State carried along a full-chain walk. */
-typedef struct {
-    uint8_t prev[CAIRN_LEDGER_HASH_BYTES]; /* hash the next entry must chain from */
-    uint64_t seen;                         /* entries checked so far */
-} s_verify_t;
-
-static int s_verify_one(void *arg, uint64_t index, const uint8_t *entry, size_t len)
+int cairn_ledger_store_checkpoint(cairn_ledger_store_t *self, uint64_t size, char **note_out,
+                                  size_t *len_out, uint64_t *size_out)
 {
-    s_verify_t *st = arg;
-    Cairn__V1__Entry *e = NULL;
-    if (cairn_codec_entry_unpack(entry, len, &e) < 0)
-        return CAIRN_EINTEGRITY;
-    int rc = s_check_entry(e, index);
-    if (rc == 0 && memcmp(e->prev_hash.data, st->prev, CAIRN_LEDGER_HASH_BYTES) != 0)
-        rc = CAIRN_EINTEGRITY;
-    if (rc == 0) {
-        memcpy(st->prev, e->hash.data, CAIRN_LEDGER_HASH_BYTES);
-        st->seen++;
+    cairn_ledger_view_t v;
+    uint8_t kb[8];
+    char *note = NULL;
+    if (size == 0 || size == self->head_size) {
+        if (!(note = strndup(self->head_note, self->head_note_len)))
+            return -ENOMEM;
+        *note_out = note;
+        *len_out = self->head_note_len;
+        *size_out = self->head_size;
+        return 0;
     }
-    CAIRN_CODEC_FREE(&e);
+    int rc = cairn_ledger_store_begin_read(self, &v);
+    if (rc < 0)
+        return rc;
+    cairn_u64_to_key(size, kb);
+    MDB_val k = {8, kb}, val;
+    if ((rc = cairn_lmdb_code(mdb_get(v.txn, self->db.checkpoints, &k, &val))) == 0) {
+        if ((note = strndup(val.mv_data, val.mv_size))) {
+            *note_out = note;
+            *len_out = val.mv_size;
+            *size_out = size;
+        } else {
+            rc = -ENOMEM;
+        }
+    }
+    cairn_ledger_store_end_read(&v);
     return rc;
 }
 
-int cairn_ledger_store_verify(cairn_ledger_store_t *self)
+int cairn_ledger_store_prove(cairn_ledger_store_t *self, uint64_t index, uint64_t size,
+                             uint8_t leaf_hash_out[CAIRN_HASH_BYTES], uint8_t *proof_out,
+                             size_t *count_out)
 {
-    s_verify_t st = {.seen = 0};
-    int rc = cairn_ledger_store_read(self, 0, self->size, s_verify_one, &st);
+    cairn_ledger_view_t v;
+    if (size == 0)
+        size = self->head_size;
+    if (index >= size || size > self->size)
+        return CAIRN_EINVALID;
+    int rc = cairn_ledger_store_begin_read(self, &v);
     if (rc < 0)
         return rc;
-    if (st.seen != self->size || memcmp(st.prev, self->last_hash, CAIRN_LEDGER_HASH_BYTES) != 0)
-        return CAIRN_EINTEGRITY;
+    uint8_t lh[CAIRN_HASH_BYTES];
+    size_t count = 0;
+    if ((rc = cairn_ledger_node_get(&v, 0, index, lh)) == 0)
+        rc = cairn_merkle_inclusion_proof(cairn_ledger_node_get, &v, index, size, proof_out,
+                                          CAIRN_MERKLE_MAX_PROOF, &count);
+    cairn_ledger_store_end_read(&v);
+    if (rc < 0)
+        return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
+    memcpy(leaf_hash_out, lh, sizeof lh);
+    *count_out = count;
     return 0;
+}
+
+int cairn_ledger_store_consistency(cairn_ledger_store_t *self, uint64_t old_size, uint64_t new_size,
+                                   uint8_t *proof_out, size_t *count_out)
+{
+    cairn_ledger_view_t v;
+    if (new_size == 0)
+        new_size = self->head_size;
+    if (old_size == 0 || old_size > new_size || new_size > self->size)
+        return CAIRN_EINVALID;
+    int rc = cairn_ledger_store_begin_read(self, &v);
+    if (rc < 0)
+        return rc;
+    size_t count = 0;
+    rc = cairn_merkle_consistency_proof(cairn_ledger_node_get, &v, old_size, new_size, proof_out,
+                                        CAIRN_MERKLE_MAX_PROOF, &count);
+    cairn_ledger_store_end_read(&v);
+    if (rc < 0)
+        return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
+    *count_out = count;
+    return 0;
+}
+
+int cairn_ledger_store_receipt(cairn_ledger_store_t *self, uint64_t index, char **proof_out,
+                               size_t *len_out, uint64_t *size_out)
+{
+    uint8_t lh[CAIRN_HASH_BYTES];
+    uint8_t proof[CAIRN_MERKLE_MAX_PROOF * CAIRN_HASH_BYTES];
+    size_t count = 0;
+    int rc = cairn_ledger_store_prove(self, index, self->head_size, lh, proof, &count);
+    if (rc < 0)
+        return rc;
+    rc = cairn_tlog_proof_format(NULL, 0, index, proof, count, self->head_note, self->head_note_len,
+                                 proof_out, len_out);
+    if (rc == 0)
+        *size_out = self->head_size;
+    return rc;
 }

@@ -1,14 +1,17 @@
-/* The ledger's storage: an append-only hash chain of entries in LMDB.
+/* The ledger's storage: an RFC 9162 Merkle log in LMDB with signed
+ * checkpoints (layout.h lists the databases).
  *
- * Four named databases live in one environment:
- *   entries  BE u64 index -> packed cairn.v1.Entry (the bytes that are served and published)
- *   keys     idempotency key -> BE u64 index of the entry first appended under it
- *   changes  change id -> BE u64 index, sorted duplicates, so a change reads back in log order
- *   meta     "size" -> BE u64 entry count, "last_hash" -> hash of the last entry
- * Each entry's hash is SHA-256(prev_hash || record); entry 0 chains from 32 zero bytes.
+ * Each entry is a leaf (cairn/bundle.h: origin, index, topic, key digest,
+ * payload digest, change, release, prev index of the change, time) whose
+ * hash is a leaf of the tree; its payload (the packed Record) is stored
+ * beside it under its SHA-256. Every perfect-subtree hash is stored, so any
+ * root or proof needs O(log n) reads.
  *
- * Writes are batched: begin, append one or more records, commit once. Nothing
- * appended is visible to readers, or may be acknowledged, until commit returned 0.
+ * Writes are batched: begin, append one or more records, commit once. The
+ * commit checks that the tree still has the root of the last checkpoint at
+ * that checkpoint's size, signs a checkpoint for the new size, and stores it
+ * in the same LMDB transaction that advances the tree. Nothing appended is
+ * visible to readers, or may be acknowledged, until commit returned 0.
  * A store is used from one thread at a time. */
 #ifndef CAIRN_LEDGER_STORE_H
 #define CAIRN_LEDGER_STORE_H
@@ -17,7 +20,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CAIRN_LEDGER_HASH_BYTES 32
+#include "cairn/merkle.h"
+#include "cairn/note.h"
+#include "layout.h"
+
+#define CAIRN_LEDGER_HASH_BYTES CAIRN_HASH_BYTES
 
 typedef struct cairn_ledger_store_t cairn_ledger_store_t;
 
@@ -26,8 +33,10 @@ typedef struct {
     const char *key;        /* idempotency key; NULL or "" appends unconditionally */
     const char *topic;      /* topic the entry is published under */
     const char *change_id;  /* change the record names; NULL or "" for none */
+    const char *release_id; /* release the record names; NULL or "" for none */
+    const char *actors[2];  /* people or accounts indexed for the entry; NULL or "" skipped */
     int64_t appended_at_ms; /* wall-clock time of the append (Unix ms) */
-    const uint8_t *record;  /* the packed cairn.v1.Record, hashed and stored as is */
+    const uint8_t *record;  /* the packed cairn.v1.Record: the payload, stored as is */
     size_t record_len;      /* length of record */
 } cairn_ledger_record_t;
 
@@ -35,21 +44,34 @@ typedef struct {
 typedef struct {
     uint64_t index;                        /* position in the log (a duplicate's original) */
     bool duplicate;                        /* the key was seen before; nothing was appended */
-    uint8_t hash[CAIRN_LEDGER_HASH_BYTES]; /* hash of the entry at index */
-    uint8_t *entry;                        /* packed Entry as stored (caller frees); NULL if dup */
+    uint8_t hash[CAIRN_LEDGER_HASH_BYTES]; /* leaf hash of the entry at index */
+    uint8_t *entry;                        /* packed Entry as served (caller frees); NULL if dup */
     size_t entry_len;                      /* length of entry */
 } cairn_ledger_append_t;
+
+/* The latest signed checkpoint. */
+typedef struct {
+    uint64_t size;                  /* tree size it commits to */
+    uint8_t root[CAIRN_HASH_BYTES]; /* its root */
+    const char *note;               /* the signed note (owned by the store; valid until the
+                                       next commit) */
+    size_t note_len;                /* bytes in note */
+} cairn_ledger_head_t;
 
 /* Called once per entry read, in log order, with the packed Entry. The bytes
  * are valid only during the call. Return 0 to go on, > 0 to stop early, or a
  * negative code to stop and return it. */
 typedef int (*cairn_ledger_entry_fn)(void *arg, uint64_t index, const uint8_t *entry, size_t len);
 
-/* Opens (creating if needed) the store in directory dir and checks that the
- * chain tip is consistent: meta size matches the entries, meta last_hash is the
- * last entry's hash, and that hash is SHA-256(prev_hash || record) of an entry
- * whose prev_hash is its predecessor's hash. CAIRN_EINTEGRITY when not. */
-int cairn_ledger_store_open(const char *dir, size_t map_size, cairn_ledger_store_t **out);
+/* Opens (creating if needed) the store in directory dir for log origin,
+ * signing checkpoints with signer (borrowed: it must outlive the store).
+ * A new store records origin and signs the empty tree. An existing store
+ * must have the same origin (CAIRN_ECONFIG otherwise) and pass the start
+ * check, else CAIRN_EINTEGRITY: the last checkpoint is signed by a recorded
+ * key, commits to the stored size, its root equals the root recomputed from
+ * the stored tree, and the last leaf's hash is the stored leaf hash. */
+int cairn_ledger_store_open(const char *dir, size_t map_size, const char *origin,
+                            const cairn_note_signer_t *signer, cairn_ledger_store_t **out);
 
 /* Aborts an open batch, closes the environment (NULL-safe, sets *self_p to NULL). */
 void cairn_ledger_store_destroy(cairn_ledger_store_t **self_p);
@@ -57,9 +79,14 @@ void cairn_ledger_store_destroy(cairn_ledger_store_t **self_p);
 /* Number of committed entries. */
 uint64_t cairn_ledger_store_size(const cairn_ledger_store_t *self);
 
-/* Hash of the last committed entry (32 zero bytes when the log is empty). */
-void cairn_ledger_store_last_hash(const cairn_ledger_store_t *self,
-                                  uint8_t out[CAIRN_LEDGER_HASH_BYTES]);
+/* The latest signed checkpoint. */
+void cairn_ledger_store_head(const cairn_ledger_store_t *self, cairn_ledger_head_t *out);
+
+/* The vkey of the signer (owned by the store). */
+const char *cairn_ledger_store_vkey(const cairn_ledger_store_t *self);
+
+/* The log origin. */
+const char *cairn_ledger_store_origin(const cairn_ledger_store_t *self);
 
 /* Starts a batch (one LMDB write transaction). */
 int cairn_ledger_store_begin(cairn_ledger_store_t *self);
@@ -72,12 +99,29 @@ int cairn_ledger_store_begin(cairn_ledger_store_t *self);
 int cairn_ledger_store_append(cairn_ledger_store_t *self, const cairn_ledger_record_t *rec,
                               cairn_ledger_append_t *out);
 
-/* Makes the batch durable (synchronous LMDB commit). Only after 0 here may
- * appends be acknowledged. On failure nothing of the batch is kept. */
+/* Makes the batch durable with a new signed checkpoint (synchronous LMDB
+ * commit). Only after 0 here may appends be acknowledged. On failure
+ * nothing of the batch is kept; CAIRN_EINTEGRITY when the stored tree no
+ * longer matches the last checkpoint (nothing is signed then). */
 int cairn_ledger_store_commit(cairn_ledger_store_t *self);
 
 /* Drops the batch (no-op without one). */
 void cairn_ledger_store_abort(cairn_ledger_store_t *self);
+
+/* The open batch's transaction (NULL without one), for the retention code
+ * that writes inside a batch. */
+int cairn_ledger_store_batch_view(cairn_ledger_store_t *self, cairn_ledger_view_t *out);
+
+/* Index the next append of the open batch gets. */
+uint64_t cairn_ledger_store_pending_size(const cairn_ledger_store_t *self);
+
+/* Marks the open batch failed after a write of the caller failed. */
+int cairn_ledger_store_fail(cairn_ledger_store_t *self, int rc);
+
+/* Starts a read transaction on committed data; end it with
+ * cairn_ledger_store_end_read(). */
+int cairn_ledger_store_begin_read(cairn_ledger_store_t *self, cairn_ledger_view_t *out);
+void cairn_ledger_store_end_read(cairn_ledger_view_t *view);
 
 /* LMDB's description of the last failed write of the current or last batch
  * ("no error" when none), for the operator's log. */
@@ -97,8 +141,26 @@ int cairn_ledger_store_by_change(cairn_ledger_store_t *self, const char *change_
 /* Index of the entry appended under key; CAIRN_ENOTFOUND when unseen. */
 int cairn_ledger_store_find_key(cairn_ledger_store_t *self, const char *key, uint64_t *index_out);
 
-/* Walks the whole log and checks every link of the hash chain, the index
- * sequence, and the meta tip. CAIRN_EINTEGRITY at the first break. */
-int cairn_ledger_store_verify(cairn_ledger_store_t *self);
+/* The signed checkpoint note of tree size `size` (0 = the latest), malloc'd.
+ * CAIRN_ENOTFOUND when no checkpoint has that size. */
+int cairn_ledger_store_checkpoint(cairn_ledger_store_t *self, uint64_t size, char **note_out,
+                                  size_t *len_out, uint64_t *size_out);
+
+/* Inclusion proof of index in the tree of `size` leaves (0 = the latest
+ * checkpoint's size), with the leaf hash. proof_out has room for
+ * CAIRN_MERKLE_MAX_PROOF hashes. CAIRN_EINVALID when index >= size or size
+ * is beyond the log. */
+int cairn_ledger_store_prove(cairn_ledger_store_t *self, uint64_t index, uint64_t size,
+                             uint8_t leaf_hash_out[CAIRN_HASH_BYTES], uint8_t *proof_out,
+                             size_t *count_out);
+
+/* Consistency proof from old_size to new_size (0 = latest), 0 < old <= new. */
+int cairn_ledger_store_consistency(cairn_ledger_store_t *self, uint64_t old_size, uint64_t new_size,
+                                   uint8_t *proof_out, size_t *count_out);
+
+/* A C2SP tlog-proof for index against the latest checkpoint (malloc'd
+ * text), and that checkpoint's size. */
+int cairn_ledger_store_receipt(cairn_ledger_store_t *self, uint64_t index, char **proof_out,
+                               size_t *len_out, uint64_t *size_out);
 
 #endif

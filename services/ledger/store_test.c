@@ -1,7 +1,7 @@
 /* Tests for the ledger store on a real LMDB environment in a temporary
- * directory: appends, idempotency, the hash chain, indexes, reopen, tamper. */
+ * directory: appends and idempotency, the Merkle tree against a from-scratch
+ * computation, proofs, signed checkpoints, receipts, reopen and tamper. */
 #define _XOPEN_SOURCE 700
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,21 +9,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "cairn/bundle.h"
 #include "cairn/codec.h"
 #include "cairn/error.h"
 #include "cairn/lmdbx.h"
+#include "cairn/merkle.h"
+#include "cairn/note.h"
 #include "cairn/util.h"
+#include "layout.h"
 #include "store.h"
+#include "testutil.h"
 
-#define S_MAP_SIZE (64u * 1024u * 1024u)
-
-/* Per-test state: a fresh directory and the store opened in it. */
+/* Per-test state: a fresh directory, a signer, and the store opened in it. */
 typedef struct {
     char dir[64];                /* mkdtemp directory */
+    cairn_note_signer_t *signer; /* checkpoint key */
+    cairn_note_verifier_t *vkey; /* its verifier */
     cairn_ledger_store_t *store; /* open store */
 } s_fixture_t;
 
@@ -34,19 +38,23 @@ typedef struct {
     size_t stop_after;            /* ask the store to stop after this many (0: never) */
 } s_entries_t;
 
-static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+static void s_open(s_fixture_t *f)
 {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
+    assert_int_equal(cairn_ledger_store_open(f->dir, LT_MAP_SIZE, LT_ORIGIN, f->signer, &f->store),
+                     0);
 }
 
 static int s_setup(void **state)
 {
     s_fixture_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    strcpy(f->dir, "/tmp/cairn-ledger-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    assert_int_equal(cairn_ledger_store_open(f->dir, S_MAP_SIZE, &f->store), 0);
+    lt_mkdtemp(f->dir, "cairn-ledger-store");
+    f->signer = lt_signer(LT_ORIGIN, 7);
+    char *vkey = NULL;
+    assert_int_equal(cairn_note_signer_vkey(f->signer, &vkey), 0);
+    assert_int_equal(cairn_note_verifier_parse(vkey, &f->vkey), 0);
+    free(vkey);
+    s_open(f);
     *state = f;
     return 0;
 }
@@ -55,57 +63,19 @@ static int s_teardown(void **state)
 {
     s_fixture_t *f = *state;
     cairn_ledger_store_destroy(&f->store);
-    nftw(f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    cairn_note_signer_destroy(&f->signer);
+    cairn_note_verifier_destroy(&f->vkey);
+    lt_rmtree(f->dir);
     free(f);
     return 0;
 }
 
-/* A packed Record holding an event of type `type` for change `change`. */
-static void s_event_record(const char *type, const char *change, const char *id, uint8_t **buf,
-                           size_t *len)
+static cairn_ledger_append_t s_append(s_fixture_t *f, const char *key, const char *change,
+                                      const char *id)
 {
-    Cairn__V1__Correlation corr = CAIRN__V1__CORRELATION__INIT;
-    Cairn__V1__Event ev = CAIRN__V1__EVENT__INIT;
-    Cairn__V1__Record rec = CAIRN__V1__RECORD__INIT;
-    corr.change_id = (char *)change;
-    ev.id = (char *)id;
-    ev.source = "/test";
-    ev.spec_version = "1.0";
-    ev.type = (char *)type;
-    ev.correlation = &corr;
-    rec.body_case = CAIRN__V1__RECORD__BODY_EVENT;
-    rec.event = &ev;
-    assert_int_equal(cairn_codec_pack(&rec.base, buf, len), 0);
-}
-
-/* Appends one event inside the open batch and returns where it landed. */
-static cairn_ledger_append_t s_append_in(cairn_ledger_store_t *store, const char *key,
-                                         const char *change, const char *id)
-{
-    uint8_t *record = NULL;
-    size_t len = 0;
-    s_event_record("dev.cdevents.change.created.0.4.0", change, id, &record, &len);
-    cairn_ledger_record_t in = {
-        .key = key,
-        .topic = "dev.cdevents.change.created.0.4.0",
-        .change_id = change,
-        .appended_at_ms = 1764107400000,
-        .record = record,
-        .record_len = len,
-    };
-    cairn_ledger_append_t out;
-    assert_int_equal(cairn_ledger_store_append(store, &in, &out), 0);
-    free(record);
-    return out;
-}
-
-/* Appends one event in a batch of its own. */
-static cairn_ledger_append_t s_append(cairn_ledger_store_t *store, const char *key,
-                                      const char *change, const char *id)
-{
-    assert_int_equal(cairn_ledger_store_begin(store), 0);
-    cairn_ledger_append_t out = s_append_in(store, key, change, id);
-    assert_int_equal(cairn_ledger_store_commit(store), 0);
+    assert_int_equal(cairn_ledger_store_begin(f->store), 0);
+    cairn_ledger_append_t out = lt_append_in(f->store, key, change, NULL, id, 1764107400000);
+    assert_int_equal(cairn_ledger_store_commit(f->store), 0);
     return out;
 }
 
@@ -126,26 +96,27 @@ static void s_entries_free(s_entries_t *es)
     es->n = 0;
 }
 
-static void s_expected_hash(const uint8_t prev[32], const uint8_t *record, size_t len,
-                            uint8_t out[32])
+/* Opens the latest (size 0) or a given checkpoint with the fixture's key. */
+static void s_checkpoint(s_fixture_t *f, uint64_t size, cairn_checkpoint_t *cp)
 {
-    uint8_t *buf = malloc(32 + len);
-    assert_non_null(buf);
-    memcpy(buf, prev, 32);
-    memcpy(buf + 32, record, len);
-    cairn_sha256(buf, 32 + len, out);
-    free(buf);
+    char *note = NULL;
+    size_t len = 0;
+    uint64_t at = 0;
+    assert_int_equal(cairn_ledger_store_checkpoint(f->store, size, &note, &len, &at), 0);
+    memset(cp, 0, sizeof *cp);
+    assert_int_equal(cairn_checkpoint_open(note, len, f->vkey, LT_ORIGIN, cp), 0);
+    assert_int_equal(cp->size, at);
+    free(note);
 }
 
-static void test_an_appended_record_reads_back_byte_for_byte(void **state)
+static void test_an_appended_record_reads_back_as_leaf_and_payload(void **state)
 {
     s_fixture_t *f = *state;
-    static const uint8_t zero[32];
-    uint8_t *record = NULL, expect[32];
+    uint8_t *record = NULL, digest[32], lh[32];
     size_t len = 0;
-    s_event_record("dev.cdevents.change.created.0.4.0", "CHG-1", "e1", &record, &len);
+    lt_event_record("dev.cdevents.change.created.0.4.0", "CHG-1", NULL, NULL, "e1", &record, &len);
 
-    cairn_ledger_append_t r = s_append(f->store, "ce:/test\ne1", "CHG-1", "e1");
+    cairn_ledger_append_t r = s_append(f, "ce:/test\ne1", "CHG-1", "e1");
     assert_int_equal(r.index, 0);
     assert_false(r.duplicate);
     assert_non_null(r.entry);
@@ -161,18 +132,40 @@ static void test_an_appended_record_reads_back_byte_for_byte(void **state)
     assert_int_equal(e->appended_at_ms, 1764107400000);
     assert_int_equal(e->record.len, len);
     assert_memory_equal(e->record.data, record, len);
-    assert_int_equal(e->prev_hash.len, 32);
-    assert_memory_equal(e->prev_hash.data, zero, 32);
-    s_expected_hash(zero, record, len, expect);
-    assert_memory_equal(e->hash.data, expect, 32);
-    assert_memory_equal(r.hash, expect, 32);
+    assert_int_equal(e->prev_hash.len, 0);
+    cairn_merkle_leaf_hash(e->leaf.data, e->leaf.len, lh);
+    assert_memory_equal(e->hash.data, lh, 32);
+    assert_memory_equal(r.hash, lh, 32);
 
-    /* The entry handed back for publishing is the stored entry. */
+    /* The leaf commits to the payload, the key, the change and the time. */
+    cairn_leaf_t leaf;
+    memset(&leaf, 0, sizeof leaf);
+    assert_int_equal(cairn_leaf_parse(e->leaf.data, e->leaf.len, &leaf), 0);
+    assert_string_equal(leaf.origin, LT_ORIGIN);
+    assert_int_equal(leaf.index, 0);
+    cairn_sha256(record, len, digest);
+    assert_memory_equal(leaf.payload_sha256, digest, 32);
+    assert_true(leaf.has_key);
+    cairn_sha256("ce:/test\ne1", strlen("ce:/test\ne1"), digest);
+    assert_memory_equal(leaf.key_sha256, digest, 32);
+    assert_string_equal(leaf.change, "CHG-1");
+    assert_false(leaf.has_prev);
+    assert_int_equal(leaf.time_ms, 1764107400000);
+    cairn_leaf_clear(&leaf);
+
+    /* The entry handed back for publishing is the served entry. */
+    assert_int_equal(r.entry_len, cairn__v1__entry__get_packed_size(e));
     Cairn__V1__Entry *pub = NULL;
     assert_int_equal(cairn_codec_entry_unpack(r.entry, r.entry_len, &pub), 0);
-    assert_int_equal(pub->index, 0);
-    assert_memory_equal(pub->hash.data, expect, 32);
+    assert_memory_equal(pub->hash.data, lh, 32);
     CAIRN_CODEC_FREE(&pub);
+
+    /* One signed checkpoint of size 1 whose root is the leaf hash. */
+    cairn_checkpoint_t cp;
+    s_checkpoint(f, 0, &cp);
+    assert_int_equal(cp.size, 1);
+    assert_memory_equal(cp.root, lh, 32);
+    cairn_checkpoint_clear(&cp);
 
     s_entries_free(&es);
     free(r.entry);
@@ -182,9 +175,9 @@ static void test_an_appended_record_reads_back_byte_for_byte(void **state)
 static void test_a_repeated_key_returns_the_original_index(void **state)
 {
     s_fixture_t *f = *state;
-    cairn_ledger_append_t first = s_append(f->store, "k1", "CHG-1", "e1");
-    cairn_ledger_append_t second = s_append(f->store, "k2", "CHG-1", "e2");
-    cairn_ledger_append_t again = s_append(f->store, "k1", "CHG-1", "e1-redelivered");
+    cairn_ledger_append_t first = s_append(f, "k1", "CHG-1", "e1");
+    cairn_ledger_append_t second = s_append(f, "k2", "CHG-1", "e2");
+    cairn_ledger_append_t again = s_append(f, "k1", "CHG-1", "e1-redelivered");
     assert_int_equal(second.index, 1);
     assert_true(again.duplicate);
     assert_int_equal(again.index, 0);
@@ -194,15 +187,15 @@ static void test_a_repeated_key_returns_the_original_index(void **state)
 
     /* A key repeated within one batch is a duplicate of the batch's own entry. */
     assert_int_equal(cairn_ledger_store_begin(f->store), 0);
-    cairn_ledger_append_t a = s_append_in(f->store, "k3", "CHG-2", "e3");
-    cairn_ledger_append_t b = s_append_in(f->store, "k3", "CHG-2", "e3");
-    cairn_ledger_append_t c = s_append_in(f->store, "", "CHG-2", "e4");
-    cairn_ledger_append_t d = s_append_in(f->store, NULL, "CHG-2", "e4");
+    cairn_ledger_append_t a = lt_append_in(f->store, "k3", "CHG-2", NULL, "e3", 1);
+    cairn_ledger_append_t b = lt_append_in(f->store, "k3", "CHG-2", NULL, "e3", 1);
+    cairn_ledger_append_t c = lt_append_in(f->store, "", "CHG-2", NULL, "e4", 1);
+    cairn_ledger_append_t d = lt_append_in(f->store, NULL, "CHG-2", NULL, "e4", 1);
     assert_int_equal(cairn_ledger_store_commit(f->store), 0);
     assert_int_equal(a.index, 2);
     assert_true(b.duplicate);
     assert_int_equal(b.index, 2);
-    /* No key: appended every time. */
+    /* No key: appended every time, even with the same payload. */
     assert_int_equal(c.index, 3);
     assert_int_equal(d.index, 4);
     assert_int_equal(cairn_ledger_store_size(f->store), 5);
@@ -215,57 +208,131 @@ static void test_a_repeated_key_returns_the_original_index(void **state)
     free(first.entry), free(second.entry), free(a.entry), free(c.entry), free(d.entry);
 }
 
-static void test_each_hash_chains_from_the_previous_entry(void **state)
+static void test_tree_roots_match_a_from_scratch_computation_for_sizes_1_to_300(void **state)
 {
     s_fixture_t *f = *state;
-    char key[16], id[16];
-    for (int i = 0; i < 3; i++) {
-        snprintf(key, sizeof key, "k%d", i);
-        snprintf(id, sizeof id, "e%d", i);
-        cairn_ledger_append_t r = s_append(f->store, key, "CHG-1", id);
-        free(r.entry);
+    enum { N = 300 };
+    /* Batches of 1, 2, 3, ... entries: a checkpoint lands at every triangular size. */
+    uint64_t sizes[32], nsizes = 0;
+    for (size_t b = 1; cairn_ledger_store_size(f->store) < N; b++) {
+        size_t left = N - cairn_ledger_store_size(f->store);
+        lt_append_batch(f->store, b < left ? b : left, b % 3 ? "CHG-A" : NULL);
+        sizes[nsizes++] = cairn_ledger_store_size(f->store);
     }
-    assert_int_equal(cairn_ledger_store_begin(f->store), 0);
-    for (int i = 3; i < 6; i++) {
-        snprintf(key, sizeof key, "k%d", i);
-        snprintf(id, sizeof id, "e%d", i);
-        cairn_ledger_append_t r = s_append_in(f->store, key, "CHG-1", id);
-        free(r.entry);
-    }
-    assert_int_equal(cairn_ledger_store_commit(f->store), 0);
+    uint8_t(*hashes)[32] = lt_leaf_hashes(f->store, N);
 
-    s_entries_t es = {.n = 0};
-    assert_int_equal(cairn_ledger_store_read(f->store, 0, 100, s_collect, &es), 0);
-    assert_int_equal(es.n, 6);
-    uint8_t prev[32] = {0}, expect[32];
-    for (size_t i = 0; i < es.n; i++) {
-        Cairn__V1__Entry *e = es.items[i];
-        assert_memory_equal(e->prev_hash.data, prev, 32);
-        s_expected_hash(prev, e->record.data, e->record.len, expect);
-        assert_memory_equal(e->hash.data, expect, 32);
-        memcpy(prev, e->hash.data, 32);
+    cairn_ledger_view_t v;
+    assert_int_equal(cairn_ledger_store_begin_read(f->store, &v), 0);
+    for (uint64_t n = 0; n <= N; n++) {
+        uint8_t expect[32], got[32];
+        lt_mth(hashes, n, expect);
+        assert_int_equal(cairn_merkle_root(cairn_ledger_node_get, &v, n, got), 0);
+        assert_memory_equal(got, expect, 32);
     }
-    uint8_t tip[32];
-    cairn_ledger_store_last_hash(f->store, tip);
-    assert_memory_equal(tip, prev, 32);
-    assert_int_equal(cairn_ledger_store_verify(f->store), 0);
-    s_entries_free(&es);
+    cairn_ledger_store_end_read(&v);
+
+    /* Every batch signed a checkpoint with exactly that root. */
+    for (uint64_t i = 0; i < nsizes; i++) {
+        uint8_t expect[32];
+        cairn_checkpoint_t cp;
+        s_checkpoint(f, sizes[i], &cp);
+        lt_mth(hashes, sizes[i], expect);
+        assert_int_equal(cp.size, sizes[i]);
+        assert_memory_equal(cp.root, expect, 32);
+        cairn_checkpoint_clear(&cp);
+    }
+    free(hashes);
 }
 
-static void test_a_change_reads_back_in_log_order(void **state)
+static void test_inclusion_and_consistency_proofs_verify_for_many_sizes(void **state)
+{
+    s_fixture_t *f = *state;
+    enum { N = 130 };
+    for (int i = 0; i < 13; i++)
+        lt_append_batch(f->store, 10, "CHG-P");
+    uint8_t(*hashes)[32] = lt_leaf_hashes(f->store, N);
+    uint8_t proof[CAIRN_MERKLE_MAX_PROOF * 32], root_n[32], root_m[32], lh[32];
+    size_t count = 0;
+    for (uint64_t n = 1; n <= N; n += (n < 20 ? 1 : 7)) {
+        lt_mth(hashes, n, root_n);
+        for (uint64_t m = 0; m < n; m += (n < 20 ? 1 : 3)) {
+            assert_int_equal(cairn_ledger_store_prove(f->store, m, n, lh, proof, &count), 0);
+            assert_memory_equal(lh, hashes[m], 32);
+            assert_int_equal(cairn_merkle_verify_inclusion(m, n, lh, proof, count, root_n), 0);
+            /* A wrong leaf does not verify. */
+            assert_int_equal(
+                cairn_merkle_verify_inclusion(m, n, hashes[(m + 1) % n], proof, count, root_n),
+                n > 1 ? CAIRN_EINTEGRITY : 0);
+        }
+        for (uint64_t m = 1; m <= n; m += (n < 20 ? 1 : 5)) {
+            lt_mth(hashes, m, root_m);
+            assert_int_equal(cairn_ledger_store_consistency(f->store, m, n, proof, &count), 0);
+            assert_int_equal(cairn_merkle_verify_consistency(m, n, root_m, root_n, proof, count),
+                             0);
+        }
+    }
+    assert_int_equal(cairn_ledger_store_prove(f->store, N, N, lh, proof, &count), CAIRN_EINVALID);
+    assert_int_equal(cairn_ledger_store_prove(f->store, 0, N + 1, lh, proof, &count),
+                     CAIRN_EINVALID);
+    assert_int_equal(cairn_ledger_store_consistency(f->store, 0, N, proof, &count), CAIRN_EINVALID);
+    assert_int_equal(cairn_ledger_store_consistency(f->store, 5, 4, proof, &count), CAIRN_EINVALID);
+    free(hashes);
+}
+
+static void test_a_receipt_is_a_tlog_proof_that_verifies_with_the_vkey(void **state)
+{
+    s_fixture_t *f = *state;
+    lt_append_batch(f->store, 5, "CHG-R");
+    cairn_ledger_append_t r = s_append(f, "kr", "CHG-R", "er");
+    lt_append_batch(f->store, 3, "CHG-R");
+
+    char *text = NULL;
+    size_t len = 0;
+    uint64_t size = 0;
+    assert_int_equal(cairn_ledger_store_receipt(f->store, r.index, &text, &len, &size), 0);
+    assert_int_equal(size, 9);
+    assert_non_null(strstr(text, "c2sp.org/tlog-proof@v1\n"));
+
+    s_entries_t es = {.n = 0};
+    assert_int_equal(cairn_ledger_store_read(f->store, r.index, 1, s_collect, &es), 0);
+    cairn_tlog_proof_t proof;
+    memset(&proof, 0, sizeof proof);
+    cairn_checkpoint_t cp;
+    memset(&cp, 0, sizeof cp);
+    assert_int_equal(cairn_tlog_proof_parse(text, len, &proof), 0);
+    assert_int_equal(proof.index, r.index);
+    assert_int_equal(cairn_tlog_proof_verify(&proof, es.items[0]->leaf.data, es.items[0]->leaf.len,
+                                             f->vkey, LT_ORIGIN, &cp),
+                     0);
+    assert_int_equal(cp.size, 9);
+    /* Another entry's leaf does not verify against this receipt. */
+    s_entries_t other = {.n = 0};
+    assert_int_equal(cairn_ledger_store_read(f->store, 0, 1, s_collect, &other), 0);
+    assert_int_equal(cairn_tlog_proof_verify(&proof, other.items[0]->leaf.data,
+                                             other.items[0]->leaf.len, f->vkey, LT_ORIGIN, NULL),
+                     CAIRN_EINTEGRITY);
+    cairn_checkpoint_clear(&cp);
+    cairn_tlog_proof_clear(&proof);
+    s_entries_free(&es);
+    s_entries_free(&other);
+    free(text);
+    free(r.entry);
+}
+
+static void test_leaves_chain_each_change_to_its_previous_entry(void **state)
 {
     s_fixture_t *f = *state;
     char long_change[700];
     memset(long_change, 'x', sizeof long_change - 1);
     long_change[sizeof long_change - 1] = '\0';
-    const char *changes[] = {"CHG-1", "CHG-2", "CHG-1", "", "CHG-1", long_change, "CHG-2"};
+    const char *changes[] = {"CHG-1", "CHG-2", "CHG-1", NULL, "CHG-1", long_change, "CHG-2"};
     char id[16];
     /* More than 256 entries so index order and byte order must agree past one byte. */
     for (int round = 0; round < 40; round++) {
         assert_int_equal(cairn_ledger_store_begin(f->store), 0);
         for (size_t i = 0; i < 7; i++) {
             snprintf(id, sizeof id, "e%d-%zu", round, i);
-            cairn_ledger_append_t r = s_append_in(f->store, NULL, changes[i], id);
+            cairn_ledger_append_t r = lt_append_in(f->store, NULL, changes[i], NULL, id, 1);
             free(r.entry);
         }
         assert_int_equal(cairn_ledger_store_commit(f->store), 0);
@@ -275,10 +342,16 @@ static void test_a_change_reads_back_in_log_order(void **state)
     assert_int_equal(es.n, 120);
     uint64_t last = 0;
     for (size_t i = 0; i < es.n; i++) {
+        cairn_leaf_t leaf;
+        memset(&leaf, 0, sizeof leaf);
         assert_string_equal(es.items[i]->change_id, "CHG-1");
-        assert_true(i == 0 || es.items[i]->index > last);
-        uint64_t pos = es.items[i]->index % 7;
-        assert_true(pos == 0 || pos == 2 || pos == 4);
+        assert_int_equal(cairn_leaf_parse(es.items[i]->leaf.data, es.items[i]->leaf.len, &leaf), 0);
+        assert_int_equal(leaf.has_prev, i > 0);
+        if (i > 0) {
+            assert_int_equal(leaf.prev, last);
+            assert_true(es.items[i]->index > last);
+        }
+        cairn_leaf_clear(&leaf);
         last = es.items[i]->index;
     }
     assert_true(last > 256);
@@ -305,13 +378,7 @@ static void test_a_change_reads_back_in_log_order(void **state)
 static void test_replay_reads_the_asked_page(void **state)
 {
     s_fixture_t *f = *state;
-    assert_int_equal(cairn_ledger_store_begin(f->store), 0);
-    for (int i = 0; i < 10; i++) {
-        cairn_ledger_append_t r = s_append_in(f->store, NULL, "CHG-1", "e");
-        free(r.entry);
-    }
-    assert_int_equal(cairn_ledger_store_commit(f->store), 0);
-
+    lt_append_batch(f->store, 10, "CHG-1");
     s_entries_t es = {.n = 0};
     assert_int_equal(cairn_ledger_store_read(f->store, 3, 4, s_collect, &es), 0);
     assert_int_equal(es.n, 4);
@@ -335,38 +402,46 @@ static void test_replay_reads_the_asked_page(void **state)
     s_entries_free(&es);
 }
 
-static void test_reopening_keeps_entries_keys_and_tip(void **state)
+static void test_reopening_keeps_entries_keys_and_checkpoints(void **state)
 {
     s_fixture_t *f = *state;
     cairn_ledger_append_t r;
     for (int i = 0; i < 3; i++) {
         char key[8];
         snprintf(key, sizeof key, "k%d", i);
-        r = s_append(f->store, key, "CHG-1", key);
+        r = s_append(f, key, "CHG-1", key);
         free(r.entry);
     }
-    uint8_t tip[32], tip_after[32];
-    cairn_ledger_store_last_hash(f->store, tip);
+    cairn_ledger_head_t head;
+    cairn_ledger_store_head(f->store, &head);
+    uint8_t root[32];
+    memcpy(root, head.root, 32);
     cairn_ledger_store_destroy(&f->store);
     assert_null(f->store);
 
-    assert_int_equal(cairn_ledger_store_open(f->dir, S_MAP_SIZE, &f->store), 0);
+    s_open(f);
     assert_int_equal(cairn_ledger_store_size(f->store), 3);
-    cairn_ledger_store_last_hash(f->store, tip_after);
-    assert_memory_equal(tip, tip_after, 32);
-    assert_int_equal(cairn_ledger_store_verify(f->store), 0);
+    cairn_ledger_store_head(f->store, &head);
+    assert_int_equal(head.size, 3);
+    assert_memory_equal(head.root, root, 32);
+    for (uint64_t size = 0; size <= 3; size++) {
+        cairn_checkpoint_t cp;
+        s_checkpoint(f, size, &cp);
+        cairn_checkpoint_clear(&cp);
+    }
 
-    r = s_append(f->store, "k1", "CHG-1", "k1");
+    r = s_append(f, "k1", "CHG-1", "k1");
     assert_true(r.duplicate);
     assert_int_equal(r.index, 1);
 
-    r = s_append(f->store, "k3", "CHG-1", "k3");
+    r = s_append(f, "k3", "CHG-1", "k3");
     assert_int_equal(r.index, 3);
-    Cairn__V1__Entry *e = NULL;
-    assert_int_equal(cairn_codec_entry_unpack(r.entry, r.entry_len, &e), 0);
-    assert_memory_equal(e->prev_hash.data, tip, 32);
-    CAIRN_CODEC_FREE(&e);
     free(r.entry);
+    uint8_t proof[CAIRN_MERKLE_MAX_PROOF * 32];
+    size_t count = 0;
+    cairn_ledger_store_head(f->store, &head);
+    assert_int_equal(cairn_ledger_store_consistency(f->store, 3, 4, proof, &count), 0);
+    assert_int_equal(cairn_merkle_verify_consistency(3, 4, root, head.root, proof, count), 0);
 
     s_entries_t es = {.n = 0};
     assert_int_equal(cairn_ledger_store_by_change(f->store, "CHG-1", s_collect, &es), 0);
@@ -378,102 +453,127 @@ static void test_an_aborted_batch_leaves_no_trace(void **state)
 {
     s_fixture_t *f = *state;
     assert_int_equal(cairn_ledger_store_begin(f->store), 0);
-    cairn_ledger_append_t r = s_append_in(f->store, "k1", "CHG-1", "e1");
+    cairn_ledger_append_t r = lt_append_in(f->store, "k1", "CHG-1", NULL, "e1", 1);
     free(r.entry);
     cairn_ledger_store_abort(f->store);
     assert_int_equal(cairn_ledger_store_size(f->store), 0);
     uint64_t index;
     assert_int_equal(cairn_ledger_store_find_key(f->store, "k1", &index), CAIRN_ENOTFOUND);
+    cairn_ledger_head_t head;
+    cairn_ledger_store_head(f->store, &head);
+    assert_int_equal(head.size, 0);
 
-    r = s_append(f->store, "k1", "CHG-1", "e1");
+    r = s_append(f, "k1", "CHG-1", "e1");
     assert_false(r.duplicate);
     assert_int_equal(r.index, 0);
     free(r.entry);
-    assert_int_equal(cairn_ledger_store_verify(f->store), 0);
 }
 
-/* Rewrites one meta or entry value behind the store's back. */
-static void s_tamper(const char *dir, const char *dbname, const void *key, size_t klen,
-                     const void *val, size_t vlen)
-{
-    MDB_env *env = NULL;
-    MDB_txn *txn = NULL;
-    MDB_dbi dbi;
-    assert_int_equal(cairn_lmdb_open(dir, S_MAP_SIZE, 4, &env), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, dbname, 0, &dbi), 0);
-    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
-    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
-}
-
-static void test_a_tip_that_does_not_match_the_last_entry_is_refused(void **state)
+static void test_a_flipped_last_leaf_or_root_node_refuses_to_open(void **state)
 {
     s_fixture_t *f = *state;
-    for (int i = 0; i < 2; i++) {
-        cairn_ledger_append_t r = s_append(f->store, NULL, "CHG-1", "e");
-        free(r.entry);
-    }
-    uint8_t tip[32];
-    cairn_ledger_store_last_hash(f->store, tip);
+    lt_append_batch(f->store, 8, "CHG-1");
+    lt_append_batch(f->store, 3, "CHG-1");
     cairn_ledger_store_destroy(&f->store);
 
-    uint8_t bad[32];
-    memcpy(bad, tip, 32);
-    bad[0] ^= 1;
-    s_tamper(f->dir, "meta", "last_hash", 9, bad, 32);
-    assert_int_equal(cairn_ledger_store_open(f->dir, S_MAP_SIZE, &f->store), CAIRN_EINTEGRITY);
-    assert_null(f->store);
-
-    s_tamper(f->dir, "meta", "last_hash", 9, tip, 32);
-    uint8_t size_be[8];
-    cairn_u64_to_key(5, size_be);
-    s_tamper(f->dir, "meta", "size", 4, size_be, 8);
-    assert_int_equal(cairn_ledger_store_open(f->dir, S_MAP_SIZE, &f->store), CAIRN_EINTEGRITY);
-
-    cairn_u64_to_key(2, size_be);
-    s_tamper(f->dir, "meta", "size", 4, size_be, 8);
-    assert_int_equal(cairn_ledger_store_open(f->dir, S_MAP_SIZE, &f->store), 0);
-}
-
-static void test_a_rewritten_old_record_fails_verification(void **state)
-{
-    s_fixture_t *f = *state;
-    for (int i = 0; i < 3; i++) {
-        cairn_ledger_append_t r = s_append(f->store, NULL, "CHG-1", "e");
-        free(r.entry);
-    }
-    s_entries_t es = {.n = 0};
-    assert_int_equal(cairn_ledger_store_read(f->store, 0, 1, s_collect, &es), 0);
-    cairn_ledger_store_destroy(&f->store);
-
-    /* Entry 0 with a different record but its old hashes. */
-    uint8_t *record = NULL, *packed = NULL;
-    size_t rlen = 0, plen = 0;
-    s_event_record("dev.cdevents.change.created.0.4.0", "CHG-1", "forged", &record, &rlen);
-    ProtobufCBinaryData original = es.items[0]->record;
-    es.items[0]->record.data = record;
-    es.items[0]->record.len = rlen;
-    assert_int_equal(cairn_codec_pack(&es.items[0]->base, &packed, &plen), 0);
-    es.items[0]->record = original;
+    /* The last leaf no longer hashes to the stored leaf hash. */
     uint8_t key[8];
-    cairn_u64_to_key(0, key);
-    s_tamper(f->dir, "entries", key, 8, packed, plen);
+    cairn_u64_to_key(10, key);
+    lt_flip(f->dir, "leaves", key, 8, -3);
+    assert_int_equal(cairn_ledger_store_open(f->dir, LT_MAP_SIZE, LT_ORIGIN, f->signer, &f->store),
+                     CAIRN_EINTEGRITY);
+    assert_null(f->store);
+    lt_flip(f->dir, "leaves", key, 8, -3);
+    s_open(f);
+    cairn_ledger_store_destroy(&f->store);
 
-    /* The tip still verifies, so the store opens; the full walk does not. */
-    assert_int_equal(cairn_ledger_store_open(f->dir, S_MAP_SIZE, &f->store), 0);
-    assert_int_equal(cairn_ledger_store_verify(f->store), CAIRN_EINTEGRITY);
-    free(record);
-    free(packed);
-    s_entries_free(&es);
+    /* The perfect subtree of leaves 0..7 feeds the root of size 11. */
+    uint8_t node[CAIRN_LEDGER_NODE_KEY_BYTES];
+    cairn_ledger_node_key(3, 0, node);
+    lt_flip(f->dir, "nodes", node, sizeof node, 0);
+    assert_int_equal(cairn_ledger_store_open(f->dir, LT_MAP_SIZE, LT_ORIGIN, f->signer, &f->store),
+                     CAIRN_EINTEGRITY);
+    lt_flip(f->dir, "nodes", node, sizeof node, 0);
+
+    /* A checkpoint whose signature no longer verifies. */
+    cairn_u64_to_key(11, key);
+    lt_flip(f->dir, "checkpoints", key, 8, -5);
+    assert_int_equal(cairn_ledger_store_open(f->dir, LT_MAP_SIZE, LT_ORIGIN, f->signer, &f->store),
+                     CAIRN_EINTEGRITY);
+    lt_flip(f->dir, "checkpoints", key, 8, -5);
+
+    /* A size that the last checkpoint does not cover. */
+    lt_flip(f->dir, "meta", "size", 4, -1); /* 11 -> 10 */
+    assert_int_equal(cairn_ledger_store_open(f->dir, LT_MAP_SIZE, LT_ORIGIN, f->signer, &f->store),
+                     CAIRN_EINTEGRITY);
+    lt_flip(f->dir, "meta", "size", 4, -1);
+    s_open(f);
+    assert_int_equal(cairn_ledger_store_size(f->store), 11);
+}
+
+static void test_a_tree_that_no_longer_matches_the_checkpoint_is_never_signed(void **state)
+{
+    s_fixture_t *f = *state;
+    lt_append_batch(f->store, 4, "CHG-1");
+    /* Rewrite a stored node behind the open store's back. */
+    uint8_t node[CAIRN_LEDGER_NODE_KEY_BYTES];
+    cairn_ledger_node_key(2, 0, node);
+    lt_flip(f->dir, "nodes", node, sizeof node, 0);
+    assert_int_equal(cairn_ledger_store_begin(f->store), 0);
+    cairn_ledger_append_t r = lt_append_in(f->store, NULL, "CHG-1", NULL, "late", 1);
+    free(r.entry);
+    assert_int_equal(cairn_ledger_store_commit(f->store), CAIRN_EINTEGRITY);
+    assert_int_equal(cairn_ledger_store_size(f->store), 4);
+    char *note = NULL;
+    size_t len = 0;
+    uint64_t at = 0;
+    assert_int_equal(cairn_ledger_store_checkpoint(f->store, 5, &note, &len, &at), CAIRN_ENOTFOUND);
+}
+
+static void test_an_origin_or_key_for_another_log_is_refused(void **state)
+{
+    s_fixture_t *f = *state;
+    lt_append_batch(f->store, 2, "CHG-1");
+    cairn_ledger_store_destroy(&f->store);
+    cairn_note_signer_t *other = lt_signer("other.example/log", 9);
+    /* A key whose name is not the origin. */
+    assert_int_equal(cairn_ledger_store_open(f->dir, LT_MAP_SIZE, LT_ORIGIN, other, &f->store),
+                     CAIRN_ECONFIG);
+    /* A store created for another origin. */
+    assert_int_equal(
+        cairn_ledger_store_open(f->dir, LT_MAP_SIZE, "other.example/log", other, &f->store),
+        CAIRN_ECONFIG);
+    cairn_note_signer_destroy(&other);
+
+    /* A rotated key of the same origin opens, and signs from the next batch on. */
+    cairn_note_signer_t *rotated = lt_signer(LT_ORIGIN, 8);
+    assert_int_equal(cairn_ledger_store_open(f->dir, LT_MAP_SIZE, LT_ORIGIN, rotated, &f->store),
+                     0);
+    lt_append_batch(f->store, 1, "CHG-1");
+    cairn_checkpoint_t cp;
+    s_checkpoint(f, 2, &cp); /* the old key's checkpoint still opens */
+    cairn_checkpoint_clear(&cp);
+    char *note = NULL;
+    size_t len = 0;
+    uint64_t at = 0;
+    assert_int_equal(cairn_ledger_store_checkpoint(f->store, 3, &note, &len, &at), 0);
+    assert_int_equal(cairn_checkpoint_open(note, len, f->vkey, LT_ORIGIN, &cp), CAIRN_ENOTFOUND);
+    free(note);
+    cairn_ledger_store_destroy(&f->store);
+    /* Reopening after rotation checks the last checkpoint with the new key. */
+    assert_int_equal(cairn_ledger_store_open(f->dir, LT_MAP_SIZE, LT_ORIGIN, rotated, &f->store),
+                     0);
+    cairn_ledger_store_destroy(&f->store);
+    cairn_note_signer_destroy(&rotated);
+    s_open(f);
 }
 
 static void test_a_full_store_fails_the_whole_batch_and_stays_usable(void **state)
 {
     s_fixture_t *f = *state;
     cairn_ledger_store_destroy(&f->store);
-    assert_int_equal(cairn_ledger_store_open(f->dir, 1024 * 1024, &f->store), 0);
+    assert_int_equal(cairn_ledger_store_open(f->dir, 1024 * 1024, LT_ORIGIN, f->signer, &f->store),
+                     0);
 
     enum { BIG = 64 * 1024 };
     uint8_t *big = calloc(1, BIG);
@@ -484,6 +584,8 @@ static void test_a_full_store_fails_the_whole_batch_and_stays_usable(void **stat
     int rc = 0;
     uint64_t committed = 0;
     while (rc == 0 && committed < 64) {
+        big[0] = (uint8_t)committed; /* distinct payloads */
+        big[1] = (uint8_t)(committed >> 8);
         assert_int_equal(cairn_ledger_store_begin(f->store), 0);
         rc = cairn_ledger_store_append(f->store, &in, &r);
         if (rc == 0) {
@@ -501,8 +603,9 @@ static void test_a_full_store_fails_the_whole_batch_and_stays_usable(void **stat
     /* A batch with a small entry before the one that does not fit keeps nothing. */
     cairn_ledger_store_abort(f->store);
     assert_int_equal(cairn_ledger_store_begin(f->store), 0);
-    r = s_append_in(f->store, "small", "CHG-1", "e");
+    r = lt_append_in(f->store, "small", "CHG-1", NULL, "e", 1);
     free(r.entry);
+    big[2] = 0xff;
     rc = cairn_ledger_store_append(f->store, &in, &r);
     if (rc == 0) {
         free(r.entry);
@@ -514,33 +617,43 @@ static void test_a_full_store_fails_the_whole_batch_and_stays_usable(void **stat
     assert_int_equal(cairn_ledger_store_size(f->store), committed);
     uint64_t index;
     assert_int_equal(cairn_ledger_store_find_key(f->store, "small", &index), CAIRN_ENOTFOUND);
-    assert_int_equal(cairn_ledger_store_verify(f->store), 0);
     free(big);
 
-    /* Reopened, everything committed is intact. */
+    /* Reopened, everything committed is intact and checkpointed. */
     cairn_ledger_store_destroy(&f->store);
-    assert_int_equal(cairn_ledger_store_open(f->dir, S_MAP_SIZE, &f->store), 0);
+    s_open(f);
     assert_int_equal(cairn_ledger_store_size(f->store), committed);
-    assert_int_equal(cairn_ledger_store_verify(f->store), 0);
+    cairn_checkpoint_t cp;
+    s_checkpoint(f, 0, &cp);
+    assert_int_equal(cp.size, committed);
+    cairn_checkpoint_clear(&cp);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_an_appended_record_reads_back_byte_for_byte, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_an_appended_record_reads_back_as_leaf_and_payload,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_a_repeated_key_returns_the_original_index, s_setup,
                                         s_teardown),
-        cmocka_unit_test_setup_teardown(test_each_hash_chains_from_the_previous_entry, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_a_change_reads_back_in_log_order, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_tree_roots_match_a_from_scratch_computation_for_sizes_1_to_300, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(test_inclusion_and_consistency_proofs_verify_for_many_sizes,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_receipt_is_a_tlog_proof_that_verifies_with_the_vkey,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_leaves_chain_each_change_to_its_previous_entry,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_replay_reads_the_asked_page, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_reopening_keeps_entries_keys_and_tip, s_setup,
+        cmocka_unit_test_setup_teardown(test_reopening_keeps_entries_keys_and_checkpoints, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_an_aborted_batch_leaves_no_trace, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_a_tip_that_does_not_match_the_last_entry_is_refused,
+        cmocka_unit_test_setup_teardown(test_a_flipped_last_leaf_or_root_node_refuses_to_open,
                                         s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_a_rewritten_old_record_fails_verification, s_setup,
+        cmocka_unit_test_setup_teardown(
+            test_a_tree_that_no_longer_matches_the_checkpoint_is_never_signed, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_an_origin_or_key_for_another_log_is_refused, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_a_full_store_fails_the_whole_batch_and_stays_usable,
                                         s_setup, s_teardown),

@@ -1,0 +1,111 @@
+/* Loading or creating the ledger's signing key file. A new key is written
+ * with O_EXCL and mode 0600, so two starting ledgers never overwrite each
+ * other's key and the secret is never readable by anyone else. */
+#include "keyfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cairn/error.h"
+#include "cairn/util.h"
+
+/* Creates the directory holding path with mode 0700 (existing ones are kept). */
+static int s_make_parent(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return -ENOMEM;
+    char *slash = strrchr(dir, '/');
+    int rc = 0;
+    if (slash && slash != dir) {
+        *slash = '\0';
+        rc = cairn_mkdir_p(dir, 0700);
+    }
+    free(dir);
+    return rc;
+}
+
+static int s_write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int s_create(const char *path, const char *origin, cairn_note_signer_t **signer_out)
+{
+    cairn_note_signer_t *signer = NULL;
+    size_t cap = strlen(origin) + 128;
+    char *text = sodium_malloc(cap);
+    int fd = -1;
+    int rc = text ? 0 : -ENOMEM;
+    if (rc == 0)
+        rc = cairn_note_signer_generate(origin, &signer);
+    if (rc == 0)
+        rc = cairn_note_signer_format(signer, text, cap - 1);
+    if (rc == 0)
+        rc = s_make_parent(path);
+    if (rc < 0)
+        goto out;
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    size_t len = strlen(text);
+    text[len] = '\n';
+    if ((rc = s_write_all(fd, text, len + 1)) == 0 && fsync(fd) < 0)
+        rc = -errno;
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    if (rc < 0)
+        unlink(path); /* never leave half a key behind */
+out:
+    if (text)
+        sodium_free(text); /* wipes */
+    if (rc < 0)
+        cairn_note_signer_destroy(&signer);
+    else
+        *signer_out = signer;
+    return rc;
+}
+
+int cairn_ledger_keyfile_open(const char *path, const char *origin,
+                              cairn_note_signer_t **signer_out, bool *created_out)
+{
+    struct stat st;
+    cairn_note_signer_t *signer = NULL;
+    bool created = false;
+    int rc = 0;
+    if (sodium_init() < 0)
+        return CAIRN_ECRYPTO;
+    if (stat(path, &st) < 0 && errno == ENOENT) {
+        rc = s_create(path, origin, &signer);
+        created = rc == 0;
+        if (rc == -EEXIST) /* created meanwhile by someone else: load theirs */
+            rc = cairn_note_signer_load(path, &signer);
+    } else {
+        rc = cairn_note_signer_load(path, &signer);
+    }
+    if (rc < 0)
+        return rc;
+    if (strcmp(cairn_note_signer_name(signer), origin) != 0) {
+        cairn_note_signer_destroy(&signer);
+        return CAIRN_ECONFIG;
+    }
+    *signer_out = signer;
+    *created_out = created;
+    return 0;
+}

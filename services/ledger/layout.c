@@ -1,0 +1,241 @@
+/* The ledger's LMDB databases, their key encodings, and how one entry is
+ * rebuilt from its leaf and payload. */
+#include "layout.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/bundle.h"
+#include "cairn/codec.h"
+#include "cairn/error.h"
+#include "cairn/lmdbx.h"
+#include "cairn/util.h"
+
+int cairn_ledger_layout_open(MDB_txn *txn, bool create, cairn_ledger_dbs_t *out)
+{
+    const unsigned c = create ? MDB_CREATE : 0;
+    const unsigned dup = MDB_DUPSORT | MDB_DUPFIXED;
+    const struct {
+        const char *name;
+        unsigned flags;
+        MDB_dbi *dbi;
+    } dbs[] = {
+        {"leaves", 0, &out->leaves},
+        {"payloads", 0, &out->payloads},
+        {"nodes", 0, &out->nodes},
+        {"checkpoints", 0, &out->checkpoints},
+        {"vkeys", 0, &out->vkeys},
+        {"keys", 0, &out->keys},
+        {"entry_keys", 0, &out->entry_keys},
+        {"changes", dup, &out->changes},
+        {"releases", dup, &out->releases},
+        {"actors", dup, &out->actors},
+        {"topics", dup, &out->topics},
+        {"times", dup, &out->times},
+        {"holds", 0, &out->holds},
+        {"purged", 0, &out->purged},
+        {"payload_refs", dup, &out->payload_refs},
+        {"meta", 0, &out->meta},
+    };
+    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
+        int rc = cairn_lmdb_code(mdb_dbi_open(txn, dbs[i].name, c | dbs[i].flags, dbs[i].dbi));
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Strings read from protobuf-c end at their first NUL, so a digest key
+ * (starting with 0x00) never equals a literal one. */
+MDB_val cairn_ledger_index_key(size_t max_key, const char *text,
+                               uint8_t buf[CAIRN_LEDGER_DIGEST_KEY_BYTES])
+{
+    size_t len = strlen(text);
+    if (len <= max_key)
+        return (MDB_val){len, (void *)text};
+    buf[0] = 0;
+    cairn_sha256(text, len, buf + 1);
+    return (MDB_val){CAIRN_LEDGER_DIGEST_KEY_BYTES, buf};
+}
+
+void cairn_ledger_node_key(unsigned level, uint64_t index, uint8_t out[CAIRN_LEDGER_NODE_KEY_BYTES])
+{
+    out[0] = (uint8_t)level;
+    cairn_u64_to_key(index, out + 1);
+}
+
+int cairn_ledger_node_get(void *arg, unsigned level, uint64_t index, uint8_t out[CAIRN_HASH_BYTES])
+{
+    const cairn_ledger_view_t *v = arg;
+    uint8_t kb[CAIRN_LEDGER_NODE_KEY_BYTES];
+    cairn_ledger_node_key(level, index, kb);
+    MDB_val k = {sizeof kb, kb}, val;
+    int rc = cairn_lmdb_code(mdb_get(v->txn, v->db->nodes, &k, &val));
+    if (rc < 0)
+        return rc;
+    if (val.mv_size != CAIRN_HASH_BYTES)
+        return CAIRN_EINTEGRITY;
+    memcpy(out, val.mv_data, CAIRN_HASH_BYTES);
+    return 0;
+}
+
+int cairn_ledger_leaf_get(const cairn_ledger_view_t *v, uint64_t index, MDB_val *leaf_out)
+{
+    uint8_t kb[8];
+    cairn_u64_to_key(index, kb);
+    MDB_val k = {8, kb};
+    return cairn_lmdb_code(mdb_get(v->txn, v->db->leaves, &k, leaf_out));
+}
+
+int cairn_ledger_get_u64(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key, uint64_t *out)
+{
+    MDB_val k = *key, val;
+    int rc = cairn_lmdb_code(mdb_get(txn, dbi, &k, &val));
+    if (rc < 0)
+        return rc;
+    if (val.mv_size != 8)
+        return CAIRN_EINTEGRITY;
+    *out = cairn_key_to_u64(val.mv_data);
+    return 0;
+}
+
+int cairn_ledger_entry_build(const cairn_ledger_view_t *v, uint64_t index, uint8_t **entry_out,
+                             size_t *len_out)
+{
+    int rc = 0;
+    cairn_leaf_t leaf;
+    memset(&leaf, 0, sizeof leaf);
+    char *key = NULL;
+    MDB_val lv, pv = {0, NULL}, kv;
+    uint8_t leaf_hash[CAIRN_HASH_BYTES], digest[CAIRN_HASH_BYTES], kb[8];
+
+    if ((rc = cairn_ledger_leaf_get(v, index, &lv)) < 0)
+        return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
+    if (cairn_leaf_parse(lv.mv_data, lv.mv_size, &leaf) < 0 || leaf.index != index) {
+        rc = CAIRN_EINTEGRITY;
+        goto out;
+    }
+    cairn_merkle_leaf_hash(lv.mv_data, lv.mv_size, leaf_hash);
+
+    MDB_val pk = {CAIRN_HASH_BYTES, leaf.payload_sha256};
+    int mrc = mdb_get(v->txn, v->db->payloads, &pk, &pv);
+    if (mrc == MDB_NOTFOUND) {
+        pv = (MDB_val){0, NULL}; /* purged by retention: served without a record */
+    } else if (mrc != 0) {
+        rc = cairn_lmdb_code(mrc);
+        goto out;
+    } else {
+        cairn_sha256(pv.mv_data, pv.mv_size, digest);
+        if (sodium_memcmp(digest, leaf.payload_sha256, CAIRN_HASH_BYTES) != 0) {
+            rc = CAIRN_EINTEGRITY;
+            goto out;
+        }
+    }
+
+    if (leaf.has_key) {
+        cairn_u64_to_key(index, kb);
+        MDB_val k = {8, kb};
+        mrc = mdb_get(v->txn, v->db->entry_keys, &k, &kv);
+        if (mrc == 0) {
+            cairn_sha256(kv.mv_data, kv.mv_size, digest);
+            if (sodium_memcmp(digest, leaf.key_sha256, CAIRN_HASH_BYTES) != 0) {
+                rc = CAIRN_EINTEGRITY;
+                goto out;
+            }
+            if (!(key = strndup(kv.mv_data, kv.mv_size))) {
+                rc = -ENOMEM;
+                goto out;
+            }
+        } else if (mrc != MDB_NOTFOUND) {
+            rc = cairn_lmdb_code(mrc);
+            goto out;
+        }
+    }
+
+    Cairn__V1__Entry e = CAIRN__V1__ENTRY__INIT;
+    e.index = index;
+    e.topic = leaf.topic;
+    e.change_id = leaf.change ? leaf.change : (char *)"";
+    e.key = key ? key : (char *)"";
+    e.appended_at_ms = (int64_t)leaf.time_ms;
+    e.record.data = pv.mv_data;
+    e.record.len = pv.mv_size;
+    e.hash.data = leaf_hash;
+    e.hash.len = sizeof leaf_hash;
+    e.leaf.data = lv.mv_data;
+    e.leaf.len = lv.mv_size;
+    rc = cairn_codec_pack(&e.base, entry_out, len_out);
+out:
+    free(key);
+    cairn_leaf_clear(&leaf);
+    return rc;
+}
+
+int cairn_ledger_indexes_push(cairn_ledger_indexes_t *list, uint64_t index)
+{
+    if (list->n == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 64;
+        uint64_t *items = realloc(list->items, cap * sizeof *items);
+        if (!items)
+            return -ENOMEM;
+        list->items = items;
+        list->cap = cap;
+    }
+    list->items[list->n++] = index;
+    return 0;
+}
+
+static int s_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void cairn_ledger_indexes_sort(cairn_ledger_indexes_t *list)
+{
+    if (list->n < 2)
+        return;
+    qsort(list->items, list->n, sizeof *list->items, s_cmp_u64);
+    size_t w = 1;
+    for (size_t r = 1; r < list->n; r++)
+        if (list->items[r] != list->items[w - 1])
+            list->items[w++] = list->items[r];
+    list->n = w;
+}
+
+void cairn_ledger_indexes_free(cairn_ledger_indexes_t *list)
+{
+    free(list->items);
+    memset(list, 0, sizeof *list);
+}
+
+int cairn_ledger_indexes_collect(const cairn_ledger_view_t *v, MDB_dbi dbi, const char *text,
+                                 uint64_t from, cairn_ledger_indexes_t *out)
+{
+    int rc = 0;
+    MDB_cursor *cur = NULL;
+    uint8_t buf[CAIRN_LEDGER_DIGEST_KEY_BYTES], fb[8];
+    if (!text || !*text)
+        return 0;
+    if ((rc = cairn_lmdb_code(mdb_cursor_open(v->txn, dbi, &cur))) < 0)
+        return rc;
+    cairn_u64_to_key(from, fb);
+    MDB_val k = cairn_ledger_index_key(v->max_key, text, buf), val = {8, fb};
+    /* Sorted duplicates: jump straight to the first index >= from. */
+    int mrc = mdb_cursor_get(cur, &k, &val, MDB_GET_BOTH_RANGE);
+    while (mrc == 0) {
+        if (val.mv_size != 8) {
+            rc = CAIRN_EINTEGRITY;
+            break;
+        }
+        if ((rc = cairn_ledger_indexes_push(out, cairn_key_to_u64(val.mv_data))) < 0)
+            break;
+        mrc = mdb_cursor_get(cur, &k, &val, MDB_NEXT_DUP);
+    }
+    if (rc == 0 && mrc != MDB_NOTFOUND)
+        rc = cairn_lmdb_code(mrc);
+    mdb_cursor_close(cur);
+    return rc;
+}

@@ -1,0 +1,145 @@
+/* Secondary-index queries: collect the matching indexes from one index
+ * database, order them, filter by time from the leaf, serve the entries. */
+#include "query.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/bundle.h"
+#include "cairn/error.h"
+#include "cairn/lmdbx.h"
+
+static bool s_set(const char *s)
+{
+    return s && *s;
+}
+
+/* Every index of a topic starting with prefix, at or above from. Topics
+ * longer than LMDB's key limit are keyed by digest and not found by prefix. */
+static int s_collect_topics(const cairn_ledger_view_t *v, const char *prefix, uint64_t from,
+                            cairn_ledger_indexes_t *out)
+{
+    int rc = 0;
+    MDB_cursor *cur = NULL;
+    size_t plen = strlen(prefix);
+    if (plen > v->max_key)
+        return 0;
+    if ((rc = cairn_lmdb_code(mdb_cursor_open(v->txn, v->db->topics, &cur))) < 0)
+        return rc;
+    MDB_val k = {plen, (void *)prefix}, val;
+    int mrc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE);
+    while (mrc == 0 && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
+        if (val.mv_size != 8) {
+            rc = CAIRN_EINTEGRITY;
+            break;
+        }
+        uint64_t index = cairn_key_to_u64(val.mv_data);
+        if (index >= from && (rc = cairn_ledger_indexes_push(out, index)) < 0)
+            break;
+        mrc = mdb_cursor_get(cur, &k, &val, MDB_NEXT);
+    }
+    if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = cairn_lmdb_code(mrc);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* Every index whose time lies in [from_ms, to_ms) (0 = unbounded). */
+static int s_collect_times(const cairn_ledger_view_t *v, int64_t from_ms, int64_t to_ms,
+                           uint64_t from, cairn_ledger_indexes_t *out)
+{
+    int rc = 0;
+    MDB_cursor *cur = NULL;
+    uint8_t kb[8];
+    if ((rc = cairn_lmdb_code(mdb_cursor_open(v->txn, v->db->times, &cur))) < 0)
+        return rc;
+    cairn_u64_to_key(from_ms > 0 ? (uint64_t)from_ms : 0, kb);
+    MDB_val k = {8, kb}, val;
+    int mrc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE);
+    while (mrc == 0) {
+        if (k.mv_size != 8 || val.mv_size != 8) {
+            rc = CAIRN_EINTEGRITY;
+            break;
+        }
+        if (to_ms > 0 && cairn_key_to_u64(k.mv_data) >= (uint64_t)to_ms)
+            break;
+        uint64_t index = cairn_key_to_u64(val.mv_data);
+        if (index >= from && (rc = cairn_ledger_indexes_push(out, index)) < 0)
+            break;
+        mrc = mdb_cursor_get(cur, &k, &val, MDB_NEXT);
+    }
+    if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = cairn_lmdb_code(mrc);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* True when the entry's leaf time lies in the query's range. */
+static int s_in_time(const cairn_ledger_view_t *v, uint64_t index, const cairn_ledger_query_t *q,
+                     bool *in_out)
+{
+    MDB_val lv;
+    cairn_leaf_t leaf;
+    memset(&leaf, 0, sizeof leaf);
+    int rc = cairn_ledger_leaf_get(v, index, &lv);
+    if (rc < 0)
+        return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
+    if (cairn_leaf_parse(lv.mv_data, lv.mv_size, &leaf) < 0)
+        return CAIRN_EINTEGRITY;
+    *in_out = (q->from_ms <= 0 || leaf.time_ms >= (uint64_t)q->from_ms) &&
+              (q->to_ms <= 0 || leaf.time_ms < (uint64_t)q->to_ms);
+    cairn_leaf_clear(&leaf);
+    return 0;
+}
+
+int cairn_ledger_query(cairn_ledger_store_t *store, const cairn_ledger_query_t *q,
+                       cairn_ledger_entry_fn fn, void *arg)
+{
+    int selectors =
+        s_set(q->change_id) + s_set(q->release_id) + s_set(q->actor) + s_set(q->topic_prefix);
+    bool timed = q->from_ms > 0 || q->to_ms > 0;
+    if (selectors > 1 || (selectors == 0 && !timed))
+        return CAIRN_EINVALID;
+    cairn_ledger_view_t v;
+    cairn_ledger_indexes_t found = {0};
+    int rc = cairn_ledger_store_begin_read(store, &v);
+    if (rc < 0)
+        return rc;
+    if (s_set(q->change_id))
+        rc = cairn_ledger_indexes_collect(&v, v.db->changes, q->change_id, q->from_index, &found);
+    else if (s_set(q->release_id))
+        rc = cairn_ledger_indexes_collect(&v, v.db->releases, q->release_id, q->from_index, &found);
+    else if (s_set(q->actor))
+        rc = cairn_ledger_indexes_collect(&v, v.db->actors, q->actor, q->from_index, &found);
+    else if (s_set(q->topic_prefix))
+        rc = s_collect_topics(&v, q->topic_prefix, q->from_index, &found);
+    else
+        rc = s_collect_times(&v, q->from_ms, q->to_ms, q->from_index, &found);
+    if (rc < 0)
+        goto out;
+    cairn_ledger_indexes_sort(&found);
+    uint64_t served = 0;
+    for (size_t i = 0; i < found.n && (q->limit == 0 || served < q->limit); i++) {
+        uint64_t index = found.items[i];
+        if (index >= cairn_ledger_store_size(store))
+            break; /* committed after this txn's snapshot? never: one thread */
+        bool in = true;
+        if (selectors > 0 && timed && (rc = s_in_time(&v, index, q, &in)) < 0)
+            goto out;
+        if (!in)
+            continue;
+        uint8_t *entry = NULL;
+        size_t len = 0;
+        if ((rc = cairn_ledger_entry_build(&v, index, &entry, &len)) < 0)
+            goto out;
+        rc = fn(arg, index, entry, len);
+        free(entry);
+        if (rc != 0)
+            goto out;
+        served++;
+    }
+out:
+    cairn_ledger_indexes_free(&found);
+    cairn_ledger_store_end_read(&v);
+    return rc < 0 ? rc : 0;
+}

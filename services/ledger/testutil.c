@@ -1,0 +1,189 @@
+/* Helpers shared by the ledger's unit tests; see testutil.h. */
+#define _XOPEN_SOURCE 700
+#include "testutil.h"
+
+#include <ftw.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cairn/codec.h"
+#include "cairn/lmdbx.h"
+#include "cairn/merkle.h"
+#include "layout.h"
+
+void lt_mkdtemp(char dir[64], const char *prefix)
+{
+    snprintf(dir, 64, "/tmp/%s-XXXXXX", prefix);
+    assert_non_null(mkdtemp(dir));
+}
+
+static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+void lt_rmtree(const char *dir)
+{
+    nftw(dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+cairn_note_signer_t *lt_signer(const char *origin, uint8_t seed_byte)
+{
+    uint8_t seed[CAIRN_NOTE_SEED_BYTES];
+    memset(seed, seed_byte, sizeof seed);
+    cairn_note_signer_t *s = NULL;
+    assert_int_equal(cairn_note_signer_from_seed(origin, seed, &s), 0);
+    return s;
+}
+
+void lt_event_record(const char *type, const char *change, const char *release, const char *actor,
+                     const char *id, uint8_t **buf, size_t *len)
+{
+    Cairn__V1__Correlation corr = CAIRN__V1__CORRELATION__INIT;
+    Cairn__V1__Governance gov = CAIRN__V1__GOVERNANCE__INIT;
+    Cairn__V1__Event ev = CAIRN__V1__EVENT__INIT;
+    Cairn__V1__Record rec = CAIRN__V1__RECORD__INIT;
+    corr.change_id = (char *)(change ? change : "");
+    corr.release_id = (char *)(release ? release : "");
+    gov.actor = (char *)(actor ? actor : "");
+    ev.id = (char *)id;
+    ev.source = "/test";
+    ev.spec_version = "1.0";
+    ev.type = (char *)type;
+    ev.correlation = &corr;
+    ev.governance = &gov;
+    rec.body_case = CAIRN__V1__RECORD__BODY_EVENT;
+    rec.event = &ev;
+    assert_int_equal(cairn_codec_pack(&rec.base, buf, len), 0);
+}
+
+cairn_ledger_append_t lt_append_in(cairn_ledger_store_t *store, const char *key, const char *change,
+                                   const char *release, const char *id, int64_t time_ms)
+{
+    uint8_t *record = NULL;
+    size_t len = 0;
+    lt_event_record("dev.cdevents.change.created.0.4.0", change, release, NULL, id, &record, &len);
+    cairn_ledger_record_t in = {
+        .key = key,
+        .topic = "dev.cdevents.change.created.0.4.0",
+        .change_id = change,
+        .release_id = release,
+        .appended_at_ms = time_ms,
+        .record = record,
+        .record_len = len,
+    };
+    cairn_ledger_append_t out;
+    assert_int_equal(cairn_ledger_store_append(store, &in, &out), 0);
+    free(record);
+    return out;
+}
+
+void lt_append_batch(cairn_ledger_store_t *store, size_t n, const char *change)
+{
+    char id[32];
+    assert_int_equal(cairn_ledger_store_begin(store), 0);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "e%" PRIu64, cairn_ledger_store_pending_size(store));
+        cairn_ledger_append_t r = lt_append_in(store, NULL, change, NULL, id, 1764107400000);
+        free(r.entry);
+    }
+    assert_int_equal(cairn_ledger_store_commit(store), 0);
+}
+
+static void s_raw(const char *dir, const char *dbname, const void *key, size_t klen, long offset,
+                  uint8_t **copy, size_t *copy_len)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    assert_int_equal(cairn_lmdb_open(dir, LT_MAP_SIZE, CAIRN_LEDGER_MAX_DBS, &env), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, dbname, 0, &dbi), 0);
+    MDB_val k = {klen, (void *)key}, v;
+    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+    uint8_t *buf = malloc(v.mv_size);
+    assert_non_null(buf);
+    memcpy(buf, v.mv_data, v.mv_size);
+    if (copy) {
+        *copy = buf;
+        *copy_len = v.mv_size;
+        mdb_txn_abort(txn);
+    } else {
+        size_t at = offset < 0 ? v.mv_size - (size_t)(-offset) : (size_t)offset;
+        assert_true(at < v.mv_size);
+        buf[at] ^= 0x01;
+        MDB_val nv = {v.mv_size, buf};
+        assert_int_equal(mdb_put(txn, dbi, &k, &nv, 0), 0);
+        assert_int_equal(mdb_txn_commit(txn), 0);
+        free(buf);
+    }
+    mdb_env_close(env);
+}
+
+void lt_flip(const char *dir, const char *dbname, const void *key, size_t klen, long offset)
+{
+    s_raw(dir, dbname, key, klen, offset, NULL, NULL);
+}
+
+void lt_get(const char *dir, const char *dbname, const void *key, size_t klen, uint8_t **val,
+            size_t *len)
+{
+    s_raw(dir, dbname, key, klen, 0, val, len);
+}
+
+void lt_mth(const uint8_t (*h)[32], uint64_t n, uint8_t out[32])
+{
+    if (n == 0) {
+        cairn_merkle_empty_root(out);
+        return;
+    }
+    if (n == 1) {
+        memcpy(out, h[0], 32);
+        return;
+    }
+    uint64_t k = 1;
+    while (k * 2 < n)
+        k *= 2;
+    uint8_t left[32], right[32];
+    lt_mth(h, k, left);
+    lt_mth(h + k, n - k, right);
+    cairn_merkle_node_hash(left, right, out);
+}
+
+/* Collects leaf hashes from served entries. */
+typedef struct {
+    uint8_t (*hashes)[32]; /* one per entry */
+    uint64_t n;            /* filled */
+} s_hashes_t;
+
+static int s_collect_hash(void *arg, uint64_t index, const uint8_t *entry, size_t len)
+{
+    s_hashes_t *h = arg;
+    Cairn__V1__Entry *e = NULL;
+    assert_int_equal(cairn_codec_entry_unpack(entry, len, &e), 0);
+    assert_int_equal(e->index, index);
+    assert_int_equal(e->hash.len, 32);
+    /* The served hash is the hash of the served leaf. */
+    uint8_t lh[32];
+    cairn_merkle_leaf_hash(e->leaf.data, e->leaf.len, lh);
+    assert_memory_equal(lh, e->hash.data, 32);
+    memcpy(h->hashes[h->n++], lh, 32);
+    CAIRN_CODEC_FREE(&e);
+    return 0;
+}
+
+uint8_t (*lt_leaf_hashes(cairn_ledger_store_t *store, uint64_t n))[32]
+{
+    s_hashes_t h = {calloc(n ? n : 1, 32), 0};
+    assert_non_null(h.hashes);
+    assert_int_equal(cairn_ledger_store_read(store, 0, n, s_collect_hash, &h), 0);
+    assert_int_equal(h.n, n);
+    return h.hashes;
+}

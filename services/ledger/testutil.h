@@ -1,0 +1,50 @@
+/* Helpers shared by the ledger's unit tests (linked into test runners only):
+ * temporary directories, deterministic keys, records, raw LMDB tampering
+ * and a from-scratch RFC 9162 tree hash to compare the store against. */
+#ifndef CAIRN_LEDGER_TESTUTIL_H
+#define CAIRN_LEDGER_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/note.h"
+#include "store.h"
+
+#define LT_ORIGIN "test.example/ledger"
+#define LT_MAP_SIZE (64u * 1024u * 1024u)
+
+/* mkdtemp under /tmp from a template prefix; dir has room for 64 bytes. */
+void lt_mkdtemp(char dir[64], const char *prefix);
+
+/* Removes a directory tree. */
+void lt_rmtree(const char *dir);
+
+/* A signer named origin from a seed of 32 copies of seed_byte. */
+cairn_note_signer_t *lt_signer(const char *origin, uint8_t seed_byte);
+
+/* A packed Record holding an event (type, change, release, actor may be
+ * NULL), with a distinct id. */
+void lt_event_record(const char *type, const char *change, const char *release, const char *actor,
+                     const char *id, uint8_t **buf, size_t *len);
+
+/* Appends one event inside the open batch (asserts success). */
+cairn_ledger_append_t lt_append_in(cairn_ledger_store_t *store, const char *key, const char *change,
+                                   const char *release, const char *id, int64_t time_ms);
+
+/* Appends n keyless events for change in one batch. */
+void lt_append_batch(cairn_ledger_store_t *store, size_t n, const char *change);
+
+/* XORs one byte (at offset, from the end when negative) of a stored value. */
+void lt_flip(const char *dir, const char *dbname, const void *key, size_t klen, long offset);
+
+/* Reads the raw value under key of dbname into a malloc'd buffer. */
+void lt_get(const char *dir, const char *dbname, const void *key, size_t klen, uint8_t **val,
+            size_t *len);
+
+/* MTH of n leaf hashes, recursively (RFC 9162 2.1.1), as a reference. */
+void lt_mth(const uint8_t (*leaf_hashes)[32], uint64_t n, uint8_t out[32]);
+
+/* Leaf hashes of the first n entries, read back through replay. */
+uint8_t (*lt_leaf_hashes(cairn_ledger_store_t *store, uint64_t n))[32];
+
+#endif

@@ -1,0 +1,333 @@
+/* The full, read-only integrity check of a ledger directory: one pass over
+ * the leaves in index order, rebuilding the tree in a 64-slot frontier and
+ * comparing every stored hash and checkpoint against it. */
+#include "verify.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/bundle.h"
+#include "cairn/error.h"
+#include "cairn/lmdbx.h"
+#include "cairn/note.h"
+#include "cairn/util.h"
+#include "layout.h"
+
+/* State of one verification. */
+typedef struct {
+    cairn_ledger_view_t view;             /* the read transaction */
+    cairn_ledger_verify_report_t *report; /* what is found */
+    char *origin;                         /* the log's origin (meta) */
+    cairn_note_verifier_t **verifiers;    /* keys checkpoints may be signed with */
+    size_t n_verifiers;                   /* how many */
+    uint8_t stack[64][CAIRN_HASH_BYTES];  /* frontier: perfect subtree hashes, left to right */
+    unsigned levels[64];                  /* level of each frontier hash */
+    size_t depth;                         /* frontier hashes in use */
+    MDB_cursor *cps;                      /* cursor over checkpoints */
+    bool cp_more;                         /* cps points at a checkpoint not yet checked */
+    MDB_val cp_key, cp_val;               /* that checkpoint */
+} s_verify_t;
+
+static int s_fail(s_verify_t *st, bool has_index, uint64_t index, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int s_fail(s_verify_t *st, bool has_index, uint64_t index, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->report->reason, sizeof st->report->reason, fmt, ap);
+    va_end(ap);
+    st->report->has_bad_index = has_index;
+    st->report->bad_index = index;
+    return CAIRN_EINTEGRITY;
+}
+
+/* Root of the frontier (the tree of the leaves seen so far). */
+static void s_root(const s_verify_t *st, uint8_t out[CAIRN_HASH_BYTES])
+{
+    if (st->depth == 0) {
+        cairn_merkle_empty_root(out);
+        return;
+    }
+    memcpy(out, st->stack[st->depth - 1], CAIRN_HASH_BYTES);
+    for (size_t i = st->depth - 1; i-- > 0;)
+        cairn_merkle_node_hash(st->stack[i], out, out);
+}
+
+static int s_load_verifiers(s_verify_t *st, const char *vkey)
+{
+    MDB_cursor *cur = NULL;
+    int rc = 0;
+    if (vkey) {
+        if (!(st->verifiers = calloc(1, sizeof *st->verifiers)))
+            return -ENOMEM;
+        if (cairn_note_verifier_parse(vkey, &st->verifiers[0]) < 0) {
+            snprintf(st->report->reason, sizeof st->report->reason,
+                     "the given vkey does not parse");
+            return CAIRN_EINVALID;
+        }
+        st->n_verifiers = 1;
+        return 0;
+    }
+    if ((rc = cairn_lmdb_code(mdb_cursor_open(st->view.txn, st->view.db->vkeys, &cur))) < 0)
+        return rc;
+    MDB_val k, v;
+    for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char *text = strndup(k.mv_data, k.mv_size);
+        cairn_note_verifier_t **grown =
+            realloc(st->verifiers, (st->n_verifiers + 1) * sizeof *grown);
+        if (!text || !grown) {
+            free(text);
+            if (grown)
+                st->verifiers = grown;
+            rc = -ENOMEM;
+            break;
+        }
+        st->verifiers = grown;
+        if (cairn_note_verifier_parse(text, &st->verifiers[st->n_verifiers]) == 0)
+            st->n_verifiers++;
+        free(text);
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* Checks the checkpoint under the cursor against the frontier (the tree of
+ * `size` leaves), then moves to the next one. */
+static int s_check_checkpoint(s_verify_t *st, uint64_t size)
+{
+    cairn_checkpoint_t cp;
+    memset(&cp, 0, sizeof cp);
+    uint8_t root[CAIRN_HASH_BYTES];
+    int rc = CAIRN_ENOTFOUND;
+    uint64_t last = size ? size - 1 : 0;
+    for (size_t i = 0; i < st->n_verifiers && rc == CAIRN_ENOTFOUND; i++) {
+        cairn_checkpoint_clear(&cp);
+        rc = cairn_checkpoint_open(st->cp_val.mv_data, st->cp_val.mv_size, st->verifiers[i],
+                                   st->origin, &cp);
+    }
+    if (rc < 0) {
+        cairn_checkpoint_clear(&cp);
+        return s_fail(st, size > 0, last, "checkpoint of size %" PRIu64 " %s", size,
+                      rc == CAIRN_ENOTFOUND ? "is not signed by a known key"
+                                            : "has a signature or format that does not verify");
+    }
+    s_root(st, root);
+    bool ok = cp.size == size && sodium_memcmp(cp.root, root, CAIRN_HASH_BYTES) == 0;
+    cairn_checkpoint_clear(&cp);
+    if (!ok)
+        return s_fail(st, size > 0, last,
+                      "checkpoint of size %" PRIu64 " does not match the tree recomputed from "
+                      "the leaves",
+                      size);
+    st->report->checkpoints++;
+    int mrc = mdb_cursor_get(st->cps, &st->cp_key, &st->cp_val, MDB_NEXT);
+    st->cp_more = mrc == 0;
+    if (mrc != 0 && mrc != MDB_NOTFOUND)
+        return cairn_lmdb_code(mrc);
+    if (st->cp_more && st->cp_key.mv_size != 8)
+        return s_fail(st, false, 0, "a checkpoint key is not an 8-byte size");
+    return 0;
+}
+
+/* Checkpoints whose size is the number of leaves seen so far. */
+static int s_checkpoints_at(s_verify_t *st, uint64_t size)
+{
+    int rc = 0;
+    while (rc == 0 && st->cp_more && cairn_key_to_u64(st->cp_key.mv_data) == size)
+        rc = s_check_checkpoint(st, size);
+    if (rc == 0 && st->cp_more && cairn_key_to_u64(st->cp_key.mv_data) < size)
+        rc = s_fail(st, false, 0, "checkpoints are out of order");
+    return rc;
+}
+
+/* Checks the payload the leaf names. */
+static int s_check_payload(s_verify_t *st, uint64_t index, const cairn_leaf_t *leaf)
+{
+    MDB_val k = {CAIRN_HASH_BYTES, (void *)leaf->payload_sha256}, v;
+    uint8_t digest[CAIRN_HASH_BYTES];
+    int mrc = mdb_get(st->view.txn, st->view.db->payloads, &k, &v);
+    if (mrc == MDB_NOTFOUND) {
+        mrc = mdb_get(st->view.txn, st->view.db->purged, &k, &v);
+        if (mrc == 0) {
+            st->report->purged++;
+            return 0;
+        }
+        if (mrc != MDB_NOTFOUND)
+            return cairn_lmdb_code(mrc);
+        return s_fail(st, true, index, "entry %" PRIu64 ": payload is missing and was not purged",
+                      index);
+    }
+    if (mrc != 0)
+        return cairn_lmdb_code(mrc);
+    cairn_sha256(v.mv_data, v.mv_size, digest);
+    if (sodium_memcmp(digest, leaf->payload_sha256, CAIRN_HASH_BYTES) != 0)
+        return s_fail(st, true, index,
+                      "entry %" PRIu64 ": payload does not hash to the digest in its leaf", index);
+    st->report->payloads++;
+    return 0;
+}
+
+/* Adds leaf index to the frontier, checking each stored hash it completes. */
+static int s_add_leaf(s_verify_t *st, uint64_t index, const uint8_t lh[CAIRN_HASH_BYTES])
+{
+    uint8_t stored[CAIRN_HASH_BYTES];
+    memcpy(st->stack[st->depth], lh, CAIRN_HASH_BYTES);
+    st->levels[st->depth++] = 0;
+    while (st->depth >= 2 && st->levels[st->depth - 1] == st->levels[st->depth - 2]) {
+        unsigned level = st->levels[st->depth - 1] + 1;
+        cairn_merkle_node_hash(st->stack[st->depth - 2], st->stack[st->depth - 1],
+                               st->stack[st->depth - 2]);
+        st->levels[st->depth - 2] = level;
+        st->depth--;
+        uint64_t node = index >> level;
+        int rc = cairn_ledger_node_get(&st->view, level, node, stored);
+        if (rc < 0 && rc != CAIRN_ENOTFOUND && rc != CAIRN_EINTEGRITY)
+            return rc;
+        if (rc < 0 || sodium_memcmp(stored, st->stack[st->depth - 1], CAIRN_HASH_BYTES) != 0) {
+            uint64_t first = node << level;
+            return s_fail(st, true, first,
+                          "stored tree hash of entries %" PRIu64 "..%" PRIu64
+                          " (level %u) %s the one recomputed from the leaves",
+                          first, index, level,
+                          rc < 0 ? "is missing; it should be" : "differs from");
+        }
+    }
+    return 0;
+}
+
+static int s_check_leaf(s_verify_t *st, uint64_t index)
+{
+    MDB_val lv;
+    cairn_leaf_t leaf;
+    memset(&leaf, 0, sizeof leaf);
+    uint8_t lh[CAIRN_HASH_BYTES], stored[CAIRN_HASH_BYTES];
+    int rc = cairn_ledger_leaf_get(&st->view, index, &lv);
+    if (rc == CAIRN_ENOTFOUND)
+        return s_fail(st, true, index, "entry %" PRIu64 ": leaf is missing", index);
+    if (rc < 0)
+        return rc;
+    cairn_merkle_leaf_hash(lv.mv_data, lv.mv_size, lh);
+    rc = cairn_ledger_node_get(&st->view, 0, index, stored);
+    if (rc < 0 && rc != CAIRN_ENOTFOUND && rc != CAIRN_EINTEGRITY)
+        return rc;
+    if (rc < 0 || sodium_memcmp(stored, lh, CAIRN_HASH_BYTES) != 0)
+        return s_fail(st, true, index,
+                      "entry %" PRIu64 ": leaf bytes do not hash to the stored leaf hash", index);
+    if (cairn_leaf_parse(lv.mv_data, lv.mv_size, &leaf) < 0)
+        return s_fail(st, true, index, "entry %" PRIu64 ": leaf does not parse", index);
+    if (leaf.index != index || strcmp(leaf.origin, st->origin) != 0)
+        rc = s_fail(st, true, index, "entry %" PRIu64 ": leaf names index %" PRIu64 " of origin %s",
+                    index, leaf.index, leaf.origin);
+    else
+        rc = s_check_payload(st, index, &leaf);
+    cairn_leaf_clear(&leaf);
+    if (rc == 0)
+        rc = s_add_leaf(st, index, lh);
+    return rc;
+}
+
+static int s_open_env(const char *dir, MDB_env **env_out)
+{
+    MDB_env *env = NULL;
+    int rc = mdb_env_create(&env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(env, CAIRN_LEDGER_MAX_DBS);
+    if (rc == 0) {
+        rc = mdb_env_open(env, dir, MDB_RDONLY, 0600);
+        /* A copy on read-only media has no writable lock file. */
+        if (rc == EACCES || rc == EROFS)
+            rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK, 0600);
+    }
+    if (rc != 0) {
+        mdb_env_close(env);
+        return cairn_lmdb_code(rc);
+    }
+    *env_out = env;
+    return 0;
+}
+
+static int s_walk(s_verify_t *st)
+{
+    int rc = 0;
+    MDB_val k = {strlen(CAIRN_LEDGER_META_ORIGIN), CAIRN_LEDGER_META_ORIGIN}, v;
+    if (mdb_get(st->view.txn, st->view.db->meta, &k, &v) != 0)
+        return s_fail(st, false, 0, "the log records no origin");
+    if (!(st->origin = strndup(v.mv_data, v.mv_size)))
+        return -ENOMEM;
+    uint64_t size = 0;
+    rc = cairn_lmdb_get_u64(st->view.txn, st->view.db->meta, CAIRN_LEDGER_META_SIZE, &size);
+    if (rc < 0 && rc != CAIRN_ENOTFOUND)
+        return rc;
+    st->report->size = size;
+    if ((rc = cairn_lmdb_code(mdb_cursor_open(st->view.txn, st->view.db->checkpoints, &st->cps))) <
+        0)
+        return rc;
+    int mrc = mdb_cursor_get(st->cps, &st->cp_key, &st->cp_val, MDB_FIRST);
+    st->cp_more = mrc == 0;
+    if (st->cp_more && st->cp_key.mv_size != 8)
+        return s_fail(st, false, 0, "a checkpoint key is not an 8-byte size");
+    if ((rc = s_checkpoints_at(st, 0)) < 0)
+        return rc;
+    for (uint64_t i = 0; i < size; i++)
+        if ((rc = s_check_leaf(st, i)) < 0 || (rc = s_checkpoints_at(st, i + 1)) < 0)
+            return rc;
+    if (st->cp_more)
+        return s_fail(st, true, size,
+                      "a checkpoint of size %" PRIu64 " is beyond the log's %" PRIu64 " entries",
+                      cairn_key_to_u64(st->cp_key.mv_data), size);
+    if (st->report->checkpoints == 0)
+        return s_fail(st, false, 0, "the log holds no signed checkpoint");
+    MDB_cursor *cur = NULL;
+    if ((rc = cairn_lmdb_code(mdb_cursor_open(st->view.txn, st->view.db->leaves, &cur))) < 0)
+        return rc;
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    if (mrc == 0 && (k.mv_size != 8 || cairn_key_to_u64(k.mv_data) >= size))
+        rc = s_fail(st, true, size, "leaves exist beyond the log's %" PRIu64 " entries", size);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int cairn_ledger_verify(const char *dir, const char *vkey, cairn_ledger_verify_report_t *out)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    cairn_ledger_dbs_t dbs;
+    s_verify_t st;
+    memset(&st, 0, sizeof st);
+    memset(out, 0, sizeof *out);
+    st.report = out;
+    int rc = sodium_init() < 0 ? CAIRN_ECRYPTO : 0;
+    if (rc == 0)
+        rc = s_open_env(dir, &env);
+    if (rc == 0)
+        rc = cairn_lmdb_code(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
+    if (rc == 0 && (rc = cairn_ledger_layout_open(txn, false, &dbs)) < 0)
+        snprintf(out->reason, sizeof out->reason, "%s is not a ledger store: %s", dir,
+                 cairn_strerror(rc));
+    if (rc == 0) {
+        st.view = (cairn_ledger_view_t){txn, &dbs, (size_t)mdb_env_get_maxkeysize(env)};
+        rc = s_load_verifiers(&st, vkey);
+    }
+    if (rc == 0)
+        rc = s_walk(&st);
+    if (rc < 0 && !out->reason[0])
+        snprintf(out->reason, sizeof out->reason, "cannot verify %s: %s", dir, cairn_strerror(rc));
+    if (st.cps)
+        mdb_cursor_close(st.cps);
+    for (size_t i = 0; i < st.n_verifiers; i++)
+        cairn_note_verifier_destroy(&st.verifiers[i]);
+    free(st.verifiers);
+    free(st.origin);
+    if (txn)
+        mdb_txn_abort(txn);
+    if (env)
+        mdb_env_close(env);
+    return rc;
+}

@@ -1,0 +1,40 @@
+/* Integrity at rest: a full check of a ledger directory, read-only, for
+ * `cairn log verify` and for operators. It trusts nothing stored except
+ * what it recomputes:
+ *
+ *   - every leaf hash, from the stored leaf bytes, equals the stored leaf hash;
+ *   - every leaf parses, names its own index and the log's origin;
+ *   - every payload hashes to its leaf's digest, or was deleted by a purge;
+ *   - every stored perfect-subtree hash equals the one recomputed from leaves;
+ *   - every stored checkpoint's root equals the recomputed root at its size,
+ *     and its signature verifies (with the given vkey, or else with the
+ *     vkeys the log recorded).
+ *
+ * The report names the first index at which the log stops verifying. */
+#ifndef CAIRN_LEDGER_VERIFY_H
+#define CAIRN_LEDGER_VERIFY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What a verification found. */
+typedef struct {
+    uint64_t size;        /* entries in the log */
+    uint64_t checkpoints; /* signed checkpoints checked */
+    uint64_t payloads;    /* payloads checked against their digest */
+    uint64_t purged;      /* payloads deleted by retention (not checkable) */
+    bool has_bad_index;   /* a problem is tied to an entry */
+    uint64_t bad_index;   /* with has_bad_index: the first entry that fails */
+    char reason[512];     /* the first problem, for people ("" when all verified) */
+} cairn_ledger_verify_report_t;
+
+/* Verifies the ledger in directory dir (opened read-only; a running ledger
+ * may keep writing). vkey may be NULL to use the vkeys stored in the log;
+ * a given vkey must have signed every checkpoint (a log verified with its
+ * own stored keys proves consistency, not who signed).
+ * Returns 0 when everything verified, CAIRN_EINTEGRITY when something did
+ * not (the report says what and where), or another negative code when the
+ * check could not run (reason says why). The report is always written. */
+int cairn_ledger_verify(const char *dir, const char *vkey, cairn_ledger_verify_report_t *out);
+
+#endif
