@@ -17,11 +17,11 @@
 #define S_ID_BYTES 16
 
 static const cli_opt_t s_opts[] = {
-    {"as", "USER", true, "who approves (the approver's user name)"},
-    {"role", "ROLE", false, "the role the approval is given in (e.g. tech_lead)"},
-    {"commit", "SHA", false, "bind the approval to this full commit SHA"},
-    {"reject", NULL, false, "record a rejection instead of an approval"},
-    {NULL, NULL, false, NULL},
+    {"as", "USER", true, "who approves (the approver's user name)", 0},
+    {"role", "ROLE", false, "the role the approval is given in (e.g. tech_lead)", 0},
+    {"commit", "SHA", false, "bind the approval to this full commit SHA", 0},
+    {"reject", NULL, false, "record a rejection instead of an approval", 0},
+    {NULL, NULL, false, NULL, 0},
 };
 
 static void s_err(char *err, size_t errlen, const char *fmt, ...)

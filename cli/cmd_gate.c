@@ -18,10 +18,11 @@
 #define S_HANDSHAKE_MS 2000
 
 static const cli_opt_t s_opts[] = {
-    {"gate", "G", true, "the gate to ask about (e.g. build, deployment)"},
-    {"env", "E", false, "target environment (default: the change's own)"},
-    {"wait", "SECONDS", false, "wait up to SECONDS (or a duration: 500ms, 2m) for allow or deny"},
-    {NULL, NULL, false, NULL},
+    {"gate", "G", true, "the gate to ask about (e.g. build, deployment)", 0},
+    {"env", "E", false, "target environment (default: the change's own)", 0},
+    {"wait", "SECONDS", false, "wait up to SECONDS (or a duration: 500ms, 2m) for allow or deny",
+     0},
+    {NULL, NULL, false, NULL, 0},
 };
 
 static const char *s_or(const char *s, const char *fallback)

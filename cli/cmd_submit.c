@@ -15,8 +15,8 @@
 #define S_MAX_BODY (CAIRN_CODEC_MAX_BYTES - 65536u)
 
 static const cli_opt_t s_opts[] = {
-    {"content-type", "T", false, "media type of FILE (default " S_DEFAULT_CONTENT_TYPE ")"},
-    {NULL, NULL, false, NULL},
+    {"content-type", "T", false, "media type of FILE (default " S_DEFAULT_CONTENT_TYPE ")", 0},
+    {NULL, NULL, false, NULL, 0},
 };
 
 static const char *s_str(const json_t *obj, const char *k1, const char *k2)

@@ -8,8 +8,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cairn/bundle.h"
 #include "cairn/codec.h"
+#include "cairn/note.h"
 #include "options.h"
+#include "verify.h" /* services/ledger: the offline store check behind `log verify` */
 
 extern const cli_command_t cli_cmd_up;
 extern const cli_command_t cli_cmd_submit;
@@ -17,6 +20,10 @@ extern const cli_command_t cli_cmd_approve;
 extern const cli_command_t cli_cmd_status;
 extern const cli_command_t cli_cmd_gate;
 extern const cli_command_t cli_cmd_trail;
+extern const cli_command_t cli_cmd_log;
+extern const cli_command_t cli_cmd_export;
+extern const cli_command_t cli_cmd_verify;
+extern const cli_command_t cli_cmd_keygen;
 
 /* Every command, in the order `cairn --help` lists them; NULL-terminated. */
 extern const cli_command_t *const cli_commands[];
@@ -81,5 +88,90 @@ void cli_trail_render(FILE *out, Cairn__V1__Entry *const *entries, size_t n);
 
 /* A JSON array with every field of every entry and its decoded record. */
 json_t *cli_trail_json(Cairn__V1__Entry *const *entries, size_t n);
+
+/* --- keygen --- */
+
+/* Where keygen writes: key_file itself, or the same file name in out_dir
+ * when given; the vkey is the key's path + ".vkey". Both malloc'd. */
+int cli_keygen_paths(const char *key_file, const char *out_dir, char **key_out, char **vkey_out);
+
+/* Creates a new Ed25519 signer key named name and writes it to key_path
+ * (mode 0600, directory created 0700) and its vkey to vkey_path (0644), each
+ * with a trailing newline; *vkey_out gets the vkey text (malloc'd). Without
+ * force nothing is written when either file exists (-EEXIST).
+ * CAIRN_EINVALID for a bad name. err says what went wrong. */
+int cli_keygen_write(const char *name, const char *key_path, const char *vkey_path, bool force,
+                     char **vkey_out, char *err, size_t errlen);
+
+/* --- log --- */
+
+/* {vkey, name, key_id} for a vkey text (name and key_id null when it does not parse). */
+json_t *cli_log_vkey_json(const char *vkey);
+
+/* Verifies the checkpoint note of a reply with the reply's own vkey and
+ * parses it into *out (clear with cairn_checkpoint_clear). */
+int cli_log_checkpoint_check(const Cairn__V1__Checkpoint *cp, cairn_checkpoint_t *out, char *err,
+                             size_t errlen);
+
+/* {origin, size, root, note, vkey}. */
+json_t *cli_log_checkpoint_json(const Cairn__V1__Checkpoint *cp, const cairn_checkpoint_t *parsed);
+
+/* The tlog-proof text of a prove reply on out; when no checkpoint was signed
+ * at the proof's size, a note on err and the base64 hashes on out. */
+void cli_log_proof_render(FILE *out, FILE *err, const Cairn__V1__LedgerReply *reply);
+
+/* {index, size, leaf_hash, hashes, checkpoint, tlog_proof} of a prove reply. */
+json_t *cli_log_proof_json(const Cairn__V1__LedgerReply *reply);
+
+/* {old_size, size, hashes, checkpoint} of a consistency reply. */
+json_t *cli_log_consistency_json(const Cairn__V1__LedgerReply *reply);
+
+/* Exit code for what cairn_ledger_verify() returned: 0 verified, 1 it did
+ * not (or could not be read), 2 no ledger at that path. */
+int cli_log_verify_exit(int rc);
+
+/* "OK: ledger PATH verified: ..." or "FAILED: ledger PATH: why" and the
+ * first entry that does not verify. */
+void cli_log_verify_render(FILE *out, const char *path, int rc,
+                           const cairn_ledger_verify_report_t *r);
+
+/* {ok, path, size, checkpoints, payloads, purged, bad_index, reason}. */
+json_t *cli_log_verify_json(const char *path, int rc, const cairn_ledger_verify_report_t *r);
+
+/* --- export --- */
+
+/* Exactly one of change, release, and at least one of output, intoto (not
+ * the same file); else CAIRN_EINVALID with a message. */
+int cli_export_check(const char *change, const char *release, const char *output,
+                     const char *intoto, char *err, size_t errlen);
+
+/* --- verify --- */
+
+/* A verifier from --vkey: the vkey text itself, or the path of a file
+ * holding it (trailing white space ignored). *text_out (may be NULL) gets
+ * the vkey text, malloc'd. On error a message for people in err:
+ * CAIRN_EPARSE or -errno. */
+int cli_vkey_load(const char *arg, char **text_out, cairn_note_verifier_t **verifier_out, char *err,
+                  size_t errlen);
+
+/* One line for a finding: the library's reason, which names its subject
+ * ("entry 17: payload SHA-256 is ... but the leaf records ..."), else the
+ * reason prefixed with "entry N: ", "change C: " or the finding kind. */
+void cli_verify_finding_text(const cairn_finding_t *f, char *buf, size_t buflen);
+
+/* 0 when the checkpoint verified and nothing was found, else 1. */
+int cli_verify_exit(const cairn_bundle_report_t *r);
+
+/* The checkpoint line, one line per finding, and the summary. */
+void cli_verify_render(FILE *out, const cairn_bundle_report_t *r,
+                       const cairn_note_verifier_t *verifier);
+
+/* {ok, checkpoint, entries, entries_ok, findings: [{kind, index, change, reason, message}]}. */
+json_t *cli_verify_json(const cairn_bundle_report_t *r);
+
+/* Verifies a bundle (json, len bytes) with verifier and writes the result
+ * to out (JSON when as_json); returns the exit code: 0 all verified, 1 not. */
+int cli_verify_bundle(FILE *out, FILE *err, const char *json, size_t len,
+                      const cairn_note_verifier_t *verifier, bool as_json);
 
 #endif

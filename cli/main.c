@@ -10,8 +10,8 @@
 #include "options.h"
 
 const cli_command_t *const cli_commands[] = {
-    &cli_cmd_up, &cli_cmd_submit, &cli_cmd_approve, &cli_cmd_status, &cli_cmd_gate, &cli_cmd_trail,
-    NULL,
+    &cli_cmd_up,  &cli_cmd_submit, &cli_cmd_approve, &cli_cmd_status, &cli_cmd_gate, &cli_cmd_trail,
+    &cli_cmd_log, &cli_cmd_export, &cli_cmd_verify,  &cli_cmd_keygen, NULL,
 };
 
 static void s_print_help(FILE *out)
@@ -37,11 +37,11 @@ static const cli_command_t *s_find(const char *name)
     return NULL;
 }
 
-/* Index of the command name in argv, skipping global options and their
- * values; 0 when there is none. */
-static int s_command_index(int argc, char **argv, int *help_out)
+/* Index of the command name in argv at or after start, skipping global
+ * options and their values; 0 when there is none. */
+static int s_command_index(int argc, char **argv, int start, int *help_out)
 {
-    for (int i = 1; i < argc; i++) {
+    for (int i = start; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0)
             return 0;
@@ -60,13 +60,28 @@ static int s_command_index(int argc, char **argv, int *help_out)
     return 0;
 }
 
+/* "vkey, checkpoint, prove" for the subcommands of cmd. */
+static void s_sub_names(const cli_command_t *cmd, char *buf, size_t buflen)
+{
+    size_t pos = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; cmd->subs[i] && pos < buflen; i++) {
+        const char *space = strrchr(cmd->subs[i]->name, ' ');
+        int n = snprintf(buf + pos, buflen - pos, "%s%s", i ? ", " : "",
+                         space ? space + 1 : cmd->subs[i]->name);
+        if (n < 0)
+            break;
+        pos += (size_t)n;
+    }
+}
+
 int main(int argc, char **argv)
 {
     /* Commands are short-lived: Ctrl-C should simply end them. */
     zsys_handler_set(NULL);
 
     int help = 0;
-    int ci = s_command_index(argc, argv, &help);
+    int ci = s_command_index(argc, argv, 1, &help);
     if (ci == 0) {
         s_print_help(help ? stdout : stderr);
         return help ? CLI_EXIT_OK : CLI_EXIT_USAGE;
@@ -79,6 +94,8 @@ int main(int argc, char **argv)
                     argv[ci + 1]);
             return CLI_EXIT_USAGE;
         }
+        if (cmd && cmd->subs && ci + 2 < argc && cli_find_sub(cmd, argv[ci + 2]))
+            cmd = cli_find_sub(cmd, argv[ci + 2]);
         if (cmd)
             cli_print_command_help(cmd, stdout);
         else
@@ -91,6 +108,25 @@ int main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
 
+    /* A command with subcommands: the next argument names one. */
+    int si = 0;
+    if (cmd->subs) {
+        si = s_command_index(argc, argv, ci + 1, &help);
+        if (si == 0 && help) {
+            cli_print_command_help(cmd, stdout);
+            return CLI_EXIT_OK;
+        }
+        char names[256];
+        s_sub_names(cmd, names, sizeof names);
+        if (si == 0)
+            return cli_usage_error(cmd, "missing subcommand: expected one of %s", names);
+        const cli_command_t *sub = cli_find_sub(cmd, argv[si]);
+        if (!sub)
+            return cli_usage_error(cmd, "unknown subcommand '%s': expected one of %s", argv[si],
+                                   names);
+        cmd = sub;
+    }
+
     /* The command sees global options given before it as if they followed it. */
     char **rest = calloc((size_t)argc, sizeof *rest);
     if (!rest) {
@@ -99,7 +135,7 @@ int main(int argc, char **argv)
     }
     int n = 0;
     for (int i = 1; i < argc; i++)
-        if (i != ci)
+        if (i != ci && i != si)
             rest[n++] = argv[i];
 
     int code;

@@ -79,7 +79,8 @@ static void help_lists_every_command_on_stdout(void **state)
     (void)state;
     s_run_t r = s_cairn("--help");
     assert_int_equal(r.code, 0);
-    const char *cmds[] = {"up", "submit", "approve", "status", "gate", "trail"};
+    const char *cmds[] = {"up",    "submit", "approve", "status", "gate",
+                          "trail", "log",    "export",  "verify", "keygen"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         char needle[32];
         snprintf(needle, sizeof needle, "\n  %s ", cmds[i]);
@@ -92,7 +93,21 @@ static void help_lists_every_command_on_stdout(void **state)
 static void each_command_has_its_own_help(void **state)
 {
     (void)state;
-    const char *cmds[] = {"up", "submit", "approve", "status", "gate", "trail"};
+    const char *cmds[] = {"up",
+                          "submit",
+                          "approve",
+                          "status",
+                          "gate",
+                          "trail",
+                          "log",
+                          "log vkey",
+                          "log checkpoint",
+                          "log prove",
+                          "log consistency",
+                          "log verify",
+                          "export",
+                          "verify",
+                          "keygen"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         char args[64], needle[64];
         snprintf(args, sizeof args, "%s --help", cmds[i]);
@@ -144,6 +159,21 @@ static void argument_mistakes_exit_2_with_a_clear_message(void **state)
         {"up extra", "unexpected argument 'extra'"},
         {"--config /nonexistent/cairn.yaml status CHG-1", "/nonexistent/cairn.yaml"},
         {"status CHG-1 --set nosuch.key=1", "cairn status:"},
+        {"log", "cairn log: missing subcommand: expected one of vkey, checkpoint, prove, "
+                "consistency, verify"},
+        {"log show", "cairn log: unknown subcommand 'show'"},
+        {"log prove", "cairn log prove: missing argument: expected INDEX"},
+        {"log prove -1", "unknown option '-1'"},
+        {"log prove 3 --size 0", "--size must be a tree size"},
+        {"log consistency", "cairn log consistency: missing argument: expected OLD [NEW]"},
+        {"log consistency 1 2 3", "unexpected argument '3'"},
+        {"log vkey extra", "cairn log vkey: unexpected argument 'extra'"},
+        {"export -o b.json", "give exactly one of --change C, --release R"},
+        {"export --change C --release R -o b.json", "give exactly one of"},
+        {"export --change C", "give -o FILE"},
+        {"verify", "cairn verify: missing argument: expected FILE"},
+        {"verify b.json", "missing required option --vkey VKEY"},
+        {"keygen --name 'a b'", "is not a valid key name"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         s_run_t r = s_cairn(cases[i].args);
@@ -160,8 +190,16 @@ static void argument_mistakes_exit_2_with_a_clear_message(void **state)
 static void a_stack_that_is_not_running_exits_4_and_says_cairn_up(void **state)
 {
     (void)state;
-    const char *cmds[] = {"status CHG-1", "gate CHG-1 --gate build", "trail CHG-1",
-                          "approve CHG-1 --as lee", "submit -"};
+    const char *cmds[] = {"status CHG-1",
+                          "gate CHG-1 --gate build",
+                          "trail CHG-1",
+                          "approve CHG-1 --as lee",
+                          "submit -",
+                          "log vkey",
+                          "log checkpoint",
+                          "log prove 0",
+                          "log consistency 1 2",
+                          "export --change CHG-1 -o x.json"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         char args[512];
         snprintf(args, sizeof args, "--data-dir '%s/nothing-here' %s", s_tmp, cmds[i]);
@@ -173,6 +211,24 @@ static void a_stack_that_is_not_running_exits_4_and_says_cairn_up(void **state)
         assert_string_equal(r.out, "");
         s_done(&r);
     }
+}
+
+static void help_for_a_subcommand_is_its_own(void **state)
+{
+    (void)state;
+    s_run_t r = s_cairn("help log prove");
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "Usage: cairn log prove INDEX [--size N]"));
+    s_done(&r);
+    r = s_cairn("--help log");
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "Subcommands:"));
+    assert_non_null(strstr(r.out, "cairn log consistency OLD [NEW]"));
+    s_done(&r);
+    r = s_cairn("log --json prove --help");
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "Usage: cairn log prove"));
+    s_done(&r);
 }
 
 static void a_second_up_on_the_same_data_dir_is_refused(void **state)
@@ -208,6 +264,7 @@ int main(void)
         cmocka_unit_test(an_unknown_command_is_named),
         cmocka_unit_test(argument_mistakes_exit_2_with_a_clear_message),
         cmocka_unit_test(a_stack_that_is_not_running_exits_4_and_says_cairn_up),
+        cmocka_unit_test(help_for_a_subcommand_is_its_own),
         cmocka_unit_test(a_second_up_on_the_same_data_dir_is_refused),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);

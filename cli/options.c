@@ -11,12 +11,12 @@
 #include "cairn/error.h"
 
 static const cli_opt_t s_globals[] = {
-    {"config", "FILE", false, "read configuration from FILE (YAML)"},
-    {"data-dir", "DIR", false, "where the stack keeps its data (default .cairn)"},
-    {"set", "KEY=VALUE", false, "override one configuration option (repeatable)"},
-    {"json", NULL, false, "print machine-readable JSON instead of text"},
-    {"help", NULL, false, "show this help"},
-    {NULL, NULL, false, NULL},
+    {"config", "FILE", false, "read configuration from FILE (YAML)", 0},
+    {"data-dir", "DIR", false, "where the stack keeps its data (default .cairn)", 0},
+    {"set", "KEY=VALUE", false, "override one configuration option (repeatable)", 0},
+    {"json", NULL, false, "print machine-readable JSON instead of text", 0},
+    {"help", NULL, false, "show this help", 0},
+    {NULL, NULL, false, NULL, 0},
 };
 
 static void s_err(char *err, size_t errlen, const char *fmt, ...)
@@ -36,6 +36,14 @@ static int s_find_opt(const cli_command_t *cmd, const char *name, size_t len)
 {
     for (int i = 0; cmd->opts && cmd->opts[i].name; i++)
         if (strlen(cmd->opts[i].name) == len && strncmp(cmd->opts[i].name, name, len) == 0)
+            return i;
+    return -1;
+}
+
+static int s_find_short(const cli_command_t *cmd, char letter)
+{
+    for (int i = 0; cmd->opts && cmd->opts[i].name; i++)
+        if (cmd->opts[i].short_name && cmd->opts[i].short_name == letter)
             return i;
     return -1;
 }
@@ -100,16 +108,23 @@ int cli_parse(const cli_command_t *cmd, int argc, char *const argv[], cli_args_t
         }
         if (strcmp(arg, "-h") == 0)
             continue;
-        if (arg[1] != '-') {
-            s_err(err, errlen, "unknown option '%s'", arg);
-            return CAIRN_EINVALID;
-        }
         const char *name = arg + 2;
         const char *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         const char *inline_value = eq ? eq + 1 : NULL;
         const char *value = NULL;
         int rc;
+        if (arg[1] != '-') {
+            /* A one-letter alias ("-o FILE") stands for its long option. */
+            int sidx = arg[2] == '\0' ? s_find_short(cmd, arg[1]) : -1;
+            if (sidx < 0) {
+                s_err(err, errlen, "unknown option '%s'", arg);
+                return CAIRN_EINVALID;
+            }
+            name = cmd->opts[sidx].name;
+            len = strlen(name);
+            inline_value = NULL;
+        }
 
         if (s_is(name, len, "json") || s_is(name, len, "help")) {
             if (inline_value) {
@@ -197,11 +212,25 @@ bool cli_flag(const cli_args_t *args, const char *name)
     return cli_opt(args, name) != NULL;
 }
 
+const cli_command_t *cli_find_sub(const cli_command_t *cmd, const char *name)
+{
+    for (size_t i = 0; cmd->subs && cmd->subs[i]; i++) {
+        const char *full = cmd->subs[i]->name;
+        const char *space = strrchr(full, ' ');
+        if (strcmp(space ? space + 1 : full, name) == 0)
+            return cmd->subs[i];
+    }
+    return NULL;
+}
+
 static void s_print_opts(const cli_opt_t *opts, FILE *out)
 {
     for (int i = 0; opts && opts[i].name; i++) {
         char left[64];
-        snprintf(left, sizeof left, "--%s%s%s", opts[i].name, opts[i].metavar ? " " : "",
+        char alias[8] = "";
+        if (opts[i].short_name)
+            snprintf(alias, sizeof alias, "-%c, ", opts[i].short_name);
+        snprintf(left, sizeof left, "%s--%s%s%s", alias, opts[i].name, opts[i].metavar ? " " : "",
                  opts[i].metavar ? opts[i].metavar : "");
         fprintf(out, "  %-22s %s%s\n", left, opts[i].help, opts[i].required ? " (required)" : "");
     }
@@ -213,17 +242,38 @@ void cli_print_global_options(FILE *out)
     s_print_opts(s_globals, out);
 }
 
-void cli_print_command_help(const cli_command_t *cmd, FILE *out)
+/* "log prove INDEX [--size N]": name, positionals and options. */
+static void s_print_synopsis(const cli_command_t *cmd, FILE *out)
 {
-    fprintf(out, "Usage: cairn %s", cmd->name);
+    fprintf(out, "%s", cmd->name);
     if (cmd->positional && *cmd->positional)
         fprintf(out, " %s", cmd->positional);
     for (int i = 0; cmd->opts && cmd->opts[i].name; i++) {
         const cli_opt_t *o = &cmd->opts[i];
-        fprintf(out, " %s--%s%s%s%s", o->required ? "" : "[", o->name, o->metavar ? " " : "",
+        char flag[64];
+        if (o->short_name)
+            snprintf(flag, sizeof flag, "-%c", o->short_name);
+        else
+            snprintf(flag, sizeof flag, "--%s", o->name);
+        fprintf(out, " %s%s%s%s%s", o->required ? "" : "[", flag, o->metavar ? " " : "",
                 o->metavar ? o->metavar : "", o->required ? "" : "]");
     }
+}
+
+void cli_print_command_help(const cli_command_t *cmd, FILE *out)
+{
+    fprintf(out, "Usage: cairn ");
+    s_print_synopsis(cmd, out);
     fprintf(out, "\n\n%s\n\n", cmd->summary);
+    if (cmd->subs) {
+        fprintf(out, "Subcommands:\n");
+        for (size_t i = 0; cmd->subs[i]; i++) {
+            fprintf(out, "  cairn ");
+            s_print_synopsis(cmd->subs[i], out);
+            fprintf(out, "\n      %s\n", cmd->subs[i]->summary);
+        }
+        fprintf(out, "Run 'cairn %s SUBCOMMAND --help' for a subcommand's options.\n\n", cmd->name);
+    }
     if (cmd->opts && cmd->opts[0].name) {
         fprintf(out, "Options:\n");
         s_print_opts(cmd->opts, out);
@@ -279,6 +329,23 @@ int cli_load_config(const cli_args_t *args, cairn_config_t **out, char *err, siz
 out:
     cairn_config_destroy(&cfg);
     return rc < 0 ? CAIRN_ECONFIG : 0;
+}
+
+int cli_parse_u64(const char *text, uint64_t *out)
+{
+    if (!text || text[0] < '0' || text[0] > '9' || (text[0] == '0' && text[1] != '\0'))
+        return CAIRN_EINVALID;
+    uint64_t v = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return CAIRN_EINVALID;
+        unsigned digit = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - digit) / 10)
+            return CAIRN_EINVALID;
+        v = v * 10 + digit;
+    }
+    *out = v;
+    return 0;
 }
 
 int cli_parse_seconds(const char *text, int64_t *ms_out)

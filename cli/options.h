@@ -33,13 +33,17 @@ typedef struct {
     const char *metavar; /* value placeholder shown in help ("G"); NULL for a flag */
     bool required;       /* the command cannot run without it */
     const char *help;    /* one line for `cairn CMD --help` */
+    char short_name;     /* one-letter alias ('o' for -o), or 0 for none */
 } cli_opt_t;
 
 typedef struct cli_args_t cli_args_t;
+typedef struct cli_command cli_command_t;
 
-/* One command: its synopsis, help and entry point. */
-typedef struct {
-    const char *name;                   /* "gate" */
+/* One command: its synopsis, help and entry point. A command with
+ * subcommands (`cairn log prove ...`) has no run of its own: the first
+ * positional argument names the subcommand, whose name is "log prove". */
+struct cli_command {
+    const char *name;                   /* "gate", or "log prove" for a subcommand */
     const char *positional;             /* positional synopsis, e.g. "CHANGE" ("" for none) */
     const char *summary;                /* one line in `cairn --help` */
     const char *details;                /* text after the options in `cairn CMD --help` */
@@ -47,7 +51,8 @@ typedef struct {
     size_t min_pos;                     /* positional arguments required */
     size_t max_pos;                     /* positional arguments allowed */
     int (*run)(const cli_args_t *args); /* runs the command, returns an exit code */
-} cli_command_t;
+    const cli_command_t *const *subs;   /* subcommands, NULL-terminated; NULL for none */
+};
 
 /* A parsed command line. Strings point into argv. */
 struct cli_args_t {
@@ -75,7 +80,10 @@ const char *cli_opt(const cli_args_t *args, const char *name);
 /* True when the command's flag name was given. */
 bool cli_flag(const cli_args_t *args, const char *name);
 
-/* Writes `cairn CMD --help`. */
+/* The subcommand of cmd called name ("prove" for "log prove"), or NULL. */
+const cli_command_t *cli_find_sub(const cli_command_t *cmd, const char *name);
+
+/* Writes `cairn CMD --help` (for a command with subcommands, their list). */
 void cli_print_command_help(const cli_command_t *cmd, FILE *out);
 
 /* Writes the global options block used by every help text. */
@@ -89,6 +97,10 @@ int cli_usage_error(const cli_command_t *cmd, const char *fmt, ...)
 /* Builds the configuration: defaults, then --config, --data-dir and --set in
  * that order, then finalized. On error returns CAIRN_ECONFIG with a message. */
 int cli_load_config(const cli_args_t *args, cairn_config_t **out, char *err, size_t errlen);
+
+/* Parses a non-negative decimal integer (no sign, no spaces, no leading
+ * zeros other than "0" itself) that fits in 64 bits; CAIRN_EINVALID otherwise. */
+int cli_parse_u64(const char *text, uint64_t *out);
 
 /* Parses a wait time: plain seconds ("30", "2.5") or a duration ("500ms",
  * "2m"). Returns CAIRN_EINVALID for anything else or a negative value. */

@@ -19,10 +19,9 @@ static int s_run_nothing(const cli_args_t *args)
 }
 
 static const cli_opt_t s_opts[] = {
-    {"gate", "G", true, "the gate"},
-    {"env", "E", false, "the environment"},
-    {"reject", NULL, false, "a flag"},
-    {NULL, NULL, false, NULL},
+    {"gate", "G", true, "the gate", 0},   {"env", "E", false, "the environment", 0},
+    {"reject", NULL, false, "a flag", 0}, {"output", "FILE", false, "where to write", 'o'},
+    {NULL, NULL, false, NULL, 0},
 };
 
 static const cli_command_t s_cmd = {
@@ -34,6 +33,32 @@ static const cli_command_t s_cmd = {
     .min_pos = 1,
     .max_pos = 1,
     .run = s_run_nothing,
+};
+
+static const cli_command_t s_sub_one = {
+    .name = "demo one",
+    .positional = "INDEX",
+    .summary = "The first subcommand.",
+    .min_pos = 1,
+    .max_pos = 1,
+    .run = s_run_nothing,
+};
+
+static const cli_command_t s_sub_two = {
+    .name = "demo two",
+    .positional = "",
+    .summary = "The second subcommand.",
+    .run = s_run_nothing,
+};
+
+static const cli_command_t *const s_subs[] = {&s_sub_one, &s_sub_two, NULL};
+
+static const cli_command_t s_parent = {
+    .name = "demo",
+    .positional = "SUBCOMMAND",
+    .summary = "A command with subcommands.",
+    .details = "Exit codes: none.\n",
+    .subs = s_subs,
 };
 
 static int s_parse(cli_args_t *a, char *err, size_t errlen, int argc, ...)
@@ -188,7 +213,9 @@ static void help_text_lists_options_and_exit_codes(void **state)
     FILE *out = open_memstream(&text, &len);
     cli_print_command_help(&s_cmd, out);
     fclose(out);
-    assert_non_null(strstr(text, "Usage: cairn demo CHANGE --gate G [--env E] [--reject]"));
+    assert_non_null(
+        strstr(text, "Usage: cairn demo CHANGE --gate G [--env E] [--reject] [-o FILE]"));
+    assert_non_null(strstr(text, "  -o, --output FILE      where to write\n"));
     assert_non_null(strstr(text, "--gate G"));
     assert_non_null(strstr(text, "(required)"));
     assert_non_null(strstr(text, "--data-dir DIR"));
@@ -260,6 +287,56 @@ static void wait_times_are_seconds_or_durations(void **state)
     assert_int_equal(cli_parse_seconds("", &ms), CAIRN_EINVALID);
 }
 
+static void a_one_letter_alias_stands_for_its_option(void **state)
+{
+    (void)state;
+    cli_args_t a;
+    char err[256];
+    assert_int_equal(s_parse(&a, err, sizeof err, 5, "X", "--gate", "g", "-o", "out.json"), 0);
+    assert_string_equal(cli_opt(&a, "output"), "out.json");
+    /* "-" is a value like any other (stdout). */
+    assert_int_equal(s_parse(&a, err, sizeof err, 5, "X", "--gate", "g", "-o", "-"), 0);
+    assert_string_equal(cli_opt(&a, "output"), "-");
+    assert_int_equal(s_parse(&a, err, sizeof err, 4, "X", "--gate", "g", "-o"), CAIRN_EINVALID);
+    assert_non_null(strstr(err, "--output needs a value"));
+    assert_int_equal(s_parse(&a, err, sizeof err, 5, "X", "--gate", "g", "-oout", "x"),
+                     CAIRN_EINVALID);
+    assert_non_null(strstr(err, "unknown option '-oout'"));
+}
+
+static void subcommands_are_found_by_their_last_word(void **state)
+{
+    (void)state;
+    assert_ptr_equal(cli_find_sub(&s_parent, "one"), &s_sub_one);
+    assert_ptr_equal(cli_find_sub(&s_parent, "two"), &s_sub_two);
+    assert_null(cli_find_sub(&s_parent, "demo"));
+    assert_null(cli_find_sub(&s_parent, "three"));
+    assert_null(cli_find_sub(&s_cmd, "one"));
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    cli_print_command_help(&s_parent, out);
+    fclose(out);
+    assert_non_null(strstr(text, "Usage: cairn demo SUBCOMMAND\n"));
+    assert_non_null(strstr(text, "Subcommands:\n  cairn demo one INDEX\n      The first "
+                                 "subcommand.\n  cairn demo two\n"));
+    free(text);
+}
+
+static void indexes_and_sizes_are_plain_decimal(void **state)
+{
+    (void)state;
+    uint64_t v = 1;
+    assert_int_equal(cli_parse_u64("0", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(cli_parse_u64("18446744073709551615", &v), 0);
+    assert_true(v == UINT64_MAX);
+    const char *bad[] = {"", "-1", "+1", "01", "1x", " 1", "18446744073709551616", "0x10"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(cli_parse_u64(bad[i], &v), CAIRN_EINVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +356,9 @@ int main(void)
         cmocka_unit_test(data_dir_and_set_reach_the_configuration),
         cmocka_unit_test(a_bad_configuration_is_an_error_with_a_message),
         cmocka_unit_test(wait_times_are_seconds_or_durations),
+        cmocka_unit_test(a_one_letter_alias_stands_for_its_option),
+        cmocka_unit_test(subcommands_are_found_by_their_last_word),
+        cmocka_unit_test(indexes_and_sizes_are_plain_decimal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,627 @@
+/* Tests for `cairn log`, `cairn export` and `cairn verify` against a real
+ * cairn-ledger on ipc:// endpoints in a temporary directory: every proof the
+ * CLI prints is checked here with the library, as an auditor would check
+ * it; then `log verify` runs on the stopped ledger's store, intact and with
+ * one leaf overwritten. Output formatting is tested on constructed replies. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+#include <sodium.h>
+
+#include "cairn/bus.h"
+#include "cairn/dsse.h"
+#include "cairn/error.h"
+#include "cairn/lmdbx.h"
+#include "cairn/util.h"
+#include "commands.h"
+#include "layout.h"
+#include "ledger_client.h"
+#include "rpc.h"
+
+#define S_ORIGIN "cairn.local/ledger"
+
+static char s_dir[64];
+static pid_t s_ledger = -1;
+
+/* ---- output formatting on constructed replies ---- */
+
+static char *s_capture_proof(const Cairn__V1__LedgerReply *reply, char **err_text)
+{
+    char *text = NULL, *etext = NULL;
+    size_t len = 0, elen = 0;
+    FILE *out = open_memstream(&text, &len);
+    FILE *err = open_memstream(&etext, &elen);
+    cli_log_proof_render(out, err, reply);
+    fclose(out);
+    fclose(err);
+    *err_text = etext;
+    return text;
+}
+
+static void a_proof_without_a_checkpoint_prints_its_hashes_and_says_why(void **state)
+{
+    (void)state;
+    uint8_t h1[32], h2[32];
+    memset(h1, 0, sizeof h1);
+    memset(h2, 0xff, sizeof h2);
+    ProtobufCBinaryData hashes[] = {{32, h1}, {32, h2}};
+    Cairn__V1__Proof p = CAIRN__V1__PROOF__INIT;
+    p.index = 3;
+    p.size = 6;
+    p.hashes = hashes;
+    p.n_hashes = 2;
+    p.leaf_hash = hashes[0];
+    Cairn__V1__LedgerReply reply = CAIRN__V1__LEDGER_REPLY__INIT;
+    reply.proof = &p;
+    char *err = NULL;
+    char *text = s_capture_proof(&reply, &err);
+    assert_string_equal(text, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+                              "//////////////////////////////////////////8=\n");
+    assert_non_null(strstr(err, "no checkpoint was signed at size 6"));
+    free(text);
+    free(err);
+
+    json_t *obj = cli_log_proof_json(&reply);
+    assert_int_equal(json_integer_value(json_object_get(obj, "index")), 3);
+    assert_int_equal(json_integer_value(json_object_get(obj, "size")), 6);
+    assert_int_equal(json_array_size(json_object_get(obj, "hashes")), 2);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(obj, "hashes"), 1)),
+                        "//////////////////////////////////////////8=");
+    assert_true(json_is_null(json_object_get(obj, "checkpoint")));
+    assert_true(json_is_null(json_object_get(obj, "tlog_proof")));
+    json_decref(obj);
+
+    /* With a tlog-proof, that text is printed verbatim and nothing else. */
+    p.tlog_proof = "c2sp.org/tlog-proof@v1\nindex 3\n...\n";
+    text = s_capture_proof(&reply, &err);
+    assert_string_equal(text, p.tlog_proof);
+    assert_string_equal(err, "");
+    free(text);
+    free(err);
+}
+
+static void the_verify_report_names_the_first_bad_entry(void **state)
+{
+    (void)state;
+    cairn_ledger_verify_report_t r;
+    memset(&r, 0, sizeof r);
+    r.size = 12;
+    r.checkpoints = 4;
+    r.payloads = 11;
+    r.purged = 1;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    cli_log_verify_render(out, "/d/ledger", 0, &r);
+    fclose(out);
+    assert_string_equal(text, "OK: ledger /d/ledger verified: 12 entries, 4 signed checkpoints, "
+                              "11 payloads checked, 1 purged\n");
+    free(text);
+
+    r.has_bad_index = true;
+    r.bad_index = 7;
+    snprintf(r.reason, sizeof r.reason, "entry 7: payload does not match its digest");
+    out = open_memstream(&text, &len);
+    cli_log_verify_render(out, "/d/ledger", CAIRN_EINTEGRITY, &r);
+    fclose(out);
+    assert_true(strncmp(text,
+                        "FAILED: ledger /d/ledger: entry 7: payload does not match its "
+                        "digest\nfirst entry that does not verify: 7\n",
+                        100) == 0);
+    free(text);
+    json_t *obj = cli_log_verify_json("/d/ledger", CAIRN_EINTEGRITY, &r);
+    assert_true(json_is_false(json_object_get(obj, "ok")));
+    assert_int_equal(json_integer_value(json_object_get(obj, "bad_index")), 7);
+    json_decref(obj);
+
+    assert_int_equal(cli_log_verify_exit(0), 0);
+    assert_int_equal(cli_log_verify_exit(CAIRN_EINTEGRITY), 1);
+    assert_int_equal(cli_log_verify_exit(-ENOENT), 2);
+    assert_int_equal(cli_log_verify_exit(CAIRN_ESTORE), 1);
+}
+
+/* ---- against a running ledger ---- */
+
+typedef struct {
+    int code;  /* exit code */
+    char *out; /* stdout */
+    char *err; /* stderr */
+} s_run_t;
+
+static s_run_t s_cairn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Runs `cairn --data-dir DIR ARGS`; args are trusted test strings. */
+static s_run_t s_cairn(const char *fmt, ...)
+{
+    char args[2048], cmd[4096], path[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    const char *bin = getenv("CAIRN_BIN_DIR");
+    snprintf(cmd, sizeof cmd, "'%s/cairn' --data-dir '%s' %s >'%s/out' 2>'%s/err' </dev/null",
+             bin ? bin : ".", s_dir, args, s_dir, s_dir);
+    int status = system(cmd);
+    s_run_t r;
+    size_t len;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    snprintf(path, sizeof path, "%s/out", s_dir);
+    assert_int_equal(cairn_read_file(path, 1 << 22, &r.out, &len), 0);
+    snprintf(path, sizeof path, "%s/err", s_dir);
+    assert_int_equal(cairn_read_file(path, 1 << 22, &r.err, &len), 0);
+    if (r.code != 0 && getenv("CAIRN_TEST_VERBOSE"))
+        print_message("cairn %s: exit %d\n%s%s", args, r.code, r.out, r.err);
+    return r;
+}
+
+static void s_done(s_run_t *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static char *s_endpoint(void)
+{
+    static char ep[128];
+    snprintf(ep, sizeof ep, "ipc://%s/run/ledger-api.sock", s_dir);
+    return ep;
+}
+
+static void s_start_ledger(void)
+{
+    const char *bin = getenv("CAIRN_BIN_DIR");
+    char exe[512];
+    snprintf(exe, sizeof exe, "%s/cairn-ledger", bin ? bin : ".");
+    s_ledger = fork();
+    assert_true(s_ledger >= 0);
+    if (s_ledger == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, STDERR_FILENO);
+        execl(exe, exe, "--data-dir", s_dir, "--set", "log.level=warn", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 100 && !cli_endpoint_listening(s_endpoint()); i++)
+        usleep(50 * 1000);
+    assert_true(cli_endpoint_listening(s_endpoint()));
+}
+
+static void s_stop_ledger(void)
+{
+    if (s_ledger <= 0)
+        return;
+    kill(s_ledger, SIGTERM);
+    int status = 0;
+    waitpid(s_ledger, &status, 0);
+    s_ledger = -1;
+}
+
+/* Sends one ledger request and returns the reply (status checked). */
+static Cairn__V1__LedgerReply *s_call(Cairn__V1__LedgerRequest *req)
+{
+    uint8_t *buf = NULL, *rbuf = NULL;
+    size_t len = 0, rlen = 0;
+    Cairn__V1__LedgerReply *reply = NULL;
+    cairn_client_t *client = cairn_client_new(s_endpoint());
+    assert_non_null(client);
+    assert_int_equal(cairn_codec_pack(&req->base, &buf, &len), 0);
+    assert_int_equal(cairn_client_call(client, buf, len, 5000, &rbuf, &rlen), 0);
+    assert_int_equal(cairn_codec_ledger_reply_unpack(rbuf, rlen, &reply), 0);
+    assert_int_equal(reply->status, 0);
+    free(buf);
+    free(rbuf);
+    cairn_client_destroy(&client);
+    return reply;
+}
+
+static void s_append(const char *id, const char *change, const char *release)
+{
+    Cairn__V1__Correlation corr = CAIRN__V1__CORRELATION__INIT;
+    Cairn__V1__Event ev = CAIRN__V1__EVENT__INIT;
+    Cairn__V1__Record rec = CAIRN__V1__RECORD__INIT;
+    Cairn__V1__AppendRequest app = CAIRN__V1__APPEND_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    corr.change_id = (char *)change;
+    corr.release_id = (char *)(release ? release : "");
+    corr.commit_sha = "0123456789abcdef0123456789abcdef01234567";
+    ev.id = (char *)id;
+    ev.source = "/test";
+    ev.spec_version = "1.0";
+    ev.type = "dev.cdevents.change.created.0.4.0";
+    ev.correlation = &corr;
+    rec.body_case = CAIRN__V1__RECORD__BODY_EVENT;
+    rec.event = &ev;
+    app.key = (char *)id;
+    app.record = &rec;
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_APPEND;
+    req.append = &app;
+    Cairn__V1__LedgerReply *reply = s_call(&req);
+    CAIRN_CODEC_FREE(&reply);
+}
+
+/* The leaf bytes of entry index, from a replay. */
+static char *s_leaf(uint64_t index, size_t *len_out)
+{
+    Cairn__V1__ReplayRequest rp = CAIRN__V1__REPLAY_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    rp.from_index = index;
+    rp.limit = 1;
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_REPLAY;
+    req.replay = &rp;
+    Cairn__V1__LedgerReply *reply = s_call(&req);
+    assert_int_equal(reply->n_entries, 1);
+    char *leaf = malloc(reply->entries[0]->leaf.len + 1);
+    memcpy(leaf, reply->entries[0]->leaf.data, reply->entries[0]->leaf.len);
+    leaf[reply->entries[0]->leaf.len] = '\0';
+    *len_out = reply->entries[0]->leaf.len;
+    CAIRN_CODEC_FREE(&reply);
+    return leaf;
+}
+
+/* Decodes base64 text of a 32-byte hash. */
+static void s_hash(const char *b64, uint8_t out[32])
+{
+    size_t n = 0;
+    assert_int_equal(sodium_base642bin(out, 32, b64, strlen(b64), NULL, &n, NULL,
+                                       sodium_base64_VARIANT_ORIGINAL),
+                     0);
+    assert_int_equal(n, 32);
+}
+
+static int s_setup_ledger(void **state)
+{
+    (void)state;
+    snprintf(s_dir, sizeof s_dir, "/tmp/cairn-log-test-XXXXXX");
+    if (!mkdtemp(s_dir))
+        return -1;
+    s_start_ledger();
+    s_append("e0", "CHG-1", NULL);
+    s_append("e1", "CHG-2", "R-1");
+    s_append("e2", "CHG-1", "R-1");
+    s_append("e3", "CHG-2", NULL);
+    s_append("e4", "CHG-1", NULL);
+    return 0;
+}
+
+static int s_teardown_ledger(void **state)
+{
+    (void)state;
+    s_stop_ledger();
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static char *s_vkey_of_the_log(void)
+{
+    s_run_t r = s_cairn("log vkey");
+    assert_int_equal(r.code, 0);
+    char *nl = strchr(r.out, '\n');
+    assert_non_null(nl);
+    *nl = '\0';
+    char *vkey = strdup(r.out);
+    s_done(&r);
+    return vkey;
+}
+
+static void log_vkey_and_checkpoint_show_the_signed_state(void **state)
+{
+    (void)state;
+    char *vkey = s_vkey_of_the_log();
+    cairn_note_verifier_t *v = NULL;
+    assert_int_equal(cairn_note_verifier_parse(vkey, &v), 0);
+    assert_string_equal(cairn_note_verifier_name(v), S_ORIGIN);
+
+    s_run_t r = s_cairn("log vkey --json");
+    assert_int_equal(r.code, 0);
+    json_t *obj = json_loads(r.out, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(obj, "vkey")), vkey);
+    assert_string_equal(json_string_value(json_object_get(obj, "name")), S_ORIGIN);
+    json_decref(obj);
+    s_done(&r);
+
+    /* The checkpoint is printed verbatim: it verifies as it stands. */
+    r = s_cairn("log checkpoint");
+    assert_int_equal(r.code, 0);
+    assert_true(strncmp(r.out, S_ORIGIN "\n5\n", strlen(S_ORIGIN) + 3) == 0);
+    cairn_checkpoint_t cp;
+    memset(&cp, 0, sizeof cp);
+    assert_int_equal(cairn_checkpoint_open(r.out, strlen(r.out), v, NULL, &cp), 0);
+    assert_int_equal(cp.size, 5);
+    s_done(&r);
+
+    r = s_cairn("log checkpoint --json");
+    assert_int_equal(r.code, 0);
+    obj = json_loads(r.out, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(obj, "size")), 5);
+    assert_string_equal(json_string_value(json_object_get(obj, "origin")), S_ORIGIN);
+    uint8_t root[32];
+    s_hash(json_string_value(json_object_get(obj, "root")), root);
+    assert_memory_equal(root, cp.root, 32);
+    json_decref(obj);
+    s_done(&r);
+    cairn_checkpoint_clear(&cp);
+    cairn_note_verifier_destroy(&v);
+    free(vkey);
+}
+
+static void log_prove_prints_a_tlog_proof_that_verifies_offline(void **state)
+{
+    (void)state;
+    char *vkey = s_vkey_of_the_log();
+    cairn_note_verifier_t *v = NULL;
+    assert_int_equal(cairn_note_verifier_parse(vkey, &v), 0);
+    s_run_t r = s_cairn("log prove 2");
+    assert_int_equal(r.code, 0);
+    assert_true(strncmp(r.out, "c2sp.org/tlog-proof@v1\nindex 2\n", 31) == 0);
+    cairn_tlog_proof_t proof;
+    memset(&proof, 0, sizeof proof);
+    assert_int_equal(cairn_tlog_proof_parse(r.out, strlen(r.out), &proof), 0);
+    size_t leaf_len = 0;
+    char *leaf = s_leaf(2, &leaf_len);
+    assert_int_equal(cairn_tlog_proof_verify(&proof, leaf, leaf_len, v, NULL, NULL), 0);
+    /* The same proof does not hold for another leaf. */
+    char *other = s_leaf(3, &leaf_len);
+    assert_int_equal(cairn_tlog_proof_verify(&proof, other, leaf_len, v, NULL, NULL),
+                     CAIRN_EINTEGRITY);
+    cairn_tlog_proof_clear(&proof);
+    s_done(&r);
+
+    r = s_cairn("log prove 2 --json");
+    assert_int_equal(r.code, 0);
+    json_t *obj = json_loads(r.out, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(obj, "index")), 2);
+    assert_int_equal(json_integer_value(json_object_get(obj, "size")), 5);
+    assert_int_equal(json_array_size(json_object_get(obj, "hashes")),
+                     cairn_merkle_inclusion_proof_count(2, 5));
+    assert_non_null(strstr(json_string_value(json_object_get(obj, "checkpoint")), "\n5\n"));
+    json_decref(obj);
+    s_done(&r);
+
+    r = s_cairn("log prove 9");
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "cairn log prove: cairn-ledger refused: prove: out of range"));
+    s_done(&r);
+    r = s_cairn("log prove 4 --size 3");
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "INDEX 4 is not in a tree of size 3"));
+    s_done(&r);
+    r = s_cairn("log prove two");
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "INDEX must be a ledger index"));
+    s_done(&r);
+    free(leaf);
+    free(other);
+    cairn_note_verifier_destroy(&v);
+    free(vkey);
+}
+
+/* The root of the signed checkpoint of size, via `log prove 0 --size`. */
+static void s_root_at(uint64_t size, uint8_t root[32])
+{
+    s_run_t r = s_cairn("log prove 0 --size %llu --json", (unsigned long long)size);
+    assert_int_equal(r.code, 0);
+    json_t *obj = json_loads(r.out, 0, NULL);
+    const char *note = json_string_value(json_object_get(obj, "checkpoint"));
+    assert_non_null(note);
+    cairn_checkpoint_t cp;
+    memset(&cp, 0, sizeof cp);
+    assert_int_equal(cairn_checkpoint_parse(note, (size_t)(strstr(note, "\n\n") - note) + 1, &cp),
+                     0);
+    assert_int_equal(cp.size, size);
+    memcpy(root, cp.root, 32);
+    cairn_checkpoint_clear(&cp);
+    json_decref(obj);
+    s_done(&r);
+}
+
+static void log_consistency_proves_the_log_only_grew(void **state)
+{
+    (void)state;
+    uint8_t old_root[32], new_root[32], proof[64 * 32];
+    s_root_at(2, old_root);
+    s_root_at(5, new_root);
+    s_run_t r = s_cairn("log consistency 2 5");
+    assert_int_equal(r.code, 0);
+    size_t n = 0;
+    for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n"))
+        s_hash(line, proof + 32 * n++);
+    assert_true(n > 0);
+    assert_int_equal(cairn_merkle_verify_consistency(2, 5, old_root, new_root, proof, n), 0);
+    /* A different old root does not pass. */
+    old_root[0] ^= 1;
+    assert_int_equal(cairn_merkle_verify_consistency(2, 5, old_root, new_root, proof, n),
+                     CAIRN_EINTEGRITY);
+    s_done(&r);
+
+    r = s_cairn("log consistency 2 --json");
+    assert_int_equal(r.code, 0);
+    json_t *obj = json_loads(r.out, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(obj, "old_size")), 2);
+    assert_int_equal(json_integer_value(json_object_get(obj, "size")), 5);
+    assert_int_equal(json_array_size(json_object_get(obj, "hashes")), n);
+    json_decref(obj);
+    s_done(&r);
+
+    r = s_cairn("log consistency 5 2");
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "OLD (5) must not be larger than NEW (2)"));
+    s_done(&r);
+    r = s_cairn("log consistency 0 5");
+    assert_int_equal(r.code, 2);
+    s_done(&r);
+}
+
+static void an_exported_bundle_verifies_and_a_tampered_one_does_not(void **state)
+{
+    (void)state;
+    char *vkey = s_vkey_of_the_log();
+    s_run_t r = s_cairn("export --change CHG-1 -o '%s/chg1.json'", s_dir);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "chg1.json: 3 entries of change CHG-1, proven against "
+                                  "checkpoint size 5\n"));
+    assert_non_null(strstr(r.out, "verify it offline: cairn verify "));
+    s_done(&r);
+    char path[128];
+    snprintf(path, sizeof path, "%s/chg1.json", s_dir);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+
+    r = s_cairn("verify '%s' --vkey '%s'", path, vkey);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "OK: all 3 entries verified"));
+    s_done(&r);
+
+    /* A release's bundle carries each of its changes' whole chain. */
+    r = s_cairn("export --release R-1 -o '%s/r1.json' --json", s_dir);
+    assert_int_equal(r.code, 0);
+    json_t *obj = json_loads(r.out, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(obj, "entries")), 5);
+    assert_true(json_is_true(json_object_get(obj, "verified")));
+    assert_string_equal(json_string_value(json_object_get(obj, "release")), "R-1");
+    json_decref(obj);
+    s_done(&r);
+
+    /* Drop CHG-1's middle entry: the chain shows the gap. */
+    json_t *b = json_load_file(path, 0, NULL);
+    json_array_remove(json_object_get(b, "entries"), 1);
+    assert_int_equal(json_dump_file(b, path, JSON_COMPACT), 0);
+    json_decref(b);
+    r = s_cairn("verify '%s' --vkey '%s'", path, vkey);
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.out, "entry 4 of change CHG-1 names prev 2, which is not in the "
+                                  "bundle\n"));
+    s_done(&r);
+
+    r = s_cairn("export --change NOPE -o '%s/nope.json'", s_dir);
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.err, "nothing matches"));
+    s_done(&r);
+    free(vkey);
+}
+
+static void export_intoto_writes_signed_statements(void **state)
+{
+    (void)state;
+    char *vkey = s_vkey_of_the_log();
+    cairn_note_verifier_t *v = NULL;
+    assert_int_equal(cairn_note_verifier_parse(vkey, &v), 0);
+    s_run_t r = s_cairn("export --change CHG-2 --intoto '%s/chg2.intoto.jsonl'", s_dir);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "2 in-toto statements"));
+    s_done(&r);
+    char path[128], *text = NULL;
+    size_t len = 0, lines = 0;
+    snprintf(path, sizeof path, "%s/chg2.intoto.jsonl", s_dir);
+    assert_int_equal(cairn_read_file(path, 1 << 20, &text, &len), 0);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+        char *type = NULL, *pt = NULL;
+        uint8_t *payload = NULL;
+        size_t plen = 0;
+        assert_int_equal(cairn_dsse_verify(line, strlen(line), v, &type, &payload, &plen), 0);
+        assert_string_equal(type, CAIRN_DSSE_INTOTO_TYPE);
+        assert_int_equal(cairn_intoto_check(payload, plen, &pt), 0);
+        json_t *st = json_loads((char *)payload, 0, NULL);
+        json_t *pred = json_object_get(st, "predicate");
+        assert_string_equal(json_string_value(json_object_get(pred, "change")), "CHG-2");
+        free(type);
+        free(pt);
+        free(payload);
+        json_decref(st);
+    }
+    assert_int_equal(lines, 2);
+    free(text);
+    cairn_note_verifier_destroy(&v);
+    free(vkey);
+}
+
+static void log_verify_checks_the_store_without_the_daemon(void **state)
+{
+    (void)state;
+    char *vkey = s_vkey_of_the_log();
+    s_stop_ledger();
+    s_run_t r = s_cairn("log vkey");
+    assert_int_equal(r.code, 4);
+    assert_non_null(strstr(r.err, "cairn up"));
+    s_done(&r);
+
+    r = s_cairn("log verify");
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "OK: ledger "));
+    assert_non_null(strstr(r.out, "verified: 5 entries, "));
+    s_done(&r);
+    r = s_cairn("log verify --vkey '%s' --json", vkey);
+    assert_int_equal(r.code, 0);
+    json_t *obj = json_loads(r.out, 0, NULL);
+    assert_true(json_is_true(json_object_get(obj, "ok")));
+    assert_int_equal(json_integer_value(json_object_get(obj, "size")), 5);
+    assert_true(json_integer_value(json_object_get(obj, "checkpoints")) >= 1);
+    json_decref(obj);
+    s_done(&r);
+
+    /* Overwrite the leaf of entry 3, as someone with disk access might. */
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger", s_dir);
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    cairn_ledger_dbs_t dbs;
+    uint8_t key[8];
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, CAIRN_LEDGER_MAX_DBS), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, 1u << 30), 0);
+    assert_int_equal(mdb_env_open(env, path, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(cairn_ledger_layout_open(txn, false, &dbs), 0);
+    cairn_u64_to_key(3, key);
+    MDB_val k = {8, key}, val = {9, "forged!\n\n"};
+    assert_int_equal(mdb_put(txn, dbs.leaves, &k, &val, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    r = s_cairn("log verify");
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.out, "FAILED: ledger "));
+    assert_non_null(strstr(r.out, "first entry that does not verify: 3\n"));
+    s_done(&r);
+
+    r = s_cairn("log verify --data-dir '%s/nothing-here'", s_dir);
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "cairn log verify: "));
+    s_done(&r);
+    r = s_cairn("log verify --vkey nonsense");
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "is neither a verifier key"));
+    s_done(&r);
+    free(vkey);
+}
+
+int main(void)
+{
+    const struct CMUnitTest formatting[] = {
+        cmocka_unit_test(a_proof_without_a_checkpoint_prints_its_hashes_and_says_why),
+        cmocka_unit_test(the_verify_report_names_the_first_bad_entry),
+    };
+    /* In order: the last one stops the ledger and edits its store. */
+    const struct CMUnitTest live[] = {
+        cmocka_unit_test(log_vkey_and_checkpoint_show_the_signed_state),
+        cmocka_unit_test(log_prove_prints_a_tlog_proof_that_verifies_offline),
+        cmocka_unit_test(log_consistency_proves_the_log_only_grew),
+        cmocka_unit_test(an_exported_bundle_verifies_and_a_tampered_one_does_not),
+        cmocka_unit_test(export_intoto_writes_signed_statements),
+        cmocka_unit_test(log_verify_checks_the_store_without_the_daemon),
+    };
+    int failed = cmocka_run_group_tests(formatting, NULL, NULL);
+    return failed + cmocka_run_group_tests(live, s_setup_ledger, s_teardown_ledger);
+}
