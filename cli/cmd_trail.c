@@ -179,7 +179,9 @@ static json_t *s_entry_json(const Cairn__V1__Entry *entry)
     cairn_format_time(entry->appended_at_ms, when);
     json_object_set_new(obj, "appended_at", json_string(when));
     json_object_set_new(obj, "hash", s_hex(&entry->hash));
-    json_object_set_new(obj, "prev_hash", s_hex(&entry->prev_hash));
+    /* The hash chain is gone: the leaf (text) is what the Merkle tree commits to. */
+    json_object_del(obj, "prev_hash");
+    json_object_set_new(obj, "leaf", json_stringn((const char *)entry->leaf.data, entry->leaf.len));
     if (rec) {
         const char *kind = rec->body_case == CAIRN__V1__RECORD__BODY_EVENT     ? "event"
                            : rec->body_case == CAIRN__V1__RECORD__BODY_VERDICT ? "verdict"
