@@ -6,12 +6,14 @@
 
 #include <czmq.h>
 
+#include "cmd_policy.h"
 #include "commands.h"
 #include "options.h"
 
 const cli_command_t *const cli_commands[] = {
     &cli_cmd_up,  &cli_cmd_submit, &cli_cmd_approve, &cli_cmd_status, &cli_cmd_gate, &cli_cmd_trail,
-    &cli_cmd_log, &cli_cmd_export, &cli_cmd_verify,  &cli_cmd_keygen, NULL,
+    &cli_cmd_log, &cli_cmd_export, &cli_cmd_verify,  &cli_cmd_keygen, &cli_cmd_policy,
+    NULL,
 };
 
 static void s_print_help(FILE *out)

@@ -3,7 +3,7 @@
 
 CAIRN_PACKAGES="build-essential cmake pkg-config git curl libzmq3-dev libczmq-dev
 libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils libsodium-dev libcmocka-dev
-libmicrohttpd-dev libjansson-dev libfyaml-dev libcurl4-openssl-dev procps"
+libmicrohttpd-dev libjansson-dev libfyaml-dev libcurl4-openssl-dev procps tzdata"
 
 cairn_root() { cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd; }
 

@@ -90,6 +90,8 @@ int cairn_codec_record_topic(const Cairn__V1__Record *rec, char *buf, size_t buf
         return s_fmt(buf, buflen, "alert.", rec->alert->kind);
     case CAIRN__V1__RECORD__BODY_RECEIPT:
         return s_fmt(buf, buflen, "receipt.", rec->receipt->receiver);
+    case CAIRN__V1__RECORD__BODY_ACTIVATION:
+        return s_fmt(buf, buflen, "policy.", "activated");
     default:
         return CAIRN_EINVALID;
     }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/util.h"
 #include "verdict.h"
 
 static bool s_pending_on_approval(const Cairn__V1__Verdict *v)
@@ -83,23 +84,35 @@ static int s_approval_requested(const cairn_change_t *c, const Cairn__V1__Verdic
         size_t used = strlen(need);
         snprintf(need + used, sizeof need - used, "%s%s", used ? "; " : "", o->message);
     }
+    uint32_t missing = 0;
+    for (size_t i = 0; i < v->n_obligations; i++)
+        if (strcmp(v->obligations[i]->kind, "approval") == 0)
+            missing += v->obligations[i]->missing;
+    char count[16];
+    snprintf(count, sizeof count, "%u", missing);
     snprintf(summary, sizeof summary, "%s needs approval before %s: %s", c->id, v->gate, need);
     int rc = s_new("approval_requested", "info", c, trigger, at_ms, summary, out);
     if (rc == 0)
         rc = s_label(out->alert, "gate", v->gate);
     if (rc == 0)
         rc = s_label(out->alert, "roles", roles);
+    if (rc == 0)
+        rc = s_label(out->alert, "missing", count);
     return rc;
 }
 
 static int s_gate_denied(const cairn_change_t *c, const Cairn__V1__Verdict *v, const char *gates,
                          uint64_t trigger, int64_t at_ms, cairn_alert_out_t *out)
 {
-    const char *why = "";
-    for (size_t i = 0; i < v->n_reasons && !*why; i++)
-        if (strcmp(v->reasons[i]->result, "fail") == 0)
-            why = v->reasons[i]->message;
-    char summary[1024];
+    char why[1536] = "", ids[512] = "";
+    for (size_t i = 0; i < v->n_reasons; i++) {
+        if (strcmp(v->reasons[i]->result, "fail") != 0)
+            continue;
+        size_t used = strlen(why);
+        snprintf(why + used, sizeof why - used, "%s%s", used ? "; " : "", v->reasons[i]->message);
+        s_list_add(ids, sizeof ids, v->reasons[i]->rule_id);
+    }
+    char summary[2048];
     snprintf(summary, sizeof summary, "%s is denied at gate %s%s%s", c->id, v->gate,
              *why ? ": " : "", why);
     int rc = s_new("gate_denied", "warning", c, trigger, at_ms, summary, out);
@@ -107,6 +120,8 @@ static int s_gate_denied(const cairn_change_t *c, const Cairn__V1__Verdict *v, c
         rc = s_label(out->alert, "gate", v->gate);
     if (rc == 0)
         rc = s_label(out->alert, "gates", gates);
+    if (rc == 0)
+        rc = s_label(out->alert, "reasons", ids);
     return rc;
 }
 
@@ -153,4 +168,106 @@ void cairn_alerts_clear(cairn_alert_out_t *alerts, size_t n)
         free(alerts[i].key);
         alerts[i].key = NULL;
     }
+}
+
+void cairn_alert_list_clear(cairn_alert_list_t *self)
+{
+    cairn_alerts_clear(self->items, self->n);
+    self->n = 0;
+}
+
+static void s_time(const cairn_policy_t *p, int64_t ms, char out[40])
+{
+    if (p->tz)
+        cairn_tz_format(p->tz, ms, out);
+    else
+        cairn_format_time(ms, out);
+}
+
+int cairn_alerts_overdue_review(const cairn_policy_t *p, const cairn_change_t *c,
+                                const cairn_evaluation_t *e, uint64_t trigger_index, int64_t at_ms,
+                                cairn_alert_list_t *out)
+{
+    if (!e->review_open || c->review_overdue_alerted || !e->review_due_ms ||
+        at_ms < e->review_due_ms || out->n >= 4)
+        return 0;
+    char due[40], roles[512] = "", summary[1024];
+    s_time(p, e->review_due_ms, due);
+    for (size_t i = 0; i < e->n; i++)
+        for (size_t j = 0; j < e->verdicts[i]->n_obligations; j++) {
+            const Cairn__V1__Obligation *o = e->verdicts[i]->obligations[j];
+            if (strcmp(o->kind, "post_review") == 0)
+                for (size_t r = 0; r < o->n_roles; r++)
+                    s_list_add(roles, sizeof roles, o->roles[r]);
+        }
+    snprintf(summary, sizeof summary,
+             "the post-implementation review of %s was due by %s and is overdue (reviewers: %s)",
+             c->id, due, roles);
+    cairn_alert_out_t *a = &out->items[out->n];
+    int rc = s_new("post_review_overdue", "warning", c, trigger_index, at_ms, summary, a);
+    out->n++;
+    if (rc == 0)
+        rc = s_label(a->alert, "due_at", due);
+    if (rc == 0)
+        rc = s_label(a->alert, "roles", roles);
+    return rc;
+}
+
+static int s_expiring(const cairn_policy_t *p, const cairn_change_t *c, const cairn_evaluation_t *e,
+                      uint64_t trigger_index, int64_t at_ms, cairn_alert_list_t *out)
+{
+    if (!e->expires_at_ms || e->expires_at_ms <= at_ms ||
+        e->expires_at_ms - at_ms > p->expiry_warning_ms || c->expiry_warned_ms == e->expires_at_ms)
+        return 0;
+    char when[40], summary[1024];
+    s_time(p, e->expires_at_ms, when);
+    snprintf(summary, sizeof summary, "the verdicts for %s expire at %s, when %s expires", c->id,
+             when, *e->expires_what ? e->expires_what : "what they rely on");
+    cairn_alert_out_t *a = &out->items[out->n];
+    int rc = s_new("approval_expiring", "warning", c, trigger_index, at_ms, summary, a);
+    out->n++;
+    if (rc == 0)
+        rc = s_label(a->alert, "expires_at", when);
+    if (rc == 0 && e->expires_gate)
+        rc = s_label(a->alert, "gate", e->expires_gate);
+    return rc;
+}
+
+int cairn_alerts_collect(const cairn_policy_t *p, const cairn_change_t *c,
+                         const cairn_evaluation_t *e, uint64_t trigger_index, int64_t at_ms,
+                         cairn_alert_list_t *out)
+{
+    cairn_alert_out_t two[2];
+    size_t n = 0;
+    memset(out, 0, sizeof *out);
+    int rc = cairn_alerts_raise(c, e->verdicts, e->n, trigger_index, at_ms, two, &n);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        out->items[out->n++] = two[i];
+    if ((rc = s_expiring(p, c, e, trigger_index, at_ms, out)) == 0)
+        rc = cairn_alerts_overdue_review(p, c, e, trigger_index, at_ms, out);
+    if (rc < 0)
+        cairn_alert_list_clear(out);
+    return rc;
+}
+
+int cairn_alerts_note(cairn_change_t *c, const cairn_evaluation_t *e,
+                      const cairn_alert_list_t *raised)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        int rc = cairn_change_set_gate(c, e->verdicts[i]->gate, e->verdicts[i]->decision,
+                                       cairn_verdict_awaits_approval(e->verdicts[i]));
+        if (rc < 0)
+            return rc;
+    }
+    for (size_t i = 0; i < raised->n; i++) {
+        const char *kind = raised->items[i].alert->kind;
+        if (strcmp(kind, "approval_expiring") == 0)
+            c->expiry_warned_ms = e->expires_at_ms;
+        else if (strcmp(kind, "post_review_overdue") == 0)
+            c->review_overdue_alerted = true;
+    }
+    c->review_due_ms = e->review_open ? e->review_due_ms : 0;
+    return 0;
 }

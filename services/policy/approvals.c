@@ -25,19 +25,56 @@ typedef struct {
     unsigned char *visited;
 } s_match_t;
 
-static const char *s_role_held(const cairn_policy_t *p, const cairn_approval_slot_t *slot,
-                               const char *user)
+const char *cairn_approvals_role_held(const cairn_policy_t *p, const cairn_strv_t *from,
+                                      const char *user, int64_t at_ms,
+                                      bool (*delegator_approved)(const char *who, void *arg),
+                                      void *arg, const cairn_delegation_t **delegation)
 {
-    for (size_t i = 0; i < slot->from.count; i++)
-        if (cairn_policy_user_in_role(p, user, slot->from.items[i]))
-            return slot->from.items[i];
+    if (delegation)
+        *delegation = NULL;
+    for (size_t i = 0; i < from->count; i++)
+        if (cairn_policy_user_in_role(p, user, from->items[i]))
+            return from->items[i];
+    for (size_t i = 0; i < from->count; i++) {
+        const cairn_role_t *r = cairn_policy_role(p, from->items[i]);
+        for (size_t d = 0; r && d < r->n_delegations; d++) {
+            const cairn_delegation_t *dl = &r->delegations[d];
+            if (strcmp(dl->to, user) != 0 || at_ms >= dl->until_ms)
+                continue;
+            if (delegator_approved && delegator_approved(dl->from, arg))
+                continue;
+            if (delegation)
+                *delegation = dl;
+            return from->items[i];
+        }
+    }
     return NULL;
+}
+
+/* Whether a valid approval by who counts on its own (a delegate does not
+ * stand in for someone who approved). */
+static bool s_has_valid(const char *who, void *arg)
+{
+    const cairn_approvals_t *a = arg;
+    for (size_t i = 0; i < a->n_views; i++)
+        if (!a->views[i].void_rule && !a->views[i].src->rejected &&
+            strcmp(a->views[i].src->user, who) == 0)
+            return true;
+    return false;
+}
+
+static const char *s_role_held(const cairn_policy_t *p, const cairn_approval_slot_t *slot,
+                               const cairn_approvals_t *a, const cairn_approval_view_t *v,
+                               const cairn_delegation_t **delegation)
+{
+    return cairn_approvals_role_held(p, &slot->from, v->src->user, v->src->at_ms, s_has_valid,
+                                     (void *)a, delegation);
 }
 
 static bool s_eligible(const s_match_t *m, size_t view, const s_unit_t *u)
 {
     const cairn_rule_standing_t *st = &m->a->rules[u->rule];
-    return s_role_held(m->p, &st->rule->slots[u->slot], m->a->views[view].src->user) != NULL;
+    return s_role_held(m->p, &st->rule->slots[u->slot], m->a, &m->a->views[view], NULL) != NULL;
 }
 
 /* Kuhn's augmenting path: tries to give view a unit among [lo, hi). */
@@ -85,14 +122,35 @@ static void s_void_stale(const cairn_change_t *c, cairn_approval_view_t *v)
                  c->id, c->commit_sha);
 }
 
-/* Approval rules in force for the change type: a change type with its own
- * `approvals:` replaces the normal rules. */
-static const cairn_change_type_t *s_change_type(const cairn_policy_t *p, const char *name)
+/* Whether rule is in force for the change type: a change type with its own
+ * `approvals:` replaces the normal rules; a standard change without them is
+ * pre-approved. */
+static bool s_in_force(const cairn_policy_t *p, const char *type, const cairn_approval_rule_t *rule)
 {
-    for (size_t i = 0; name && i < p->n_change_types; i++)
-        if (strcmp(p->change_types[i].name, name) == 0 && p->change_types[i].has_approvals)
-            return &p->change_types[i];
-    return NULL;
+    const cairn_change_type_t *ct = cairn_policy_change_type(p, type);
+    if (ct && ct->has_approvals)
+        return cairn_strv_contains(&ct->approvals, rule->id);
+    if (type && strcmp(type, "standard") == 0)
+        return false;
+    return !rule->change_type_only;
+}
+
+static void s_void_expired(const cairn_policy_t *p, const cairn_facts_t *f,
+                           cairn_approval_view_t *v, int64_t expiry)
+{
+    char at[40], until[40];
+    v->void_rule = "expiry";
+    if (v->src->at_ms <= 0) {
+        snprintf(v->void_reason, sizeof v->void_reason,
+                 "%s's approval carries no time, so its expiry cannot be checked", v->src->user);
+        return;
+    }
+    cairn_tz_format(p->tz, v->src->at_ms, at);
+    cairn_tz_format(p->tz, v->src->at_ms + expiry, until);
+    snprintf(v->void_reason, sizeof v->void_reason,
+             "%s's approval of %s given %s expired at %s (approvals of %s-risk changes last %lldh)",
+             v->src->user, f->change->id, at, until, cairn_risk_name(f->risk),
+             (long long)(expiry / 3600000));
 }
 
 /* Fills the open slots of the applying rules with the valid grants (a
@@ -145,7 +203,11 @@ static int s_fill_slots(const cairn_policy_t *p, cairn_approvals_t *a, size_t pe
         cairn_approval_view_t *v = &a->views[unit->owner];
         if (!v->counted_rule) {
             v->counted_rule = st->rule->id;
-            v->counted_role = s_role_held(p, &st->rule->slots[unit->slot], v->src->user);
+            v->counted_role = s_role_held(p, &st->rule->slots[unit->slot], a, v, &v->delegation);
+            if (v->expires_ms && (!a->expires_at_ms || v->expires_ms < a->expires_at_ms)) {
+                a->expires_at_ms = v->expires_ms;
+                a->expires_first = v;
+            }
         }
     }
     rc = 0;
@@ -169,6 +231,7 @@ int cairn_approvals_evaluate(const cairn_policy_t *p, const cairn_facts_t *f,
         goto out;
 
     size_t persons = 0;
+    int64_t expiry = cairn_policy_expiry_ms(p, f->risk);
     for (size_t i = 0; i < c->n_approvals; i++) {
         cairn_approval_view_t *v = &a.views[a.n_views++];
         v->src = &c->approvals[i];
@@ -177,6 +240,16 @@ int cairn_approvals_evaluate(const cairn_policy_t *p, const cairn_facts_t *f,
             s_void_stale(c, v);
             continue;
         }
+        for (size_t j = i + 1; j < c->n_approvals && !v->void_rule; j++)
+            if (strcmp(c->approvals[j].user, v->src->user) == 0) {
+                v->void_rule = "superseded";
+                snprintf(v->void_reason, sizeof v->void_reason,
+                         "%s decided again later (ledger index %llu); only the latest decision "
+                         "counts",
+                         v->src->user, (unsigned long long)c->approvals[j].index);
+            }
+        if (v->void_rule)
+            continue;
         for (size_t r = 0; r < p->n_sod && !v->void_rule; r++) {
             const cairn_sod_rule_t *rule = &p->sod[r];
             if (strcmp(rule->role, "approver") == 0 &&
@@ -186,18 +259,21 @@ int cairn_approvals_evaluate(const cairn_policy_t *p, const cairn_facts_t *f,
                 a.any_sod_void = true;
             }
         }
+        if (!v->void_rule && !v->src->rejected && expiry > 0) {
+            if (v->src->at_ms <= 0 || v->src->at_ms + expiry <= f->now_ms)
+                s_void_expired(p, f, v, expiry);
+            else
+                v->expires_ms = v->src->at_ms + expiry;
+        }
         if (!v->void_rule && v->src->rejected)
             a.any_rejected = true;
         if (s_counts(v))
             persons++;
     }
 
-    const cairn_change_type_t *ct = s_change_type(p, f->change_type);
     for (size_t i = 0; i < p->n_approval_rules; i++) {
         const cairn_approval_rule_t *rule = &p->approval_rules[i];
-        bool in_force =
-            ct ? cairn_strv_contains(&ct->approvals, rule->id) : !rule->change_type_only;
-        if (!in_force)
+        if (!s_in_force(p, f->change_type, rule))
             continue;
         cairn_rule_standing_t *st = &a.rules[a.n_rules++];
         st->rule = rule;
@@ -350,9 +426,19 @@ int cairn_approvals_explain(const cairn_approvals_t *a, const cairn_policy_t *p,
     for (size_t i = 0; i < a->n_views; i++) {
         const cairn_approval_view_t *view = &a->views[i];
         const cairn_change_approval_t *src = view->src;
-        if (view->void_rule && strcmp(view->void_rule, "new_commit") == 0)
-            rc = cairn_verdict_add_reason(v, "new_commit", "void", "%s", view->void_reason);
-        else if (!view->void_rule && src->rejected)
+        if (view->void_rule &&
+            (strcmp(view->void_rule, "new_commit") == 0 || strcmp(view->void_rule, "expiry") == 0 ||
+             strcmp(view->void_rule, "superseded") == 0))
+            rc = cairn_verdict_add_reason(v, view->void_rule, "void", "%s", view->void_reason);
+        else if (view->delegation && view->counted_rule) {
+            char until[40];
+            cairn_tz_format(p->tz, view->delegation->until_ms, until);
+            rc = cairn_verdict_add_reason(v, "delegation", "pass",
+                                          "%s approved as %s for %s, who delegated the role to "
+                                          "%s until %s",
+                                          src->user, view->counted_role, view->delegation->from,
+                                          src->user, until);
+        } else if (!view->void_rule && src->rejected)
             rc = cairn_verdict_add_reason(v, "rejection", "fail", "%s rejected %s at commit %.12s",
                                           src->user, c->id, src->commit_sha);
         else if (s_counts(view) && !cairn_policy_user_known(p, src->user))

@@ -2,8 +2,13 @@
  * still missing.
  *
  * An approval is void when it was given for an older commit (invalidate_on:
- * [new_commit]) or breaks a separation-of-duties rule; void approvals are
- * kept and shown, never counted. The rest are matched to the open slots of
+ * [new_commit]), is older than the same person's latest decision
+ * (superseded), breaks a separation-of-duties rule, or has expired
+ * (approvals.expiry for the change's risk, counted from when it was given);
+ * void approvals are kept and shown, never counted. A person fills slots of
+ * the roles they hold, and of a role delegated to them (roles.<r>.delegate)
+ * when the approval was given before the delegation's `until` and the
+ * delegating member has not approved themselves. The rest are matched to the open slots of
  * the rules that apply (a slot is one of `count` approvals a rule needs from
  * its roles) with a maximum bipartite matching, so the outcome does not
  * depend on the order approvals came in; with distinct_persons one person
@@ -22,11 +27,13 @@
 
 /* One stored approval as the evaluation sees it. */
 typedef struct {
-    const cairn_change_approval_t *src; /* the stored approval */
-    const char *void_rule;              /* rule that voided it ("SOD1", "new_commit"), or NULL */
-    char void_reason[256];              /* sentence when void */
-    const char *counted_rule;           /* approval rule whose slot it fills, or NULL */
-    const char *counted_role;           /* role it fills that slot as, or NULL */
+    const cairn_change_approval_t *src;   /* the stored approval */
+    const char *void_rule;                /* rule that voided it ("SOD1", "new_commit"), or NULL */
+    char void_reason[256];                /* sentence when void */
+    const char *counted_rule;             /* approval rule whose slot it fills, or NULL */
+    const char *counted_role;             /* role it fills that slot as, or NULL */
+    const cairn_delegation_t *delegation; /* the delegation it counted by, or NULL */
+    int64_t expires_ms;                   /* when it expires (0: never) */
 } cairn_approval_view_t;
 
 /* One approval rule's standing. */
@@ -41,13 +48,26 @@ typedef struct {
     size_t n_views;
     cairn_rule_standing_t *rules; /* the rules in force for this change type */
     size_t n_rules;
-    bool satisfied;    /* every applying rule has every slot filled */
-    bool any_sod_void; /* some approval was voided by separation of duties */
-    bool any_rejected; /* a valid person rejected the current commit */
+    bool satisfied;        /* every applying rule has every slot filled */
+    bool any_sod_void;     /* some approval was voided by separation of duties */
+    bool any_rejected;     /* a valid person rejected the current commit */
+    int64_t expires_at_ms; /* earliest expiry of a counted approval (0: none) */
+    const cairn_approval_view_t *expires_first; /* that approval */
 } cairn_approvals_t;
 
+/* f->change_type selects the rules in force: the change type's own
+ * `approvals:`, none for a standard change without them, else the normal
+ * rules. f->now_ms is the time approvals expire against. */
 int cairn_approvals_evaluate(const cairn_policy_t *p, const cairn_facts_t *f,
                              cairn_approvals_t *out);
+
+/* The role of `from` that user holds when approving at at_ms, directly or
+ * by delegation (*delegation set then), or NULL. delegator_approved(who)
+ * says whether a delegating member approved themselves (may be NULL). */
+const char *cairn_approvals_role_held(const cairn_policy_t *p, const cairn_strv_t *from,
+                                      const char *user, int64_t at_ms,
+                                      bool (*delegator_approved)(const char *who, void *arg),
+                                      void *arg, const cairn_delegation_t **delegation);
 void cairn_approvals_clear(cairn_approvals_t *self);
 
 /* Adds the reasons, obligations and approvals to v and raises *decision:

@@ -1,13 +1,18 @@
 /* Folding canonical events into a change's state (see change.h).
  *
  * Which event may set which fact:
- * - commit, author, environment, service, change type, lines changed: events
- *   that describe the change itself (CDEvents `change.*` types), or any event
+ * - commit, author, environment, service, lines changed: events that
+ *   describe the change itself (CDEvents `change.*` types), or any event
  *   while the fact is still unknown. A late test report for an old commit must
  *   not move the change back to that commit.
- * - committers, paths, data classes: the union over all non-approval events
- *   (separation of duties must see everyone who ever committed).
- * - deployer, verifier: the latest event that names them.
+ * - committers, paths, data classes, labels: the union over all non-approval
+ *   events (separation of duties must see everyone who ever committed). A
+ *   label `data:<class>` adds the data class <CLASS> (upper-cased), a label
+ *   `risk:<level>` states the risk.
+ * - change type, risk, CAB, incident: the latest non-approval event that
+ *   states them (ITSM updates move them).
+ * - deployer, verifier: the latest event that names them; the first
+ *   deployment evidence that did not fail marks the change deployed.
  * - approvals: events with governance.approver and approval_decision; bound
  *   to the commit they name, else to the change's commit at that moment.
  *   A person's newer decision on the same commit replaces the older one.
@@ -70,7 +75,8 @@ cairn_change_t *cairn_change_new(const char *id)
     if (!self)
         return NULL;
     char **fields[] = {&self->id,      &self->author,   &self->commit_sha, &self->environment,
-                       &self->service, &self->deployer, &self->verifier,   &self->change_type};
+                       &self->service, &self->deployer, &self->verifier,   &self->change_type,
+                       &self->risk,    &self->cab,      &self->incident_id};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (cairn_change_set(fields[i], i == 0 ? id : "") < 0) {
             cairn_change_destroy(&self);
@@ -106,6 +112,10 @@ void cairn_change_destroy(cairn_change_t **self_p)
     free(self->deployer);
     free(self->verifier);
     free(self->change_type);
+    free(self->risk);
+    free(self->cab);
+    free(self->incident_id);
+    s_free_strv(self->labels, self->n_labels);
     s_free_strv(self->committers, self->n_committers);
     s_free_strv(self->paths, self->n_paths);
     s_free_strv(self->data_classes, self->n_data_classes);
@@ -125,7 +135,7 @@ void cairn_change_destroy(cairn_change_t **self_p)
 
 int cairn_change_add_approval(cairn_change_t *self, const cairn_change_approval_t *a)
 {
-    cairn_change_approval_t copy = {.index = a->index, .rejected = a->rejected};
+    cairn_change_approval_t copy = {.index = a->index, .rejected = a->rejected, .at_ms = a->at_ms};
     if (!(copy.user = strdup(a->user ? a->user : "")) ||
         !(copy.role = strdup(a->role ? a->role : "")) ||
         !(copy.commit_sha = strdup(a->commit_sha ? a->commit_sha : ""))) {
@@ -256,6 +266,28 @@ static int s_fact(char **field, const char *value, bool describes)
     return cairn_change_set(field, value);
 }
 
+/* Labels, and the facts some of them state: data:<class>, risk:<level>. */
+static int s_labels(cairn_change_t *self, const Cairn__V1__Governance *gov)
+{
+    int rc = 0;
+    for (size_t i = 0; i < gov->n_labels && rc == 0; i++) {
+        const char *l = gov->labels[i];
+        if ((rc = s_union(&self->labels, &self->n_labels, l)) < 0)
+            break;
+        if (strncmp(l, "data:", 5) == 0 && l[5]) {
+            char cls[128];
+            size_t n = 0;
+            for (const char *p = l + 5; *p && n + 1 < sizeof cls; p++)
+                cls[n++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+            cls[n] = '\0';
+            rc = s_union(&self->data_classes, &self->n_data_classes, cls);
+        } else if (strncmp(l, "risk:", 5) == 0 && l[5]) {
+            rc = cairn_change_set(&self->risk, l + 5);
+        }
+    }
+    return rc;
+}
+
 int cairn_change_apply_event(cairn_change_t *self, const Cairn__V1__Event *ev, uint64_t index)
 {
     int rc = 0;
@@ -272,6 +304,7 @@ int cairn_change_apply_event(cairn_change_t *self, const Cairn__V1__Event *ev, u
             .commit_sha = corr && s_set(corr->commit_sha) ? corr->commit_sha : self->commit_sha,
             .index = index,
             .rejected = strcmp(gov->approval_decision, "granted") != 0,
+            .at_ms = ev->received_at_ms,
         };
         if ((rc = cairn_change_add_approval(self, &a)) < 0)
             return rc;
@@ -280,9 +313,15 @@ int cairn_change_apply_event(cairn_change_t *self, const Cairn__V1__Event *ev, u
                      (rc = s_fact(&self->environment, corr->environment, describes)) < 0 ||
                      (rc = s_fact(&self->service, corr->service, describes)) < 0))
             return rc;
+        if (corr && (rc = s_fact(&self->incident_id, corr->incident_id, true)) < 0)
+            return rc;
         if (gov) {
             if ((rc = s_fact(&self->author, gov->author, describes)) < 0 ||
-                (rc = s_fact(&self->change_type, gov->change_type, describes)) < 0)
+                (rc = s_fact(&self->change_type, gov->change_type, true)) < 0 ||
+                (rc = s_fact(&self->risk, gov->risk, true)) < 0 ||
+                (rc = s_fact(&self->cab, gov->cab, true)) < 0)
+                return rc;
+            if ((rc = s_labels(self, gov)) < 0)
                 return rc;
             for (size_t i = 0; i < gov->n_committers; i++)
                 if ((rc = s_union(&self->committers, &self->n_committers, gov->committers[i])) < 0)
@@ -321,6 +360,9 @@ int cairn_change_apply_event(cairn_change_t *self, const Cairn__V1__Event *ev, u
             };
             if ((rc = cairn_change_put_evidence(self, &e)) < 0)
                 return rc;
+            bool failed = s_set(evd->outcome) && strcmp(evd->outcome, "success") != 0;
+            if (strcmp(evd->kind, "deployment") == 0 && !failed && !self->deployed_at_ms)
+                self->deployed_at_ms = ev->received_at_ms ? ev->received_at_ms : 1;
         }
     }
     if ((rc = cairn_change_add_input(self, index)) < 0)

@@ -25,6 +25,7 @@ typedef struct {
     char *commit_sha; /* commit the approval was given for ("" if unknown) */
     uint64_t index;   /* ledger index of the approval event */
     bool rejected;    /* a rejection rather than a grant */
+    int64_t at_ms;    /* when it was given: the approval event's received time */
 } cairn_change_approval_t;
 
 typedef struct {
@@ -56,11 +57,17 @@ typedef struct {
     char *deployer;    /* who deployed it ("" if unknown) */
     char *verifier;    /* who verified it ("" if unknown) */
     char *change_type; /* change type stated by the source ("" if none) */
+    char *risk; /* risk stated by the source (ITSM field or risk:<level> label; "" if none) */
+    char *cab;  /* CAB reference stated by the ITSM ("" if none) */
+    char *incident_id; /* incident the change answers ("" if none) */
     char **paths;      /* changed paths */
     size_t n_paths;
-    char **data_classes; /* data classes touched */
+    char **data_classes; /* data classes stated (field, or data:<class> label) */
     size_t n_data_classes;
+    char **labels; /* labels on the PR/MR or ticket */
+    size_t n_labels;
     uint32_t lines_changed;
+    int64_t deployed_at_ms; /* first deployment evidence (0: not deployed) */
 
     cairn_change_approval_t *approvals; /* in ledger order, one per (user, commit) */
     size_t n_approvals;
@@ -71,6 +78,11 @@ typedef struct {
     uint64_t *inputs; /* ledger indexes of every event applied, ascending */
     size_t n_inputs;
     int64_t last_received_ms; /* received time of the latest event applied */
+
+    /* Bookkeeping of the obligations and alerts (written by the engine). */
+    int64_t review_due_ms;       /* post-implementation review due (0: none open) */
+    bool review_overdue_alerted; /* the overdue alert was raised */
+    int64_t expiry_warned_ms;    /* verdict expiry already warned about (0: none) */
 } cairn_change_t;
 
 cairn_change_t *cairn_change_new(const char *id);

@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "activation.h"
 #include "alerts.h"
 #include "cairn/codec.h"
 #include "cairn/error.h"
 #include "cairn/log.h"
 #include "change.h"
+#include "drift.h"
 #include "evaluate.h"
 #include "follower.h"
 #include "ledger_link.h"
@@ -34,6 +36,8 @@ struct cairn_policy_engine_t {
     cairn_ledger_link_t *link;                       /* appends and replays */
     cairn_follower_t *follower;                      /* the ledger stream */
     cairn_query_t *query;                            /* the query thread */
+    cairn_activation_t *activation;                  /* file watch + activation records */
+    cairn_drift_t *drift;                            /* unauthorized production deployments */
     uint64_t applied_next;                           /* next index after the last entry handled */
     uint64_t persisted_next;                         /* next index as last written to the state */
     bool append_failing;                             /* the last append failed (logged once) */
@@ -59,22 +63,12 @@ static int s_load_policy(const char *file, cairn_policy_t **out)
 
 static void s_log_policy(const char *msg, const cairn_policy_t *p)
 {
-    CAIRN_INFO(msg, "policy=%s revision=%s digest=%s source=%s gates=%zu", cairn_log_quote(p->name),
-               cairn_log_quote(p->revision), p->digest, cairn_log_quote(p->source), p->n_gates);
-    /* Operators must know which parts of their policy are not enforced yet. */
-    char sections[128] = "";
-    bool expiry = false;
-    for (int r = 0; r < CAIRN_RISK_LEVELS; r++)
-        expiry = expiry || p->expiry_ms[r] > 0;
-    snprintf(sections, sizeof sections, "%s%s%s%s", p->n_classify ? "classify," : "",
-             p->n_change_types ? "change_types," : "", p->n_windows ? "windows," : "",
-             expiry ? "approvals.expiry," : "");
-    if (*sections) {
-        sections[strlen(sections) - 1] = '\0';
-        CAIRN_WARN("policy sections are checked but not enforced by this version",
-                   "policy=%s sections=%s risk=low change_type=normal", cairn_log_quote(p->name),
-                   sections);
-    }
+    CAIRN_INFO(msg,
+               "policy=%s revision=%s digest=%s source=%s gates=%zu timezone=%s "
+               "classify_rules=%zu approval_rules=%zu windows=%zu",
+               cairn_log_quote(p->name), cairn_log_quote(p->revision), p->digest,
+               cairn_log_quote(p->source), p->n_gates, cairn_log_quote(p->timezone), p->n_classify,
+               p->n_approval_rules, p->n_windows);
 }
 
 int cairn_policy_engine_reload(cairn_policy_engine_t *self)
@@ -184,14 +178,70 @@ static void s_decisions(Cairn__V1__Verdict **vs, size_t n, char *buf, size_t len
     }
 }
 
+static int s_append_list(cairn_policy_engine_t *self, const cairn_alert_list_t *alerts)
+{
+    return s_append_alerts(self, alerts->items, alerts->n);
+}
+
+/* Post-implementation reviews of other changes that became overdue by the
+ * time of this event: each gets its alert now (there is no timer). Their
+ * state is committed without moving the ledger position, so a retry of
+ * this entry does not raise them again. */
+static int s_due_reviews(cairn_policy_engine_t *self, const cairn_policy_t *p,
+                         const Cairn__V1__Entry *entry, const Cairn__V1__Event *ev,
+                         const char *skip_id)
+{
+    char **ids = NULL;
+    size_t n_ids = 0;
+    int64_t at = ev->received_at_ms;
+    if (at <= 0)
+        return 0;
+    int rc = cairn_state_due_reviews(self->state, at, &ids, &n_ids);
+    for (size_t i = 0; i < n_ids && rc == 0; i++) {
+        if (strcmp(ids[i], skip_id) == 0)
+            continue; /* its own event evaluates it */
+        cairn_change_t *c = NULL;
+        cairn_evaluation_t e;
+        cairn_alert_list_t alerts;
+        memset(&e, 0, sizeof e);
+        memset(&alerts, 0, sizeof alerts);
+        cairn_eval_opts_t o = {.environment = NULL, .now_ms = at, .trigger_index = entry->index};
+        if ((rc = cairn_state_read(self->state, ids[i], &c, NULL)) < 0 || !c ||
+            (rc = cairn_evaluate_change(p, ids[i], c, &o, &e)) < 0 ||
+            (rc = cairn_alerts_overdue_review(p, c, &e, entry->index, at, &alerts)) < 0)
+            goto next;
+        if (!alerts.n)
+            c->review_due_ms = e.review_open ? e.review_due_ms : 0;
+        if ((rc = s_append_list(self, &alerts)) < 0)
+            goto next;
+        if (alerts.n)
+            c->review_overdue_alerted = true;
+        if ((rc = cairn_state_commit(self->state, c, self->applied_next)) < 0)
+            goto next;
+        self->alerts += alerts.n;
+        if (alerts.n)
+            CAIRN_INFO("post-implementation review overdue", "change=%s index=%" PRIu64,
+                       cairn_log_quote(ids[i]), entry->index);
+    next:
+        cairn_alert_list_clear(&alerts);
+        cairn_evaluation_clear(&e);
+        cairn_change_destroy(&c);
+    }
+    cairn_state_ids_free(&ids, n_ids);
+    if (rc < 0)
+        CAIRN_ERROR("cannot check overdue reviews; will retry", "index=%" PRIu64 " error=%s",
+                    entry->index, cairn_log_quote(cairn_strerror(rc)));
+    return rc;
+}
+
 static int s_process(cairn_policy_engine_t *self, const cairn_policy_t *p,
                      const Cairn__V1__Entry *entry, const Cairn__V1__Event *ev, const char *id)
 {
     cairn_change_t *c = NULL;
-    Cairn__V1__Verdict **vs = NULL;
-    size_t n = 0, n_alerts = 0;
-    cairn_alert_out_t alerts[2];
-    memset(alerts, 0, sizeof alerts);
+    cairn_evaluation_t e;
+    cairn_alert_list_t alerts;
+    memset(&e, 0, sizeof e);
+    memset(&alerts, 0, sizeof alerts);
     int rc = cairn_state_read(self->state, id, &c, NULL);
     if (rc < 0) {
         CAIRN_ERROR("cannot read change state", "change=%s error=%s", cairn_log_quote(id),
@@ -207,17 +257,15 @@ static int s_process(cairn_policy_engine_t *self, const cairn_policy_t *p,
     /* The trigger's own time, never the clock: replays decide the same. */
     int64_t at = ev->received_at_ms ? ev->received_at_ms : entry->appended_at_ms;
     cairn_eval_opts_t o = {.environment = NULL, .now_ms = at, .trigger_index = entry->index};
-    if ((rc = cairn_evaluate_all(p, id, c, &o, &vs, &n)) < 0)
+    if ((rc = cairn_evaluate_change(p, id, c, &o, &e)) < 0)
         goto out;
-    if ((rc = cairn_alerts_raise(c, vs, n, entry->index, at, alerts, &n_alerts)) < 0)
+    if ((rc = cairn_alerts_collect(p, c, &e, entry->index, at, &alerts)) < 0)
         goto out;
-    if ((rc = s_append_verdicts(self, id, entry->index, vs, n)) < 0 ||
-        (rc = s_append_alerts(self, alerts, n_alerts)) < 0)
+    if ((rc = s_append_verdicts(self, id, entry->index, e.verdicts, e.n)) < 0 ||
+        (rc = s_append_list(self, &alerts)) < 0)
         goto out;
-    for (size_t i = 0; i < n; i++)
-        if ((rc = cairn_change_set_gate(c, vs[i]->gate, vs[i]->decision,
-                                        cairn_verdict_awaits_approval(vs[i]))) < 0)
-            goto out;
+    if ((rc = cairn_alerts_note(c, &e, &alerts)) < 0)
+        goto out;
     if ((rc = cairn_state_commit(self->state, c, entry->index + 1)) < 0) {
         CAIRN_ERROR("cannot store change state; will retry", "change=%s index=%" PRIu64 " error=%s",
                     cairn_log_quote(id), entry->index, cairn_log_quote(cairn_strerror(rc)));
@@ -225,16 +273,18 @@ static int s_process(cairn_policy_engine_t *self, const cairn_policy_t *p,
     }
     self->applied_next = self->persisted_next = entry->index + 1;
     self->events++;
-    self->verdicts += n;
-    self->alerts += n_alerts;
+    self->verdicts += e.n;
+    self->alerts += alerts.n;
     char decisions[512];
-    s_decisions(vs, n, decisions, sizeof decisions);
-    CAIRN_INFO("evaluated change", "change=%s index=%" PRIu64 " type=%s decisions=%s alerts=%zu",
+    s_decisions(e.verdicts, e.n, decisions, sizeof decisions);
+    CAIRN_INFO("evaluated change",
+               "change=%s index=%" PRIu64 " type=%s risk=%s change_type=%s decisions=%s alerts=%zu",
                cairn_log_quote(id), entry->index, cairn_log_quote(ev->type),
-               cairn_log_quote(decisions), n_alerts);
+               e.n ? e.verdicts[0]->risk : "", e.n ? e.verdicts[0]->change_type : "",
+               cairn_log_quote(decisions), alerts.n);
 out:
-    cairn_alerts_clear(alerts, n_alerts);
-    cairn_verdicts_free(&vs, n);
+    cairn_alert_list_clear(&alerts);
+    cairn_evaluation_clear(&e);
     cairn_change_destroy(&c);
     return rc;
 }
@@ -249,9 +299,17 @@ static int s_apply(void *arg, const Cairn__V1__Entry *entry)
         return s_skip(self, entry->index);
     }
     const char *id = cairn_codec_record_change(rec);
-    int rc;
-    if (rec->body_case != CAIRN__V1__RECORD__BODY_EVENT || !*id) {
-        rc = s_skip(self, entry->index);
+    int rc = cairn_drift_check(self->drift, entry, rec);
+    if (rc < 0) {
+        /* the drift alert was not appended: the entry is offered again */
+    } else if (rec->body_case != CAIRN__V1__RECORD__BODY_EVENT || !*id) {
+        if (rec->body_case == CAIRN__V1__RECORD__BODY_EVENT) {
+            cairn_policy_t *p = cairn_policy_slot_get(self->slot);
+            rc = s_due_reviews(self, p, entry, rec->event, "");
+            cairn_policy_unref(&p);
+        }
+        if (rc == 0)
+            rc = s_skip(self, entry->index);
     } else if (strlen(id) > CAIRN_CHANGE_ID_MAX) {
         self->bad++;
         CAIRN_WARN("ignoring an event whose change id is too long",
@@ -260,7 +318,9 @@ static int s_apply(void *arg, const Cairn__V1__Entry *entry)
         rc = s_skip(self, entry->index);
     } else {
         cairn_policy_t *p = cairn_policy_slot_get(self->slot);
-        rc = s_process(self, p, entry, rec->event, id);
+        rc = s_due_reviews(self, p, entry, rec->event, id);
+        if (rc == 0)
+            rc = s_process(self, p, entry, rec->event, id);
         cairn_policy_unref(&p);
     }
     CAIRN_CODEC_FREE(&rec);
@@ -294,6 +354,10 @@ int cairn_policy_engine_new(const cairn_config_t *config, cairn_policy_engine_t 
                     cairn_log_quote(cairn_strerror(rc)));
         goto fail;
     }
+    if (cairn_state_was_reset(self->state))
+        CAIRN_WARN("the policy state was written by an older version; re-deriving it from the "
+                   "ledger",
+                   "path=%s", cairn_log_quote(state_path));
     if ((rc = cairn_state_read(self->state, NULL, NULL, &self->applied_next)) < 0)
         goto fail;
     self->persisted_next = self->applied_next;
@@ -301,6 +365,11 @@ int cairn_policy_engine_new(const cairn_config_t *config, cairn_policy_engine_t 
     if (!(self->link =
               cairn_ledger_link_new(cairn_config_str(config, "bus.ledger_api"), timeout))) {
         rc = -ENOMEM;
+        goto fail;
+    }
+    if (!(self->drift = cairn_drift_new(self->state, self->slot, self->link)) ||
+        (rc = cairn_activation_new(config, self->slot, self, &self->activation)) < 0) {
+        rc = self->drift ? rc : -ENOMEM;
         goto fail;
     }
     const char *stream = cairn_config_str(config, "bus.ledger_stream");
@@ -342,6 +411,8 @@ void cairn_policy_engine_destroy(cairn_policy_engine_t **self_p)
                    self->applied_next, self->events, self->verdicts, self->alerts, self->skipped,
                    self->bad, cairn_follower_bad(self->follower));
     cairn_follower_destroy(&self->follower);
+    cairn_activation_destroy(&self->activation);
+    cairn_drift_destroy(&self->drift);
     cairn_ledger_link_destroy(&self->link);
     cairn_state_destroy(&self->state);
     cairn_policy_slot_destroy(&self->slot);
@@ -353,6 +424,7 @@ void cairn_policy_engine_destroy(cairn_policy_engine_t **self_p)
 
 void cairn_policy_engine_run_once(cairn_policy_engine_t *self, int timeout_ms)
 {
+    cairn_activation_step(self->activation);
     cairn_follower_step(self->follower, timeout_ms);
     if (self->applied_next > self->persisted_next)
         s_persist(self);

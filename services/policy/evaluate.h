@@ -1,13 +1,24 @@
 /* Evaluation: the decision for a change at each gate, with every reason.
  *
  * A pure function of (policy, change state, options): no clock, no I/O, so a
- * verdict can be recomputed from the ledger. Per gate, in this order:
- *   1. the gates named in `after` must allow (deny -> deny, else pending);
- *   2. evidence criteria (gates.c): missing -> pending, failing -> deny or manual;
- *   3. verifier separation of duties, when the gate reads verification evidence;
- *   4. approvals (approvals.c) when the gate requires approvals_satisfied.
- * The decision is the worst found: deny > pending > manual > allow.
- * Risk is "low" and the change type "normal" until classification lands. */
+ * verdict can be recomputed from the ledger. The time is o->now_ms (the
+ * triggering event's time, or a query's explicit time). In the order of
+ * POLICY-FORMAT.md:
+ *   1. classify the risk (classify.c), with the change's data classes;
+ *   2. pick the change type (change_type.c);
+ *   3. hard constraints: the change type's requirements, freeze and
+ *      maintenance windows (windows.c), a stated risk that cannot be read,
+ *      the verifier's separation of duties -> deny;
+ *   4. per gate: the gates in `after` (deny -> deny, else pending), then the
+ *      evidence criteria (gates.c): missing -> pending, failing -> deny, or
+ *      manual with on_fail: manual;
+ *   5. approvals (approvals.c) when the gate requires approvals_satisfied:
+ *      missing -> pending (a rejection, or unmet rules with an approval
+ *      voided by separation of duties -> deny).
+ * The decision is the worst found: deny > pending > manual > allow. Every
+ * rule evaluated leaves a reason. A verdict expires at the earliest expiry
+ * of an approval it counts or of evidence it passed (max_age), through its
+ * `after` gates too. */
 #ifndef CAIRN_POLICY_EVALUATE_H
 #define CAIRN_POLICY_EVALUATE_H
 
@@ -38,5 +49,22 @@ int cairn_evaluate_gate(const cairn_policy_t *p, const char *change_id, const ca
 
 /* Frees an array from cairn_evaluate_all (NULL-safe, sets *vs_p to NULL). */
 void cairn_verdicts_free(Cairn__V1__Verdict ***vs_p, size_t n);
+
+/* The verdicts and what the engine needs besides them. */
+typedef struct {
+    Cairn__V1__Verdict **verdicts; /* one per gate, in policy order */
+    size_t n;
+    int64_t expires_at_ms;    /* earliest expiry over all gates (0: none) */
+    char expires_what[256];   /* what expires then, for people */
+    const char *expires_gate; /* first gate with that expiry (points into verdicts) */
+    bool review_required;     /* the change type asks for a post-implementation review */
+    bool review_open;         /* deployed and not yet reviewed */
+    int64_t review_due_ms;    /* when it is due (0: not yet deployed) */
+} cairn_evaluation_t;
+
+/* Like cairn_evaluate_all, with the change-level results. */
+int cairn_evaluate_change(const cairn_policy_t *p, const char *change_id, const cairn_change_t *c,
+                          const cairn_eval_opts_t *o, cairn_evaluation_t *out);
+void cairn_evaluation_clear(cairn_evaluation_t *self);
 
 #endif

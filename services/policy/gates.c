@@ -105,6 +105,14 @@ static int s_missing(Cairn__V1__Verdict *v, const cairn_evidence_rule_t *rule,
 int cairn_gate_check_evidence(const cairn_gate_t *g, const cairn_change_t *c, int64_t now_ms,
                               Cairn__V1__Verdict *v, Cairn__V1__Decision *decision)
 {
+    int64_t expires = 0;
+    return cairn_gate_check_evidence_exp(g, c, now_ms, v, decision, &expires, NULL, 0);
+}
+
+int cairn_gate_check_evidence_exp(const cairn_gate_t *g, const cairn_change_t *c, int64_t now_ms,
+                                  Cairn__V1__Verdict *v, Cairn__V1__Decision *decision,
+                                  int64_t *expires_ms, char *what, size_t what_len)
+{
     int rc = 0;
     for (size_t i = 0; i < g->n_evidence && rc == 0; i++) {
         const cairn_evidence_rule_t *rule = &g->evidence[i];
@@ -124,7 +132,7 @@ int cairn_gate_check_evidence(const cairn_gate_t *g, const cairn_change_t *c, in
             rc = s_missing(v, rule, decision, why);
             continue;
         }
-        if (rule->max_age_ms > 0 && now_ms - e->received_at_ms > rule->max_age_ms) {
+        if (rule->max_age_ms > 0 && now_ms - e->received_at_ms >= rule->max_age_ms) {
             char age[32];
             s_duration_text(rule->max_age_ms, age, sizeof age);
             snprintf(why, sizeof why,
@@ -134,13 +142,28 @@ int cairn_gate_check_evidence(const cairn_gate_t *g, const cairn_change_t *c, in
             continue;
         }
         if (strcmp(rule->type, "coverage") == 0 && !e->has_coverage) {
-            snprintf(why, sizeof why, "%s: the latest coverage evidence states no line coverage",
-                     rule->id);
-            rc = s_missing(v, rule, decision, why);
+            /* Evidence that cannot be read fails closed: deny, never "0% is fine". */
+            *decision = cairn_decision_worst(*decision, CAIRN__V1__DECISION__DECISION_DENY);
+            rc =
+                cairn_verdict_add_reason(v, rule->id, "fail",
+                                         "%s: the coverage evidence at ledger index %llu states no "
+                                         "line coverage, so it cannot be evaluated",
+                                         rule->id, (unsigned long long)e->index);
+            if (rc == 0)
+                rc = cairn_verdict_add_obligation(v, "evidence", rule->id, NULL, 0,
+                                                  "%s: unreadable coverage evidence", rule->id);
             continue;
         }
         char failed[512], seen[512];
         if (s_meets(rule, e, failed, sizeof failed, seen, sizeof seen)) {
+            int64_t stale = rule->max_age_ms > 0 ? e->received_at_ms + rule->max_age_ms : 0;
+            if (stale && (!*expires_ms || stale < *expires_ms)) {
+                *expires_ms = stale;
+                if (what)
+                    snprintf(what, what_len,
+                             "%s evidence %s (ledger index %llu) reaches its max_age", rule->type,
+                             rule->id, (unsigned long long)e->index);
+            }
             rc = cairn_verdict_add_reason(v, rule->id, "pass", "%s at ledger index %llu: %s",
                                           rule->type, (unsigned long long)e->index,
                                           *seen ? seen : "present");

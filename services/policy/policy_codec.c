@@ -1,4 +1,4 @@
-/* ChangeStatus decoding for the policy state store (see policy_codec.h). */
+/* Decoding of the policy's stored messages (see policy_codec.h). */
 #include "policy_codec.h"
 
 #include "cairn/error.h"
@@ -10,6 +10,19 @@ int cairn_policy_codec_change_status_unpack(const uint8_t *buf, size_t len,
         return CAIRN_EPROTO;
     Cairn__V1__ChangeStatus *m =
         cairn__v1__change_status__unpack(NULL, len, buf ? buf : (const uint8_t *)"");
+    if (!m)
+        return CAIRN_EPROTO;
+    *out = m;
+    return 0;
+}
+
+int cairn_policy_codec_state_change_unpack(const uint8_t *buf, size_t len,
+                                           Cairn__V1__PolicyStateChange **out)
+{
+    if (len > CAIRN_CODEC_MAX_BYTES || (!buf && len))
+        return CAIRN_EPROTO;
+    Cairn__V1__PolicyStateChange *m =
+        cairn__v1__policy_state_change__unpack(NULL, len, buf ? buf : (const uint8_t *)"");
     if (!m)
         return CAIRN_EPROTO;
     *out = m;

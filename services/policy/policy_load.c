@@ -21,6 +21,7 @@
 #include "cairn/config.h"
 #include "cairn/error.h"
 #include "cairn/util.h"
+#include "glob.h"
 #include "suggest.h"
 
 #define S_PATH 256
@@ -466,19 +467,10 @@ static void *s_alloc(s_ctx_t *c, size_t n, size_t size)
 
 /* ---- sections ----------------------------------------------------------- */
 
-static const char *const s_top_keys[] = {"apiVersion",
-                                         "kind",
-                                         "metadata",
-                                         "defaults",
-                                         "roles",
-                                         "classify",
-                                         "change_types",
-                                         "approvals",
-                                         "separation_of_duties",
-                                         "gates",
-                                         "windows",
-                                         "tests",
-                                         NULL};
+static const char *const s_top_keys[] = {
+    "apiVersion", "kind",         "metadata",     "defaults",  "roles",
+    "classify",   "data_classes", "change_types", "approvals", "separation_of_duties",
+    "gates",      "windows",      "tests",        NULL};
 
 static void s_header(s_ctx_t *c, struct fy_node *root)
 {
@@ -518,12 +510,111 @@ static void s_defaults(s_ctx_t *c, struct fy_node *n)
 {
     if (s_expect_map(c, n, "defaults") < 0)
         return;
-    static const char *const keys[] = {"timezone", NULL};
+    static const char *const keys[] = {"timezone", "expiry_warning", NULL};
     s_check_keys(c, n, "defaults", keys);
     struct fy_node *v = s_get(n, "timezone");
     const char *tz;
-    if (v && (tz = s_str(c, v, "defaults.timezone")) != NULL)
-        c->p->timezone = tz;
+    if (v && (tz = s_str(c, v, "defaults.timezone")) != NULL) {
+        int rc = cairn_tz_load(tz, &c->p->tz);
+        if (rc == 0)
+            c->p->timezone = tz;
+        else if (rc == -ENOMEM)
+            s_oom(c);
+        else if (rc == CAIRN_ENOTFOUND)
+            s_err(c, v,
+                  "defaults.timezone: unknown time zone '%s' (not in the system time zone "
+                  "database; use a name such as Europe/Berlin or UTC)",
+                  tz);
+        else
+            s_err(c, v, "defaults.timezone: '%s' is not a readable time zone", tz);
+    }
+    if ((v = s_get(n, "expiry_warning")) != NULL)
+        s_duration(c, v, "defaults.expiry_warning", &c->p->expiry_warning_ms);
+}
+
+/* The policy's zone; UTC until defaults.timezone is read (or when it is bad). */
+static const cairn_tz_t *s_tz(s_ctx_t *c)
+{
+    if (!c->p->tz && cairn_tz_load("UTC", &c->p->tz) < 0)
+        s_oom(c);
+    return c->p->tz;
+}
+
+/* A time in the policy's zone ("2026-12-19T00:00", or with an offset). */
+static int s_time(s_ctx_t *c, struct fy_node *n, const char *path, int64_t *out_ms,
+                  const char **text_out)
+{
+    char buf[64];
+    const cairn_tz_t *tz = s_tz(c);
+    if (!s_text(c, n, path, buf, sizeof buf) || !tz)
+        return -1;
+    if (cairn_tz_parse_time(tz, buf, out_ms) < 0) {
+        s_err(c, n,
+              "%s: '%s' is not a time such as 2026-12-19T00:00 (in defaults.timezone) or "
+              "2026-12-19T00:00:00Z",
+              path, buf);
+        return -1;
+    }
+    if (text_out && !(*text_out = cairn_arena_strdup(c->p->arena, buf)))
+        s_oom(c);
+    return 0;
+}
+
+/* roles.<name>.delegate: one {from, to, until} or a list of them. */
+static void s_delegations(s_ctx_t *c, struct fy_node *n, const char *path, cairn_role_t *r)
+{
+    static const char *const keys[] = {"from", "to", "until", "description", NULL};
+    size_t count = fy_node_is_sequence(n) ? s_seq_count(n) : 1;
+    if (!fy_node_is_sequence(n) && s_expect_map(c, n, path) < 0)
+        return;
+    r->delegations = s_alloc(c, count, sizeof *r->delegations);
+    if (!r->delegations)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        struct fy_node *item =
+            fy_node_is_sequence(n) ? fy_node_sequence_get_by_index(n, (int)i) : n;
+        char ipath[S_PATH], sub[S_PATH];
+        if (fy_node_is_sequence(n))
+            s_idx(ipath, path, (int)i);
+        else
+            snprintf(ipath, sizeof ipath, "%s", path);
+        if (s_expect_map(c, item, ipath) < 0)
+            continue;
+        s_check_keys(c, item, ipath, keys);
+        cairn_delegation_t d = {0};
+        struct fy_node *v;
+        int ok = 1;
+        s_sub(sub, ipath, "from");
+        if ((v = s_get(item, "from")) == NULL) {
+            s_err(c, item, "missing key 'from' in %s (the member who delegates)", ipath);
+            ok = 0;
+        } else if (!(d.from = s_str(c, v, sub))) {
+            ok = 0;
+        } else if (!cairn_strv_contains(&r->users, d.from)) {
+            s_err(c, v, "%s: '%s' is not a member of role %s and cannot delegate it", sub, d.from,
+                  r->name);
+            ok = 0;
+        }
+        s_sub(sub, ipath, "to");
+        if ((v = s_get(item, "to")) == NULL) {
+            s_err(c, item, "missing key 'to' in %s (the person who stands in)", ipath);
+            ok = 0;
+        } else if (!(d.to = s_str(c, v, sub))) {
+            ok = 0;
+        } else if (d.from && strcmp(d.from, d.to) == 0) {
+            s_err(c, v, "%s: '%s' cannot delegate to themselves", sub, d.to);
+            ok = 0;
+        }
+        s_sub(sub, ipath, "until");
+        if ((v = s_get(item, "until")) == NULL) {
+            s_err(c, item, "missing key 'until' in %s (a delegation must end)", ipath);
+            ok = 0;
+        } else if (s_time(c, v, sub, &d.until_ms, &d.until) < 0) {
+            ok = 0;
+        }
+        if (ok)
+            r->delegations[r->n_delegations++] = d;
+    }
 }
 
 static void s_roles(s_ctx_t *c, struct fy_node *n)
@@ -534,7 +625,7 @@ static void s_roles(s_ctx_t *c, struct fy_node *n)
     cairn_role_t *roles = s_alloc(c, count, sizeof *roles);
     if (!roles)
         return;
-    static const char *const keys[] = {"users", "kind", "description", NULL};
+    static const char *const keys[] = {"users", "kind", "delegate", "description", NULL};
     static const char *const kinds[] = {"person", "service_account", NULL};
     size_t k = 0;
     void *it = NULL;
@@ -563,6 +654,11 @@ static void s_roles(s_ctx_t *c, struct fy_node *n)
             s_sub(sub, path, "kind");
             const char *kd = s_enum(c, kind, sub, kinds);
             r->service_account = kd && strcmp(kd, "service_account") == 0;
+        }
+        struct fy_node *del = s_get(v, "delegate");
+        if (del) {
+            s_sub(sub, path, "delegate");
+            s_delegations(c, del, sub, r);
         }
     }
     c->p->roles = roles;
@@ -595,6 +691,18 @@ static void s_when(s_ctx_t *c, struct fy_node *n, const char *path, cairn_when_t
             s_strv(c, v, sub, lists[i].out);
         }
     }
+    static const char *const types[] = {"standard", "normal", "emergency", NULL};
+    for (size_t i = 0; i < w->change_type.count; i++) {
+        char sub2[S_PATH];
+        s_sub(sub, path, "change_type");
+        s_idx(sub2, sub, (int)i);
+        s_enum(c, fy_node_sequence_get_by_index(s_get(n, "change_type"), (int)i), sub2, types);
+    }
+    for (size_t i = 0; i < w->paths_any.count; i++)
+        if (!cairn_glob_valid(w->paths_any.items[i]))
+            s_err(c, fy_node_sequence_get_by_index(s_get(n, "paths_any"), (int)i),
+                  "%s.paths_any: '%s' is not a valid glob (unclosed '[' or trailing '\\')", path,
+                  w->paths_any.items[i]);
     struct fy_node *v;
     if ((v = s_get(n, "risk_min")) != NULL) {
         s_sub(sub, path, "risk_min");
@@ -689,6 +797,52 @@ static void s_classify(s_ctx_t *c, struct fy_node *n)
     }
     c->p->classify = out;
     c->p->n_classify = k;
+}
+
+/* data_classes (extension): class name -> { paths: [globs] }. */
+static void s_data_classes(s_ctx_t *c, struct fy_node *n)
+{
+    if (s_expect_map(c, n, "data_classes") < 0)
+        return;
+    size_t count = s_map_count(n);
+    cairn_data_class_t *out = s_alloc(c, count, sizeof *out);
+    if (!out)
+        return;
+    static const char *const keys[] = {"paths", "description", NULL};
+    size_t k = 0;
+    void *it = NULL;
+    struct fy_node_pair *pr;
+    while ((pr = fy_node_mapping_iterate(n, &it)) != NULL) {
+        char name[128], path[S_PATH], sub[S_PATH];
+        if (!s_key(c, fy_node_pair_key(pr), "data_classes", name, sizeof name))
+            continue;
+        s_sub(path, "data_classes", name);
+        struct fy_node *v = fy_node_pair_value(pr);
+        if (s_expect_map(c, v, path) < 0)
+            continue;
+        s_check_keys(c, v, path, keys);
+        cairn_data_class_t *dc = &out[k];
+        if (!(dc->name = cairn_arena_strdup(c->p->arena, name))) {
+            s_oom(c);
+            continue;
+        }
+        struct fy_node *paths = s_get(v, "paths");
+        s_sub(sub, path, "paths");
+        if (!paths) {
+            s_err(c, v, "missing key 'paths' in %s (globs of the paths that hold %s data)", path,
+                  name);
+            continue;
+        }
+        if (s_strv(c, paths, sub, &dc->paths) < 0)
+            continue;
+        for (size_t i = 0; i < dc->paths.count; i++)
+            if (!cairn_glob_valid(dc->paths.items[i]))
+                s_err(c, fy_node_sequence_get_by_index(paths, (int)i),
+                      "%s: '%s' is not a valid glob", sub, dc->paths.items[i]);
+        k++;
+    }
+    c->p->data_classes = out;
+    c->p->n_data_classes = k;
 }
 
 /* Role names NULL-terminated, for suggestions. */
@@ -1257,8 +1411,8 @@ static void s_windows(s_ctx_t *c, struct fy_node *n)
     const char **ids = s_alloc(c, total, sizeof *ids);
     if (!out || !ids)
         return;
-    static const char *const keys[] = {"id",  "cron",    "duration",    "from", "to",
-                                       "env", "service", "description", NULL};
+    static const char *const keys[] = {"id",  "cron",    "duration", "from",        "to",
+                                       "env", "service", "gates",    "description", NULL};
     size_t k = 0;
     for (size_t g = 0; s_window_groups[g]; g++) {
         char gpath[S_PATH];
@@ -1295,16 +1449,9 @@ static void s_windows(s_ctx_t *c, struct fy_node *n)
                 if (cron) {
                     s_sub(sub, path, "cron");
                     w->cron = s_str(c, cron, sub);
-                    int fields = 0, in_field = 0;
-                    for (const char *p = w->cron; p && *p; p++) {
-                        int space = *p == ' ' || *p == '\t';
-                        if (!space && !in_field)
-                            fields++;
-                        in_field = !space;
-                    }
-                    if (w->cron && fields != 5)
-                        s_err(c, cron, "%s must have five fields (minute hour day month weekday)",
-                              sub);
+                    char why[256];
+                    if (w->cron && cairn_cron_parse(w->cron, &w->schedule, why, sizeof why) < 0)
+                        s_err(c, cron, "%s: %s", sub, why);
                 }
                 if (dur) {
                     s_sub(sub, path, "duration");
@@ -1313,14 +1460,18 @@ static void s_windows(s_ctx_t *c, struct fy_node *n)
             } else if (from || to) {
                 if (!from || !to)
                     s_err(c, item, "%s: a one-off window needs both from and to", path);
+                int ok = from && to;
                 if (from) {
                     s_sub(sub, path, "from");
-                    w->from = s_str(c, from, sub);
+                    ok = s_time(c, from, sub, &w->from_ms, &w->from) == 0 && ok;
                 }
                 if (to) {
                     s_sub(sub, path, "to");
-                    w->to = s_str(c, to, sub);
+                    ok = s_time(c, to, sub, &w->to_ms, &w->to) == 0 && ok;
                 }
+                if (ok && w->to_ms <= w->from_ms)
+                    s_err(c, to, "%s: the window ends (%s) before it starts (%s)", path, w->to,
+                          w->from);
             } else {
                 s_err(c, item, "%s needs cron and duration, or from and to", path);
             }
@@ -1331,6 +1482,14 @@ static void s_windows(s_ctx_t *c, struct fy_node *n)
             if ((v = s_get(item, "service")) != NULL) {
                 s_sub(sub, path, "service");
                 s_strv(c, v, sub, &w->service);
+            }
+            if ((v = s_get(item, "gates")) != NULL) {
+                s_sub(sub, path, "gates");
+                if (s_strv(c, v, sub, &w->gates) == 0)
+                    for (size_t j = 0; j < w->gates.count; j++)
+                        if (c->p->n_gates && cairn_policy_gate_index(c->p, w->gates.items[j]) < 0)
+                            s_err(c, fy_node_sequence_get_by_index(v, (int)j),
+                                  "%s: unknown gate '%s'", sub, w->gates.items[j]);
             }
             if (w->id) {
                 ids[k] = w->id;
@@ -1415,6 +1574,8 @@ static void s_walk(s_ctx_t *c, struct fy_node *root)
         s_defaults(c, v);
     if ((v = s_get(root, "roles")) != NULL)
         s_roles(c, v);
+    if ((v = s_get(root, "data_classes")) != NULL)
+        s_data_classes(c, v);
     if ((v = s_get(root, "classify")) != NULL)
         s_classify(c, v);
     if ((v = s_get(root, "approvals")) != NULL)
@@ -1423,12 +1584,12 @@ static void s_walk(s_ctx_t *c, struct fy_node *root)
         s_change_types(c, v);
     if ((v = s_get(root, "separation_of_duties")) != NULL)
         s_sod(c, v);
-    if ((v = s_get(root, "windows")) != NULL)
-        s_windows(c, v);
     if ((v = s_get(root, "gates")) != NULL)
         s_gates(c, v);
     else
         s_err(c, root, "missing key 'gates' at the top level (a policy decides at least one gate)");
+    if ((v = s_get(root, "windows")) != NULL)
+        s_windows(c, v);
     if ((v = s_get(root, "tests")) != NULL)
         s_tests(c, v);
 }
@@ -1513,6 +1674,10 @@ int cairn_policy_load_string(const char *name, const char *text, size_t len, cai
         goto out;
     }
 
+    if (!s_tz(&c)) {
+        rc = -ENOMEM;
+        goto out;
+    }
     uint8_t digest[32];
     char hex[65], dstr[80];
     cairn_sha256(text, len, digest);

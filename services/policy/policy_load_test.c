@@ -232,7 +232,7 @@ static void gates_that_wait_on_each_other_are_a_cycle(void **state)
     cairn_errlist_clear(&errs);
 }
 
-static void sections_not_evaluated_yet_still_reject_unknown_keys(void **state)
+static void windows_reject_unknown_keys(void **state)
 {
     const char *yaml = "apiVersion: cairn/v1\nkind: ReleasePolicy\nmetadata: { name: t }\n"
                        "windows:\n"
@@ -274,6 +274,80 @@ static void a_broken_list_item_does_not_spill_into_the_next(void **state)
     cairn_errlist_clear(&errs);
 }
 
+static void times_zones_crons_and_delegations_are_checked(void **state)
+{
+    (void)state;
+    const char *yaml =
+        "apiVersion: cairn/v1\nkind: ReleasePolicy\nmetadata: { name: t }\n"
+        "defaults: { timezone: Europe/Berln }\n"
+        "roles:\n"
+        "  lead: { users: [lee], delegate: { from: erin, to: frank, until: tomorrow } }\n"
+        "data_classes:\n"
+        "  PII: { paths: [\"db/[x\"] }\n"
+        "windows:\n"
+        "  freeze:\n"
+        "    - { id: F1, cron: \"0 25 * * FRI\", duration: 62h }\n"
+        "    - { id: F2, from: \"2027-01-05T00:00\", to: \"2026-12-19T00:00\", gates: [biuld] }\n"
+        "gates: { build: {} }\n";
+    cairn_errlist_t errs;
+    cairn_errlist_init(&errs);
+    assert_null(s_load(yaml, &errs));
+    s_print(&errs);
+    assert_true(s_has_error(&errs, "p.yaml:4:23: defaults.timezone: unknown time zone "
+                                   "'Europe/Berln' (not in the system time zone database; use a "
+                                   "name such as Europe/Berlin or UTC)"));
+    assert_true(s_has_error(&errs, "p.yaml:6:43: roles.lead.delegate.from: 'erin' is not a "
+                                   "member of role lead and cannot delegate it"));
+    assert_true(s_has_error(&errs, "p.yaml:6:67: roles.lead.delegate.until: 'tomorrow' is not a "
+                                   "time such as 2026-12-19T00:00 (in defaults.timezone) or "
+                                   "2026-12-19T00:00:00Z"));
+    assert_true(s_has_error(&errs, "p.yaml:8:19: data_classes.PII.paths: 'db/[x' is not a valid "
+                                   "glob"));
+    assert_true(s_has_error(&errs, "p.yaml:11:24: windows.freeze[0].cron: hour '25' is out of "
+                                   "range (0-23)"));
+    assert_true(s_has_error(&errs, "p.yaml:12:48: windows.freeze[1]: the window ends "
+                                   "(2026-12-19T00:00) before it starts (2027-01-05T00:00)"));
+    assert_true(s_has_error(&errs, "p.yaml:12:75: windows.freeze[1].gates: unknown gate 'biuld'"));
+    assert_int_equal(errs.count, 7);
+    cairn_errlist_clear(&errs);
+}
+
+static void delegations_windows_and_data_classes_load_resolved(void **state)
+{
+    (void)state;
+    const char *yaml =
+        "apiVersion: cairn/v1\nkind: ReleasePolicy\nmetadata: { name: t }\n"
+        "defaults: { timezone: Europe/Berlin, expiry_warning: 2h }\n"
+        "roles:\n"
+        "  lead: { users: [lee], delegate: [ { from: lee, to: frank, until: \"2026-12-01\" } ] }\n"
+        "data_classes:\n"
+        "  PII: { paths: [\"db/customers/**\"] }\n"
+        "windows:\n"
+        "  freeze:\n"
+        "    - { id: F2, from: \"2026-12-19T00:00\", to: \"2027-01-05T00:00Z\", gates: [deploy] }\n"
+        "  maintenance:\n"
+        "    - { id: M1, cron: \"0 9 * * MON-THU\", duration: 8h, env: [prod] }\n"
+        "gates: { deploy: {} }\n";
+    cairn_errlist_t errs;
+    cairn_errlist_init(&errs);
+    cairn_policy_t *p = s_load(yaml, &errs);
+    s_print(&errs);
+    assert_non_null(p);
+    assert_int_equal(p->expiry_warning_ms, 2 * 3600 * 1000LL);
+    assert_int_equal(p->roles[0].n_delegations, 1);
+    assert_string_equal(p->roles[0].delegations[0].to, "frank");
+    assert_int_equal(p->roles[0].delegations[0].until_ms, 1796079600000LL); /* 30 Nov 23:00Z */
+    assert_int_equal(p->n_data_classes, 1);
+    assert_string_equal(p->data_classes[0].paths.items[0], "db/customers/**");
+    assert_int_equal(p->windows[0].from_ms, 1797634800000LL);
+    assert_int_equal(p->windows[0].to_ms, 1799107200000LL);
+    assert_string_equal(p->windows[0].gates.items[0], "deploy");
+    assert_string_equal(p->windows[1].group, "maintenance");
+    assert_true(p->windows[1].schedule.wdays == 0x1e);
+    cairn_policy_unref(&p);
+    cairn_errlist_clear(&errs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,7 +357,9 @@ int main(void)
         cmocka_unit_test(every_error_is_collected_not_just_the_first),
         cmocka_unit_test(a_yaml_syntax_error_names_its_line),
         cmocka_unit_test(gates_that_wait_on_each_other_are_a_cycle),
-        cmocka_unit_test(sections_not_evaluated_yet_still_reject_unknown_keys),
+        cmocka_unit_test(windows_reject_unknown_keys),
+        cmocka_unit_test(times_zones_crons_and_delegations_are_checked),
+        cmocka_unit_test(delegations_windows_and_data_classes_load_resolved),
         cmocka_unit_test(a_broken_list_item_does_not_spill_into_the_next),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

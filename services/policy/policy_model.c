@@ -44,6 +44,7 @@ cairn_policy_t *cairn_policy_new(void)
     self->classify_default = CAIRN_RISK_LOW;
     self->source = self->name = self->revision = self->digest = "";
     self->timezone = "UTC";
+    self->expiry_warning_ms = 4 * 3600 * 1000LL;
     return self;
 }
 
@@ -61,6 +62,7 @@ void cairn_policy_unref(cairn_policy_t **self_p)
     *self_p = NULL;
     if (atomic_fetch_sub(&self->refs, 1) != 1)
         return;
+    cairn_tz_destroy(&self->tz);
     cairn_arena_destroy(&self->arena);
     free(self);
 }
@@ -103,10 +105,30 @@ bool cairn_policy_user_is_service_account(const cairn_policy_t *self, const char
 
 bool cairn_policy_user_known(const cairn_policy_t *self, const char *user)
 {
-    for (size_t i = 0; i < self->n_roles; i++)
+    for (size_t i = 0; i < self->n_roles; i++) {
         if (cairn_strv_contains(&self->roles[i].users, user))
             return true;
+        for (size_t d = 0; d < self->roles[i].n_delegations; d++)
+            if (strcmp(self->roles[i].delegations[d].to, user) == 0)
+                return true;
+    }
     return false;
+}
+
+const cairn_change_type_t *cairn_policy_change_type(const cairn_policy_t *self, const char *name)
+{
+    for (size_t i = 0; name && i < self->n_change_types; i++)
+        if (strcmp(self->change_types[i].name, name) == 0)
+            return &self->change_types[i];
+    return NULL;
+}
+
+int64_t cairn_policy_expiry_ms(const cairn_policy_t *self, cairn_risk_t risk)
+{
+    for (int r = (int)risk; r >= 0 && r < CAIRN_RISK_LEVELS; r--)
+        if (self->expiry_ms[r] > 0)
+            return self->expiry_ms[r];
+    return 0;
 }
 
 void cairn_policy_gate_list(const cairn_policy_t *self, char *buf, size_t len)

@@ -3,10 +3,10 @@
  * immutable and reference-counted, so the query thread can keep evaluating
  * with it while a SIGHUP reload swaps in its successor.
  *
- * The model mirrors the format section by section. Sections the daemon does
- * not evaluate yet (classify, change_types, windows, tests) are still stored,
- * so later work only has to add the evaluation. All memory is owned by the
- * policy's arena. */
+ * The model mirrors the format section by section, with times already
+ * resolved: cron schedules parsed, fixed times converted to Unix ms in the
+ * policy's time zone. All memory is owned by the policy's arena, except the
+ * time zone, which the policy frees with itself. */
 #ifndef CAIRN_POLICY_MODEL_H
 #define CAIRN_POLICY_MODEL_H
 
@@ -16,6 +16,8 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "cron.h"
+#include "tz.h"
 
 /* A list of strings. */
 typedef struct {
@@ -54,12 +56,28 @@ typedef struct {
     int64_t lines_changed_gt;    /* more lines changed than this */
 } cairn_when_t;
 
+/* roles.<name>.delegate: while `from` is away, `to` may approve in the role. */
+typedef struct {
+    const char *from;  /* member who delegates */
+    const char *to;    /* person who stands in */
+    int64_t until_ms;  /* approvals given before this time count (Unix ms) */
+    const char *until; /* the time as written */
+} cairn_delegation_t;
+
 /* A role: named people, or service accounts. */
 typedef struct {
-    const char *name;     /* role name, e.g. "tech_lead" */
-    cairn_strv_t users;   /* members */
-    bool service_account; /* kind: service_account */
+    const char *name;                /* role name, e.g. "tech_lead" */
+    cairn_strv_t users;              /* members */
+    bool service_account;            /* kind: service_account */
+    cairn_delegation_t *delegations; /* delegate: entries */
+    size_t n_delegations;
 } cairn_role_t;
+
+/* data_classes.<name> (extension): paths that put a change in the class. */
+typedef struct {
+    const char *name;   /* e.g. "PII" */
+    cairn_strv_t paths; /* globs */
+} cairn_data_class_t;
 
 /* classify.rules[] */
 typedef struct {
@@ -174,14 +192,18 @@ typedef struct {
 
 /* windows.<group>[] */
 typedef struct {
-    const char *group;    /* e.g. "freeze" */
-    const char *id;       /* e.g. "F1-weekend" */
-    const char *cron;     /* recurring start (cron syntax), or NULL */
-    int64_t duration_ms;  /* length of a recurring window */
-    const char *from;     /* one-off start, or NULL */
-    const char *to;       /* one-off end, or NULL */
-    cairn_strv_t env;     /* environments it covers (empty: all) */
-    cairn_strv_t service; /* services it covers (empty: all) */
+    const char *group;     /* e.g. "freeze" */
+    const char *id;        /* e.g. "F1-weekend" */
+    const char *cron;      /* recurring start (cron syntax), or NULL */
+    int64_t duration_ms;   /* length of a recurring window */
+    const char *from;      /* one-off start, or NULL */
+    const char *to;        /* one-off end, or NULL */
+    cairn_strv_t env;      /* environments it covers (empty: all) */
+    cairn_strv_t service;  /* services it covers (empty: all) */
+    cairn_strv_t gates;    /* gates it covers (extension; empty: all) */
+    cairn_cron_t schedule; /* parsed cron (when cron is set) */
+    int64_t from_ms;       /* one-off start (Unix ms, when from is set) */
+    int64_t to_ms;         /* one-off end, exclusive */
 } cairn_window_t;
 
 /* tests[] (run by `cairn policy test`) */
@@ -201,6 +223,9 @@ typedef struct cairn_policy_t {
     const char *revision; /* metadata.revision ("" if absent) */
     const char *digest;   /* "sha256:<hex>" of the exact bytes */
     const char *timezone; /* defaults.timezone ("UTC" if absent) */
+    cairn_tz_t *tz;       /* that zone's rules (owned; freed with the policy) */
+    int64_t
+        expiry_warning_ms; /* defaults.expiry_warning: warn this long before a verdict expires */
 
     cairn_role_t *roles;
     size_t n_roles;
@@ -208,6 +233,9 @@ typedef struct cairn_policy_t {
     cairn_risk_t classify_default; /* classify.default (low if absent) */
     cairn_classify_rule_t *classify;
     size_t n_classify;
+
+    cairn_data_class_t *data_classes; /* data_classes (extension) */
+    size_t n_data_classes;
 
     cairn_change_type_t *change_types;
     size_t n_change_types;
@@ -246,8 +274,15 @@ const cairn_gate_t *cairn_policy_gate(const cairn_policy_t *self, const char *na
 int cairn_policy_gate_index(const cairn_policy_t *self, const char *name); /* -1 if none */
 bool cairn_policy_user_in_role(const cairn_policy_t *self, const char *user, const char *role);
 bool cairn_policy_user_is_service_account(const cairn_policy_t *self, const char *user);
-/* Whether user holds any role. */
+/* Whether user holds any role, or stands in for someone by delegation. */
 bool cairn_policy_user_known(const cairn_policy_t *self, const char *user);
+
+/* The change type definition (NULL when the policy does not define it). */
+const cairn_change_type_t *cairn_policy_change_type(const cairn_policy_t *self, const char *name);
+
+/* The approval expiry for a risk level: its own entry, else the nearest
+ * lower level's; 0 when none applies. */
+int64_t cairn_policy_expiry_ms(const cairn_policy_t *self, cairn_risk_t risk);
 
 /* Gate names joined by ", " into buf (for error sentences). */
 void cairn_policy_gate_list(const cairn_policy_t *self, char *buf, size_t len);

@@ -1,8 +1,9 @@
 /* Matching `when:` predicates against a change's facts (see predicates.h). */
 #include "predicates.h"
 
-#include <fnmatch.h>
 #include <string.h>
+
+#include "glob.h"
 
 bool cairn_when_empty(const cairn_when_t *w)
 {
@@ -33,9 +34,7 @@ static bool s_any_glob(const cairn_strv_t *globs, char *const *paths, size_t n)
 {
     for (size_t g = 0; g < globs->count; g++)
         for (size_t i = 0; i < n; i++)
-            /* Without FNM_PATHNAME a star also matches slashes, so a
-             * trailing double star covers subdirectories. */
-            if (fnmatch(globs->items[g], paths[i], 0) == 0)
+            if (cairn_glob_match(globs->items[g], paths[i]))
                 return true;
     return false;
 }
@@ -58,8 +57,9 @@ cairn_when_result_t cairn_when_match(const cairn_when_t *w, const cairn_facts_t 
     r = s_and(r, s_one_of(&w->change_type, f->change_type));
     if (w->paths_any.count && !s_any_glob(&w->paths_any, c->paths, c->n_paths))
         r = CAIRN_WHEN_NO;
-    if (w->data_class_any.count &&
-        !s_any_of(&w->data_class_any, c->data_classes, c->n_data_classes))
+    char *const *classes = f->data_classes ? f->data_classes : c->data_classes;
+    size_t n_classes = f->data_classes ? f->n_data_classes : c->n_data_classes;
+    if (w->data_class_any.count && !s_any_of(&w->data_class_any, classes, n_classes))
         r = CAIRN_WHEN_NO;
     if (w->tags_any.count) {
         bool hit = false;

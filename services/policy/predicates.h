@@ -1,5 +1,5 @@
 /* `when:` predicates: does a rule apply to this change in this environment?
- * Shared by approval rules now and by classification and windows later. */
+ * Shared by classification, approval rules and the evaluation context. */
 #ifndef CAIRN_POLICY_PREDICATES_H
 #define CAIRN_POLICY_PREDICATES_H
 
@@ -15,6 +15,9 @@ typedef struct {
     cairn_risk_t risk;            /* classified risk */
     const char *change_type;      /* standard / normal / emergency */
     const cairn_strv_t *tags;     /* tags set by classification (may be NULL) */
+    char *const *data_classes;    /* data classes: stated and from paths (NULL: the change's) */
+    size_t n_data_classes;
+    int64_t now_ms; /* evaluation time (approval expiry, delegations) */
 } cairn_facts_t;
 
 typedef enum {

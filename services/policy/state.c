@@ -17,13 +17,40 @@
 
 #define S_MAP_SIZE ((size_t)1 << 30)
 #define S_NEXT_KEY "next_index"
+#define S_LAYOUT_KEY "layout"
+#define S_LAYOUT 2
 #define S_KEY_MAX 511 /* LMDB's default maximum key size */
 
 struct cairn_state_t {
     MDB_env *env;    /* the environment at policy.state_path */
-    MDB_dbi meta;    /* next_index */
+    MDB_dbi meta;    /* next_index, layout */
     MDB_dbi changes; /* per-change records */
+    bool was_reset;  /* an older layout was found and emptied */
 };
+
+/* Empties a store of an older layout (its state is re-derived from the
+ * ledger) and stamps the current one. */
+static int s_check_layout(cairn_state_t *self, MDB_txn *txn)
+{
+    uint64_t layout = 0;
+    int rc = cairn_lmdb_get_u64(txn, self->meta, S_LAYOUT_KEY, &layout);
+    if (rc == 0 && layout == S_LAYOUT)
+        return 0;
+    if (rc < 0 && rc != CAIRN_ENOTFOUND)
+        return rc;
+    uint64_t next = 0;
+    rc = cairn_lmdb_get_u64(txn, self->meta, S_NEXT_KEY, &next);
+    MDB_stat st;
+    if ((rc = cairn_lmdb_code(mdb_stat(txn, self->changes, &st))) < 0)
+        return rc;
+    if (next > 0 || st.ms_entries > 0) {
+        if ((rc = cairn_lmdb_code(mdb_drop(txn, self->changes, 0))) < 0 ||
+            (rc = cairn_lmdb_put_u64(txn, self->meta, S_NEXT_KEY, 0)) < 0)
+            return rc;
+        self->was_reset = true;
+    }
+    return cairn_lmdb_put_u64(txn, self->meta, S_LAYOUT_KEY, S_LAYOUT);
+}
 
 int cairn_state_open(const char *dir, cairn_state_t **out)
 {
@@ -37,7 +64,8 @@ int cairn_state_open(const char *dir, cairn_state_t **out)
     if ((rc = cairn_lmdb_code(mdb_txn_begin(self->env, NULL, 0, &txn))) < 0)
         goto fail;
     if ((rc = cairn_lmdb_code(mdb_dbi_open(txn, "meta", MDB_CREATE, &self->meta))) < 0 ||
-        (rc = cairn_lmdb_code(mdb_dbi_open(txn, "changes", MDB_CREATE, &self->changes))) < 0)
+        (rc = cairn_lmdb_code(mdb_dbi_open(txn, "changes", MDB_CREATE, &self->changes))) < 0 ||
+        (rc = s_check_layout(self, txn)) < 0)
         goto fail;
     rc = cairn_lmdb_code(mdb_txn_commit(txn));
     txn = NULL;
@@ -63,170 +91,168 @@ void cairn_state_destroy(cairn_state_t **self_p)
     *self_p = NULL;
 }
 
-/* tag 0 id [0 kind] */
-static int s_key(char tag, const char *id, const char *kind, uint8_t *buf, size_t *len)
+bool cairn_state_was_reset(const cairn_state_t *self)
 {
-    size_t idl = strlen(id), kl = kind ? strlen(kind) : 0;
-    size_t n = 2 + idl + (kind ? 1 + kl : 0);
+    return self->was_reset;
+}
+
+/* tag 0 id */
+static int s_key(char tag, const char *id, uint8_t *buf, size_t *len)
+{
+    size_t idl = strlen(id), n = 2 + idl;
     if (n > S_KEY_MAX)
         return CAIRN_ETOOLARGE;
     buf[0] = (uint8_t)tag;
     buf[1] = 0;
     memcpy(buf + 2, id, idl);
-    if (kind) {
-        buf[2 + idl] = 0;
-        memcpy(buf + 3 + idl, kind, kl);
-    }
     *len = n;
     return 0;
 }
 
-static int s_put_msg(MDB_txn *txn, MDB_dbi dbi, const uint8_t *key, size_t klen,
-                     const ProtobufCMessage *msg)
-{
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = cairn_codec_pack(msg, &buf, &len);
-    if (rc < 0)
-        return rc;
-    MDB_val k = {klen, (void *)key}, v = {len, buf};
-    rc = cairn_lmdb_code(mdb_put(txn, dbi, &k, &v, 0));
-    free(buf);
-    return rc;
-}
-
 /* ---- writing ------------------------------------------------------------ */
 
-static int s_put_status(MDB_txn *txn, MDB_dbi dbi, const cairn_change_t *c)
+typedef struct {
+    Cairn__V1__PolicyStateChange msg;
+    Cairn__V1__PolicyStateApproval *aps;
+    Cairn__V1__PolicyStateApproval **app;
+    Cairn__V1__PolicyStateEvidence *evs;
+    Cairn__V1__PolicyStateEvidence **evp;
+    Cairn__V1__PolicyStateGate *gates;
+    Cairn__V1__PolicyStateGate **gp;
+} s_msg_t;
+
+static void s_msg_clear(s_msg_t *m)
 {
-    int rc = -ENOMEM;
-    uint8_t key[S_KEY_MAX];
-    size_t klen;
-    Cairn__V1__ChangeStatus st = CAIRN__V1__CHANGE_STATUS__INIT;
-    Cairn__V1__Approval *aps = calloc(c->n_approvals + 1, sizeof *aps);
-    Cairn__V1__Approval **app = calloc(c->n_approvals + 1, sizeof *app);
-    Cairn__V1__Verdict *gates = calloc(c->n_gates + 1, sizeof *gates);
-    Cairn__V1__Verdict **gp = calloc(c->n_gates + 1, sizeof *gp);
-    Cairn__V1__Obligation awaiting = CAIRN__V1__OBLIGATION__INIT;
-    Cairn__V1__Obligation *awaiting_p = &awaiting;
-    if (!aps || !app || !gates || !gp)
-        goto out;
-    if ((rc = s_key('c', c->id, NULL, key, &klen)) < 0)
-        goto out;
-    st.change_id = c->id;
-    st.author = c->author;
-    st.committers = c->committers;
-    st.n_committers = c->n_committers;
-    st.commit_sha = c->commit_sha;
-    st.environment = c->environment;
+    free(m->aps);
+    free(m->app);
+    free(m->evs);
+    free(m->evp);
+    free(m->gates);
+    free(m->gp);
+}
+
+/* The message for c, borrowing its strings. */
+static int s_to_msg(const cairn_change_t *c, s_msg_t *m)
+{
+    memset(m, 0, sizeof *m);
+    Cairn__V1__PolicyStateChange *s = &m->msg;
+    cairn__v1__policy_state_change__init(s);
+    m->aps = calloc(c->n_approvals + 1, sizeof *m->aps);
+    m->app = calloc(c->n_approvals + 1, sizeof *m->app);
+    m->evs = calloc(c->n_evidence + 1, sizeof *m->evs);
+    m->evp = calloc(c->n_evidence + 1, sizeof *m->evp);
+    m->gates = calloc(c->n_gates + 1, sizeof *m->gates);
+    m->gp = calloc(c->n_gates + 1, sizeof *m->gp);
+    if (!m->aps || !m->app || !m->evs || !m->evp || !m->gates || !m->gp)
+        return -ENOMEM;
+    s->change_id = c->id;
+    s->author = c->author;
+    s->committers = c->committers;
+    s->n_committers = c->n_committers;
+    s->commit_sha = c->commit_sha;
+    s->environment = c->environment;
+    s->service = c->service;
+    s->deployer = c->deployer;
+    s->verifier = c->verifier;
+    s->change_type = c->change_type;
+    s->risk = c->risk;
+    s->cab = c->cab;
+    s->incident_id = c->incident_id;
+    s->paths = c->paths;
+    s->n_paths = c->n_paths;
+    s->data_classes = c->data_classes;
+    s->n_data_classes = c->n_data_classes;
+    s->labels = c->labels;
+    s->n_labels = c->n_labels;
+    s->lines_changed = c->lines_changed;
+    s->deployed_at_ms = c->deployed_at_ms;
     for (size_t i = 0; i < c->n_approvals; i++) {
         const cairn_change_approval_t *a = &c->approvals[i];
-        cairn__v1__approval__init(&aps[i]);
-        aps[i].user = a->user;
-        aps[i].role = a->role;
-        aps[i].commit_sha = a->commit_sha;
-        aps[i].index = a->index;
-        aps[i].void_ = a->rejected;
-        aps[i].void_rule = a->rejected ? "rejected" : "";
-        app[i] = &aps[i];
+        Cairn__V1__PolicyStateApproval *x = &m->aps[i];
+        cairn__v1__policy_state_approval__init(x);
+        x->user = a->user;
+        x->role = a->role;
+        x->commit_sha = a->commit_sha;
+        x->index = a->index;
+        x->rejected = a->rejected;
+        x->at_ms = a->at_ms;
+        m->app[i] = x;
     }
-    st.approvals = app;
-    st.n_approvals = c->n_approvals;
-    awaiting.kind = "approval";
+    s->approvals = m->app;
+    s->n_approvals = c->n_approvals;
+    for (size_t i = 0; i < c->n_evidence; i++) {
+        const cairn_change_evidence_t *e = &c->evidence[i];
+        Cairn__V1__PolicyStateEvidence *x = &m->evs[i];
+        cairn__v1__policy_state_evidence__init(x);
+        x->kind = e->kind;
+        x->index = e->index;
+        x->received_at_ms = e->received_at_ms;
+        x->commit_sha = e->commit_sha;
+        x->outcome = e->outcome;
+        x->tests_passed = e->passed;
+        x->tests_failed = e->failed;
+        x->tests_skipped = e->skipped;
+        x->findings_critical = e->critical;
+        x->findings_high = e->high;
+        x->findings_medium = e->medium;
+        x->findings_low = e->low;
+        x->coverage_line_pct = e->coverage_line_pct;
+        x->has_coverage = e->has_coverage;
+        m->evp[i] = x;
+    }
+    s->evidence = m->evp;
+    s->n_evidence = c->n_evidence;
     for (size_t i = 0; i < c->n_gates; i++) {
-        cairn__v1__verdict__init(&gates[i]);
-        gates[i].change_id = c->id;
-        gates[i].gate = c->gates[i].gate;
-        gates[i].decision = (Cairn__V1__Decision)c->gates[i].decision;
-        if (c->gates[i].awaiting_approval) {
-            gates[i].obligations = &awaiting_p;
-            gates[i].n_obligations = 1;
-        }
-        gp[i] = &gates[i];
+        Cairn__V1__PolicyStateGate *x = &m->gates[i];
+        cairn__v1__policy_state_gate__init(x);
+        x->gate = c->gates[i].gate;
+        x->decision = c->gates[i].decision;
+        x->awaiting_approval = c->gates[i].awaiting_approval;
+        m->gp[i] = x;
     }
-    st.gates = gp;
-    st.n_gates = c->n_gates;
-    st.input_indexes = c->inputs;
-    st.n_input_indexes = c->n_inputs;
-    rc = s_put_msg(txn, dbi, key, klen, &st.base);
+    s->gates = m->gp;
+    s->n_gates = c->n_gates;
+    s->input_indexes = c->inputs;
+    s->n_input_indexes = c->n_inputs;
+    s->last_received_ms = c->last_received_ms;
+    s->review_due_ms = c->review_due_ms;
+    s->review_overdue_alerted = c->review_overdue_alerted;
+    s->expiry_warned_ms = c->expiry_warned_ms;
+    return 0;
+}
+
+static int s_put_change(MDB_txn *txn, MDB_dbi dbi, const cairn_change_t *c)
+{
+    uint8_t key[S_KEY_MAX];
+    size_t klen;
+    s_msg_t m;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = s_key('s', c->id, key, &klen);
+    if (rc < 0)
+        return rc;
+    if ((rc = s_to_msg(c, &m)) < 0 || (rc = cairn_codec_pack(&m.msg.base, &buf, &len)) < 0)
+        goto out;
+    MDB_val k = {klen, key}, v = {len, buf};
+    if ((rc = cairn_lmdb_code(mdb_put(txn, dbi, &k, &v, 0))) < 0)
+        goto out;
+    /* The overdue-review index. */
+    if ((rc = s_key('r', c->id, key, &klen)) < 0)
+        goto out;
+    k = (MDB_val){klen, key};
+    if (c->review_due_ms > 0 && !c->review_overdue_alerted) {
+        uint8_t due[8];
+        cairn_u64_to_key((uint64_t)c->review_due_ms, due);
+        MDB_val dv = {sizeof due, due};
+        rc = cairn_lmdb_code(mdb_put(txn, dbi, &k, &dv, 0));
+    } else {
+        rc = cairn_lmdb_code(mdb_del(txn, dbi, &k, NULL));
+        if (rc == CAIRN_ENOTFOUND)
+            rc = 0;
+    }
 out:
-    free(aps);
-    free(app);
-    free(gates);
-    free(gp);
-    return rc;
-}
-
-static int s_put_facts(MDB_txn *txn, MDB_dbi dbi, const cairn_change_t *c)
-{
-    uint8_t key[S_KEY_MAX];
-    size_t klen;
-    int rc = s_key('x', c->id, NULL, key, &klen);
-    if (rc < 0)
-        return rc;
-    Cairn__V1__Correlation corr = CAIRN__V1__CORRELATION__INIT;
-    Cairn__V1__Governance gov = CAIRN__V1__GOVERNANCE__INIT;
-    Cairn__V1__Event ev = CAIRN__V1__EVENT__INIT;
-    Cairn__V1__Record rec = CAIRN__V1__RECORD__INIT;
-    corr.change_id = c->id;
-    corr.service = c->service;
-    gov.deployer = c->deployer;
-    gov.verifier = c->verifier;
-    gov.change_type = c->change_type;
-    gov.paths = c->paths;
-    gov.n_paths = c->n_paths;
-    gov.data_classes = c->data_classes;
-    gov.n_data_classes = c->n_data_classes;
-    gov.lines_changed = c->lines_changed;
-    ev.correlation = &corr;
-    ev.governance = &gov;
-    ev.received_at_ms = c->last_received_ms;
-    rec.body_case = CAIRN__V1__RECORD__BODY_EVENT;
-    rec.event = &ev;
-    return s_put_msg(txn, dbi, key, klen, &rec.base);
-}
-
-static int s_put_evidence(MDB_txn *txn, MDB_dbi dbi, const cairn_change_t *c,
-                          const cairn_change_evidence_t *e)
-{
-    uint8_t key[S_KEY_MAX];
-    size_t klen;
-    int rc = s_key('e', c->id, e->kind, key, &klen);
-    if (rc < 0)
-        return rc;
-    Cairn__V1__Correlation corr = CAIRN__V1__CORRELATION__INIT;
-    Cairn__V1__Evidence evd = CAIRN__V1__EVIDENCE__INIT;
-    Cairn__V1__Event ev = CAIRN__V1__EVENT__INIT;
-    Cairn__V1__Record rec = CAIRN__V1__RECORD__INIT;
-    Cairn__V1__Entry entry = CAIRN__V1__ENTRY__INIT;
-    corr.change_id = c->id;
-    corr.commit_sha = e->commit_sha;
-    evd.kind = e->kind;
-    evd.outcome = e->outcome;
-    evd.tests_passed = e->passed;
-    evd.tests_failed = e->failed;
-    evd.tests_skipped = e->skipped;
-    evd.findings_critical = e->critical;
-    evd.findings_high = e->high;
-    evd.findings_medium = e->medium;
-    evd.findings_low = e->low;
-    evd.coverage_line_pct = e->coverage_line_pct;
-    evd.has_coverage = e->has_coverage;
-    ev.correlation = &corr;
-    ev.evidence = &evd;
-    ev.received_at_ms = e->received_at_ms;
-    rec.body_case = CAIRN__V1__RECORD__BODY_EVENT;
-    rec.event = &ev;
-    uint8_t *rbuf = NULL;
-    size_t rlen = 0;
-    if ((rc = cairn_codec_pack(&rec.base, &rbuf, &rlen)) < 0)
-        return rc;
-    entry.index = e->index;
-    entry.change_id = c->id;
-    entry.record.data = rbuf;
-    entry.record.len = rlen;
-    rc = s_put_msg(txn, dbi, key, klen, &entry.base);
-    free(rbuf);
+    free(buf);
+    s_msg_clear(&m);
     return rc;
 }
 
@@ -236,14 +262,8 @@ int cairn_state_commit(cairn_state_t *self, const cairn_change_t *change, uint64
     int rc = cairn_lmdb_code(mdb_txn_begin(self->env, NULL, 0, &txn));
     if (rc < 0)
         return rc;
-    if (change) {
-        if ((rc = s_put_status(txn, self->changes, change)) < 0 ||
-            (rc = s_put_facts(txn, self->changes, change)) < 0)
-            goto fail;
-        for (size_t i = 0; i < change->n_evidence; i++)
-            if ((rc = s_put_evidence(txn, self->changes, change, &change->evidence[i])) < 0)
-                goto fail;
-    }
+    if (change && (rc = s_put_change(txn, self->changes, change)) < 0)
+        goto fail;
     if ((rc = cairn_lmdb_put_u64(txn, self->meta, S_NEXT_KEY, next_index)) < 0)
         goto fail;
     return cairn_lmdb_code(mdb_txn_commit(txn));
@@ -254,112 +274,89 @@ fail:
 
 /* ---- reading ------------------------------------------------------------ */
 
-static int s_from_status(const Cairn__V1__ChangeStatus *st, cairn_change_t *c)
+static int s_from_msg(const Cairn__V1__PolicyStateChange *s, cairn_change_t *c)
 {
     int rc = 0;
-    if ((rc = cairn_change_set(&c->author, st->author)) < 0 ||
-        (rc = cairn_change_set(&c->commit_sha, st->commit_sha)) < 0 ||
-        (rc = cairn_change_set(&c->environment, st->environment)) < 0)
-        return rc;
-    for (size_t i = 0; i < st->n_committers; i++)
-        if ((rc = cairn_change_add_str(&c->committers, &c->n_committers, st->committers[i])) < 0)
+    struct {
+        char **field;
+        const char *value;
+    } strs[] = {{&c->author, s->author},
+                {&c->commit_sha, s->commit_sha},
+                {&c->environment, s->environment},
+                {&c->service, s->service},
+                {&c->deployer, s->deployer},
+                {&c->verifier, s->verifier},
+                {&c->change_type, s->change_type},
+                {&c->risk, s->risk},
+                {&c->cab, s->cab},
+                {&c->incident_id, s->incident_id}};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        if ((rc = cairn_change_set(strs[i].field, strs[i].value)) < 0)
             return rc;
-    for (size_t i = 0; i < st->n_approvals; i++) {
-        const Cairn__V1__Approval *a = st->approvals[i];
-        cairn_change_approval_t ap = {a->user, a->role, a->commit_sha, a->index, a->void_};
+    struct {
+        char ***items;
+        size_t *count;
+        char **src;
+        size_t n;
+    } lists[] = {{&c->committers, &c->n_committers, s->committers, s->n_committers},
+                 {&c->paths, &c->n_paths, s->paths, s->n_paths},
+                 {&c->data_classes, &c->n_data_classes, s->data_classes, s->n_data_classes},
+                 {&c->labels, &c->n_labels, s->labels, s->n_labels}};
+    for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+        for (size_t i = 0; i < lists[l].n; i++)
+            if ((rc = cairn_change_add_str(lists[l].items, lists[l].count, lists[l].src[i])) < 0)
+                return rc;
+    c->lines_changed = s->lines_changed;
+    c->deployed_at_ms = s->deployed_at_ms;
+    for (size_t i = 0; i < s->n_approvals; i++) {
+        const Cairn__V1__PolicyStateApproval *a = s->approvals[i];
+        cairn_change_approval_t ap = {a->user,  a->role,     a->commit_sha,
+                                      a->index, a->rejected, a->at_ms};
         if ((rc = cairn_change_add_approval(c, &ap)) < 0)
             return rc;
     }
-    for (size_t i = 0; i < st->n_gates; i++) {
-        const Cairn__V1__Verdict *g = st->gates[i];
-        bool awaiting = false;
-        for (size_t j = 0; j < g->n_obligations; j++)
-            awaiting = awaiting || strcmp(g->obligations[j]->kind, "approval") == 0;
-        if ((rc = cairn_change_set_gate(c, g->gate, g->decision, awaiting)) < 0)
+    for (size_t i = 0; i < s->n_evidence; i++) {
+        const Cairn__V1__PolicyStateEvidence *d = s->evidence[i];
+        cairn_change_evidence_t e = {
+            .kind = d->kind,
+            .index = d->index,
+            .received_at_ms = d->received_at_ms,
+            .commit_sha = d->commit_sha,
+            .outcome = d->outcome,
+            .passed = d->tests_passed,
+            .failed = d->tests_failed,
+            .skipped = d->tests_skipped,
+            .critical = d->findings_critical,
+            .high = d->findings_high,
+            .medium = d->findings_medium,
+            .low = d->findings_low,
+            .coverage_line_pct = d->coverage_line_pct,
+            .has_coverage = d->has_coverage,
+        };
+        if ((rc = cairn_change_put_evidence(c, &e)) < 0)
             return rc;
     }
-    for (size_t i = 0; i < st->n_input_indexes; i++)
-        if ((rc = cairn_change_add_input(c, st->input_indexes[i])) < 0)
+    for (size_t i = 0; i < s->n_gates; i++)
+        if ((rc = cairn_change_set_gate(c, s->gates[i]->gate, s->gates[i]->decision,
+                                        s->gates[i]->awaiting_approval)) < 0)
             return rc;
+    for (size_t i = 0; i < s->n_input_indexes; i++)
+        if ((rc = cairn_change_add_input(c, s->input_indexes[i])) < 0)
+            return rc;
+    c->last_received_ms = s->last_received_ms;
+    c->review_due_ms = s->review_due_ms;
+    c->review_overdue_alerted = s->review_overdue_alerted;
+    c->expiry_warned_ms = s->expiry_warned_ms;
     return 0;
-}
-
-static int s_from_facts(const MDB_val *v, cairn_change_t *c)
-{
-    Cairn__V1__Record *rec = NULL;
-    int rc = cairn_codec_record_unpack(v->mv_data, v->mv_size, &rec);
-    if (rc < 0)
-        return CAIRN_EINTEGRITY;
-    const Cairn__V1__Event *ev =
-        rec->body_case == CAIRN__V1__RECORD__BODY_EVENT ? rec->event : NULL;
-    if (!ev || !ev->correlation || !ev->governance) {
-        rc = CAIRN_EINTEGRITY;
-        goto out;
-    }
-    const Cairn__V1__Governance *g = ev->governance;
-    if ((rc = cairn_change_set(&c->service, ev->correlation->service)) < 0 ||
-        (rc = cairn_change_set(&c->deployer, g->deployer)) < 0 ||
-        (rc = cairn_change_set(&c->verifier, g->verifier)) < 0 ||
-        (rc = cairn_change_set(&c->change_type, g->change_type)) < 0)
-        goto out;
-    for (size_t i = 0; i < g->n_paths; i++)
-        if ((rc = cairn_change_add_str(&c->paths, &c->n_paths, g->paths[i])) < 0)
-            goto out;
-    for (size_t i = 0; i < g->n_data_classes; i++)
-        if ((rc = cairn_change_add_str(&c->data_classes, &c->n_data_classes, g->data_classes[i])) <
-            0)
-            goto out;
-    c->lines_changed = g->lines_changed;
-    c->last_received_ms = ev->received_at_ms;
-out:
-    CAIRN_CODEC_FREE(&rec);
-    return rc;
-}
-
-static int s_from_evidence(const MDB_val *v, cairn_change_t *c)
-{
-    Cairn__V1__Entry *entry = NULL;
-    Cairn__V1__Record *rec = NULL;
-    int rc = CAIRN_EINTEGRITY;
-    if (cairn_codec_entry_unpack(v->mv_data, v->mv_size, &entry) < 0 ||
-        cairn_codec_record_unpack(entry->record.data, entry->record.len, &rec) < 0)
-        goto out;
-    const Cairn__V1__Event *ev =
-        rec->body_case == CAIRN__V1__RECORD__BODY_EVENT ? rec->event : NULL;
-    if (!ev || !ev->evidence || !ev->correlation)
-        goto out;
-    const Cairn__V1__Evidence *d = ev->evidence;
-    cairn_change_evidence_t e = {
-        .kind = d->kind,
-        .index = entry->index,
-        .received_at_ms = ev->received_at_ms,
-        .commit_sha = ev->correlation->commit_sha,
-        .outcome = d->outcome,
-        .passed = d->tests_passed,
-        .failed = d->tests_failed,
-        .skipped = d->tests_skipped,
-        .critical = d->findings_critical,
-        .high = d->findings_high,
-        .medium = d->findings_medium,
-        .low = d->findings_low,
-        .coverage_line_pct = d->coverage_line_pct,
-        .has_coverage = d->has_coverage,
-    };
-    rc = cairn_change_put_evidence(c, &e);
-out:
-    CAIRN_CODEC_FREE(&rec);
-    CAIRN_CODEC_FREE(&entry);
-    return rc;
 }
 
 static int s_read_change(MDB_txn *txn, MDB_dbi dbi, const char *id, cairn_change_t **out)
 {
     uint8_t key[S_KEY_MAX];
     size_t klen;
-    MDB_cursor *cur = NULL;
-    Cairn__V1__ChangeStatus *st = NULL;
+    Cairn__V1__PolicyStateChange *s = NULL;
     cairn_change_t *c = NULL;
-    int rc = s_key('c', id, NULL, key, &klen);
+    int rc = s_key('s', id, key, &klen);
     if (rc < 0)
         return rc;
     MDB_val k = {klen, key}, v;
@@ -370,8 +367,8 @@ static int s_read_change(MDB_txn *txn, MDB_dbi dbi, const char *id, cairn_change
     }
     if (rc < 0)
         return rc;
-    if (cairn_policy_codec_change_status_unpack(v.mv_data, v.mv_size, &st) < 0 ||
-        strcmp(st->change_id, id) != 0) {
+    if (cairn_policy_codec_state_change_unpack(v.mv_data, v.mv_size, &s) < 0 ||
+        strcmp(s->change_id, id) != 0) {
         rc = CAIRN_EINTEGRITY;
         goto out;
     }
@@ -379,45 +376,12 @@ static int s_read_change(MDB_txn *txn, MDB_dbi dbi, const char *id, cairn_change
         rc = -ENOMEM;
         goto out;
     }
-    if ((rc = s_from_status(st, c)) < 0)
+    if ((rc = s_from_msg(s, c)) < 0)
         goto out;
-
-    if ((rc = s_key('x', id, NULL, key, &klen)) < 0)
-        goto out;
-    k = (MDB_val){klen, key};
-    rc = cairn_lmdb_code(mdb_get(txn, dbi, &k, &v));
-    if (rc == 0)
-        rc = s_from_facts(&v, c);
-    else if (rc == CAIRN_ENOTFOUND)
-        rc = 0;
-    if (rc < 0)
-        goto out;
-
-    /* Every "e" 0 id 0 * key: the evidence kinds. */
-    uint8_t prefix[S_KEY_MAX];
-    size_t plen;
-    if ((rc = s_key('e', id, "", prefix, &plen)) < 0)
-        goto out;
-    if ((rc = cairn_lmdb_code(mdb_cursor_open(txn, dbi, &cur))) < 0)
-        goto out;
-    k = (MDB_val){plen, prefix};
-    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (mrc == 0 && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
-        if ((rc = s_from_evidence(&v, c)) < 0)
-            goto out;
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    if (mrc != 0 && mrc != MDB_NOTFOUND) {
-        rc = cairn_lmdb_code(mrc);
-        goto out;
-    }
     *out = c;
     c = NULL;
-    rc = 0;
 out:
-    if (cur)
-        mdb_cursor_close(cur);
-    CAIRN_CODEC_FREE(&st);
+    CAIRN_CODEC_FREE(&s);
     cairn_change_destroy(&c);
     return rc;
 }
@@ -446,4 +410,59 @@ int cairn_state_read(cairn_state_t *self, const char *change_id, cairn_change_t 
     if (next_out)
         *next_out = next;
     return 0;
+}
+
+void cairn_state_ids_free(char ***ids_p, size_t n)
+{
+    if (!ids_p || !*ids_p)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free((*ids_p)[i]);
+    free(*ids_p);
+    *ids_p = NULL;
+}
+
+int cairn_state_due_reviews(cairn_state_t *self, int64_t at_ms, char ***ids_out, size_t *n_out)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    char **ids = NULL;
+    size_t n = 0;
+    int rc = cairn_lmdb_code(mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn));
+    if (rc < 0)
+        return rc;
+    if ((rc = cairn_lmdb_code(mdb_cursor_open(txn, self->changes, &cur))) < 0)
+        goto out;
+    uint8_t prefix[2] = {'r', 0};
+    MDB_val k = {sizeof prefix, prefix}, v;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (mrc == 0 && k.mv_size >= 2 && memcmp(k.mv_data, prefix, 2) == 0) {
+        if (v.mv_size == 8 && (int64_t)cairn_key_to_u64(v.mv_data) <= at_ms) {
+            char **grown = realloc(ids, (n + 1) * sizeof *grown);
+            char *id = grown ? strndup((const char *)k.mv_data + 2, k.mv_size - 2) : NULL;
+            if (grown)
+                ids = grown;
+            if (!id) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            ids[n++] = id;
+        }
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (mrc != 0 && mrc != MDB_NOTFOUND) {
+        rc = cairn_lmdb_code(mrc);
+        goto out;
+    }
+    *ids_out = ids;
+    *n_out = n;
+    ids = NULL;
+    n = 0;
+    rc = 0;
+out:
+    if (cur)
+        mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    cairn_state_ids_free(&ids, n);
+    return rc;
 }

@@ -5,22 +5,21 @@
  * state ends (DESIGN §3: exactly-once in effect).
  *
  * Layout (values are protobuf, through the codecs):
- *   meta    "next_index"           -> u64 (8 bytes, big-endian)
- *   changes "c" 0 <id>             -> ChangeStatus: author, committers, commit,
- *                                     environment, approvals (void = rejection),
- *                                     gates (last decision; an approval
- *                                     obligation marks "awaiting approval"),
- *                                     input indexes
- *   changes "x" 0 <id>             -> Record{Event}: the facts ChangeStatus has no
- *                                     field for (service, deployer, verifier,
- *                                     change type, paths, data classes, lines
- *                                     changed, latest received time)
- *   changes "e" 0 <id> 0 <kind>    -> Entry{index, Record{Event{evidence, commit,
- *                                     received time}}}: latest evidence per kind
+ *   meta    "next_index"   -> u64 (8 bytes, big-endian)
+ *   meta    "layout"       -> u64: 2. A store without it (or another value)
+ *                             was written by an older daemon: it is emptied
+ *                             when opened and re-derived from the ledger.
+ *   changes "s" 0 <id>     -> PolicyStateChange (proto/cairn/v1/policy_state.proto):
+ *                             every fact, approval, evidence and last decision
+ *   changes "r" 0 <id>     -> u64: due time of an open post-implementation
+ *                             review not yet alerted as overdue (an index, so
+ *                             any event can find the overdue ones)
  * Change ids cannot hold NUL, so the separators keep prefixes unambiguous. */
 #ifndef CAIRN_POLICY_STATE_H
 #define CAIRN_POLICY_STATE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "change.h"
@@ -38,5 +37,13 @@ int cairn_state_read(cairn_state_t *self, const char *change_id, cairn_change_t 
 
 /* Writes change (NULL: none) and the next index in one durable transaction. */
 int cairn_state_commit(cairn_state_t *self, const cairn_change_t *change, uint64_t next_index);
+
+/* Whether opening found a store of an older layout and emptied it. */
+bool cairn_state_was_reset(const cairn_state_t *self);
+
+/* Ids of the changes whose open review was due at or before at_ms and is
+ * not yet alerted (malloc'd array of malloc'd strings, ordered by id). */
+int cairn_state_due_reviews(cairn_state_t *self, int64_t at_ms, char ***ids_out, size_t *n_out);
+void cairn_state_ids_free(char ***ids_p, size_t n);
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cairn/codec.h"
+#include "cairn/lmdbx.h"
 #include "change.h"
 #include "state.h"
 
@@ -60,8 +61,16 @@ static cairn_change_t *s_sample(const char *id)
     assert_int_equal(cairn_change_add_str(&c->data_classes, &c->n_data_classes, "PII"), 0);
     c->lines_changed = 812;
     c->last_received_ms = 1795600800123LL;
-    cairn_change_approval_t a1 = {"erin", "dev", "abc123", 7, false};
-    cairn_change_approval_t a2 = {"lee", "", "abc123", 9, true};
+    assert_int_equal(cairn_change_set(&c->change_type, "emergency"), 0);
+    assert_int_equal(cairn_change_set(&c->risk, "high"), 0);
+    assert_int_equal(cairn_change_set(&c->cab, "CAB-12"), 0);
+    assert_int_equal(cairn_change_set(&c->incident_id, "INC-7"), 0);
+    assert_int_equal(cairn_change_add_str(&c->labels, &c->n_labels, "data:pii"), 0);
+    c->deployed_at_ms = 1795600900000LL;
+    c->review_due_ms = 1795860100000LL;
+    c->expiry_warned_ms = 1795687200000LL;
+    cairn_change_approval_t a1 = {"erin", "dev", "abc123", 7, false, 1795600700000LL};
+    cairn_change_approval_t a2 = {"lee", "", "abc123", 9, true, 1795600750000LL};
     assert_int_equal(cairn_change_add_approval(c, &a1), 0);
     assert_int_equal(cairn_change_add_approval(c, &a2), 0);
     cairn_change_evidence_t t = {.kind = "test_report",
@@ -106,6 +115,17 @@ static void s_assert_sample(const cairn_change_t *c, const char *id)
     assert_string_equal(c->data_classes[0], "PII");
     assert_int_equal(c->lines_changed, 812);
     assert_int_equal(c->last_received_ms, 1795600800123LL);
+    assert_string_equal(c->change_type, "emergency");
+    assert_string_equal(c->risk, "high");
+    assert_string_equal(c->cab, "CAB-12");
+    assert_string_equal(c->incident_id, "INC-7");
+    assert_int_equal(c->n_labels, 1);
+    assert_string_equal(c->labels[0], "data:pii");
+    assert_int_equal(c->deployed_at_ms, 1795600900000LL);
+    assert_int_equal(c->review_due_ms, 1795860100000LL);
+    assert_false(c->review_overdue_alerted);
+    assert_int_equal(c->expiry_warned_ms, 1795687200000LL);
+    assert_int_equal(c->approvals[0].at_ms, 1795600700000LL);
     assert_int_equal(c->n_approvals, 2);
     assert_string_equal(c->approvals[0].user, "erin");
     assert_string_equal(c->approvals[0].role, "dev");
@@ -193,15 +213,79 @@ static void an_approval_replaces_the_same_persons_earlier_decision(void **state)
 {
     (void)state;
     cairn_change_t *c = cairn_change_new("CHG-2");
-    cairn_change_approval_t no = {"erin", "", "abc", 3, true};
-    cairn_change_approval_t yes = {"erin", "", "abc", 4, false};
-    cairn_change_approval_t other = {"erin", "", "def", 5, false};
+    cairn_change_approval_t no = {"erin", "", "abc", 3, true, 0};
+    cairn_change_approval_t yes = {"erin", "", "abc", 4, false, 0};
+    cairn_change_approval_t other = {"erin", "", "def", 5, false, 0};
     assert_int_equal(cairn_change_add_approval(c, &no), 0);
     assert_int_equal(cairn_change_add_approval(c, &yes), 0);
     assert_int_equal(c->n_approvals, 1);
     assert_false(c->approvals[0].rejected);
     assert_int_equal(cairn_change_add_approval(c, &other), 0);
     assert_int_equal(c->n_approvals, 2);
+    cairn_change_destroy(&c);
+}
+
+static void open_reviews_are_found_by_their_due_time(void **state)
+{
+    s_fixture_t *f = *state;
+    cairn_change_t *a = s_sample("A"), *b = s_sample("B"), *c = s_sample("C");
+    a->review_due_ms = 100;
+    b->review_due_ms = 300;
+    c->review_due_ms = 100;
+    c->review_overdue_alerted = true; /* already told */
+    assert_int_equal(cairn_state_commit(f->state, a, 1), 0);
+    assert_int_equal(cairn_state_commit(f->state, b, 2), 0);
+    assert_int_equal(cairn_state_commit(f->state, c, 3), 0);
+    char **ids = NULL;
+    size_t n = 0;
+    assert_int_equal(cairn_state_due_reviews(f->state, 200, &ids, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ids[0], "A");
+    cairn_state_ids_free(&ids, n);
+    assert_int_equal(cairn_state_due_reviews(f->state, 300, &ids, &n), 0);
+    assert_int_equal(n, 2);
+    cairn_state_ids_free(&ids, n);
+    /* Closing A's review takes it out of the index. */
+    a->review_due_ms = 0;
+    assert_int_equal(cairn_state_commit(f->state, a, 4), 0);
+    assert_int_equal(cairn_state_due_reviews(f->state, 300, &ids, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ids[0], "B");
+    cairn_state_ids_free(&ids, n);
+    cairn_change_destroy(&a);
+    cairn_change_destroy(&b);
+    cairn_change_destroy(&c);
+}
+
+static void a_store_of_an_older_layout_is_emptied_and_rederived(void **state)
+{
+    s_fixture_t *f = *state;
+    cairn_change_t *c = s_sample("CHG-1"), *back = NULL;
+    assert_int_equal(cairn_state_commit(f->state, c, 42), 0);
+    assert_false(cairn_state_was_reset(f->state));
+    cairn_state_destroy(&f->state);
+    /* An older daemon's store: no layout stamp. */
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi meta;
+    assert_int_equal(cairn_lmdb_open(f->dir, (size_t)1 << 30, 4, &env), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    MDB_val k = {6, "layout"};
+    assert_int_equal(mdb_del(txn, meta, &k, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    uint64_t next = 0;
+    assert_int_equal(cairn_state_open(f->dir, &f->state), 0);
+    assert_true(cairn_state_was_reset(f->state));
+    assert_int_equal(cairn_state_read(f->state, "CHG-1", &back, &next), 0);
+    assert_null(back);
+    assert_int_equal(next, 0);
+    /* Once stamped it stays. */
+    cairn_state_destroy(&f->state);
+    assert_int_equal(cairn_state_open(f->dir, &f->state), 0);
+    assert_false(cairn_state_was_reset(f->state));
     cairn_change_destroy(&c);
 }
 
@@ -213,6 +297,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(changes_whose_ids_share_a_prefix_stay_apart, s_setup,
                                         s_teardown),
         cmocka_unit_test(an_approval_replaces_the_same_persons_earlier_decision),
+        cmocka_unit_test_setup_teardown(open_reviews_are_found_by_their_due_time, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(a_store_of_an_older_layout_is_emptied_and_rederived,
+                                        s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,7 +39,8 @@ void cairn_codec_free(ProtobufCMessage **msg_p);
 #define CAIRN_CODEC_FREE(pp) cairn_codec_free((ProtobufCMessage **)(pp))
 
 /* The topic an entry for this record is published under:
- * the event type, "verdict.<gate>", "alert.<kind>", "receipt.<receiver>". */
+ * the event type, "verdict.<gate>", "alert.<kind>", "receipt.<receiver>",
+ * "policy.activated". */
 int cairn_codec_record_topic(const Cairn__V1__Record *rec, char *buf, size_t buflen);
 
 /* The change a record names ("" if none). */
