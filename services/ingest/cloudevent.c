@@ -419,14 +419,6 @@ out:
 
 /* --- binary mode -------------------------------------------------------- */
 
-static const char *s_header(const cairn_ingest_header_t *headers, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (headers[i].name && strcasecmp(headers[i].name, name) == 0)
-            return headers[i].value ? headers[i].value : "";
-    return NULL;
-}
-
 static int s_hex(int c)
 {
     if (c >= '0' && c <= '9')
@@ -498,7 +490,7 @@ static int s_from_headers(const cairn_ingest_header_t *headers, size_t n_headers
     char **req_fields[] = {&ev->spec_version, &ev->id, &ev->source, &ev->type};
     int rc = 0;
     for (size_t i = 0; i < 4 && rc == 0; i++) {
-        const char *raw = s_header(headers, n_headers, required[i]);
+        const char *raw = cairn_ingest_header(headers, n_headers, required[i]);
         char *value = NULL;
         if (!raw || !*raw)
             return s_fail(CAIRN_EINVALID, err, errlen,

@@ -15,12 +15,7 @@
 #include <stddef.h>
 
 #include "cairn/v1/event.pb-c.h"
-
-/* One request header; names compare case-insensitively. */
-typedef struct {
-    const char *name;
-    const char *value;
-} cairn_ingest_header_t;
+#include "headers.h"
 
 /* Builds an event from a decoded structured-mode JSON value. */
 int cairn_cloudevent_from_json(const json_t *obj, Cairn__V1__Event **out, char *err, size_t errlen);

@@ -3,9 +3,11 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "auth.h"
 #include "cairn/error.h"
 #include "cairn/log.h"
 #include "cairn/signals.h"
@@ -17,10 +19,70 @@
 #define S_POLL_MS 200
 
 struct cairn_ingest_t {
+    cairn_ingest_auth_t *auth;       /* webhook secrets and tokens */
     cairn_ingest_handler_t *handler; /* shared by HTTP and submit */
     cairn_ingest_http_t *http;       /* HTTP server (own threads) */
     cairn_ingest_submit_t *submit;   /* ZeroMQ submit socket (run thread) */
 };
+
+static cairn_ingest_auth_settings_t s_auth_settings(const cairn_config_t *config)
+{
+    cairn_ingest_auth_settings_t as = {
+        .events_token = cairn_config_str(config, "ingest.events_token"),
+        .github_secret = cairn_config_str(config, "ingest.github_secret"),
+        .gitlab_token = cairn_config_str(config, "ingest.gitlab_token"),
+        .gitlab_signing_secret = cairn_config_str(config, "ingest.gitlab_signing_secret"),
+        .pagerduty_secret = cairn_config_str(config, "ingest.pagerduty_secret"),
+        .jira_secret = cairn_config_str(config, "ingest.jira_secret"),
+        .jenkins_token = cairn_config_str(config, "ingest.jenkins_token"),
+        .servicenow_token = cairn_config_str(config, "ingest.servicenow_token"),
+        .allow_unsigned_github = cairn_config_bool(config, "ingest.allow_unsigned_github"),
+        .allow_unsigned_gitlab = cairn_config_bool(config, "ingest.allow_unsigned_gitlab"),
+        .allow_unsigned_pagerduty = cairn_config_bool(config, "ingest.allow_unsigned_pagerduty"),
+        .allow_unsigned_jira = cairn_config_bool(config, "ingest.allow_unsigned_jira"),
+        .allow_unsigned_jenkins = cairn_config_bool(config, "ingest.allow_unsigned_jenkins"),
+        .allow_unsigned_servicenow = cairn_config_bool(config, "ingest.allow_unsigned_servicenow"),
+    };
+    return as;
+}
+
+int cairn_ingest_check_config(const cairn_config_t *config, char *err, size_t errlen)
+{
+    cairn_ingest_auth_settings_t as = s_auth_settings(config);
+    cairn_ingest_auth_t *auth = NULL;
+    int rc = cairn_ingest_auth_new(&as, &auth, err, errlen);
+    cairn_ingest_auth_destroy(&auth);
+    return rc;
+}
+
+static const char *s_protection(const char *secret, const char *other, bool allow)
+{
+    return *secret || *other ? "secret" : allow ? "unsigned" : "refused";
+}
+
+/* Resolves the webhook secrets (ingest.*_secret, ingest.*_token) and the
+ * allow_unsigned switches. Never logs a secret: only which sources are
+ * protected. */
+static int s_auth(const cairn_config_t *config, cairn_ingest_auth_t **out)
+{
+    char err[512] = "";
+    cairn_ingest_auth_settings_t as = s_auth_settings(config);
+    int rc = cairn_ingest_auth_new(&as, out, err, sizeof err);
+    if (rc < 0) {
+        CAIRN_ERROR("cannot load webhook secrets", "error=%s", cairn_log_quote(err));
+        return rc;
+    }
+    CAIRN_INFO("webhook authentication",
+               "events=%s github=%s gitlab=%s jenkins=%s servicenow=%s jira=%s pagerduty=%s",
+               *as.events_token ? "token" : "open",
+               s_protection(as.github_secret, "", as.allow_unsigned_github),
+               s_protection(as.gitlab_token, as.gitlab_signing_secret, as.allow_unsigned_gitlab),
+               s_protection(as.jenkins_token, "", as.allow_unsigned_jenkins),
+               s_protection(as.servicenow_token, "", as.allow_unsigned_servicenow),
+               s_protection(as.jira_secret, "", as.allow_unsigned_jira),
+               s_protection(as.pagerduty_secret, "", as.allow_unsigned_pagerduty));
+    return 0;
+}
 
 cairn_ingest_t *cairn_ingest_new(const cairn_config_t *config)
 {
@@ -36,11 +98,14 @@ cairn_ingest_t *cairn_ingest_new(const cairn_config_t *config)
     }
     snprintf(reject_dir, sizeof reject_dir, "%s/ingest/rejected",
              cairn_config_str(config, "cairn.data_dir"));
+    if (s_auth(config, &self->auth) < 0)
+        goto fail;
     cairn_ingest_handler_settings_t hs = {
         .ledger_endpoint = cairn_config_str(config, "bus.ledger_api"),
         .ledger_timeout_ms = (int)cairn_config_int(config, "bus.request_timeout"),
         .max_body = (size_t)cairn_config_int(config, "ingest.max_body"),
         .reject_dir = reject_dir,
+        .auth = self->auth,
     };
     if (!(self->handler = cairn_ingest_handler_new(&hs))) {
         CAIRN_ERROR("cannot start ingest", "reject_dir=%s error=%s", cairn_log_quote(reject_dir),
@@ -83,6 +148,7 @@ void cairn_ingest_destroy(cairn_ingest_t **self_p)
     cairn_ingest_http_destroy(&self->http);
     cairn_ingest_submit_destroy(&self->submit);
     cairn_ingest_handler_destroy(&self->handler);
+    cairn_ingest_auth_destroy(&self->auth);
     free(self);
     *self_p = NULL;
 }

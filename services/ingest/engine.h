@@ -4,17 +4,24 @@
 #ifndef CAIRN_INGEST_ENGINE_H
 #define CAIRN_INGEST_ENGINE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cairn/config.h"
 
 typedef struct cairn_ingest_t cairn_ingest_t;
 
-/* Creates the handler (ledger at bus.ledger_api, rejected bodies kept under
+/* Loads the webhook secrets (ingest.*_secret, ingest.*_token), creates the
+ * handler (ledger at bus.ledger_api, rejected input kept under
  * {cairn.data_dir}/ingest/rejected), starts HTTP on ingest.http_address:
  * ingest.http_port and binds bus.ingest_submit. Logs the reason and returns
  * NULL on failure. */
 cairn_ingest_t *cairn_ingest_new(const cairn_config_t *config);
+
+/* Checks what the engine would refuse at start that is the operator's to
+ * fix: a webhook secret that cannot be resolved (unreadable file, unset
+ * variable). Returns 0, or CAIRN_ECONFIG with one sentence in err. */
+int cairn_ingest_check_config(const cairn_config_t *config, char *err, size_t errlen);
 
 /* Stops HTTP, closes the submit socket, frees (NULL-safe, sets *self_p to NULL). */
 void cairn_ingest_destroy(cairn_ingest_t **self_p);

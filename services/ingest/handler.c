@@ -1,6 +1,7 @@
-/* The ingest request handler (see handler.h): content negotiation, parsing,
- * appending to the ledger, the answer, the counters behind /metrics, and
- * keeping rejected bodies for inspection. */
+/* The ingest request handler (see handler.h): routing between CloudEvents
+ * and webhooks, authentication, content negotiation, parsing, appending to
+ * the ledger, the answer, the counters behind /metrics, and recording
+ * rejected input. */
 #include "handler.h"
 
 #include <ctype.h>
@@ -22,11 +23,14 @@
 #include "cairn/error.h"
 #include "cairn/log.h"
 #include "cairn/util.h"
+#include "normalize_fields.h"
+#include "rejected.h"
+#include "webhook.h"
 
 /* Ledger clients kept for reuse; more are made on demand under load. */
 #define S_POOL_MAX 32
-/* Rejected bodies kept per process run, so a flood cannot fill the disk. */
-#define S_KEEP_MAX 1000
+/* Room for a ledger idempotency key. */
+#define S_KEYLEN 640
 /* Seconds a sender should wait after a 503. */
 #define S_RETRY_AFTER 5
 /* Room for one error sentence. */
@@ -36,22 +40,45 @@
 static const unsigned s_codes[] = {200, 202, 400, 401, 404, 405, 413, 415, 422, 500, 501, 503};
 #define S_N_CODES (sizeof s_codes / sizeof s_codes[0])
 
+/* Sources with their own counter of recorded events. */
+static const char *const s_sources[] = {"cloudevents", "github", "gitlab",   "jenkins",
+                                        "servicenow",  "jira",   "pagerduty"};
+#define S_N_SOURCES (sizeof s_sources / sizeof s_sources[0])
+
 struct cairn_ingest_handler_t {
-    char *ledger_endpoint;                   /* where appends go (bus.ledger_api) */
-    int timeout_ms;                          /* how long to wait for an append ack */
-    size_t max_body;                         /* largest body accepted, in bytes */
-    char *reject_dir;                        /* where rejected bodies are kept, or NULL */
-    pthread_mutex_t pool_lock;               /* guards pool and pool_n */
-    cairn_client_t *pool[S_POOL_MAX];        /* idle ledger clients */
-    size_t pool_n;                           /* how many are idle */
-    _Atomic uint64_t by_code[S_N_CODES + 1]; /* answers by status; last slot: other */
-    _Atomic uint64_t accepted;               /* events the ledger appended */
-    _Atomic uint64_t duplicate;              /* events the ledger already held */
-    _Atomic uint64_t keep_slots;             /* rejected bodies we tried to keep */
-    _Atomic uint64_t kept;                   /* rejected bodies written to reject_dir */
+    char *ledger_endpoint;                     /* where appends go (bus.ledger_api) */
+    int timeout_ms;                            /* how long to wait for an append ack */
+    size_t max_body;                           /* largest body accepted, in bytes */
+    const cairn_ingest_auth_t *auth;           /* credentials per source (borrowed) */
+    cairn_ingest_rejected_t *rejected;         /* rejected input kept here, or NULL */
+    pthread_mutex_t pool_lock;                 /* guards pool and pool_n */
+    cairn_client_t *pool[S_POOL_MAX];          /* idle ledger clients */
+    size_t pool_n;                             /* how many are idle */
+    _Atomic uint64_t by_code[S_N_CODES + 1];   /* answers by status; last slot: other */
+    _Atomic uint64_t accepted;                 /* events the ledger appended */
+    _Atomic uint64_t duplicate;                /* events the ledger already held */
+    _Atomic uint64_t by_source[S_N_SOURCES];   /* events appended, by source */
+    _Atomic uint64_t auth_failed[S_N_SOURCES]; /* 401s, by source */
 };
 
 typedef enum { S_STRUCTURED, S_BATCH, S_BINARY } s_mode_t;
+
+/* How a submission arrived: HTTP, or the access-controlled submit socket. */
+typedef enum { S_VIA_HTTP, S_VIA_BUS } s_via_t;
+
+/* One submission, as the handler's steps pass it along. */
+typedef struct {
+    const char *path;                     /* request path */
+    const char *content_type;             /* Content-Type (may be NULL) */
+    const cairn_ingest_header_t *headers; /* request headers */
+    size_t n_headers;                     /* how many */
+    const void *body;                     /* raw body (never NULL) */
+    size_t len;                           /* bytes in body */
+    s_via_t via;                          /* transport */
+    int64_t now_ms;                       /* when it arrived */
+    char sha_hex[65];                     /* hex SHA-256 of body */
+    const char *source;                   /* "cloudevents" or the webhook source */
+} s_request_t;
 
 /* One appended (or duplicate) event in an answer. */
 typedef struct {
@@ -71,14 +98,13 @@ cairn_ingest_handler_t *cairn_ingest_handler_new(const cairn_ingest_handler_sett
     self->ledger_endpoint = strdup(settings->ledger_endpoint ? settings->ledger_endpoint : "");
     self->timeout_ms = settings->ledger_timeout_ms > 0 ? settings->ledger_timeout_ms : 1;
     self->max_body = settings->max_body;
+    self->auth = settings->auth;
     pthread_mutex_init(&self->pool_lock, NULL);
     if (!self->ledger_endpoint)
         goto fail;
-    if (settings->reject_dir && *settings->reject_dir) {
-        self->reject_dir = strdup(settings->reject_dir);
-        if (!self->reject_dir || cairn_mkdir_p(self->reject_dir, 0700) < 0)
-            goto fail;
-    }
+    if (settings->reject_dir && *settings->reject_dir &&
+        !(self->rejected = cairn_ingest_rejected_new(settings->reject_dir)))
+        goto fail;
     return self;
 fail:
     cairn_ingest_handler_destroy(&self);
@@ -94,7 +120,7 @@ void cairn_ingest_handler_destroy(cairn_ingest_handler_t **self_p)
         cairn_client_destroy(&self->pool[i]);
     pthread_mutex_destroy(&self->pool_lock);
     free(self->ledger_endpoint);
-    free(self->reject_dir);
+    cairn_ingest_rejected_destroy(&self->rejected);
     free(self);
     *self_p = NULL;
 }
@@ -162,21 +188,42 @@ static void s_error(cairn_ingest_handler_t *self, unsigned status, const char *m
     s_error_kept(self, status, message, NULL, out);
 }
 
-void cairn_ingest_handler_reject(cairn_ingest_handler_t *self, unsigned status, const char *message,
-                                 cairn_ingest_response_t *out)
+/* Answers a rejected submission, keeps its body (400, 401, 415, 422) and
+ * writes its line in the rejected index. */
+static void s_reject(cairn_ingest_handler_t *self, const s_request_t *req, unsigned status,
+                     const char *message, cairn_ingest_response_t *out)
 {
-    s_error(self, status, message, out);
+    char kept[128] = "";
+    cairn_ingest_rejection_t r = {
+        .status = status,
+        .source = req->source ? req->source : "",
+        .path = req->path ? req->path : "",
+        .reason = message,
+        .body = req->body,
+        .len = req->len,
+        .sha_hex = req->sha_hex[0] ? req->sha_hex : NULL,
+        .now_ms = req->now_ms,
+    };
+    int rc = cairn_ingest_rejected_add(self->rejected, &r, kept, sizeof kept);
+    if (rc < 0)
+        CAIRN_WARN("cannot record a rejection", "error=%s", cairn_log_quote(cairn_strerror(rc)));
+    s_error_kept(self, status, message, kept, out);
+}
+
+void cairn_ingest_handler_reject(cairn_ingest_handler_t *self, const char *path, unsigned status,
+                                 const char *message, cairn_ingest_response_t *out)
+{
+    if (status != 413 || !path) {
+        s_error(self, status, message, out);
+        return;
+    }
+    const char *hook = "/v1/webhooks/";
+    s_request_t req = {.path = path, .body = "", .now_ms = cairn_now_ms()};
+    req.source = strncmp(path, hook, strlen(hook)) == 0 ? path + strlen(hook) : "cloudevents";
+    s_reject(self, &req, status, message, out);
 }
 
 /* --- content negotiation ------------------------------------------------ */
-
-static const char *s_header(const cairn_ingest_header_t *headers, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (headers[i].name && strcasecmp(headers[i].name, name) == 0)
-            return headers[i].value;
-    return NULL;
-}
 
 /* Copies the media type of a Content-Type (lower-case, no parameters) into
  * media and the charset parameter, if any, into charset. */
@@ -221,7 +268,7 @@ static int s_mode(const char *content_type, const cairn_ingest_header_t *headers
 {
     char media[128], charset[32];
     s_media_type(content_type, media, sizeof media, charset, sizeof charset);
-    bool has_ce = s_header(headers, n, "ce-specversion") != NULL;
+    bool has_ce = cairn_ingest_header(headers, n, "ce-specversion") != NULL;
 
     if (charset[0] && strcmp(charset, "utf-8") != 0 && strcmp(charset, "utf8") != 0) {
         snprintf(err, errlen, "charset '%s' is not supported; send UTF-8", charset);
@@ -272,7 +319,8 @@ static void s_client_give(cairn_ingest_handler_t *self, cairn_client_t *client)
     cairn_client_destroy(&client);
 }
 
-/* Appends one event under its idempotency key and waits for the ack. */
+/* Appends one event under its idempotency key (ev->idempotency_key) and
+ * waits for the ack. */
 static int s_append(cairn_ingest_handler_t *self, Cairn__V1__Event *ev, s_ack_t *ack, char *err,
                     size_t errlen)
 {
@@ -280,16 +328,8 @@ static int s_append(cairn_ingest_handler_t *self, Cairn__V1__Event *ev, s_ack_t 
     size_t req_len = 0, reply_len = 0;
     Cairn__V1__LedgerReply *reply = NULL;
     cairn_client_t *client = NULL;
-    char *key = NULL;
+    char *key = ev->idempotency_key;
     int rc;
-
-    size_t key_len = strlen(ev->source) + strlen(ev->id) + 5;
-    key = malloc(key_len);
-    if (!key) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    snprintf(key, key_len, "ce:%s\n%s", ev->source, ev->id);
 
     Cairn__V1__Record record = CAIRN__V1__RECORD__INIT;
     record.body_case = CAIRN__V1__RECORD__BODY_EVENT;
@@ -342,43 +382,7 @@ out:
     CAIRN_CODEC_FREE(&reply);
     free(reply_buf);
     free(req);
-    free(key);
     return rc;
-}
-
-/* --- rejected input ----------------------------------------------------- */
-
-/* Keeps a rejected body as <reject_dir>/<ms>-<status>-<sha prefix>.body and
- * returns the file name in name (or "" when not kept). */
-static void s_keep(cairn_ingest_handler_t *self, unsigned status, const void *body, size_t len,
-                   int64_t now_ms, const char *sha_hex, char *name, size_t name_len)
-{
-    name[0] = '\0';
-    if (!self->reject_dir || len == 0 || atomic_fetch_add(&self->keep_slots, 1) >= S_KEEP_MAX)
-        return;
-    char path[4096];
-    snprintf(name, name_len, "%" PRId64 "-%u-%.16s.body", now_ms, status, sha_hex);
-    snprintf(path, sizeof path, "%s/%s", self->reject_dir, name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        name[0] = '\0';
-        return;
-    }
-    const uint8_t *p = body;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            name[0] = '\0';
-            break;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    close(fd);
-    if (name[0])
-        atomic_fetch_add(&self->kept, 1);
 }
 
 /* --- answers ------------------------------------------------------------ */
@@ -437,95 +441,43 @@ static int s_parse(s_mode_t mode, const char *content_type, const cairn_ingest_h
                                          err, errlen);
 }
 
-static void s_reject(cairn_ingest_handler_t *self, unsigned status, const char *message,
-                     const void *body, size_t len, int64_t now_ms, const char *sha_hex,
-                     cairn_ingest_response_t *out)
+static size_t s_source_slot(const char *source)
 {
-    char kept[128] = "";
-    s_keep(self, status, body, len, now_ms, sha_hex, kept, sizeof kept);
-    s_error_kept(self, status, message, kept, out);
+    for (size_t i = 0; source && i < S_N_SOURCES; i++)
+        if (strcmp(source, s_sources[i]) == 0)
+            return i;
+    return S_N_SOURCES;
 }
 
-void cairn_ingest_handler_handle(cairn_ingest_handler_t *self, const char *path,
-                                 const char *content_type, const cairn_ingest_header_t *headers,
-                                 size_t n_headers, const void *body, size_t len,
-                                 cairn_ingest_response_t *out)
+static void s_auth_failed(cairn_ingest_handler_t *self, const char *source)
+{
+    size_t slot = s_source_slot(source);
+    if (slot < S_N_SOURCES)
+        atomic_fetch_add(&self->auth_failed[slot], 1);
+}
+
+/* Appends each event (already normalized and keyed) and answers. */
+static void s_record(cairn_ingest_handler_t *self, const s_request_t *req,
+                     Cairn__V1__Event **events, size_t n, bool batch, cairn_ingest_response_t *out)
 {
     char err[S_ERRLEN] = "";
-    Cairn__V1__Event **events = NULL;
-    s_ack_t *acks = NULL;
-    size_t n = 0;
-    s_mode_t mode = S_STRUCTURED;
-    int64_t now_ms = cairn_now_ms();
-    char sha_hex[65] = "";
-    out->body = NULL;
-    out->retry_after = 0;
-    if (!body)
-        body = "";
-
-    if (!path || strcmp(path, "/v1/events") != 0) {
-        const char *hook = "/v1/webhooks/";
-        if (path && strncmp(path, hook, strlen(hook)) == 0) {
-            snprintf(err, sizeof err,
-                     "webhooks from '%.64s' are not supported yet; send CloudEvents to "
-                     "POST /v1/events",
-                     path + strlen(hook));
-            s_error(self, 501, err, out);
-        } else {
-            snprintf(err, sizeof err, "no such endpoint '%.200s'; events go to POST /v1/events",
-                     path ? path : "");
-            s_error(self, 404, err, out);
-        }
-        goto out;
-    }
-    if (len > self->max_body) {
-        snprintf(err, sizeof err,
-                 "the request body is %zu bytes, over the limit of %zu bytes (ingest.max_body); "
-                 "send fewer events per request",
-                 len, self->max_body);
-        s_error(self, 413, err, out);
-        goto out;
-    }
-    if (!content_type)
-        content_type = s_header(headers, n_headers, "content-type");
-    if (s_mode(content_type, headers, n_headers, &mode, err, sizeof err) < 0) {
-        s_error(self, 415, err, out);
-        goto out;
-    }
-
-    uint8_t sha[32];
-    cairn_sha256(body, len, sha);
-    cairn_hex(sha, sizeof sha, sha_hex);
-    int rc =
-        s_parse(mode, content_type, headers, n_headers, body, len, &events, &n, err, sizeof err);
-    if (rc == CAIRN_EPARSE || rc == CAIRN_EINVALID) {
-        s_reject(self, rc == CAIRN_EPARSE ? 400 : 422, err, body, len, now_ms, sha_hex, out);
-        goto out;
-    }
-    if (rc < 0) {
-        s_error(self, 500, "ingest ran out of memory while parsing; retry later", out);
-        goto out;
-    }
-
-    acks = calloc(n, sizeof *acks);
+    s_ack_t *acks = calloc(n, sizeof *acks);
     if (!acks) {
         s_error(self, 500, "ingest ran out of memory; retry later", out);
-        goto out;
+        return;
     }
+    size_t slot = s_source_slot(req->source);
     for (size_t i = 0; i < n; i++) {
         Cairn__V1__Event *ev = events[i];
-        ev->received_at_ms = now_ms;
-        if (ev->body_sha256 != protobuf_c_empty_string)
-            free(ev->body_sha256);
-        ev->body_sha256 = strdup(sha_hex);
-        if (!ev->body_sha256) {
-            ev->body_sha256 = (char *)protobuf_c_empty_string;
+        ev->received_at_ms = req->now_ms;
+        if (cairn_nf_set(&ev->body_sha256, req->sha_hex) < 0) {
             s_error(self, 500, "ingest ran out of memory; retry later", out);
             goto out;
         }
-        if ((rc = s_append(self, ev, &acks[i], err, sizeof err)) < 0) {
+        int rc = s_append(self, ev, &acks[i], err, sizeof err);
+        if (rc < 0) {
             char full[S_ERRLEN + 64];
-            if (mode == S_BATCH)
+            if (batch)
                 snprintf(full, sizeof full, "event %zu in the batch: %s", i, err);
             else
                 snprintf(full, sizeof full, "%s", err);
@@ -535,14 +487,201 @@ void cairn_ingest_handler_handle(cairn_ingest_handler_t *self, const char *path,
             goto out;
         }
         atomic_fetch_add(acks[i].duplicate ? &self->duplicate : &self->accepted, 1);
+        if (!acks[i].duplicate && slot < S_N_SOURCES)
+            atomic_fetch_add(&self->by_source[slot], 1);
         CAIRN_DEBUG("event recorded", "index=%" PRIu64 " duplicate=%s type=%s id=%s", acks[i].index,
                     acks[i].duplicate ? "true" : "false", cairn_log_quote(ev->type),
                     cairn_log_quote(ev->id));
     }
-    s_success(self, acks, n, mode == S_BATCH, out);
+    s_success(self, acks, n, batch, out);
 out:
     free(acks);
+}
+
+/* Authenticates a request for source; 0, or an answer was given. */
+static int s_authenticate(cairn_ingest_handler_t *self, const s_request_t *req, const char *source,
+                          char *how, size_t howlen, cairn_ingest_response_t *out)
+{
+    char err[S_ERRLEN] = "";
+    int rc = cairn_ingest_auth_check(self->auth, source, req->headers, req->n_headers, req->body,
+                                     req->len, req->now_ms, how, howlen, err, sizeof err);
+    if (rc == CAIRN_EINVALID) {
+        s_auth_failed(self, req->source);
+        s_reject(self, req, 401, err, out);
+    } else if (rc < 0) {
+        s_error(self, 500, "ingest could not check the request's credentials; retry later", out);
+    }
+    return rc;
+}
+
+/* POST /v1/events: CloudEvents in any of the three modes. */
+static void s_cloudevents(cairn_ingest_handler_t *self, const s_request_t *req,
+                          cairn_ingest_response_t *out)
+{
+    char err[S_ERRLEN] = "", how[96] = "submit-socket";
+    Cairn__V1__Event **events = NULL;
+    size_t n = 0;
+    s_mode_t mode = S_STRUCTURED;
+    if (req->via == S_VIA_HTTP && s_authenticate(self, req, "events", how, sizeof how, out) < 0)
+        return;
+    if (s_mode(req->content_type, req->headers, req->n_headers, &mode, err, sizeof err) < 0) {
+        s_reject(self, req, 415, err, out);
+        return;
+    }
+    int rc = s_parse(mode, req->content_type, req->headers, req->n_headers, req->body, req->len,
+                     &events, &n, err, sizeof err);
+    if (rc == CAIRN_EPARSE || rc == CAIRN_EINVALID) {
+        s_reject(self, req, rc == CAIRN_EPARSE ? 400 : 422, err, out);
+        goto out;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        Cairn__V1__Event *ev = events[i];
+        size_t key_len = strlen(ev->source) + strlen(ev->id) + 5;
+        char *key = malloc(key_len);
+        if (!key) {
+            rc = -ENOMEM;
+            break;
+        }
+        snprintf(key, key_len, "ce:%s\n%s", ev->source, ev->id);
+        rc = cairn_nf_set(&ev->idempotency_key, key);
+        free(key);
+        if (rc == 0)
+            rc = cairn_nf_set(&ev->authenticated_by, how);
+        if (rc == 0)
+            rc = cairn_ingest_headers_keep(ev, req->headers, req->n_headers);
+        /* Structured data is re-serialized; the body as sent is kept too.
+         * (Binary-mode data is the body; batch events share one body.) */
+        if (rc == 0 && mode == S_STRUCTURED) {
+            ev->raw_body.data = malloc(req->len ? req->len : 1);
+            if (!ev->raw_body.data) {
+                rc = -ENOMEM;
+            } else {
+                memcpy(ev->raw_body.data, req->body, req->len);
+                ev->raw_body.len = req->len;
+            }
+        }
+    }
+    if (rc < 0) {
+        s_error(self, 500, "ingest ran out of memory while parsing; retry later", out);
+        goto out;
+    }
+    s_record(self, req, events, n, mode == S_BATCH, out);
+out:
     cairn_cloudevent_free_all(&events, n);
+}
+
+/* POST /v1/webhooks/<source>. */
+static void s_webhook(cairn_ingest_handler_t *self, const s_request_t *req,
+                      cairn_ingest_response_t *out)
+{
+    char err[S_ERRLEN] = "", how[96] = "", key[S_KEYLEN] = "";
+    Cairn__V1__Event *ev = NULL;
+    const char *name = req->source;
+    if (!cairn_webhook_known(name)) {
+        snprintf(err, sizeof err,
+                 "no webhook source '%.64s'; POST webhooks to /v1/webhooks/<source> with one "
+                 "of: %s (CloudEvents go to POST /v1/events)",
+                 name, cairn_webhook_source_list);
+        s_reject(self, req, 404, err, out);
+        return;
+    }
+    if (s_authenticate(self, req, name, how, sizeof how, out) < 0)
+        return;
+    char media[128], charset[32];
+    s_media_type(req->content_type, media, sizeof media, charset, sizeof charset);
+    if ((media[0] && !cairn_cloudevent_is_json_type(media)) ||
+        (charset[0] && strcmp(charset, "utf-8") != 0 && strcmp(charset, "utf8") != 0)) {
+        snprintf(err, sizeof err,
+                 "Content-Type '%.100s' is not supported on /v1/webhooks/%s; configure the "
+                 "webhook to send application/json (UTF-8)",
+                 req->content_type, name);
+        s_reject(self, req, 415, err, out);
+        return;
+    }
+    int rc = cairn_webhook_build(name, req->headers, req->n_headers, req->content_type, req->body,
+                                 req->len, req->sha_hex, &ev, key, sizeof key, err, sizeof err);
+    if (rc == CAIRN_EPARSE || rc == CAIRN_EINVALID) {
+        s_reject(self, req, rc == CAIRN_EPARSE ? 400 : 422, err, out);
+        return;
+    }
+    if (rc == 0)
+        rc = cairn_nf_set(&ev->idempotency_key, key);
+    if (rc == 0)
+        rc = cairn_nf_set(&ev->authenticated_by, how);
+    if (rc < 0) {
+        CAIRN_ERROR("cannot build the webhook event", "source=%s error=%s", name,
+                    cairn_log_quote(rc == -ENOMEM ? "out of memory" : err));
+        s_error(self, 500, "ingest could not read the webhook; retry later", out);
+    } else {
+        s_record(self, req, &ev, 1, false, out);
+    }
+    cairn_cloudevent_free(&ev);
+}
+
+static void s_handle(cairn_ingest_handler_t *self, s_via_t via, const char *path,
+                     const char *content_type, const cairn_ingest_header_t *headers,
+                     size_t n_headers, const void *body, size_t len, cairn_ingest_response_t *out)
+{
+    static const char hook[] = "/v1/webhooks/";
+    char err[S_ERRLEN] = "", name[65] = "";
+    out->body = NULL;
+    out->retry_after = 0;
+    s_request_t req = {
+        .path = path,
+        .content_type =
+            content_type ? content_type : cairn_ingest_header(headers, n_headers, "content-type"),
+        .headers = headers,
+        .n_headers = n_headers,
+        .body = body ? body : "",
+        .len = len,
+        .via = via,
+        .now_ms = cairn_now_ms(),
+    };
+    bool events = path && strcmp(path, "/v1/events") == 0;
+    bool webhook = path && strncmp(path, hook, sizeof hook - 1) == 0;
+    if (!events && !webhook) {
+        snprintf(err, sizeof err,
+                 "no such endpoint '%.200s'; events go to POST /v1/events, webhooks to "
+                 "POST /v1/webhooks/<source>",
+                 path ? path : "");
+        s_error(self, 404, err, out);
+        return;
+    }
+    if (webhook)
+        snprintf(name, sizeof name, "%s", path + sizeof hook - 1);
+    req.source = events ? "cloudevents" : name;
+    if (len > self->max_body) {
+        snprintf(err, sizeof err,
+                 "the request body is %zu bytes, over the limit of %zu bytes (ingest.max_body); %s",
+                 len, self->max_body,
+                 events ? "send fewer events per request" : "raise ingest.max_body");
+        req.len = 0; /* nothing over the limit is kept */
+        s_reject(self, &req, 413, err, out);
+        return;
+    }
+    uint8_t sha[32];
+    cairn_sha256(req.body, len, sha);
+    cairn_hex(sha, sizeof sha, req.sha_hex);
+    if (events)
+        s_cloudevents(self, &req, out);
+    else
+        s_webhook(self, &req, out);
+}
+
+void cairn_ingest_handler_handle(cairn_ingest_handler_t *self, const char *path,
+                                 const char *content_type, const cairn_ingest_header_t *headers,
+                                 size_t n_headers, const void *body, size_t len,
+                                 cairn_ingest_response_t *out)
+{
+    s_handle(self, S_VIA_HTTP, path, content_type, headers, n_headers, body, len, out);
+}
+
+void cairn_ingest_handler_handle_bus(cairn_ingest_handler_t *self, const char *path,
+                                     const char *content_type, const cairn_ingest_header_t *headers,
+                                     size_t n_headers, const void *body, size_t len,
+                                     cairn_ingest_response_t *out)
+{
+    s_handle(self, S_VIA_BUS, path, content_type, headers, n_headers, body, len, out);
 }
 
 /* --- metrics ------------------------------------------------------------ */
@@ -580,7 +719,19 @@ char *cairn_ingest_handler_metrics(cairn_ingest_handler_t *self)
             "# HELP cairn_ingest_rejected_kept_total Rejected bodies kept for inspection.\n"
             "# TYPE cairn_ingest_rejected_kept_total counter\n"
             "cairn_ingest_rejected_kept_total %" PRIu64 "\n",
-            atomic_load(&self->accepted), atomic_load(&self->duplicate), atomic_load(&self->kept));
+            atomic_load(&self->accepted), atomic_load(&self->duplicate),
+            cairn_ingest_rejected_kept(self->rejected));
+    fprintf(f, "# HELP cairn_ingest_source_events_total Events the ledger recorded, by source.\n"
+               "# TYPE cairn_ingest_source_events_total counter\n");
+    for (size_t i = 0; i < S_N_SOURCES; i++)
+        fprintf(f, "cairn_ingest_source_events_total{source=\"%s\"} %" PRIu64 "\n", s_sources[i],
+                atomic_load(&self->by_source[i]));
+    fprintf(f, "# HELP cairn_ingest_auth_failures_total Requests refused (401) for a missing or "
+               "wrong signature or token, by source.\n"
+               "# TYPE cairn_ingest_auth_failures_total counter\n");
+    for (size_t i = 0; i < S_N_SOURCES; i++)
+        fprintf(f, "cairn_ingest_auth_failures_total{source=\"%s\"} %" PRIu64 "\n", s_sources[i],
+                atomic_load(&self->auth_failed[i]));
     if (fclose(f) != 0) {
         free(text);
         return NULL;

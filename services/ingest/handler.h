@@ -3,12 +3,20 @@
  * (http.c) and the ZeroMQ submit socket (submit.c) both call it, so both
  * answer identically.
  *
+ * Paths: /v1/events (CloudEvents, cloudevent.c) and /v1/webhooks/<source>
+ * (native webhooks, webhook.c). Every request is authenticated first
+ * (auth.h): a webhook by its source's signature or token, /v1/events by a
+ * bearer token when ingest.events_token is set.
+ *
  * An event is answered 202 only after the ledger acknowledged its append
- * (key "ce:<source>\n<id>"); a redelivery the ledger already holds is 200
- * {"duplicate":true,...}. Error statuses follow DESIGN §5: 400 malformed,
- * 413 too large, 415 unsupported media type, 422 not a CloudEvent, 503 with
- * Retry-After when the ledger did not acknowledge. Every error body is
- * {"error":"<sentence>"}.
+ * under its idempotency key ("ce:<source>\n<id>" for CloudEvents, the
+ * source's delivery id for webhooks); a redelivery the ledger already holds
+ * is 200 {"duplicate":true,...}. Error statuses follow DESIGN §5: 400
+ * malformed, 401 bad or missing signature or token, 404 unknown path or
+ * webhook source, 413 too large, 415 unsupported media type, 422 not a
+ * known event, 503 with Retry-After when the ledger did not acknowledge.
+ * Every error body is {"error":"<sentence>"}. Rejected input is kept with
+ * an index line (rejected.h).
  *
  * Thread-safe: any number of threads may call handle() at once. Each call
  * borrows a ledger client from a small pool, so no ZeroMQ socket is ever used
@@ -18,13 +26,17 @@
 
 #include <stddef.h>
 
+#include "auth.h"
 #include "cloudevent.h"
 
 typedef struct {
-    const char *ledger_endpoint; /* bus.ledger_api */
-    int ledger_timeout_ms;       /* bus.request_timeout: wait for the ledger's ack */
-    size_t max_body;             /* ingest.max_body in bytes */
-    const char *reject_dir;      /* rejected bodies are kept here; NULL = not kept */
+    const char *ledger_endpoint;     /* bus.ledger_api */
+    int ledger_timeout_ms;           /* bus.request_timeout: wait for the ledger's ack */
+    size_t max_body;                 /* ingest.max_body in bytes */
+    const char *reject_dir;          /* rejected bodies are kept here; NULL = not kept */
+    const cairn_ingest_auth_t *auth; /* credentials per source (borrowed, must outlive the
+                                        handler); NULL: none configured, so webhooks are
+                                        refused and /v1/events is open */
 } cairn_ingest_handler_settings_t;
 
 typedef struct {
@@ -39,18 +51,27 @@ typedef struct cairn_ingest_handler_t cairn_ingest_handler_t;
 cairn_ingest_handler_t *cairn_ingest_handler_new(const cairn_ingest_handler_settings_t *settings);
 void cairn_ingest_handler_destroy(cairn_ingest_handler_t **self_p);
 
-/* Handles one submission. content_type may be NULL (then the "content-type"
- * header is used). Always fills *out; release it with
+/* Handles one HTTP submission. content_type may be NULL (then the
+ * "content-type" header is used). Always fills *out; release it with
  * cairn_ingest_response_clear. */
 void cairn_ingest_handler_handle(cairn_ingest_handler_t *self, const char *path,
                                  const char *content_type, const cairn_ingest_header_t *headers,
                                  size_t n_headers, const void *body, size_t len,
                                  cairn_ingest_response_t *out);
 
+/* The same for a submission over the ZeroMQ submit socket: /v1/events needs
+ * no bearer token there (the bus endpoint is access-controlled itself);
+ * webhooks are authenticated as over HTTP. */
+void cairn_ingest_handler_handle_bus(cairn_ingest_handler_t *self, const char *path,
+                                     const char *content_type, const cairn_ingest_header_t *headers,
+                                     size_t n_headers, const void *body, size_t len,
+                                     cairn_ingest_response_t *out);
+
 /* Answers and counts a rejection a transport decided on its own (an unknown
- * path, a wrong method, a body over the limit seen while streaming). */
-void cairn_ingest_handler_reject(cairn_ingest_handler_t *self, unsigned status, const char *message,
-                                 cairn_ingest_response_t *out);
+ * path, a wrong method, a body over the limit seen while streaming); a 413
+ * on path is also recorded in the rejected index. path may be NULL. */
+void cairn_ingest_handler_reject(cairn_ingest_handler_t *self, const char *path, unsigned status,
+                                 const char *message, cairn_ingest_response_t *out);
 
 /* The configured body limit in bytes. */
 size_t cairn_ingest_handler_max_body(const cairn_ingest_handler_t *self);

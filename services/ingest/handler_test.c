@@ -259,7 +259,7 @@ static void valid_json_that_is_not_a_cloudevent_is_422_and_kept(void **state)
     assert_non_null(d);
     int kept = 0;
     for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.')
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "index.jsonl") == 0)
             continue;
         assert_non_null(strstr(e->d_name, "-422-"));
         char path[512], *text = NULL;
@@ -272,6 +272,18 @@ static void valid_json_that_is_not_a_cloudevent_is_422_and_kept(void **state)
     }
     closedir(d);
     assert_int_equal(kept, 1);
+
+    /* and the rejection has its line in the index */
+    char path[512], *text = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/index.jsonl", dir);
+    assert_int_equal(cairn_read_file(path, 1 << 20, &text, &len), 0);
+    assert_non_null(strstr(text, "\"status\":422,\"source\":\"cloudevents\","
+                                 "\"path\":\"/v1/events\","
+                                 "\"reason\":\"missing required attribute 'source'\""));
+    assert_non_null(strstr(text, "-422-"));
+    assert_int_equal(text[len - 1], '\n');
+    free(text);
 }
 
 static void malformed_json_is_400_and_says_where(void **state)
@@ -286,7 +298,7 @@ static void malformed_json_is_400_and_says_where(void **state)
                         "{\"error\":\"the request body is empty; send a CloudEvent as JSON\"}");
 }
 
-static void an_unknown_path_is_404_and_a_webhook_is_not_yet_supported(void **state)
+static void unknown_paths_and_sources_are_404_and_an_unconfigured_source_401(void **state)
 {
     s_fixture_t *f = *state;
     cairn_ingest_handler_handle(f->handler, "/v2/events", s_ce_json, NULL, 0, s_event,
@@ -294,10 +306,19 @@ static void an_unknown_path_is_404_and_a_webhook_is_not_yet_supported(void **sta
     assert_int_equal(f->r.status, 404);
     assert_non_null(strstr(f->r.body, "no such endpoint '/v2/events'"));
     cairn_ingest_response_clear(&f->r);
+    cairn_ingest_handler_handle(f->handler, "/v1/webhooks/bitbucket", "application/json", NULL, 0,
+                                "{}", 2, &f->r);
+    assert_int_equal(f->r.status, 404);
+    assert_non_null(strstr(f->r.body, "no webhook source 'bitbucket'; POST webhooks to "
+                                      "/v1/webhooks/<source> with one of: github, gitlab"));
+    cairn_ingest_response_clear(&f->r);
     cairn_ingest_handler_handle(f->handler, "/v1/webhooks/github", "application/json", NULL, 0,
                                 "{}", 2, &f->r);
-    assert_int_equal(f->r.status, 501);
-    assert_non_null(strstr(f->r.body, "webhooks from 'github' are not supported yet"));
+    assert_int_equal(f->r.status, 401);
+    assert_string_equal(f->r.body,
+                        "{\"error\":\"webhooks from github are refused: no secret is configured; "
+                        "configure ingest.github_secret or set ingest.allow_unsigned_github: "
+                        "true\"}");
 
     /* a path that is not UTF-8 still gets a JSON answer */
     cairn_ingest_response_clear(&f->r);
@@ -324,7 +345,10 @@ static void metrics_count_answers_by_status_and_events_by_outcome(void **state)
     assert_non_null(strstr(text, "cairn_ingest_rejected_total{code=\"415\"} 1\n"));
     assert_non_null(strstr(text, "cairn_ingest_events_accepted_total 1\n"));
     assert_non_null(strstr(text, "cairn_ingest_events_duplicate_total 1\n"));
-    assert_non_null(strstr(text, "cairn_ingest_rejected_kept_total 1\n"));
+    /* the 415's body and the 400's body */
+    assert_non_null(strstr(text, "cairn_ingest_rejected_kept_total 2\n"));
+    assert_non_null(strstr(text, "cairn_ingest_source_events_total{source=\"cloudevents\"} 1\n"));
+    assert_non_null(strstr(text, "cairn_ingest_auth_failures_total{source=\"github\"} 0\n"));
     free(text);
 }
 
@@ -342,7 +366,7 @@ int main(void)
         T(a_body_over_the_limit_is_413),
         T(valid_json_that_is_not_a_cloudevent_is_422_and_kept),
         T(malformed_json_is_400_and_says_where),
-        T(an_unknown_path_is_404_and_a_webhook_is_not_yet_supported),
+        T(unknown_paths_and_sources_are_404_and_an_unconfigured_source_401),
         T(metrics_count_answers_by_status_and_events_by_outcome),
     };
 #undef T

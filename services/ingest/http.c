@@ -102,10 +102,11 @@ static enum MHD_Result s_queue_json(struct MHD_Connection *conn, cairn_ingest_re
 }
 
 static enum MHD_Result s_reject(cairn_ingest_http_t *self, struct MHD_Connection *conn,
-                                unsigned status, const char *message, const char *allow)
+                                const char *url, unsigned status, const char *message,
+                                const char *allow)
 {
     cairn_ingest_response_t r = {0};
-    cairn_ingest_handler_reject(self->handler, status, message, &r);
+    cairn_ingest_handler_reject(self->handler, url, status, message, &r);
     return s_queue_json(conn, &r, allow);
 }
 
@@ -176,18 +177,18 @@ static enum MHD_Result s_begin(cairn_ingest_http_t *self, struct MHD_Connection 
     }
     if (health || metrics) {
         snprintf(msg, sizeof msg, "method %.16s is not allowed on %s; use GET", method, url);
-        return s_reject(self, conn, 405, msg, "GET, HEAD");
+        return s_reject(self, conn, url, 405, msg, "GET, HEAD");
     }
     if (!s_is_submit_path(url)) {
         snprintf(msg, sizeof msg,
-                 "no such endpoint '%.200s'; events go to POST /v1/events, health to "
-                 "GET /healthz, metrics to GET /metrics",
+                 "no such endpoint '%.200s'; events go to POST /v1/events, webhooks to "
+                 "POST /v1/webhooks/<source>, health to GET /healthz, metrics to GET /metrics",
                  url);
-        return s_reject(self, conn, 404, msg, NULL);
+        return s_reject(self, conn, url, 404, msg, NULL);
     }
     if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
         snprintf(msg, sizeof msg, "method %.16s is not allowed on %s; use POST", method, url);
-        return s_reject(self, conn, 405, msg, "POST");
+        return s_reject(self, conn, url, 405, msg, "POST");
     }
     req->route = S_ROUTE_SUBMIT;
     const char *cl =
@@ -209,7 +210,7 @@ static enum MHD_Result s_begin(cairn_ingest_http_t *self, struct MHD_Connection 
     if ((expect && strncasecmp(expect, "100-continue", 12) == 0) ||
         declared > s_drain_limit(self)) {
         req->route = S_ROUTE_DONE;
-        return s_reject(self, conn, 413, s_too_large(self, declared, msg, sizeof msg), NULL);
+        return s_reject(self, conn, url, 413, s_too_large(self, declared, msg, sizeof msg), NULL);
     }
     req->too_large = true;
     req->declared = (size_t)declared;
@@ -253,7 +254,8 @@ static enum MHD_Result s_finish(cairn_ingest_http_t *self, struct MHD_Connection
     req->route = S_ROUTE_DONE;
     if (req->too_large) {
         char msg[256];
-        return s_reject(self, conn, 413, s_too_large(self, req->declared, msg, sizeof msg), NULL);
+        return s_reject(self, conn, url, 413, s_too_large(self, req->declared, msg, sizeof msg),
+                        NULL);
     }
     s_headers_t headers = {0};
     MHD_get_connection_values(conn, MHD_HEADER_KIND, s_collect_header, &headers);

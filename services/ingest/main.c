@@ -1,6 +1,7 @@
-/* cairn-ingest: receives CloudEvents over HTTP and the ZeroMQ submit socket,
- * normalizes them and records them in the ledger. Parses arguments, loads
- * the configuration, and runs the ingest engine until SIGINT or SIGTERM. */
+/* cairn-ingest: receives CloudEvents and native webhooks over HTTP (and the
+ * ZeroMQ submit socket), authenticates and normalizes them and records them
+ * in the ledger. Parses arguments, loads the configuration, and runs the
+ * ingest engine until SIGINT or SIGTERM. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,8 +30,10 @@ static void s_usage(FILE *out)
         "usage: cairn-ingest [--config FILE] [--data-dir DIR] [--set section.key=value]...\n"
         "\n"
         "Runs Cairn ingest: accepts CloudEvents (structured, batched and binary modes) on\n"
-        "POST /v1/events and on the ZeroMQ submit socket, normalizes them, and answers\n"
-        "202 once the ledger has recorded them. Also serves GET /healthz and GET /metrics.\n"
+        "POST /v1/events and on the ZeroMQ submit socket, and GitHub, GitLab, Jenkins,\n"
+        "ServiceNow, Jira and PagerDuty webhooks on POST /v1/webhooks/<source>;\n"
+        "authenticates and normalizes them, and answers 202 once the ledger has recorded\n"
+        "them. Also serves GET /healthz and GET /metrics.\n"
         "\n"
         "  --config FILE            YAML configuration (optional; every setting has a default)\n"
         "  --data-dir DIR           sets cairn.data_dir\n"
@@ -43,7 +46,8 @@ static void s_usage(FILE *out)
         if (strncmp(k, "ingest.", 7) == 0 || strcmp(k, "bus.ledger_api") == 0 ||
             strcmp(k, "bus.ingest_submit") == 0 || strcmp(k, "bus.request_timeout") == 0 ||
             strcmp(k, "cairn.data_dir") == 0 || strcmp(k, "log.level") == 0)
-            fprintf(out, "  %-22s %s (%s)\n", k, opts[i].help, opts[i].def);
+            fprintf(out, "  %-34s %s (%s)\n", k, opts[i].help,
+                    *opts[i].def ? opts[i].def : "empty");
     }
 }
 
@@ -92,6 +96,8 @@ static int s_configure(int argc, char **argv, cairn_config_t *config)
             goto fail;
     }
     if (cairn_config_finalize(config, err, sizeof err) < 0)
+        goto fail;
+    if (cairn_ingest_check_config(config, err, sizeof err) < 0)
         goto fail;
     return 0;
 fail:

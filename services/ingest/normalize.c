@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cairn/error.h"
+#include "normalize_sources.h"
 
 static int s_fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -522,6 +523,8 @@ int cairn_normalize_event(Cairn__V1__Event *ev, const json_t *data, char *err, s
         rc = s_governance(ev, data, err, errlen);
     if (rc == 0)
         rc = s_evidence(ev, data, err, errlen);
+    if (rc == 0)
+        rc = cairn_normalize_tekton(ev, data, err, errlen);
     if (rc == -ENOMEM && err && errlen)
         snprintf(err, errlen, "out of memory while normalizing the event");
     return rc;

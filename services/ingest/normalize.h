@@ -4,7 +4,8 @@
  * Field lookup lookup(K): when data is a CDEvent (an object with "context"
  * and "subject"), K is looked up in data.customData, then in
  * data.subject.content; otherwise in data itself. docs/events.md has the
- * full table of keys and the CDEvents-specific defaults. */
+ * full table of keys and the CDEvents-specific defaults. Tekton's
+ * dev.tekton.event.* types then get their own pass (normalize_tekton.c). */
 #ifndef CAIRN_INGEST_NORMALIZE_H
 #define CAIRN_INGEST_NORMALIZE_H
 

@@ -76,7 +76,7 @@ static void s_handle(cairn_ingest_submit_t *self, const uint8_t *payload, size_t
     Cairn__V1__SubmitRequest *req = NULL;
     cairn_ingest_header_t *headers = NULL;
     if (cairn_codec_submit_request_unpack(payload, len, &req) < 0) {
-        cairn_ingest_handler_reject(self->handler, 400,
+        cairn_ingest_handler_reject(self->handler, NULL, 400,
                                     "the submit request is not a valid cairn.v1.SubmitRequest "
                                     "message; use `cairn submit` or send that message",
                                     r);
@@ -84,13 +84,14 @@ static void s_handle(cairn_ingest_submit_t *self, const uint8_t *payload, size_t
     }
     headers = s_headers(req);
     if (!headers) {
-        cairn_ingest_handler_reject(self->handler, 500, "ingest ran out of memory; retry later", r);
+        cairn_ingest_handler_reject(self->handler, NULL, 500,
+                                    "ingest ran out of memory; retry later", r);
     } else {
         const char *path = req->path && *req->path ? req->path : "/v1/events";
         const char *content_type =
             req->content_type && *req->content_type ? req->content_type : NULL;
-        cairn_ingest_handler_handle(self->handler, path, content_type, headers, req->n_headers,
-                                    req->body.data, req->body.len, r);
+        cairn_ingest_handler_handle_bus(self->handler, path, content_type, headers, req->n_headers,
+                                        req->body.data, req->body.len, r);
     }
     free(headers);
     CAIRN_CODEC_FREE(&req);
