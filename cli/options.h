@@ -24,7 +24,7 @@ enum {
 };
 
 #define CLI_MAX_OPTS 8  /* options one command may declare */
-#define CLI_MAX_POS 4   /* positional arguments one command may take */
+#define CLI_MAX_POS 16  /* positional arguments one command may take */
 #define CLI_MAX_SETS 32 /* --set overrides on one command line */
 
 /* One option of a command. */

@@ -22,6 +22,8 @@ const char *cli_rpc_daemon(const char *endpoint_key)
         return "cairn-ingest";
     if (strncmp(endpoint_key, "bus.policy", 10) == 0)
         return "cairn-policy";
+    if (strncmp(endpoint_key, "bus.notify", 10) == 0)
+        return "cairn-notify";
     return "the daemon";
 }
 

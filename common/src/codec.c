@@ -92,6 +92,10 @@ int cairn_codec_record_topic(const Cairn__V1__Record *rec, char *buf, size_t buf
         return s_fmt(buf, buflen, "receipt.", rec->receipt->receiver);
     case CAIRN__V1__RECORD__BODY_ACTIVATION:
         return s_fmt(buf, buflen, "policy.", "activated");
+    case CAIRN__V1__RECORD__BODY_SILENCE:
+        return s_fmt(buf, buflen, "notify.", "silence");
+    case CAIRN__V1__RECORD__BODY_ACK:
+        return s_fmt(buf, buflen, "notify.", "ack");
     default:
         return CAIRN_EINVALID;
     }
@@ -112,6 +116,9 @@ const char *cairn_codec_record_change(const Cairn__V1__Record *rec)
         break;
     case CAIRN__V1__RECORD__BODY_RECEIPT:
         c = rec->receipt->change_id;
+        break;
+    case CAIRN__V1__RECORD__BODY_ACK:
+        c = rec->ack->change_id;
         break;
     default:
         break;

@@ -1,4 +1,5 @@
-/* Tests for the notify engine against a small in-test ledger: a thread that
+/* Tests for the notify engine (built-in routes: everything to the file,
+ * grouped by change) against a small in-test ledger: a thread that
  * binds the ledger's ROUTER and PUB sockets on ipc:// endpoints in a temporary
  * directory, answers replay and append like the real ledger (idempotent on
  * key, ack after append, then publish), and can be told to stop answering
@@ -316,7 +317,8 @@ static int s_teardown(void **state)
 static void s_start_engine(s_fixture_t *fx)
 {
     assert_null(fx->engine);
-    assert_int_equal(cairn_notify_engine_new(fx->cfg, &fx->engine), 0);
+    char err[512];
+    assert_int_equal(cairn_notify_engine_new(fx->cfg, &fx->engine, err, sizeof err), 0);
 }
 
 static void s_stop_engine(s_fixture_t *fx)
@@ -374,25 +376,6 @@ static void s_ledger_stats(s_fixture_t *fx, uint64_t *size, int *appends)
     *appends = atoi(b);
     free(a);
     free(b);
-}
-
-/* Occurrences of key among the ledger's entries. */
-static int s_ledger_key_count(s_fixture_t *fx, const char *key)
-{
-    uint64_t size = 0;
-    int appends = 0, n = 0;
-    s_ledger_stats(fx, &size, &appends);
-    for (uint64_t i = 0; i < size; i++) {
-        char idx[32];
-        snprintf(idx, sizeof(idx), "%" PRIu64, i);
-        zstr_sendx(fx->ledger, "KEY", idx, NULL);
-        char *k = zstr_recv(fx->ledger);
-        assert_non_null(k);
-        if (streq(k, key))
-            n++;
-        free(k);
-    }
-    return n;
 }
 
 /* The notification file's lines, parsed. */
@@ -502,6 +485,12 @@ static uint64_t s_add_alert(s_fixture_t *fx, const char *kind, uint64_t trigger)
     a.change_id = "CHG-1";
     a.summary = "deployment of CHG-1 was denied";
     a.trigger_index = trigger;
+    Cairn__V1__Alert__LabelsEntry gate = CAIRN__V1__ALERT__LABELS_ENTRY__INIT;
+    gate.key = "gate";
+    gate.value = "deployment";
+    Cairn__V1__Alert__LabelsEntry *labels[] = {&gate};
+    a.labels = labels;
+    a.n_labels = 1;
     Cairn__V1__Record rec = CAIRN__V1__RECORD__INIT;
     rec.body_case = CAIRN__V1__RECORD__BODY_ALERT;
     rec.alert = &a;
@@ -510,65 +499,108 @@ static uint64_t s_add_alert(s_fixture_t *fx, const char *kind, uint64_t trigger)
     return s_ledger_append(fx, key, &rec);
 }
 
-static void s_assert_receipted_once(s_fixture_t *fx, uint64_t index)
+/* Entries of the ledger whose key starts with prefix. */
+static int s_ledger_prefix_count(s_fixture_t *fx, const char *prefix)
 {
-    char key[64];
-    snprintf(key, sizeof(key), "receipt:file:%" PRIu64, index);
-    assert_int_equal(s_ledger_key_count(fx, key), 1);
+    uint64_t size = 0;
+    int appends = 0, n = 0;
+    s_ledger_stats(fx, &size, &appends);
+    for (uint64_t i = 0; i < size; i++) {
+        char idx[32];
+        snprintf(idx, sizeof(idx), "%" PRIu64, i);
+        zstr_sendx(fx->ledger, "KEY", idx, NULL);
+        char *k = zstr_recv(fx->ledger);
+        assert_non_null(k);
+        if (strncmp(k, prefix, strlen(prefix)) == 0)
+            n++;
+        free(k);
+    }
+    return n;
 }
+
+#define S_RECEIPTS "receipt:default/file:"
 
 static uint64_t s_line_index(json_t *lines, size_t i)
 {
     return (uint64_t)json_integer_value(json_object_get(json_array_get(lines, i), "index"));
 }
 
+static uint64_t s_add_silence(s_fixture_t *fx, const char *id, const char *change, int64_t ends)
+{
+    Cairn__V1__Matcher m = CAIRN__V1__MATCHER__INIT;
+    m.name = "change";
+    m.op = "=";
+    m.value = (char *)change;
+    Cairn__V1__Matcher *ms[] = {&m};
+    Cairn__V1__Silence si = CAIRN__V1__SILENCE__INIT;
+    si.id = (char *)id;
+    si.matchers = ms;
+    si.n_matchers = 1;
+    si.created_by = "erin";
+    si.comment = "maintenance";
+    si.starts_at_ms = 0;
+    si.ends_at_ms = ends;
+    Cairn__V1__Record rec = CAIRN__V1__RECORD__INIT;
+    rec.body_case = CAIRN__V1__RECORD__BODY_SILENCE;
+    rec.silence = &si;
+    char key[128];
+    snprintf(key, sizeof(key), "silence:%s:%" PRId64, id, ends);
+    return s_ledger_append(fx, key, &rec);
+}
+
 /* ---- tests -------------------------------------------------------------- */
 
-static void each_verdict_and_alert_becomes_one_line_and_one_receipt(void **state)
+static void verdicts_and_alerts_reach_the_file_grouped_once_with_a_receipt(void **state)
 {
     s_fixture_t *fx = *state;
     uint64_t e0 = s_add_event(fx, "chg-1-created");
     uint64_t v1 = s_add_verdict(fx, "deployment", CAIRN__V1__DECISION__DECISION_DENY, e0);
     uint64_t e2 = s_add_event(fx, "chg-1-tests");
     uint64_t a3 = s_add_alert(fx, "gate_denied", e2);
-    uint64_t v4 = s_add_verdict(fx, "build", CAIRN__V1__DECISION__DECISION_ALLOW, e2);
+    /* An allow nobody heard a deny for is no news. */
+    s_add_verdict(fx, "build", CAIRN__V1__DECISION__DECISION_ALLOW, e2);
 
-    /* Everything before the start arrives by replay. */
+    /* Everything before the start arrives by replay, in one group (change). */
     s_start_engine(fx);
-    s_run_until_settled(fx, 3, 10000);
+    s_run_until_settled(fx, 2, 10000);
     json_t *lines = s_lines(fx);
     assert_int_equal(s_line_index(lines, 0), v1);
     assert_int_equal(s_line_index(lines, 1), a3);
-    assert_int_equal(s_line_index(lines, 2), v4);
     json_t *first = json_array_get(lines, 0);
     assert_string_equal(json_string_value(json_object_get(first, "kind")), "verdict");
     assert_string_equal(json_string_value(json_object_get(first, "decision")), "deny");
+    assert_string_equal(json_string_value(json_object_get(first, "status")), "firing");
+    assert_string_equal(json_string_value(json_object_get(first, "group")),
+                        "{}:{change=\"CHG-1\"}");
     assert_string_equal(json_string_value(json_object_get(first, "summary")),
                         "CHG-1 deployment: deny \xe2\x80\x94 SOD1: dana is the author of CHG-1 "
                         "and cannot approve it");
     assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 1), "severity")),
                         "high");
     json_decref(lines);
-    s_assert_receipted_once(fx, v1);
-    s_assert_receipted_once(fx, a3);
-    s_assert_receipted_once(fx, v4);
-    assert_int_equal(s_ledger_key_count(fx, "receipt:file:0"), 0);
-    assert_int_equal(s_ledger_key_count(fx, "receipt:file:2"), 0);
-
-    uint64_t size = 0;
-    int appends = 0;
-    s_ledger_stats(fx, &size, &appends);
-    assert_int_equal(appends, 3);
+    s_run_for(fx, 300);
+    /* One notification, one attempt, one receipt. */
+    assert_int_equal(s_ledger_prefix_count(fx, S_RECEIPTS), 1);
     cairn_notify_stats_t st;
     cairn_notify_engine_stats(fx->engine, &st);
-    assert_int_equal(st.delivered, 3);
+    assert_int_equal(st.delivered, 1);
+    assert_int_equal(st.pending, 0);
 
-    /* New entries while running arrive on the stream (or the idle replay). */
-    uint64_t v9 = s_add_verdict(fx, "deployment", CAIRN__V1__DECISION__DECISION_ALLOW, v4);
-    s_run_until_settled(fx, 4, 10000);
-    s_assert_receipted_once(fx, v9);
-    s_ledger_stats(fx, &size, &appends);
-    assert_int_equal(appends, 4);
+    /* The deployment is allowed: the deny and the gate_denied alert resolve;
+     * the file gets the allowing verdict, once. */
+    uint64_t v9 = s_add_verdict(fx, "deployment", CAIRN__V1__DECISION__DECISION_ALLOW, a3);
+    s_run_until_settled(fx, 3, 10000);
+    s_run_for(fx, 300);
+    lines = s_lines(fx);
+    assert_int_equal(s_line_index(lines, 2), v9);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 2), "status")),
+                        "resolved");
+    json_decref(lines);
+    assert_int_equal(s_ledger_prefix_count(fx, S_RECEIPTS), 2);
+    cairn_notify_engine_stats(fx->engine, &st);
+    /* Every alert resolved and was told: nothing is held any more. */
+    assert_int_equal(st.alerts, 0);
+    assert_int_equal(st.groups, 0);
 }
 
 static void a_restarted_engine_delivers_nothing_twice(void **state)
@@ -580,14 +612,15 @@ static void a_restarted_engine_delivers_nothing_twice(void **state)
 
     s_start_engine(fx);
     s_run_until_settled(fx, 2, 10000);
+    s_run_for(fx, 300);
     uint64_t size_before = 0;
     int appends_before = 0;
     s_ledger_stats(fx, &size_before, &appends_before);
-    assert_int_equal(appends_before, 2);
+    assert_int_equal(s_ledger_prefix_count(fx, S_RECEIPTS), 1);
     s_stop_engine(fx);
 
-    /* A new process starts from the persisted next index: no line, no receipt again,
-     * even after an idle replay. */
+    /* A new process starts from the persisted state: no line, no receipt
+     * again, even after an idle replay. */
     s_start_engine(fx);
     s_run_for(fx, 1500);
     assert_int_equal(s_line_count(fx), 2);
@@ -600,51 +633,57 @@ static void a_restarted_engine_delivers_nothing_twice(void **state)
     cairn_notify_engine_stats(fx->engine, &st);
     assert_int_equal(st.delivered, 0);
     assert_int_equal(st.next, size);
+    /* The group and its alerts survived the restart. */
+    assert_int_equal(st.alerts, 2);
+    assert_int_equal(st.groups, 1);
 
-    /* And it still delivers what comes next. */
-    uint64_t v = s_add_verdict(fx, "deployment", CAIRN__V1__DECISION__DECISION_ALLOW, e0 + 1);
+    /* And it still delivers what comes next, into the same group. */
+    uint64_t v = s_add_verdict(fx, "build", CAIRN__V1__DECISION__DECISION_PENDING, e0 + 1);
     s_run_until_settled(fx, 3, 10000);
     json_t *lines = s_lines(fx);
     assert_int_equal(s_line_index(lines, 2), v);
     json_decref(lines);
-    s_assert_receipted_once(fx, v);
+    s_run_for(fx, 300);
+    assert_int_equal(s_ledger_prefix_count(fx, S_RECEIPTS), 2);
 }
 
-static void an_unreachable_ledger_repeats_the_receipt_but_never_the_line(void **state)
+static void an_unreachable_ledger_delays_the_receipt_but_never_repeats_the_line(void **state)
 {
     s_fixture_t *fx = *state;
-    s_ledger_cmd(fx, "MUTE", "1");
     uint64_t e0 = s_add_event(fx, "chg-1-created");
-    uint64_t v1 = s_add_verdict(fx, "deployment", CAIRN__V1__DECISION__DECISION_DENY, e0);
+    s_add_verdict(fx, "deployment", CAIRN__V1__DECISION__DECISION_DENY, e0);
+    s_ledger_cmd(fx, "MUTE", "1");
 
     s_start_engine(fx);
-    int64_t deadline = cairn_mono_ms() + 10000;
+    s_run_until_settled(fx, 1, 10000);
+    s_run_for(fx, 1500);
     cairn_notify_stats_t st;
-    do {
-        assert_int_equal(cairn_notify_engine_run_once(fx->engine, 50), 0);
-        cairn_notify_engine_stats(fx->engine, &st);
-        assert_true(cairn_mono_ms() < deadline);
-    } while (st.retries < 2);
-    /* The line is out, the receipt is not, and the entry is still pending. */
+    cairn_notify_engine_stats(fx->engine, &st);
+    /* Delivered once; the receipt waits, durably, for the ledger. */
     assert_int_equal(s_line_count(fx), 1);
-    assert_int_equal(st.delivered, 0);
-    assert_int_equal(st.next, v1);
+    assert_int_equal(st.delivered, 1);
+    assert_true(st.ledger_pending >= 1);
     uint64_t size = 0;
     int appends = 0;
     s_ledger_stats(fx, &size, &appends);
-    assert_true(appends >= 2);
-    assert_int_equal(s_ledger_key_count(fx, "receipt:file:1"), 0);
+    assert_true(appends >= 1);
+    assert_int_equal(s_ledger_prefix_count(fx, S_RECEIPTS), 0);
 
-    /* A restart in between must not write the line again either. */
+    /* A restart in between writes nothing again and forgets nothing. */
     s_stop_engine(fx);
     s_start_engine(fx);
     s_ledger_cmd(fx, "MUTE", "0");
-    s_run_until_settled(fx, 1, 10000);
-    s_run_for(fx, 300);
+    int64_t deadline = cairn_mono_ms() + 10000;
+    while (s_ledger_prefix_count(fx, S_RECEIPTS) == 0) {
+        assert_int_equal(cairn_notify_engine_run_once(fx->engine, 50), 0);
+        assert_true(cairn_mono_ms() < deadline);
+    }
+    s_run_for(fx, 1500);
     assert_int_equal(s_line_count(fx), 1);
-    s_assert_receipted_once(fx, v1);
+    assert_int_equal(s_ledger_prefix_count(fx, S_RECEIPTS), 1);
     cairn_notify_engine_stats(fx->engine, &st);
-    assert_int_equal(st.delivered, 1);
+    assert_int_equal(st.delivered, 0);
+    assert_int_equal(st.ledger_pending, 0);
 }
 
 static void bad_stream_messages_and_records_are_counted_and_passed_over(void **state)
@@ -662,21 +701,36 @@ static void bad_stream_messages_and_records_are_counted_and_passed_over(void **s
     cairn_notify_stats_t st;
     cairn_notify_engine_stats(fx->engine, &st);
     assert_true(st.bad >= 1);
-    assert_int_equal(s_ledger_key_count(fx, "receipt:file:0"), 0);
-    s_assert_receipted_once(fx, v);
+}
+
+static void a_silence_from_the_ledger_holds_back_until_it_is_expired(void **state)
+{
+    s_fixture_t *fx = *state;
+    s_add_silence(fx, "sil-1", "CHG-1", cairn_now_ms() + 3600000);
+    uint64_t e0 = s_add_event(fx, "chg-1-created");
+    s_add_verdict(fx, "deployment", CAIRN__V1__DECISION__DECISION_DENY, e0);
+    s_start_engine(fx);
+    s_run_for(fx, 1500);
+    assert_int_equal(s_line_count(fx), 0);
+    /* The same id again, ending now: the held-back notification goes out. */
+    s_add_silence(fx, "sil-1", "CHG-1", cairn_now_ms());
+    s_run_until_settled(fx, 1, 10000);
 }
 
 int main(void)
 {
     cairn_log_init("notify", "warn");
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(each_verdict_and_alert_becomes_one_line_and_one_receipt,
-                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            verdicts_and_alerts_reach_the_file_grouped_once_with_a_receipt, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(a_restarted_engine_delivers_nothing_twice, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(
-            an_unreachable_ledger_repeats_the_receipt_but_never_the_line, s_setup, s_teardown),
+            an_unreachable_ledger_delays_the_receipt_but_never_repeats_the_line, s_setup,
+            s_teardown),
         cmocka_unit_test_setup_teardown(bad_stream_messages_and_records_are_counted_and_passed_over,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(a_silence_from_the_ledger_holds_back_until_it_is_expired,
                                         s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

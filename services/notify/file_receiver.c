@@ -281,11 +281,31 @@ oom:
     return -ENOMEM;
 }
 
+json_t *cairn_notify_json_string(const char *text)
+{
+    return s_str(text);
+}
+
 int cairn_file_receiver_format(const Cairn__V1__Entry *entry, const Cairn__V1__Record *rec,
                                char **line_out)
 {
+    json_t *root = NULL;
+    int rc = cairn_file_receiver_object(entry, rec, &root);
+    if (rc < 0)
+        return rc;
+    char *line = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (!line)
+        return -ENOMEM;
+    *line_out = line;
+    return 0;
+}
+
+int cairn_file_receiver_object(const Cairn__V1__Entry *entry, const Cairn__V1__Record *rec,
+                               json_t **out)
+{
     json_t *root = NULL, *reasons = NULL, *labels = NULL;
-    char *summary = NULL, *line = NULL;
+    char *summary = NULL;
     int64_t at_ms = 0;
     int rc = 0;
 
@@ -355,12 +375,8 @@ int cairn_file_receiver_format(const Cairn__V1__Entry *entry, const Cairn__V1__R
     if (rc < 0)
         goto out;
 
-    line = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (!line) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    *line_out = line;
+    *out = root;
+    root = NULL;
 out:
     json_decref(reasons);
     json_decref(labels);

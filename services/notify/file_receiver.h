@@ -1,9 +1,12 @@
 /* The "file" receiver: appends one JSON line per notification to notify.file
- * (JSON Lines), fsync'd before delivery is reported. It is the skeleton's
- * only receiver and the model for the others (Slack, webhook, e-mail):
- * format, deliver, report. */
+ * (JSON Lines), fsync'd before delivery is reported. It was the
+ * first receiver and the model for the others (Slack, webhook, e-mail):
+ * format, deliver, report. The routing engine writes one line per verdict
+ * or alert the first time a notification to a file receiver carries it. */
 #ifndef CAIRN_NOTIFY_FILE_RECEIVER_H
 #define CAIRN_NOTIFY_FILE_RECEIVER_H
+
+#include <jansson.h>
 
 #include "cairn/codec.h"
 
@@ -28,6 +31,14 @@ void cairn_file_receiver_destroy(cairn_file_receiver_t **self_p);
  * and "decision". *line_out is malloc'd. CAIRN_EINVALID for other records. */
 int cairn_file_receiver_format(const Cairn__V1__Entry *entry, const Cairn__V1__Record *rec,
                                char **line_out);
+
+/* The same notification as a JSON object (what the line serializes). */
+int cairn_file_receiver_object(const Cairn__V1__Entry *entry, const Cairn__V1__Record *rec,
+                               json_t **out);
+
+/* A JSON string for text from the bus: bytes that are not UTF-8 become '?'
+ * so a bad byte never loses a notification. NULL only when out of memory. */
+json_t *cairn_notify_json_string(const char *text);
 
 /* Appends line and a newline, then fsyncs. On failure the file is cut back to
  * its previous length so a retry never leaves a torn line behind. */

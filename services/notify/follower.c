@@ -17,6 +17,8 @@
 #define S_RETRY_PAUSE_MS 1000
 /* A catch-up stops after this long so the daemon's loop stays responsive. */
 #define S_CATCH_UP_BUDGET_MS 200
+/* Longest wait for one replay answer. */
+#define S_REPLAY_TIMEOUT_MS 1000
 /* Streamed messages handled per poll before looking at timers again. */
 #define S_STREAM_BATCH 1000
 
@@ -26,11 +28,9 @@ struct cairn_notify_follower_t {
     char **prefixes;                      /* wanted topic prefixes */
     size_t n_prefixes;                    /* how many */
     int timeout_ms;                       /* per replay call */
-    cairn_notify_outbox_t *outbox;        /* where next is persisted (not owned) */
     cairn_notify_follower_apply_fn apply; /* applies wanted entries */
     void *arg;                            /* for apply */
     uint64_t next;                        /* next index to apply */
-    uint64_t persisted;                   /* next as last written to the outbox */
     bool replay_due;                      /* a gap, a start or a failure asks for replay */
     int64_t hold_until_ms;                /* no apply before this (after a failure) */
     int64_t idle_replay_ms;               /* replay at this time if nothing happened */
@@ -45,15 +45,18 @@ int cairn_notify_follower_new(const cairn_notify_follower_config_t *config,
     cairn_notify_follower_t *self = NULL;
     int rc = 0;
 
-    if (!config->stream_endpoint || !config->api_endpoint || !config->outbox || !config->apply)
+    if (!config->stream_endpoint || !config->api_endpoint || !config->apply)
         return CAIRN_EINVALID;
     self = calloc(1, sizeof(*self));
     if (!self)
         return -ENOMEM;
-    self->outbox = config->outbox;
     self->apply = config->apply;
     self->arg = config->arg;
+    /* A replay is answered in milliseconds; waiting longer for a ledger that is
+     * away would only keep the loop from its deliveries and from SIGTERM. */
     self->timeout_ms = config->request_timeout_ms > 0 ? config->request_timeout_ms : 5000;
+    if (self->timeout_ms > S_REPLAY_TIMEOUT_MS)
+        self->timeout_ms = S_REPLAY_TIMEOUT_MS;
     self->replay_due = true;
     if (config->n_prefixes) {
         self->prefixes = calloc(config->n_prefixes, sizeof(char *));
@@ -81,10 +84,7 @@ int cairn_notify_follower_new(const cairn_notify_follower_config_t *config,
         rc = -ENOMEM;
         goto out;
     }
-    rc = cairn_notify_outbox_next(self->outbox, &self->next);
-    if (rc < 0)
-        goto out;
-    self->persisted = self->next;
+    self->next = config->next;
     *out = self;
     self = NULL;
 out:
@@ -145,7 +145,7 @@ static void s_hold(cairn_notify_follower_t *self)
 static int s_process(cairn_notify_follower_t *self, const Cairn__V1__Entry *entry)
 {
     if (!s_wanted(self, entry->topic)) {
-        /* Persisted lazily: replaying a skipped entry after a crash is harmless. */
+        /* Persisted with the next batch: replaying a skipped entry is harmless. */
         self->skipped++;
         self->next = entry->index + 1;
         return 0;
@@ -156,22 +156,6 @@ static int s_process(cairn_notify_follower_t *self, const Cairn__V1__Entry *entr
         return rc;
     }
     self->next = entry->index + 1;
-    self->persisted = self->next;
-    return 0;
-}
-
-/* Writes next if skipped entries moved it since the last commit. */
-static int s_flush(cairn_notify_follower_t *self)
-{
-    if (self->next == self->persisted)
-        return 0;
-    int rc = cairn_notify_outbox_set_next(self->outbox, self->next);
-    if (rc < 0) {
-        CAIRN_ERROR("cannot persist next index", "next=%" PRIu64 " error=%s", self->next,
-                    cairn_log_quote(cairn_strerror(rc)));
-        return rc;
-    }
-    self->persisted = self->next;
     return 0;
 }
 
@@ -259,8 +243,7 @@ static int s_catch_up(cairn_notify_follower_t *self)
         }
     }
     self->idle_replay_ms = cairn_mono_ms() + S_IDLE_REPLAY_MS;
-    int frc = s_flush(self);
-    return rc < 0 ? rc : frc;
+    return rc;
 }
 
 static void s_on_stream(cairn_notify_follower_t *self, const char *topic, const uint8_t *payload,
@@ -285,35 +268,24 @@ out:
     CAIRN_CODEC_FREE(&entry);
 }
 
-int cairn_notify_follower_poll(cairn_notify_follower_t *self, int timeout_ms)
+/* Replays when due. */
+static int s_maybe_catch_up(cairn_notify_follower_t *self)
 {
     int64_t now = cairn_mono_ms();
-    int rc;
-
     if ((self->replay_due && now >= self->hold_until_ms) ||
-        (!self->replay_due && now >= self->idle_replay_ms)) {
-        if ((rc = s_catch_up(self)) < 0)
-            return rc;
-        now = cairn_mono_ms();
-    }
+        (!self->replay_due && now >= self->idle_replay_ms))
+        return s_catch_up(self);
+    return 0;
+}
 
-    /* Wake up in time for the next replay that falls due. */
-    int64_t due = self->replay_due ? self->hold_until_ms : self->idle_replay_ms;
-    int64_t wait = due - now;
-    if (wait > timeout_ms)
-        wait = timeout_ms;
-    if (wait < 0)
-        wait = 0;
-    zmq_pollitem_t item = {zsock_resolve(self->sub), 0, ZMQ_POLLIN, 0};
-    int n = zmq_poll(&item, 1, (long)wait);
-    if (n <= 0)
-        return 0; /* timeout, or EINTR: the caller checks its stop flag */
-
+/* Handles the streamed messages waiting on the socket. */
+static int s_read_stream(cairn_notify_follower_t *self)
+{
     for (int i = 0; i < S_STREAM_BATCH && (zsock_events(self->sub) & ZMQ_POLLIN); i++) {
         char *topic = NULL;
         uint8_t *payload = NULL;
         size_t len = 0;
-        rc = cairn_bus_receive(self->sub, &topic, &payload, &len);
+        int rc = cairn_bus_receive(self->sub, &topic, &payload, &len);
         if (rc == 0)
             s_on_stream(self, topic, payload, len);
         else if (rc == CAIRN_EPROTO)
@@ -323,5 +295,41 @@ int cairn_notify_follower_poll(cairn_notify_follower_t *self, int timeout_ms)
         if (rc < 0 && rc != CAIRN_EPROTO)
             break;
     }
-    return s_flush(self);
+    return 0;
+}
+
+int64_t cairn_notify_follower_due_ms(const cairn_notify_follower_t *self)
+{
+    return self->replay_due ? self->hold_until_ms : self->idle_replay_ms;
+}
+
+void *cairn_notify_follower_socket(cairn_notify_follower_t *self)
+{
+    return zsock_resolve(self->sub);
+}
+
+int cairn_notify_follower_drain(cairn_notify_follower_t *self)
+{
+    int rc = s_maybe_catch_up(self);
+    if (rc < 0)
+        return rc;
+    return s_read_stream(self);
+}
+
+int cairn_notify_follower_poll(cairn_notify_follower_t *self, int timeout_ms)
+{
+    int rc = s_maybe_catch_up(self);
+    if (rc < 0)
+        return rc;
+    /* Wake up in time for the next replay that falls due. */
+    int64_t wait = cairn_notify_follower_due_ms(self) - cairn_mono_ms();
+    if (wait > timeout_ms)
+        wait = timeout_ms;
+    if (wait < 0)
+        wait = 0;
+    zmq_pollitem_t item = {zsock_resolve(self->sub), 0, ZMQ_POLLIN, 0};
+    int n = zmq_poll(&item, 1, (long)wait);
+    if (n <= 0)
+        return 0; /* timeout, or EINTR: the caller checks its stop flag */
+    return s_read_stream(self);
 }

@@ -16,8 +16,10 @@
 static const char s_usage[] =
     "usage: cairn-notify [--config FILE] [--data-dir DIR] [--set section.key=value]...\n"
     "\n"
-    "Delivers verdicts and alerts from the Cairn ledger to receivers (for now one JSON\n"
-    "line per notification in notify.file) and records a receipt for each in the ledger.\n"
+    "Routes verdicts and alerts from the Cairn ledger to receivers (Slack, signed\n"
+    "webhooks, e-mail, Alertmanager, the in-platform feed, the notifications file) with\n"
+    "the routing tree in notify.routes_file, retries durably, and records every delivery\n"
+    "attempt in the ledger.\n"
     "\n"
     "  --config FILE           read settings from this YAML file\n"
     "  --data-dir DIR          set cairn.data_dir (default .cairn)\n"
@@ -97,12 +99,19 @@ int main(int argc, char **argv)
     }
     cairn_log_init("notify", cairn_config_str(cfg, "log.level"));
     cairn_signals_install();
-    if ((rc = cairn_notify_engine_new(cfg, &engine)) < 0) {
-        CAIRN_ERROR("cannot start notify", "error=%s", cairn_log_quote(cairn_strerror(rc)));
+    if ((rc = cairn_notify_engine_new(cfg, &engine, err, sizeof(err))) < 0) {
+        if (rc == CAIRN_ECONFIG) {
+            fprintf(stderr, "cairn-notify: %s\n", err);
+            status = 2;
+        }
+        CAIRN_ERROR("cannot start notify", "error=%s",
+                    cairn_log_quote(*err ? err : cairn_strerror(rc)));
         goto out;
     }
-    CAIRN_INFO("notify started", "file=%s state=%s",
-               cairn_log_quote(cairn_config_str(cfg, "notify.file")),
+    CAIRN_INFO("notify started", "routes=%s state=%s",
+               cairn_log_quote(*cairn_config_str(cfg, "notify.routes_file")
+                                   ? cairn_config_str(cfg, "notify.routes_file")
+                                   : "(built in: everything to notify.file)"),
                cairn_log_quote(cairn_config_str(cfg, "notify.state_path")));
     while (!cairn_signals_stop_requested()) {
         if ((rc = cairn_notify_engine_run_once(engine, S_POLL_MS)) < 0) {

@@ -1,50 +1,76 @@
-/* The notify daemon's durable delivery state, kept in LMDB at notify.state_path.
+/* The durable outbox: every notification to every integration waits here,
+ * in LMDB, from the moment a flush makes it until it is delivered or
+ * dead-lettered. Messages are keyed by integration (target), group and
+ * sequence ("<target>:<group id>:<sequence>"), and a group's messages go
+ * out in sequence order, one at a time, so a receiver never sees them out
+ * of order.
  *
- * It holds the next ledger index to apply ("next") and, per receiver and
- * subject index, how far a delivery got:
- *   "written:<receiver>:<index>"  the receiver's side effect is done (e.g. the
- *                                 file line is on disk) but its receipt is not
- *                                 yet acknowledged by the ledger;
- *   "sent:<receiver>:<index>"     delivered and receipted; committed in the same
- *                                 transaction as "next", so a restart never
- *                                 delivers the same index twice. */
+ * A message is pending (due at `next`), in flight (an attempt started; the
+ * attempt number is committed before the request leaves) or dead. A
+ * message found in flight at start was interrupted by a crash: it is
+ * reported once and becomes due again, with the same ids, so a receiver
+ * that deduplicates on webhook-id / Message-ID sees it once. */
 #ifndef CAIRN_NOTIFY_OUTBOX_H
 #define CAIRN_NOTIFY_OUTBOX_H
 
+#include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-typedef struct cairn_notify_outbox_t cairn_notify_outbox_t;
+#include "store.h"
 
-/* How far a delivery of one subject index to one receiver got. */
-typedef enum {
-    CAIRN_NOTIFY_MARK_NONE = 0,    /* nothing done yet */
-    CAIRN_NOTIFY_MARK_WRITTEN = 1, /* side effect done, receipt not yet acknowledged */
-    CAIRN_NOTIFY_MARK_SENT = 2,    /* delivered and receipted */
-} cairn_notify_mark_t;
+#define CAIRN_OUTBOX_KEY_MAX 320
 
-/* Opens (creating dir with mode 0700 if needed) the state environment. */
-int cairn_notify_outbox_open(const char *dir, cairn_notify_outbox_t **out);
-void cairn_notify_outbox_destroy(cairn_notify_outbox_t **self_p);
+typedef struct cairn_outbox_t cairn_outbox_t;
 
-/* The next ledger index to apply (0 when nothing was applied yet). */
-int cairn_notify_outbox_next(cairn_notify_outbox_t *self, uint64_t *out);
+/* A message taken for an attempt. */
+typedef struct {
+    char key[CAIRN_OUTBOX_KEY_MAX]; /* outbox key */
+    json_t *msg;                    /* the message (the caller owns this reference) */
+} cairn_outbox_job_t;
 
-/* Persists next on its own, for entries that needed no delivery. */
-int cairn_notify_outbox_set_next(cairn_notify_outbox_t *self, uint64_t next);
+/* Called at open for each message an earlier process left in flight. */
+typedef int (*cairn_outbox_interrupted_fn)(void *arg, const char *key, json_t *msg);
 
-/* How far the delivery of index to receiver got. */
-int cairn_notify_outbox_mark(cairn_notify_outbox_t *self, const char *receiver, uint64_t index,
-                             cairn_notify_mark_t *out);
+int cairn_outbox_open(cairn_notify_store_t *store, int64_t now_ms, cairn_outbox_interrupted_fn fn,
+                      void *arg, cairn_outbox_t **out);
+void cairn_outbox_destroy(cairn_outbox_t **self_p);
 
-/* Records, in its own transaction, that the receiver's side effect for index is
- * done and only the receipt is outstanding. */
-int cairn_notify_outbox_mark_written(cairn_notify_outbox_t *self, const char *receiver,
-                                     uint64_t index);
+/* Adds a message (msg is stolen); it is due at now_ms. The message gets
+ * target, group_id, seq, state, attempt, next and created set. */
+int cairn_outbox_enqueue(cairn_outbox_t *self, const char *target, const char *group_id,
+                         uint64_t seq, json_t *msg, int64_t now_ms);
 
-/* In one transaction: marks index sent to receiver (clearing its "written"
- * mark) and, when advance is true, sets next = index + 1. */
-int cairn_notify_outbox_commit_sent(cairn_notify_outbox_t *self, const char *receiver,
-                                    uint64_t index, bool advance);
+/* Takes up to max due messages (at most max_per_target in flight per
+ * target, one per group), marks each in flight with its attempt counted,
+ * and returns how many were taken. */
+size_t cairn_outbox_take(cairn_outbox_t *self, int64_t now_ms, size_t max_per_target,
+                         cairn_outbox_job_t *jobs, size_t max);
+
+/* The attempt delivered the whole message: it leaves the outbox. */
+int cairn_outbox_delivered(cairn_outbox_t *self, const char *key);
+
+/* The attempt must be repeated or continued (msg updated by the caller:
+ * part, last_error, ...) at next_ms. */
+int cairn_outbox_reschedule(cairn_outbox_t *self, const char *key, json_t *msg, int64_t next_ms);
+
+/* The message is dead-lettered (msg updated by the caller: last_error). */
+int cairn_outbox_dead(cairn_outbox_t *self, const char *key, json_t *msg, int64_t now_ms);
+
+/* Dead-letters every message of target that is not in flight, calling fn
+ * for each (e.g. to record a receipt). */
+int cairn_outbox_kill_target(cairn_outbox_t *self, const char *target, const char *reason,
+                             int64_t now_ms, cairn_outbox_interrupted_fn fn, void *arg);
+
+/* When the next pending message is due (INT64_MAX: none), counting only
+ * targets with fewer than max_per_target attempts under way. */
+int64_t cairn_outbox_next_due(const cairn_outbox_t *self, size_t max_per_target);
+
+size_t cairn_outbox_pending(const cairn_outbox_t *self);
+size_t cairn_outbox_inflight(const cairn_outbox_t *self);
+
+/* Dead letters in key order (receiver, group, sequence) as JSON objects (up to max). */
+int cairn_outbox_dead_letters(cairn_outbox_t *self, size_t max, json_t **out);
 
 #endif

@@ -1,5 +1,7 @@
-/* Tests for the outbox: the next index and delivery marks survive a reopen,
- * and "sent" is committed together with the next index. */
+/* Tests for the durable outbox: one message per group at a time, in order;
+ * an attempt counted before it starts; interrupted attempts found again
+ * after a crash; dead letters and a disabled endpoint. */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,97 +9,185 @@
 
 #include <cmocka.h>
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
+#include <string.h>
 
+#include "cairn/error.h"
 #include "outbox.h"
 
-static void s_remove_env(const char *dir)
+typedef struct {
+    char dir[64];
+    cairn_notify_store_t *store;
+    cairn_outbox_t *ob;
+    int interrupted;
+    char last[CAIRN_OUTBOX_KEY_MAX];
+} s_fx_t;
+
+static int s_on_interrupted(void *arg, const char *key, json_t *msg)
 {
-    char path[256];
-    snprintf(path, sizeof(path), "%s/data.mdb", dir);
-    unlink(path);
-    snprintf(path, sizeof(path), "%s/lock.mdb", dir);
-    unlink(path);
-    rmdir(dir);
+    s_fx_t *fx = arg;
+    fx->interrupted++;
+    snprintf(fx->last, sizeof fx->last, "%s", key);
+    assert_int_equal(json_integer_value(json_object_get(msg, "attempt")), 1);
+    return 0;
 }
 
-static void a_new_outbox_starts_at_index_zero_with_nothing_marked(void **state)
+static void s_open(s_fx_t *fx)
 {
-    char dir[] = "/tmp/cairn-notify-outbox-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    cairn_notify_outbox_t *ob = NULL;
-    uint64_t next = 99;
-    cairn_notify_mark_t mark = CAIRN_NOTIFY_MARK_SENT;
-
-    assert_int_equal(cairn_notify_outbox_open(dir, &ob), 0);
-    assert_int_equal(cairn_notify_outbox_next(ob, &next), 0);
-    assert_int_equal(next, 0);
-    assert_int_equal(cairn_notify_outbox_mark(ob, "file", 0, &mark), 0);
-    assert_int_equal(mark, CAIRN_NOTIFY_MARK_NONE);
-    cairn_notify_outbox_destroy(&ob);
-    assert_null(ob);
-    s_remove_env(dir);
+    assert_int_equal(cairn_notify_store_open(fx->dir, &fx->store), 0);
+    assert_int_equal(cairn_outbox_open(fx->store, 1000, s_on_interrupted, fx, &fx->ob), 0);
+    assert_int_equal(cairn_notify_store_commit(fx->store), 0);
 }
 
-static void marks_and_next_index_survive_a_reopen(void **state)
+static void s_close(s_fx_t *fx)
 {
-    char dir[] = "/tmp/cairn-notify-outbox-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    cairn_notify_outbox_t *ob = NULL;
-    uint64_t next = 0;
-    cairn_notify_mark_t mark = CAIRN_NOTIFY_MARK_NONE;
-
-    assert_int_equal(cairn_notify_outbox_open(dir, &ob), 0);
-    assert_int_equal(cairn_notify_outbox_set_next(ob, 3), 0);
-    assert_int_equal(cairn_notify_outbox_mark_written(ob, "file", 3), 0);
-    cairn_notify_outbox_destroy(&ob);
-
-    assert_int_equal(cairn_notify_outbox_open(dir, &ob), 0);
-    assert_int_equal(cairn_notify_outbox_next(ob, &next), 0);
-    assert_int_equal(next, 3);
-    assert_int_equal(cairn_notify_outbox_mark(ob, "file", 3, &mark), 0);
-    assert_int_equal(mark, CAIRN_NOTIFY_MARK_WRITTEN);
-    /* Marks are per receiver. */
-    assert_int_equal(cairn_notify_outbox_mark(ob, "slack", 3, &mark), 0);
-    assert_int_equal(mark, CAIRN_NOTIFY_MARK_NONE);
-    cairn_notify_outbox_destroy(&ob);
-    s_remove_env(dir);
+    cairn_outbox_destroy(&fx->ob);
+    cairn_notify_store_destroy(&fx->store);
 }
 
-static void commit_sent_marks_sent_and_advances_next_together(void **state)
+static int s_setup(void **state)
 {
-    char dir[] = "/tmp/cairn-notify-outbox-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    cairn_notify_outbox_t *ob = NULL;
-    uint64_t next = 0;
-    cairn_notify_mark_t mark = CAIRN_NOTIFY_MARK_NONE;
+    s_fx_t *fx = calloc(1, sizeof *fx);
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/cairn-outbox-XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    s_open(fx);
+    *state = fx;
+    return 0;
+}
 
-    assert_int_equal(cairn_notify_outbox_open(dir, &ob), 0);
-    assert_int_equal(cairn_notify_outbox_mark_written(ob, "file", 5), 0);
-    assert_int_equal(cairn_notify_outbox_commit_sent(ob, "file", 5, true), 0);
-    assert_int_equal(cairn_notify_outbox_mark(ob, "file", 5, &mark), 0);
-    assert_int_equal(mark, CAIRN_NOTIFY_MARK_SENT);
-    assert_int_equal(cairn_notify_outbox_next(ob, &next), 0);
-    assert_int_equal(next, 6);
+static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
 
-    /* Without advance only the mark moves (one of several receivers is done). */
-    assert_int_equal(cairn_notify_outbox_commit_sent(ob, "file", 6, false), 0);
-    assert_int_equal(cairn_notify_outbox_mark(ob, "file", 6, &mark), 0);
-    assert_int_equal(mark, CAIRN_NOTIFY_MARK_SENT);
-    assert_int_equal(cairn_notify_outbox_next(ob, &next), 0);
-    assert_int_equal(next, 6);
-    cairn_notify_outbox_destroy(&ob);
-    s_remove_env(dir);
+static int s_teardown(void **state)
+{
+    s_fx_t *fx = *state;
+    s_close(fx);
+    nftw(fx->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    free(fx);
+    return 0;
+}
+
+static void s_add(s_fx_t *fx, const char *target, const char *gid, uint64_t seq)
+{
+    json_t *msg = json_pack("{s:s, s:[s]}", "type", "webhook", "parts", "{}");
+    assert_int_equal(cairn_outbox_enqueue(fx->ob, target, gid, seq, msg, 1000), 0);
+}
+
+static void s_release(cairn_outbox_job_t *jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        json_decref(jobs[i].msg);
+}
+
+static void a_group_goes_out_in_order_one_message_at_a_time(void **state)
+{
+    s_fx_t *fx = *state;
+    cairn_outbox_job_t jobs[8];
+    s_add(fx, "team/webhook", "aaaaaaaaaaaaaaaa", 2);
+    s_add(fx, "team/webhook", "aaaaaaaaaaaaaaaa", 1);
+    s_add(fx, "team/webhook", "bbbbbbbbbbbbbbbb", 1);
+    assert_int_equal(cairn_outbox_pending(fx->ob), 3);
+    size_t n = cairn_outbox_take(fx->ob, 1000, 8, jobs, 8);
+    assert_int_equal(n, 2); /* the head of each group */
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(json_integer_value(json_object_get(jobs[i].msg, "attempt")), 1);
+        assert_non_null(strstr(jobs[i].key, ":000000000001"));
+    }
+    assert_int_equal(cairn_outbox_take(fx->ob, 1000, 8, jobs + 2, 6), 0);
+    assert_int_equal(cairn_outbox_inflight(fx->ob), 2);
+    assert_int_equal(cairn_outbox_delivered(fx->ob, "team/webhook:aaaaaaaaaaaaaaaa:000000000001"),
+                     0);
+    cairn_outbox_job_t next[8];
+    assert_int_equal(cairn_outbox_take(fx->ob, 1000, 8, next, 8), 1);
+    assert_string_equal(next[0].key, "team/webhook:aaaaaaaaaaaaaaaa:000000000002");
+    /* Per target limit. */
+    s_release(jobs, n);
+    s_release(next, 1);
+    assert_int_equal(cairn_outbox_pending(fx->ob), 2);
+}
+
+static void a_retry_waits_for_its_time_and_counts_the_next_attempt(void **state)
+{
+    s_fx_t *fx = *state;
+    cairn_outbox_job_t jobs[2];
+    s_add(fx, "t/webhook", "aaaaaaaaaaaaaaaa", 1);
+    assert_int_equal(cairn_outbox_take(fx->ob, 1000, 8, jobs, 2), 1);
+    assert_int_equal(cairn_outbox_reschedule(fx->ob, jobs[0].key, jobs[0].msg, 5000), 0);
+    assert_int_equal(cairn_outbox_next_due(fx->ob, 8), 5000);
+    json_decref(jobs[0].msg);
+    assert_int_equal(cairn_outbox_take(fx->ob, 4999, 8, jobs, 2), 0);
+    assert_int_equal(cairn_outbox_take(fx->ob, 5000, 8, jobs, 2), 1);
+    assert_int_equal(json_integer_value(json_object_get(jobs[0].msg, "attempt")), 2);
+    json_decref(jobs[0].msg);
+}
+
+static void an_attempt_cut_short_by_a_crash_is_found_and_made_again(void **state)
+{
+    s_fx_t *fx = *state;
+    cairn_outbox_job_t jobs[2];
+    s_add(fx, "t/webhook", "aaaaaaaaaaaaaaaa", 1);
+    assert_int_equal(cairn_outbox_take(fx->ob, 1000, 8, jobs, 2), 1);
+    json_decref(jobs[0].msg);
+    assert_int_equal(cairn_notify_store_commit(fx->store), 0);
+    s_close(fx); /* no outcome was recorded: as if the process died */
+    s_open(fx);
+    assert_int_equal(fx->interrupted, 1);
+    assert_string_equal(fx->last, "t/webhook:aaaaaaaaaaaaaaaa:000000000001");
+    assert_int_equal(cairn_outbox_take(fx->ob, 1000, 8, jobs, 2), 1);
+    assert_int_equal(json_integer_value(json_object_get(jobs[0].msg, "attempt")), 2);
+    json_decref(jobs[0].msg);
+}
+
+static int s_count_killed(void *arg, const char *key, json_t *msg)
+{
+    (*(int *)arg)++;
+    return 0;
+}
+
+static void dead_letters_are_kept_and_a_dead_endpoint_takes_its_queue_along(void **state)
+{
+    s_fx_t *fx = *state;
+    cairn_outbox_job_t jobs[4];
+    s_add(fx, "gone/webhook", "aaaaaaaaaaaaaaaa", 1);
+    s_add(fx, "gone/webhook", "aaaaaaaaaaaaaaaa", 2);
+    s_add(fx, "gone/webhook", "bbbbbbbbbbbbbbbb", 1);
+    s_add(fx, "ok/webhook", "aaaaaaaaaaaaaaaa", 1);
+    assert_int_equal(cairn_outbox_take(fx->ob, 1000, 1, jobs, 4), 2); /* one per target */
+    const char *gone_key = strncmp(jobs[0].key, "gone/", 5) == 0 ? jobs[0].key : jobs[1].key;
+    json_t *gone_msg = strncmp(jobs[0].key, "gone/", 5) == 0 ? jobs[0].msg : jobs[1].msg;
+    json_object_set_new(gone_msg, "last_error", json_string("HTTP 410"));
+    assert_int_equal(cairn_outbox_dead(fx->ob, gone_key, gone_msg, 2000), 0);
+    int killed = 0;
+    assert_int_equal(
+        cairn_outbox_kill_target(fx->ob, "gone/webhook", "disabled", 2000, s_count_killed, &killed),
+        0);
+    assert_int_equal(killed, 2);
+    assert_int_equal(cairn_outbox_pending(fx->ob), 1); /* ok/webhook, in flight */
+    json_t *dead = NULL;
+    assert_int_equal(cairn_outbox_dead_letters(fx->ob, 10, &dead), 0);
+    assert_int_equal(json_array_size(dead), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(dead, 0), "state")),
+                        "dead");
+    json_decref(dead);
+    s_release(jobs, 2);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(a_new_outbox_starts_at_index_zero_with_nothing_marked),
-        cmocka_unit_test(marks_and_next_index_survive_a_reopen),
-        cmocka_unit_test(commit_sent_marks_sent_and_advances_next_together),
+        cmocka_unit_test_setup_teardown(a_group_goes_out_in_order_one_message_at_a_time, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(a_retry_waits_for_its_time_and_counts_the_next_attempt,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(an_attempt_cut_short_by_a_crash_is_found_and_made_again,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            dead_letters_are_kept_and_a_dead_endpoint_takes_its_queue_along, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

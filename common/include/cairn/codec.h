@@ -40,7 +40,7 @@ void cairn_codec_free(ProtobufCMessage **msg_p);
 
 /* The topic an entry for this record is published under:
  * the event type, "verdict.<gate>", "alert.<kind>", "receipt.<receiver>",
- * "policy.activated". */
+ * "policy.activated", "notify.silence", "notify.ack". */
 int cairn_codec_record_topic(const Cairn__V1__Record *rec, char *buf, size_t buflen);
 
 /* The change a record names ("" if none). */
