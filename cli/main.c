@@ -6,6 +6,7 @@
 
 #include <czmq.h>
 
+#include "cmd_ingest.h"
 #include "cmd_notify.h"
 #include "cmd_policy.h"
 #include "commands.h"
@@ -14,7 +15,7 @@
 const cli_command_t *const cli_commands[] = {
     &cli_cmd_up,  &cli_cmd_submit, &cli_cmd_approve, &cli_cmd_status, &cli_cmd_gate, &cli_cmd_trail,
     &cli_cmd_log, &cli_cmd_export, &cli_cmd_verify,  &cli_cmd_keygen, &cli_cmd_policy,
-    &cli_cmd_notify, &cli_cmd_inbox, NULL,
+    &cli_cmd_notify, &cli_cmd_inbox, &cli_cmd_ingest, NULL,
 };
 
 static void s_print_help(FILE *out)

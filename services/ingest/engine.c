@@ -3,9 +3,11 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "auth.h"
 #include "cairn/error.h"
@@ -13,6 +15,8 @@
 #include "cairn/signals.h"
 #include "handler.h"
 #include "http.h"
+#include "protection.h"
+#include "secret.h"
 #include "submit.h"
 
 /* Upper bound on one wait, so SIGTERM is noticed promptly. */
@@ -21,6 +25,7 @@
 struct cairn_ingest_t {
     cairn_ingest_auth_t *auth;       /* webhook secrets and tokens */
     cairn_ingest_handler_t *handler; /* shared by HTTP and submit */
+    cairn_ingest_protection_t *protection; /* answers GitHub protection rules, or NULL */
     cairn_ingest_http_t *http;       /* HTTP server (own threads) */
     cairn_ingest_submit_t *submit;   /* ZeroMQ submit socket (run thread) */
 };
@@ -50,9 +55,62 @@ int cairn_ingest_check_config(const cairn_config_t *config, char *err, size_t er
 {
     cairn_ingest_auth_settings_t as = s_auth_settings(config);
     cairn_ingest_auth_t *auth = NULL;
+    cairn_secret_t *token = NULL;
     int rc = cairn_ingest_auth_new(&as, &auth, err, errlen);
     cairn_ingest_auth_destroy(&auth);
+    if (rc == 0)
+        rc = cairn_secret_load("ingest.github_token", cairn_config_str(config, "ingest.github_token"),
+                               &token, err, errlen);
+    cairn_secret_destroy(&token);
+    const char *api = cairn_config_str(config, "ingest.github_api_url");
+    if (rc == 0 && strncmp(api, "https://", 8) != 0 && strncmp(api, "http://", 7) != 0) {
+        snprintf(err, errlen, "ingest.github_api_url must be an http:// or https:// URL, got '%s'",
+                 api);
+        rc = CAIRN_ECONFIG;
+    }
+    const char *gate = cairn_config_str(config, "ingest.github_gate");
+    if (rc == 0 && !*gate) {
+        snprintf(err, errlen, "ingest.github_gate is empty; name the policy gate GitHub "
+                              "deployments must pass (e.g. deployment)");
+        rc = CAIRN_ECONFIG;
+    }
     return rc;
+}
+
+/* Starts answering GitHub deployment protection rules when a token is set. */
+static int s_start_protection(cairn_ingest_t *self, const cairn_config_t *config)
+{
+    char state_dir[4096];
+    const char *token = cairn_config_str(config, "ingest.github_token");
+    if (!*token) {
+        CAIRN_INFO("github deployment protection rules are recorded, not answered",
+                   "hint=%s", cairn_log_quote("set ingest.github_token to answer them"));
+        return 0;
+    }
+    snprintf(state_dir, sizeof state_dir, "%s/ingest/protection",
+             cairn_config_str(config, "cairn.data_dir"));
+    cairn_ingest_protection_settings_t ps = {
+        .state_dir = state_dir,
+        .policy_endpoint = cairn_config_str(config, "bus.policy_query"),
+        .ledger_stream = cairn_config_str(config, "bus.ledger_stream"),
+        .request_timeout_ms = (int)cairn_config_int(config, "bus.request_timeout"),
+        .gate = cairn_config_str(config, "ingest.github_gate"),
+        .timeout_ms = cairn_config_int(config, "ingest.github_protection_timeout"),
+        .api_url = cairn_config_str(config, "ingest.github_api_url"),
+        .token_spec = token,
+        .recorder = cairn_ingest_handler_recorder(self->handler),
+    };
+    int rc = cairn_ingest_protection_new(&ps, &self->protection);
+    if (rc < 0) {
+        CAIRN_ERROR("cannot start answering github deployment protection rules",
+                    "state_dir=%s error=%s", cairn_log_quote(state_dir),
+                    cairn_log_quote(cairn_strerror(rc)));
+        return rc;
+    }
+    cairn_ingest_handler_set_protection(self->handler, self->protection);
+    CAIRN_INFO("answering github deployment protection rules", "gate=%s api=%s timeout_ms=%" PRId64,
+               cairn_log_quote(ps.gate), cairn_log_quote(ps.api_url), ps.timeout_ms);
+    return 0;
 }
 
 static const char *s_protection(const char *secret, const char *other, bool allow)
@@ -86,7 +144,7 @@ static int s_auth(const cairn_config_t *config, cairn_ingest_auth_t **out)
 
 cairn_ingest_t *cairn_ingest_new(const cairn_config_t *config)
 {
-    char reject_dir[4096];
+    char reject_dir[4096], spool_dir[4096];
     const char *address = cairn_config_str(config, "ingest.http_address");
     int port = (int)cairn_config_int(config, "ingest.http_port");
     const char *submit = cairn_config_str(config, "bus.ingest_submit");
@@ -98,6 +156,8 @@ cairn_ingest_t *cairn_ingest_new(const cairn_config_t *config)
     }
     snprintf(reject_dir, sizeof reject_dir, "%s/ingest/rejected",
              cairn_config_str(config, "cairn.data_dir"));
+    snprintf(spool_dir, sizeof spool_dir, "%s/ingest/spool",
+             cairn_config_str(config, "cairn.data_dir"));
     if (s_auth(config, &self->auth) < 0)
         goto fail;
     cairn_ingest_handler_settings_t hs = {
@@ -105,18 +165,28 @@ cairn_ingest_t *cairn_ingest_new(const cairn_config_t *config)
         .ledger_timeout_ms = (int)cairn_config_int(config, "bus.request_timeout"),
         .max_body = (size_t)cairn_config_int(config, "ingest.max_body"),
         .reject_dir = reject_dir,
+        .spool_dir = spool_dir,
+        .spool_max = (uint64_t)cairn_config_int(config, "ingest.spool_max"),
+        .spool_max_bytes = (uint64_t)cairn_config_int(config, "ingest.spool_max_size"),
         .auth = self->auth,
     };
     if (!(self->handler = cairn_ingest_handler_new(&hs))) {
-        CAIRN_ERROR("cannot start ingest", "reject_dir=%s error=%s", cairn_log_quote(reject_dir),
-                    cairn_log_quote("cannot create the directory for rejected bodies"));
+        CAIRN_ERROR("cannot start ingest", "reject_dir=%s spool_dir=%s error=%s",
+                    cairn_log_quote(reject_dir), cairn_log_quote(spool_dir),
+                    cairn_log_quote("cannot create the directory for rejected bodies or open "
+                                    "the spool"));
         goto fail;
     }
+    if (s_start_protection(self, config) < 0)
+        goto fail;
     cairn_ingest_http_settings_t ws = {
         .address = address,
         .port = port,
         .threads = (unsigned)cairn_config_int(config, "ingest.threads"),
         .request_timeout_ms = (int)cairn_config_int(config, "ingest.request_timeout"),
+        .max_header = (size_t)cairn_config_int(config, "ingest.max_header"),
+        .max_connections = (unsigned)cairn_config_int(config, "ingest.max_connections"),
+        .max_request_time_ms = cairn_config_int(config, "ingest.max_request_time"),
     };
     if ((rc = cairn_ingest_http_new(&ws, self->handler, &self->http)) < 0) {
         CAIRN_ERROR(
@@ -147,6 +217,8 @@ void cairn_ingest_destroy(cairn_ingest_t **self_p)
     /* HTTP first: its threads use the handler until they are joined. */
     cairn_ingest_http_destroy(&self->http);
     cairn_ingest_submit_destroy(&self->submit);
+    /* The protection worker records its answers through the handler's recorder. */
+    cairn_ingest_protection_destroy(&self->protection);
     cairn_ingest_handler_destroy(&self->handler);
     cairn_ingest_auth_destroy(&self->auth);
     free(self);

@@ -24,11 +24,10 @@
 #include "cairn/log.h"
 #include "cairn/util.h"
 #include "normalize_fields.h"
+#include "recorder.h"
 #include "rejected.h"
 #include "webhook.h"
 
-/* Ledger clients kept for reuse; more are made on demand under load. */
-#define S_POOL_MAX 32
 /* Room for a ledger idempotency key. */
 #define S_KEYLEN 640
 /* Seconds a sender should wait after a 503. */
@@ -46,14 +45,11 @@ static const char *const s_sources[] = {"cloudevents", "github", "gitlab",   "je
 #define S_N_SOURCES (sizeof s_sources / sizeof s_sources[0])
 
 struct cairn_ingest_handler_t {
-    char *ledger_endpoint;                     /* where appends go (bus.ledger_api) */
-    int timeout_ms;                            /* how long to wait for an append ack */
     size_t max_body;                           /* largest body accepted, in bytes */
     const cairn_ingest_auth_t *auth;           /* credentials per source (borrowed) */
     cairn_ingest_rejected_t *rejected;         /* rejected input kept here, or NULL */
-    pthread_mutex_t pool_lock;                 /* guards pool and pool_n */
-    cairn_client_t *pool[S_POOL_MAX];          /* idle ledger clients */
-    size_t pool_n;                             /* how many are idle */
+    cairn_ingest_recorder_t *recorder;         /* makes accepted events durable */
+    cairn_ingest_protection_t *protection;     /* answers GitHub protection rules, or NULL */
     _Atomic uint64_t by_code[S_N_CODES + 1];   /* answers by status; last slot: other */
     _Atomic uint64_t accepted;                 /* events the ledger appended */
     _Atomic uint64_t duplicate;                /* events the ledger already held */
@@ -80,11 +76,10 @@ typedef struct {
     const char *source;                   /* "cloudevents" or the webhook source */
 } s_request_t;
 
-/* One appended (or duplicate) event in an answer. */
+/* One recorded (or duplicate) event in an answer. */
 typedef struct {
-    const char *id; /* the event's id (borrowed from the event) */
-    uint64_t index; /* its ledger index */
-    bool duplicate; /* the ledger already held it */
+    const char *id;              /* the event's id (borrowed from the event) */
+    cairn_ingest_recorded_t rec; /* its ledger index, or its spool sequence */
 } s_ack_t;
 
 cairn_ingest_handler_t *cairn_ingest_handler_new(const cairn_ingest_handler_settings_t *settings)
@@ -92,15 +87,16 @@ cairn_ingest_handler_t *cairn_ingest_handler_new(const cairn_ingest_handler_sett
     cairn_ingest_handler_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    /* czmq's context is set up here, once, before worker threads race to
-     * create the first ledger clients. */
-    zsys_init();
-    self->ledger_endpoint = strdup(settings->ledger_endpoint ? settings->ledger_endpoint : "");
-    self->timeout_ms = settings->ledger_timeout_ms > 0 ? settings->ledger_timeout_ms : 1;
     self->max_body = settings->max_body;
     self->auth = settings->auth;
-    pthread_mutex_init(&self->pool_lock, NULL);
-    if (!self->ledger_endpoint)
+    cairn_ingest_recorder_settings_t rs = {
+        .ledger_endpoint = settings->ledger_endpoint,
+        .timeout_ms = settings->ledger_timeout_ms,
+        .spool_dir = settings->spool_dir,
+        .spool_max = settings->spool_max,
+        .spool_max_bytes = settings->spool_max_bytes,
+    };
+    if (cairn_ingest_recorder_new(&rs, &self->recorder) < 0)
         goto fail;
     if (settings->reject_dir && *settings->reject_dir &&
         !(self->rejected = cairn_ingest_rejected_new(settings->reject_dir)))
@@ -116,13 +112,21 @@ void cairn_ingest_handler_destroy(cairn_ingest_handler_t **self_p)
     if (!self_p || !*self_p)
         return;
     cairn_ingest_handler_t *self = *self_p;
-    for (size_t i = 0; i < self->pool_n; i++)
-        cairn_client_destroy(&self->pool[i]);
-    pthread_mutex_destroy(&self->pool_lock);
-    free(self->ledger_endpoint);
+    cairn_ingest_recorder_destroy(&self->recorder);
     cairn_ingest_rejected_destroy(&self->rejected);
     free(self);
     *self_p = NULL;
+}
+
+cairn_ingest_recorder_t *cairn_ingest_handler_recorder(cairn_ingest_handler_t *self)
+{
+    return self->recorder;
+}
+
+void cairn_ingest_handler_set_protection(cairn_ingest_handler_t *self,
+                                         cairn_ingest_protection_t *protection)
+{
+    self->protection = protection;
 }
 
 size_t cairn_ingest_handler_max_body(const cairn_ingest_handler_t *self)
@@ -298,117 +302,44 @@ static int s_mode(const char *content_type, const cairn_ingest_header_t *headers
 
 /* --- the ledger --------------------------------------------------------- */
 
-static cairn_client_t *s_client_take(cairn_ingest_handler_t *self)
-{
-    cairn_client_t *client = NULL;
-    pthread_mutex_lock(&self->pool_lock);
-    if (self->pool_n > 0)
-        client = self->pool[--self->pool_n];
-    pthread_mutex_unlock(&self->pool_lock);
-    return client ? client : cairn_client_new(self->ledger_endpoint);
-}
-
-static void s_client_give(cairn_ingest_handler_t *self, cairn_client_t *client)
-{
-    pthread_mutex_lock(&self->pool_lock);
-    if (self->pool_n < S_POOL_MAX) {
-        self->pool[self->pool_n++] = client;
-        client = NULL;
-    }
-    pthread_mutex_unlock(&self->pool_lock);
-    cairn_client_destroy(&client);
-}
-
-/* Appends one event under its idempotency key (ev->idempotency_key) and
- * waits for the ack. */
-static int s_append(cairn_ingest_handler_t *self, Cairn__V1__Event *ev, s_ack_t *ack, char *err,
-                    size_t errlen)
-{
-    uint8_t *req = NULL, *reply_buf = NULL;
-    size_t req_len = 0, reply_len = 0;
-    Cairn__V1__LedgerReply *reply = NULL;
-    cairn_client_t *client = NULL;
-    char *key = ev->idempotency_key;
-    int rc;
-
-    Cairn__V1__Record record = CAIRN__V1__RECORD__INIT;
-    record.body_case = CAIRN__V1__RECORD__BODY_EVENT;
-    record.event = ev;
-    Cairn__V1__AppendRequest append = CAIRN__V1__APPEND_REQUEST__INIT;
-    append.key = key;
-    append.record = &record;
-    Cairn__V1__LedgerRequest request = CAIRN__V1__LEDGER_REQUEST__INIT;
-    request.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_APPEND;
-    request.append = &append;
-    if ((rc = cairn_codec_pack(&request.base, &req, &req_len)) < 0)
-        goto out;
-
-    client = s_client_take(self);
-    if (!client) {
-        rc = CAIRN_EUNREACHABLE;
-        snprintf(err, errlen, "cannot open a connection to the ledger at %s; retry later",
-                 self->ledger_endpoint);
-        goto out;
-    }
-    rc = cairn_client_call(client, req, req_len, self->timeout_ms, &reply_buf, &reply_len);
-    s_client_give(self, client);
-    if (rc == CAIRN_ETIMEOUT) {
-        snprintf(err, errlen,
-                 "the ledger did not acknowledge the event within %d ms, so it is not recorded; "
-                 "retry later (the same id is never recorded twice)",
-                 self->timeout_ms);
-        goto out;
-    }
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot reach the ledger (%s); retry later", cairn_strerror(rc));
-        goto out;
-    }
-    if ((rc = cairn_codec_ledger_reply_unpack(reply_buf, reply_len, &reply)) < 0) {
-        snprintf(err, errlen, "the ledger sent an unreadable reply; retry later");
-        goto out;
-    }
-    if (reply->status != 0 || !reply->ack) {
-        rc = reply->status != 0 ? reply->status : CAIRN_EPROTO;
-        snprintf(err, errlen, "the ledger could not record the event (%s); retry later",
-                 reply->error && *reply->error ? reply->error : cairn_strerror(rc));
-        goto out;
-    }
-    ack->id = ev->id;
-    ack->index = reply->ack->index;
-    ack->duplicate = reply->ack->duplicate;
-out:
-    if (rc == -ENOMEM)
-        snprintf(err, errlen, "ingest ran out of memory; retry later");
-    CAIRN_CODEC_FREE(&reply);
-    free(reply_buf);
-    free(req);
-    return rc;
-}
-
 /* --- answers ------------------------------------------------------------ */
 
 static json_t *s_ack_json(const s_ack_t *ack, bool with_duplicate)
 {
-    json_t *item = json_pack("{s:s,s:I}", "id", ack->id, "index", (json_int_t)ack->index);
-    if (item && with_duplicate && ack->duplicate)
+    json_t *item;
+    if (ack->rec.spooled)
+        item = json_pack("{s:s,s:b,s:I}", "id", ack->id, "spooled", 1, "spool_seq",
+                         (json_int_t)ack->rec.spool_seq);
+    else
+        item = json_pack("{s:s,s:I}", "id", ack->id, "index", (json_int_t)ack->rec.index);
+    if (item && with_duplicate && ack->rec.duplicate)
         json_object_set_new(item, "duplicate", json_true());
     return item;
 }
 
 /* One event: 202 {"accepted":[{id,index}]}, or 200 {"duplicate":true,id,index}.
  * A batch: 202 {"accepted":[...]} with "duplicate":true on redelivered
- * items, or 200 {"duplicate":true,"accepted":[...]} when all were. */
+ * items, or 200 {"duplicate":true,"accepted":[...]} when all were. An event
+ * held in the spool shows "spooled":true and "spool_seq" instead of
+ * "index", and the answer then also carries "spooled":true. */
 static void s_success(cairn_ingest_handler_t *self, const s_ack_t *acks, size_t n, bool batch,
                       cairn_ingest_response_t *out)
 {
-    size_t dups = 0;
-    for (size_t i = 0; i < n; i++)
-        dups += acks[i].duplicate;
+    size_t dups = 0, spooled = 0;
+    for (size_t i = 0; i < n; i++) {
+        dups += acks[i].rec.duplicate;
+        spooled += acks[i].rec.spooled;
+    }
     unsigned status = dups == n ? 200 : 202;
     json_t *root;
     if (!batch && dups == 1) {
-        root = json_pack("{s:b,s:s,s:I}", "duplicate", 1, "id", acks[0].id, "index",
-                         (json_int_t)acks[0].index);
+        json_t *item = s_ack_json(&acks[0], false);
+        root = json_pack("{s:b}", "duplicate", 1);
+        if (root && json_object_update(root, item) < 0) {
+            json_decref(root);
+            root = NULL;
+        }
+        json_decref(item);
     } else {
         json_t *list = json_array();
         for (size_t i = 0; list && i < n; i++)
@@ -416,6 +347,8 @@ static void s_success(cairn_ingest_handler_t *self, const s_ack_t *acks, size_t 
         root = list ? json_pack("{s:o}", "accepted", list) : NULL;
         if (root && status == 200)
             json_object_set_new(root, "duplicate", json_true());
+        if (root && spooled)
+            json_object_set_new(root, "spooled", json_true());
     }
     s_answer(out, status, root);
     s_count(self, status);
@@ -474,24 +407,33 @@ static void s_record(cairn_ingest_handler_t *self, const s_request_t *req,
             s_error(self, 500, "ingest ran out of memory; retry later", out);
             goto out;
         }
-        int rc = s_append(self, ev, &acks[i], err, sizeof err);
+        acks[i].id = ev->id;
+        int rc = cairn_ingest_recorder_record(self->recorder, ev, &acks[i].rec, err, sizeof err);
         if (rc < 0) {
             char full[S_ERRLEN + 64];
             if (batch)
                 snprintf(full, sizeof full, "event %zu in the batch: %s", i, err);
             else
                 snprintf(full, sizeof full, "%s", err);
-            CAIRN_WARN("ledger append failed", "source=%s id=%s error=%s",
+            CAIRN_WARN("cannot record an event", "source=%s id=%s error=%s",
                        cairn_log_quote(ev->source), cairn_log_quote(ev->id), cairn_log_quote(full));
             s_error(self, 503, full, out);
             goto out;
         }
-        atomic_fetch_add(acks[i].duplicate ? &self->duplicate : &self->accepted, 1);
-        if (!acks[i].duplicate && slot < S_N_SOURCES)
+        const cairn_ingest_recorded_t *r = &acks[i].rec;
+        atomic_fetch_add(r->duplicate ? &self->duplicate : &self->accepted, 1);
+        if (!r->duplicate && slot < S_N_SOURCES)
             atomic_fetch_add(&self->by_source[slot], 1);
-        CAIRN_DEBUG("event recorded", "index=%" PRIu64 " duplicate=%s type=%s id=%s", acks[i].index,
-                    acks[i].duplicate ? "true" : "false", cairn_log_quote(ev->type),
-                    cairn_log_quote(ev->id));
+        if (r->spooled)
+            CAIRN_DEBUG("event spooled", "seq=%" PRIu64 " duplicate=%s type=%s id=%s",
+                        r->spool_seq, r->duplicate ? "true" : "false", cairn_log_quote(ev->type),
+                        cairn_log_quote(ev->id));
+        else
+            CAIRN_DEBUG("event recorded", "index=%" PRIu64 " duplicate=%s type=%s id=%s",
+                        r->index, r->duplicate ? "true" : "false", cairn_log_quote(ev->type),
+                        cairn_log_quote(ev->id));
+        if (self->protection)
+            cairn_ingest_protection_submit(self->protection, ev);
     }
     s_success(self, acks, n, batch, out);
 out:
@@ -709,7 +651,8 @@ char *cairn_ingest_handler_metrics(cairn_ingest_handler_t *self)
             fprintf(f, "cairn_ingest_rejected_total{code=\"%u\"} %" PRIu64 "\n", s_codes[i],
                     atomic_load(&self->by_code[i]));
     fprintf(f,
-            "# HELP cairn_ingest_events_accepted_total Events the ledger recorded.\n"
+            "# HELP cairn_ingest_events_accepted_total Events accepted (recorded by the ledger, or "
+            "spooled for it).\n"
             "# TYPE cairn_ingest_events_accepted_total counter\n"
             "cairn_ingest_events_accepted_total %" PRIu64 "\n"
             "# HELP cairn_ingest_events_duplicate_total Redelivered events the ledger already "
@@ -721,7 +664,7 @@ char *cairn_ingest_handler_metrics(cairn_ingest_handler_t *self)
             "cairn_ingest_rejected_kept_total %" PRIu64 "\n",
             atomic_load(&self->accepted), atomic_load(&self->duplicate),
             cairn_ingest_rejected_kept(self->rejected));
-    fprintf(f, "# HELP cairn_ingest_source_events_total Events the ledger recorded, by source.\n"
+    fprintf(f, "# HELP cairn_ingest_source_events_total Events accepted, by source.\n"
                "# TYPE cairn_ingest_source_events_total counter\n");
     for (size_t i = 0; i < S_N_SOURCES; i++)
         fprintf(f, "cairn_ingest_source_events_total{source=\"%s\"} %" PRIu64 "\n", s_sources[i],
@@ -732,6 +675,8 @@ char *cairn_ingest_handler_metrics(cairn_ingest_handler_t *self)
     for (size_t i = 0; i < S_N_SOURCES; i++)
         fprintf(f, "cairn_ingest_auth_failures_total{source=\"%s\"} %" PRIu64 "\n", s_sources[i],
                 atomic_load(&self->auth_failed[i]));
+    cairn_ingest_recorder_metrics(self->recorder, f);
+    cairn_ingest_protection_metrics(self->protection, f);
     if (fclose(f) != 0) {
         free(text);
         return NULL;

@@ -8,13 +8,18 @@
  * (auth.h): a webhook by its source's signature or token, /v1/events by a
  * bearer token when ingest.events_token is set.
  *
- * An event is answered 202 only after the ledger acknowledged its append
- * under its idempotency key ("ce:<source>\n<id>" for CloudEvents, the
- * source's delivery id for webhooks); a redelivery the ledger already holds
- * is 200 {"duplicate":true,...}. Error statuses follow DESIGN §5: 400
- * malformed, 401 bad or missing signature or token, 404 unknown path or
- * webhook source, 413 too large, 415 unsupported media type, 422 not a
- * known event, 503 with Retry-After when the ledger did not acknowledge.
+ * An event is answered 202 only once it is durable (recorder.h): after the
+ * ledger acknowledged its append under its idempotency key
+ * ("ce:<source>\n<id>" for CloudEvents, the source's delivery id for
+ * webhooks), or, when the ledger did not answer in time, after it was
+ * committed to the local spool (the answer then carries "spooled":true and
+ * a spool sequence instead of a ledger index). A redelivery the ledger (or
+ * the spool) already holds is 200 {"duplicate":true,...}. Error statuses
+ * follow DESIGN §5: 400 malformed, 401 bad or missing signature or token,
+ * 404 unknown path or webhook source, 413 too large, 415 unsupported media
+ * type, 422 not a known event, 503 with Retry-After when the event could
+ * not be made durable (the ledger did not acknowledge and the spool is
+ * full or not configured, or the ledger refused it).
  * Every error body is {"error":"<sentence>"}. Rejected input is kept with
  * an index line (rejected.h).
  *
@@ -25,15 +30,21 @@
 #define CAIRN_INGEST_HANDLER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "auth.h"
 #include "cloudevent.h"
+#include "protection.h"
 
 typedef struct {
     const char *ledger_endpoint;     /* bus.ledger_api */
     int ledger_timeout_ms;           /* bus.request_timeout: wait for the ledger's ack */
     size_t max_body;                 /* ingest.max_body in bytes */
     const char *reject_dir;          /* rejected bodies are kept here; NULL = not kept */
+    const char *spool_dir;           /* the spool ({data_dir}/ingest/spool); NULL = none: a
+                                        ledger that does not answer is 503 */
+    uint64_t spool_max;              /* ingest.spool_max: most events in the spool */
+    uint64_t spool_max_bytes;        /* ingest.spool_max_size: most bytes in the spool */
     const cairn_ingest_auth_t *auth; /* credentials per source (borrowed, must outlive the
                                         handler); NULL: none configured, so webhooks are
                                         refused and /v1/events is open */
@@ -47,8 +58,18 @@ typedef struct {
 
 typedef struct cairn_ingest_handler_t cairn_ingest_handler_t;
 
-/* NULL when out of memory or reject_dir cannot be created. */
+/* NULL when out of memory, reject_dir cannot be created or the spool cannot
+ * be opened. */
 cairn_ingest_handler_t *cairn_ingest_handler_new(const cairn_ingest_handler_settings_t *settings);
+
+/* The recorder the handler records events with (for the protection rule
+ * worker, which records its answers the same way). */
+cairn_ingest_recorder_t *cairn_ingest_handler_recorder(cairn_ingest_handler_t *self);
+
+/* Sets (or clears) the protection rule worker accepted requests go to. Call
+ * before requests arrive. */
+void cairn_ingest_handler_set_protection(cairn_ingest_handler_t *self,
+                                         cairn_ingest_protection_t *protection);
 void cairn_ingest_handler_destroy(cairn_ingest_handler_t **self_p);
 
 /* Handles one HTTP submission. content_type may be NULL (then the

@@ -4,6 +4,7 @@
 #include "http.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -18,14 +19,19 @@
 
 #include "cairn/error.h"
 #include "cairn/log.h"
+#include "cairn/util.h"
 
 /* Pending connections the kernel queues for us. */
 #define S_BACKLOG 256
+/* Defaults when the settings leave a limit at 0. */
+#define S_MAX_HEADER (64u * 1024u)
+#define S_MAX_CONNECTIONS 1024u
 
 struct cairn_ingest_http_t {
     struct MHD_Daemon *daemon;       /* the libmicrohttpd server */
     cairn_ingest_handler_t *handler; /* answers submissions (not owned) */
     size_t max_body;                 /* body limit, from the handler */
+    int64_t max_request_ms;          /* headers to complete body; 0 = no limit */
     uint16_t port;                   /* port actually bound */
 };
 
@@ -43,6 +49,7 @@ typedef struct {
     bool too_large;  /* the body is over max_body: discard the rest, answer 413 */
     size_t received; /* body bytes received so far, kept or not */
     size_t declared; /* Content-Length when it was over the limit, else 0 */
+    int64_t begun_ms; /* monotonic time the headers were complete */
 } s_request_t;
 
 /* Collected request headers for the handler. */
@@ -279,6 +286,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
         if (!req)
             return MHD_NO;
         *con_cls = req;
+        req->begun_ms = cairn_mono_ms();
         return s_begin(self, conn, url, method, req);
     }
     if (req->route != S_ROUTE_SUBMIT) {
@@ -286,6 +294,11 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
+        if (self->max_request_ms > 0 && cairn_mono_ms() - req->begun_ms > self->max_request_ms) {
+            CAIRN_INFO("cut off a slow request", "path=%s received=%zu max_request_time_ms=%" PRId64,
+                       cairn_log_quote(url), req->received, self->max_request_ms);
+            return MHD_NO;
+        }
         enum MHD_Result ret = s_body(self, req, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return ret;
@@ -365,11 +378,16 @@ int cairn_ingest_http_new(const cairn_ingest_http_settings_t *settings,
                              ? (unsigned)((settings->request_timeout_ms + 999) / 1000)
                              : 10;
     unsigned threads = settings->threads > 0 ? settings->threads : 1;
+    size_t max_header = settings->max_header ? settings->max_header : S_MAX_HEADER;
+    unsigned max_connections =
+        settings->max_connections ? settings->max_connections : S_MAX_CONNECTIONS;
+    self->max_request_ms = settings->max_request_time_ms;
     self->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
         s_access, self, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self, MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0, MHD_OPTION_CONNECTION_TIMEOUT,
-        timeout_s, MHD_OPTION_NOTIFY_COMPLETED, s_completed, self, MHD_OPTION_END);
+        timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, max_header, MHD_OPTION_CONNECTION_LIMIT,
+        max_connections, MHD_OPTION_NOTIFY_COMPLETED, s_completed, self, MHD_OPTION_END);
     if (!self->daemon) {
         rc = CAIRN_EINTERNAL;
         goto out;

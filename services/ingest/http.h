@@ -9,10 +9,18 @@
  * cannot answer mid-upload, and closing under a sender that is still
  * uploading resets the connection before it reads the answer). Past twice
  * the limit nothing more is read: a declared length that large is answered
- * at once, a streamed body that large is cut off. */
+ * at once, a streamed body that large is cut off.
+ *
+ * Other limits: the request line and headers must fit in max_header bytes
+ * (libmicrohttpd's per-connection memory; a larger head is answered by
+ * libmicrohttpd itself with 431), at most max_connections connections are
+ * open at once (more wait in the kernel's backlog), a connection idle for
+ * request_timeout_ms is closed, and a request whose body has not fully
+ * arrived max_request_time_ms after its headers is cut off. */
 #ifndef CAIRN_INGEST_HTTP_H
 #define CAIRN_INGEST_HTTP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "handler.h"
@@ -22,6 +30,9 @@ typedef struct {
     int port;               /* ingest.http_port; 0 picks a free port */
     unsigned threads;       /* ingest.threads: size of the thread pool */
     int request_timeout_ms; /* ingest.request_timeout: idle connections are closed after it */
+    size_t max_header;      /* ingest.max_header: request line + headers; 0 = 64 KiB */
+    unsigned max_connections; /* ingest.max_connections; 0 = 1024 */
+    int64_t max_request_time_ms; /* ingest.max_request_time: headers to complete body; 0 = none */
 } cairn_ingest_http_settings_t;
 
 typedef struct cairn_ingest_http_t cairn_ingest_http_t;

@@ -1,26 +1,35 @@
 /* Tests for the ingest HTTP server: a real libmicrohttpd server on a free
  * loopback port, driven with libcurl, in front of a stand-in ledger. Checks
- * routing, status codes and headers, the early 413, and that the server
- * keeps serving after bad input. */
+ * routing, status codes and headers, the early 413, the header size and
+ * request time limits, and that the server keeps serving after bad input. */
 #define _XOPEN_SOURCE 700
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "cairn/util.h"
 #include "fake_ledger.h"
 #include "http.h"
 
 #define S_MAX_BODY (64 * 1024)
+#define S_MAX_HEADER (16 * 1024)
 
 static const char s_event[] =
     "{\"specversion\":\"1.0\",\"id\":\"h-1\",\"source\":\"/ci/acme\",\"type\":\"com.example.t\"}";
@@ -65,8 +74,12 @@ static int s_setup(void **state)
     cairn_ingest_handler_settings_t hs = {
         .ledger_endpoint = ledger, .ledger_timeout_ms = 500, .max_body = S_MAX_BODY};
     f->handler = cairn_ingest_handler_new(&hs);
-    cairn_ingest_http_settings_t ws = {
-        .address = "127.0.0.1", .port = 0, .threads = 2, .request_timeout_ms = 5000};
+    cairn_ingest_http_settings_t ws = {.address = "127.0.0.1",
+                                       .port = 0,
+                                       .threads = 2,
+                                       .request_timeout_ms = 5000,
+                                       .max_header = S_MAX_HEADER,
+                                       .max_request_time_ms = 600};
     *state = f;
     if (!f->ledger || !f->handler || cairn_ingest_http_new(&ws, f->handler, &f->http) < 0)
         return -1;
@@ -377,6 +390,74 @@ static void metrics_are_prometheus_text(void **state)
     free(r.body);
 }
 
+static void request_headers_over_max_header_are_refused(void **state)
+{
+    s_fixture_t *f = *state;
+    char url[256];
+    char *big = malloc(S_MAX_HEADER + 64);
+    assert_non_null(big);
+    strcpy(big, "X-Padding: ");
+    memset(big + 11, 'p', S_MAX_HEADER);
+    big[11 + S_MAX_HEADER] = '\0';
+    s_reply_t r = {0};
+    snprintf(url, sizeof url, "%s/v1/events", f->base);
+    CURL *c = curl_easy_init();
+    struct curl_slist *headers = curl_slist_append(NULL, big);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, s_event);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    r.rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(c);
+    free(big);
+    free(r.body);
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 431);
+    assert_int_equal(fake_ledger_size(f->ledger), 0);
+    s_healthy(f);
+}
+
+static void a_body_trickling_past_max_request_time_is_cut_off(void **state)
+{
+    s_fixture_t *f = *state;
+    struct sockaddr_in addr = {.sin_family = AF_INET};
+    unsigned port = 0;
+    sscanf(f->base, "http://127.0.0.1:%u", &port);
+    addr.sin_port = htons((uint16_t)port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    const char head[] = "POST /v1/events HTTP/1.1\r\nHost: x\r\n"
+                        "Content-Type: application/cloudevents+json\r\n"
+                        "Content-Length: 100\r\n\r\n";
+    assert_int_equal(send(fd, head, sizeof head - 1, MSG_NOSIGNAL), (ssize_t)(sizeof head - 1));
+    /* One byte every 100 ms: never idle long, but 100 bytes would take 10 s. */
+    int64_t start = cairn_mono_ms();
+    bool closed = false;
+    for (int i = 0; i < 100 && !closed; i++) {
+        if (send(fd, "{", 1, MSG_NOSIGNAL) != 1) {
+            closed = true;
+            break;
+        }
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+        char buf[64];
+        ssize_t got = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            closed = true;
+    }
+    close(fd);
+    assert_true(closed);
+    assert_true(cairn_mono_ms() - start < 3000);
+    assert_int_equal(fake_ledger_size(f->ledger), 0);
+    s_healthy(f);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -395,6 +476,8 @@ int main(void)
         T(an_unacknowledged_event_is_503_with_retry_after),
         T(concurrent_senders_are_all_recorded_once),
         T(metrics_are_prometheus_text),
+        T(request_headers_over_max_header_are_refused),
+        T(a_body_trickling_past_max_request_time_is_cut_off),
     };
 #undef T
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,8 +32,11 @@ static void s_usage(FILE *out)
         "Runs Cairn ingest: accepts CloudEvents (structured, batched and binary modes) on\n"
         "POST /v1/events and on the ZeroMQ submit socket, and GitHub, GitLab, Jenkins,\n"
         "ServiceNow, Jira and PagerDuty webhooks on POST /v1/webhooks/<source>;\n"
-        "authenticates and normalizes them, and answers 202 once the ledger has recorded\n"
-        "them. Also serves GET /healthz and GET /metrics.\n"
+        "authenticates and normalizes them, and answers 202 once they are durable: in the\n"
+        "ledger, or in the local spool ({data_dir}/ingest/spool) while the ledger does not\n"
+        "answer, drained into the ledger in order. Answers GitHub deployment protection\n"
+        "rules from the policy when ingest.github_token is set. Also serves GET /healthz\n"
+        "and GET /metrics.\n"
         "\n"
         "  --config FILE            YAML configuration (optional; every setting has a default)\n"
         "  --data-dir DIR           sets cairn.data_dir\n"
@@ -45,6 +48,7 @@ static void s_usage(FILE *out)
         const char *k = opts[i].key;
         if (strncmp(k, "ingest.", 7) == 0 || strcmp(k, "bus.ledger_api") == 0 ||
             strcmp(k, "bus.ingest_submit") == 0 || strcmp(k, "bus.request_timeout") == 0 ||
+            strcmp(k, "bus.policy_query") == 0 || strcmp(k, "bus.ledger_stream") == 0 ||
             strcmp(k, "cairn.data_dir") == 0 || strcmp(k, "log.level") == 0)
             fprintf(out, "  %-34s %s (%s)\n", k, opts[i].help,
                     *opts[i].def ? opts[i].def : "empty");

@@ -265,7 +265,7 @@ static int s_deployment(const json_t *b, const char *action, Cairn__V1__Event *e
 static int s_deployment_status(const json_t *b, const char *action, Cairn__V1__Event *ev, char *err,
                                size_t errlen)
 {
-    const json_t *ds, *d;
+    const json_t *ds = NULL, *d = NULL;
     int rc = s_require(b, "deployment_status", &ds, err, errlen);
     if (rc == 0)
         rc = s_require(b, "deployment", &d, err, errlen);
@@ -388,7 +388,7 @@ static int s_pull_request_event(const json_t *b, const char *action, Cairn__V1__
 static int s_pull_request_review(const json_t *b, const char *action, Cairn__V1__Event *ev,
                                  char *err, size_t errlen)
 {
-    const json_t *review, *pr;
+    const json_t *review = NULL, *pr = NULL;
     int rc = s_require(b, "review", &review, err, errlen);
     if (rc == 0)
         rc = s_require(b, "pull_request", &pr, err, errlen);

@@ -1,0 +1,294 @@
+/* Tests for durable acceptance against the real cairn-ledger (started as a
+ * child process in a temporary directory): with the ledger down, stalled or
+ * restarting, events are answered 202 "spooled"; once it answers again they
+ * are in the ledger exactly once and in the order ingest accepted them; a
+ * redelivery is recognized while spooled and after; a full spool is 503
+ * with Retry-After; the spool survives a restart of ingest. */
+#define _XOPEN_SOURCE 700
+#include <ftw.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "cairn/util.h"
+#include "daemon_proc.h"
+#include "handler.h"
+
+static const char s_ce_json[] = "application/cloudevents+json";
+
+typedef struct {
+    char dir[64];                    /* data directory of the ledger (and the spool) */
+    char endpoint[128];              /* bus.ledger_api */
+    char spool[128];                 /* the spool's directory */
+    pid_t ledger;                    /* the real ledger, or -1 */
+    cairn_ingest_handler_t *handler; /* under test */
+    cairn_ingest_response_t r;       /* last answer */
+} s_fixture_t;
+
+static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void s_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static cairn_ingest_handler_t *s_handler(s_fixture_t *f, uint64_t spool_max, int timeout_ms)
+{
+    cairn_ingest_handler_settings_t s = {
+        .ledger_endpoint = f->endpoint,
+        .ledger_timeout_ms = timeout_ms,
+        .max_body = 65536,
+        .spool_dir = f->spool,
+        .spool_max = spool_max,
+        .spool_max_bytes = 64 * 1024 * 1024,
+    };
+    return cairn_ingest_handler_new(&s);
+}
+
+static int s_setup(void **state)
+{
+    s_fixture_t *f = calloc(1, sizeof *f);
+    *state = f;
+    snprintf(f->dir, sizeof f->dir, "/tmp/cairn-recorder-test-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->endpoint, sizeof f->endpoint, "ipc://%s/run/ledger-api.sock", f->dir);
+    snprintf(f->spool, sizeof f->spool, "%s/ingest/spool", f->dir);
+    f->ledger = -1;
+    f->handler = s_handler(f, 1000, 400);
+    return f->handler ? 0 : -1;
+}
+
+static int s_teardown(void **state)
+{
+    s_fixture_t *f = *state;
+    cairn_ingest_response_clear(&f->r);
+    cairn_ingest_handler_destroy(&f->handler);
+    if (f->ledger > 0)
+        daemon_stop(f->ledger);
+    nftw(f->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static void s_ledger_up(s_fixture_t *f)
+{
+    f->ledger = daemon_start("cairn-ledger", f->dir, f->endpoint, NULL);
+    assert_true(f->ledger > 0);
+}
+
+static void s_ledger_down(s_fixture_t *f)
+{
+    assert_int_equal(daemon_stop(f->ledger), 0);
+    f->ledger = -1;
+}
+
+/* Posts event id n; returns the parsed answer (and the status in f->r). */
+static json_t *s_post(s_fixture_t *f, cairn_ingest_handler_t *h, int n)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"specversion\":\"1.0\",\"id\":\"ev-%d\",\"source\":\"/ci/acme/payments\","
+             "\"type\":\"dev.cdevents.testsuiterun.finished.0.3.0\","
+             "\"data\":{\"change\":\"CHG-%d\",\"tests_passed\":%d}}",
+             n, n % 3, n);
+    cairn_ingest_response_clear(&f->r);
+    cairn_ingest_handler_handle(h, "/v1/events", s_ce_json, NULL, 0, body, strlen(body), &f->r);
+    json_t *root = json_loads(f->r.body, 0, NULL);
+    assert_non_null(root);
+    return root;
+}
+
+/* The first accepted item of an answer. */
+static const json_t *s_item(const json_t *root)
+{
+    const json_t *list = json_object_get(root, "accepted");
+    return list ? json_array_get(list, 0) : root;
+}
+
+static void s_wait_drained(cairn_ingest_handler_t *h)
+{
+    for (int i = 0; i < 500 && cairn_ingest_recorder_backlog(cairn_ingest_handler_recorder(h)); i++)
+        s_sleep_ms(20);
+    assert_false(cairn_ingest_recorder_backlog(cairn_ingest_handler_recorder(h)));
+}
+
+/* Asserts the ledger holds exactly events ev-first .. ev-(first+n-1) in
+ * that order, each once. */
+static void s_assert_ledger(s_fixture_t *f, int n)
+{
+    Cairn__V1__Entry **entries = NULL;
+    size_t count = 0;
+    assert_int_equal(ledger_read_all(f->endpoint, &entries, &count), 0);
+    assert_int_equal(count, (size_t)n);
+    for (size_t i = 0; i < count; i++) {
+        char want[32], key[64];
+        snprintf(want, sizeof want, "ev-%zu", i);
+        snprintf(key, sizeof key, "ce:/ci/acme/payments\n%s", want);
+        Cairn__V1__Record *rec = ledger_entry_record(entries[i]);
+        assert_non_null(rec);
+        assert_string_equal(rec->event->id, want);
+        assert_string_equal(entries[i]->key, key);
+        CAIRN_CODEC_FREE(&rec);
+    }
+    ledger_entries_free(entries, count);
+}
+
+static void with_the_ledger_down_events_are_spooled_then_recorded_in_order_once(void **state)
+{
+    s_fixture_t *f = *state;
+    /* Nobody listens: each event goes to the spool at once. */
+    for (int i = 0; i < 20; i++) {
+        json_t *a = s_post(f, f->handler, i);
+        assert_int_equal(f->r.status, 202);
+        assert_true(json_is_true(json_object_get(a, "spooled")));
+        assert_true(json_is_true(json_object_get(s_item(a), "spooled")));
+        assert_int_equal(json_integer_value(json_object_get(s_item(a), "spool_seq")), i);
+        assert_null(json_object_get(s_item(a), "index"));
+        json_decref(a);
+    }
+    /* A redelivery while it waits: 200 duplicate, same spool sequence. */
+    json_t *a = s_post(f, f->handler, 5);
+    assert_int_equal(f->r.status, 200);
+    assert_true(json_is_true(json_object_get(a, "duplicate")));
+    assert_int_equal(json_integer_value(json_object_get(a, "spool_seq")), 5);
+    json_decref(a);
+    char *metrics = cairn_ingest_handler_metrics(f->handler);
+    assert_non_null(strstr(metrics, "cairn_ingest_spool_depth 20\n"));
+    assert_non_null(strstr(metrics, "cairn_ingest_spooled_total 20\n"));
+    assert_non_null(strstr(metrics, "cairn_ingest_spool_limit_events 1000\n"));
+    free(metrics);
+
+    s_ledger_up(f);
+    s_wait_drained(f->handler);
+    /* Now the ledger answers directly again. */
+    a = s_post(f, f->handler, 20);
+    assert_int_equal(f->r.status, 202);
+    assert_null(json_object_get(a, "spooled"));
+    assert_int_equal(json_integer_value(json_object_get(s_item(a), "index")), 20);
+    json_decref(a);
+    /* A resend of a drained event is a duplicate the ledger names. */
+    a = s_post(f, f->handler, 3);
+    assert_int_equal(f->r.status, 200);
+    assert_int_equal(json_integer_value(json_object_get(a, "index")), 3);
+    json_decref(a);
+    s_assert_ledger(f, 21);
+    metrics = cairn_ingest_handler_metrics(f->handler);
+    assert_non_null(strstr(metrics, "cairn_ingest_spool_depth 0\n"));
+    assert_non_null(strstr(metrics, "cairn_ingest_spool_drained_total 20\n"));
+    free(metrics);
+}
+
+static void events_accepted_while_the_spool_drains_queue_behind_it(void **state)
+{
+    s_fixture_t *f = *state;
+    s_ledger_up(f);
+    for (int i = 0; i < 3; i++) {
+        json_t *a = s_post(f, f->handler, i);
+        assert_int_equal(f->r.status, 202);
+        assert_int_equal(json_integer_value(json_object_get(s_item(a), "index")), i);
+        json_decref(a);
+    }
+    /* A stalled ledger: the append times out (400 ms), the event is
+     * spooled; the ledger may still record the first attempt later. */
+    daemon_pause(f->ledger);
+    json_t *a = s_post(f, f->handler, 3);
+    assert_int_equal(f->r.status, 202);
+    assert_true(json_is_true(json_object_get(s_item(a), "spooled")));
+    json_decref(a);
+    /* While anything waits, new events queue behind it without trying the ledger. */
+    int64_t start = cairn_mono_ms();
+    for (int i = 4; i < 10; i++) {
+        a = s_post(f, f->handler, i);
+        assert_int_equal(f->r.status, 202);
+        assert_true(json_is_true(json_object_get(s_item(a), "spooled")));
+        json_decref(a);
+    }
+    assert_true(cairn_mono_ms() - start < 2000);
+    /* Restart instead of resuming: stop it for good, start a new one. */
+    s_ledger_down(f);
+    for (int i = 10; i < 12; i++)
+        json_decref(s_post(f, f->handler, i));
+    s_ledger_up(f);
+    /* Posted while the drainer works: they still come after the spooled ones. */
+    for (int i = 12; i < 30; i++) {
+        a = s_post(f, f->handler, i);
+        assert_int_equal(f->r.status, 202);
+        json_decref(a);
+    }
+    s_wait_drained(f->handler);
+    s_assert_ledger(f, 30);
+}
+
+static void a_full_spool_is_503_with_retry_after(void **state)
+{
+    s_fixture_t *f = *state;
+    cairn_ingest_handler_t *h = s_handler(f, 3, 200);
+    assert_non_null(h);
+    cairn_ingest_handler_destroy(&f->handler);
+    f->handler = h;
+    for (int i = 0; i < 3; i++) {
+        json_t *a = s_post(f, h, i);
+        assert_int_equal(f->r.status, 202);
+        json_decref(a);
+    }
+    json_t *a = s_post(f, h, 3);
+    assert_int_equal(f->r.status, 503);
+    assert_true(f->r.retry_after > 0);
+    assert_non_null(strstr(json_string_value(json_object_get(a, "error")), "spool is full"));
+    json_decref(a);
+    char *metrics = cairn_ingest_handler_metrics(h);
+    assert_non_null(strstr(metrics, "cairn_ingest_spool_full_total 1\n"));
+    assert_non_null(strstr(metrics, "cairn_ingest_spool_depth 3\n"));
+    free(metrics);
+    /* Once the ledger is back and the spool drained, the sender's retry works. */
+    s_ledger_up(f);
+    s_wait_drained(h);
+    a = s_post(f, h, 3);
+    assert_int_equal(f->r.status, 202);
+    json_decref(a);
+    s_assert_ledger(f, 4);
+}
+
+static void spooled_events_survive_a_restart_of_ingest(void **state)
+{
+    s_fixture_t *f = *state;
+    for (int i = 0; i < 5; i++)
+        json_decref(s_post(f, f->handler, i));
+    cairn_ingest_handler_destroy(&f->handler);
+    s_ledger_up(f);
+    f->handler = s_handler(f, 1000, 400);
+    assert_non_null(f->handler);
+    s_wait_drained(f->handler);
+    json_t *a = s_post(f, f->handler, 5);
+    assert_int_equal(json_integer_value(json_object_get(s_item(a), "index")), 5);
+    json_decref(a);
+    s_assert_ledger(f, 6);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
+    const struct CMUnitTest tests[] = {
+        T(with_the_ledger_down_events_are_spooled_then_recorded_in_order_once),
+        T(events_accepted_while_the_spool_drains_queue_behind_it),
+        T(a_full_spool_is_503_with_retry_after),
+        T(spooled_events_survive_a_restart_of_ingest),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
