@@ -33,6 +33,7 @@ typedef struct {
     size_t n_groups;
     size_t cap_groups;
     json_t *escalated; /* names of escalations raised for it (array) */
+    bool dirty;        /* in dirty_alerts, to be persisted */
 } s_alert_t;
 
 typedef struct {
@@ -51,6 +52,7 @@ struct s_group {
     bool flushed;    /* flushed at least once */
     uint64_t seq;    /* notifications made so far */
     uint32_t gen;    /* bumps whenever next_ms changes (heap entries) */
+    bool dirty;      /* in dirty_groups, to be persisted */
 };
 
 typedef struct {
@@ -133,14 +135,17 @@ static void s_member_destructor(void **item)
     *item = NULL;
 }
 
-static void s_mark_alert(cairn_dispatch_t *self, const s_alert_t *a)
+/* Each object is written once per commit, however often it changed. */
+static void s_mark_alert(cairn_dispatch_t *self, s_alert_t *a)
 {
-    zlistx_add_end(self->dirty_alerts, (void *)a->key);
+    if (!a->dirty && zlistx_add_end(self->dirty_alerts, a->key))
+        a->dirty = true;
 }
 
-static void s_mark_group(cairn_dispatch_t *self, const s_group_t *g)
+static void s_mark_group(cairn_dispatch_t *self, s_group_t *g)
 {
-    zlistx_add_end(self->dirty_groups, (void *)g->id);
+    if (!g->dirty && zlistx_add_end(self->dirty_groups, g->id))
+        g->dirty = true;
 }
 
 /* ---- the timer heap ----------------------------------------------------- */
@@ -243,19 +248,23 @@ static int s_member_del(cairn_dispatch_t *self, const s_group_t *g, const s_aler
 int cairn_dispatch_persist(cairn_dispatch_t *self)
 {
     int rc = 0;
-    for (const char *k = zlistx_first(self->dirty_alerts); k && rc == 0;
-         k = zlistx_next(self->dirty_alerts)) {
+    for (const char *k = zlistx_first(self->dirty_alerts); k; k = zlistx_next(self->dirty_alerts)) {
         s_alert_t *a = zhashx_lookup(self->alerts, k);
-        if (!a)
-            continue; /* deleted since: its record is gone already */
+        if (!a || !a->dirty)
+            continue; /* deleted since (its record is gone already) or written */
+        a->dirty = false;
+        if (rc < 0)
+            continue;
         json_t *j = s_alert_json(a);
         rc = j ? cairn_notify_store_put_json(self->store, CAIRN_DB_ALERTS, a->key, j) : -ENOMEM;
         json_decref(j);
     }
-    for (const char *k = zlistx_first(self->dirty_groups); k && rc == 0;
-         k = zlistx_next(self->dirty_groups)) {
+    for (const char *k = zlistx_first(self->dirty_groups); k; k = zlistx_next(self->dirty_groups)) {
         s_group_t *g = zhashx_lookup(self->groups, k);
-        if (!g)
+        if (!g || !g->dirty)
+            continue;
+        g->dirty = false;
+        if (rc < 0)
             continue;
         json_t *j = s_group_json(g);
         rc = j ? cairn_notify_store_put_json(self->store, CAIRN_DB_GROUPS, g->id, j) : -ENOMEM;

@@ -219,16 +219,189 @@ static void s_inflight(cairn_outbox_t *self, const char *target, intptr_t delta)
     self->n_inflight = (size_t)((intptr_t)self->n_inflight + delta);
 }
 
+/* A stored message is its JSON without "parts", a NUL, then the parts'
+ * bytes one after another ("part_lens" in the JSON gives their lengths).
+ * The rendered bodies are then copied, not escaped and unescaped, each time
+ * the message is written or read. A value without a NUL is a message kept
+ * whole as JSON (what older versions wrote; still read). */
+static int s_encode(json_t *msg, char **out, size_t *len_out)
+{
+    json_t *parts = json_incref(json_object_get(msg, "parts"));
+    json_t *lens = json_array();
+    size_t total = 0, i;
+    json_t *p;
+    char *meta = NULL, *buf = NULL;
+    int rc = -ENOMEM;
+    if (!lens)
+        goto out;
+    json_array_foreach(parts, i, p)
+    {
+        if (!json_is_string(p)) {
+            /* Not a list of texts: kept whole. */
+            json_decref(lens);
+            lens = NULL;
+            break;
+        }
+        total += json_string_length(p);
+        if (json_array_append_new(lens, json_integer((json_int_t)json_string_length(p))) < 0)
+            goto out;
+    }
+    if (lens && parts) {
+        json_object_del(msg, "parts");
+        json_object_set(msg, "part_lens", lens);
+    }
+    meta = json_dumps(msg, JSON_COMPACT);
+    if (lens && parts) {
+        json_object_del(msg, "part_lens");
+        json_object_set(msg, "parts", parts);
+    }
+    if (!meta)
+        goto out;
+    size_t mlen = strlen(meta);
+    if (!lens || !parts) {
+        *out = meta;
+        *len_out = mlen;
+        meta = NULL;
+        rc = 0;
+        goto out;
+    }
+    if (!(buf = malloc(mlen + 1 + total)))
+        goto out;
+    memcpy(buf, meta, mlen + 1);
+    size_t at = mlen + 1;
+    json_array_foreach(parts, i, p)
+    {
+        memcpy(buf + at, json_string_value(p), json_string_length(p));
+        at += json_string_length(p);
+    }
+    *out = buf;
+    *len_out = at;
+    buf = NULL;
+    rc = 0;
+out:
+    json_decref(parts);
+    json_decref(lens);
+    free(meta);
+    free(buf);
+    return rc;
+}
+
+/* The message stored as val; with_parts false leaves the bodies out. */
+static json_t *s_decode(const void *val, size_t vlen, bool with_parts)
+{
+    const char *v = val, *nul = memchr(v, '\0', vlen);
+    if (!nul)
+        return json_loadb(v, vlen, 0, NULL);
+    json_t *msg = json_loadb(v, (size_t)(nul - v), 0, NULL);
+    json_t *lens = json_incref(json_object_get(msg, "part_lens"));
+    json_object_del(msg, "part_lens");
+    json_t *parts = with_parts && msg ? json_array() : NULL;
+    size_t at = (size_t)(nul - v) + 1, i;
+    json_t *l;
+    json_array_foreach(lens, i, l)
+    {
+        json_int_t n = json_integer_value(l);
+        if (!parts)
+            break;
+        if (n < 0 || (size_t)n > vlen - at ||
+            json_array_append_new(parts, json_stringn_nocheck(v + at, (size_t)n)) < 0) {
+            json_decref(parts);
+            json_decref(msg);
+            msg = parts = NULL; /* damaged: not a message */
+            break;
+        }
+        at += (size_t)n;
+    }
+    if (parts)
+        json_object_set_new(msg, "parts", parts);
+    json_decref(lens);
+    return msg;
+}
+
 static int s_put(cairn_outbox_t *self, const char *key, json_t *msg)
 {
-    return cairn_notify_store_put_json(self->store, CAIRN_DB_OUTBOX, key, msg);
+    char *val = NULL;
+    size_t len = 0;
+    int rc = s_encode(msg, &val, &len);
+    if (rc == 0)
+        rc = cairn_notify_store_put(self->store, CAIRN_DB_OUTBOX, key, strlen(key), val, len);
+    free(val);
+    return rc;
+}
+
+static int s_get_msg(cairn_notify_store_t *store, const char *key, json_t **out)
+{
+    void *val = NULL;
+    size_t len = 0;
+    int rc = cairn_notify_store_get(store, CAIRN_DB_OUTBOX, key, strlen(key), &val, &len);
+    if (rc < 0)
+        return rc;
+    json_t *msg = s_decode(val, len, true);
+    free(val);
+    if (!msg)
+        return CAIRN_EINVALID;
+    *out = msg;
+    return 0;
+}
+
+/* Marks the attempt at key as under way: a small record beside the
+ * message, so taking does not write the (large) message again. */
+static int s_attempt_put(cairn_outbox_t *self, const char *key, json_int_t attempt,
+                         int64_t started_ms)
+{
+    char val[64];
+    int len =
+        snprintf(val, sizeof val, "{\"attempt\":%" JSON_INTEGER_FORMAT ",\"started\":%" PRId64 "}",
+                 attempt, started_ms);
+    return cairn_notify_store_put(self->store, CAIRN_DB_ATTEMPTS, key, strlen(key), val,
+                                  (size_t)len);
+}
+
+/* The attempt at key settled: its outcome is in the message (or the
+ * message is gone). */
+static int s_attempt_del(cairn_outbox_t *self, const char *key)
+{
+    return cairn_notify_store_del(self->store, CAIRN_DB_ATTEMPTS, key, strlen(key));
+}
+
+/* The message at key with an attempt under way folded in (state
+ * "inflight", its number and start), as the loop holds it. */
+static int s_get(cairn_notify_store_t *store, const char *key, json_t **out)
+{
+    json_t *msg = NULL, *at = NULL;
+    int rc = s_get_msg(store, key, &msg);
+    if (rc < 0)
+        return rc;
+    rc = cairn_notify_store_get_json(store, CAIRN_DB_ATTEMPTS, key, &at);
+    if (rc == 0) {
+        json_object_set(msg, "attempt", json_object_get(at, "attempt"));
+        json_object_set(msg, "started", json_object_get(at, "started"));
+        json_object_set_new(msg, "state", json_string("inflight"));
+    }
+    json_decref(at);
+    *out = msg;
+    return rc == 0 || rc == CAIRN_ENOTFOUND ? 0 : rc;
 }
 
 typedef struct {
     cairn_outbox_t *self;
     int64_t now_ms;
     zlistx_t *interrupted; /* keys */
+    zhashx_t *attempts;    /* keys with an attempt under way */
 } s_load_t;
+
+/* Attempts under way when notify stopped (keys). */
+static int s_load_attempt(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    (void)val;
+    (void)vlen;
+    char k[CAIRN_OUTBOX_KEY_MAX];
+    if (klen >= sizeof k)
+        return 0;
+    memcpy(k, key, klen);
+    k[klen] = '\0';
+    return zlistx_add_end(arg, k) ? 0 : -ENOMEM;
+}
 
 static int s_load(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
 {
@@ -241,11 +414,13 @@ static int s_load(void *arg, const void *key, size_t klen, const void *val, size
     k[klen] = '\0';
     if (s_split(k, qkey, sizeof qkey, target, sizeof target, &seq) < 0)
         return 0;
-    json_t *msg = json_loadb(val, vlen, 0, NULL);
+    json_t *msg = s_decode(val, vlen, false);
     const char *state = json_string_value(json_object_get(msg, "state"));
     int rc = 0;
     if (!state || strcmp(state, "dead") == 0)
         goto out;
+    if (zhashx_lookup(l->attempts, k))
+        state = "inflight";
     if (strcmp(state, "inflight") == 0)
         zlistx_add_end(l->interrupted, k);
     s_queue_t *q = s_queue(l->self, qkey, target);
@@ -271,9 +446,10 @@ int cairn_outbox_open(cairn_notify_store_t *store, int64_t now_ms, cairn_outbox_
                       void *arg, cairn_outbox_t **out)
 {
     cairn_outbox_t *self = calloc(1, sizeof *self);
-    s_load_t l = {self, now_ms, zlistx_new()};
+    s_load_t l = {self, now_ms, zlistx_new(), zhashx_new()};
+    zlistx_t *attempts = zlistx_new();
     int rc = -ENOMEM;
-    if (!self || !l.interrupted)
+    if (!self || !l.interrupted || !l.attempts || !attempts)
         goto out;
     self->store = store;
     self->queues = zhashx_new();
@@ -284,12 +460,19 @@ int cairn_outbox_open(cairn_notify_store_t *store, int64_t now_ms, cairn_outbox_
     zhashx_set_destructor(self->targets, s_target_free);
     zlistx_set_duplicator(l.interrupted, (czmq_duplicator *)strdup);
     zlistx_set_destructor(l.interrupted, (czmq_destructor *)zstr_free);
+    zlistx_set_duplicator(attempts, (czmq_duplicator *)strdup);
+    zlistx_set_destructor(attempts, (czmq_destructor *)zstr_free);
+    if ((rc = cairn_notify_store_each(store, CAIRN_DB_ATTEMPTS, NULL, s_load_attempt, attempts)) <
+        0)
+        goto out;
+    for (const char *k = zlistx_first(attempts); k; k = zlistx_next(attempts))
+        zhashx_insert(l.attempts, k, (void *)k);
     if ((rc = cairn_notify_store_each(store, CAIRN_DB_OUTBOX, NULL, s_load, &l)) < 0)
         goto out;
     for (const char *k = zlistx_first(l.interrupted); k && rc == 0;
          k = zlistx_next(l.interrupted)) {
         json_t *msg = NULL;
-        if ((rc = cairn_notify_store_get_json(store, CAIRN_DB_OUTBOX, k, &msg)) < 0)
+        if ((rc = s_get(store, k, &msg)) < 0)
             break;
         if (fn)
             rc = fn(arg, k, msg);
@@ -299,11 +482,16 @@ int cairn_outbox_open(cairn_notify_store_t *store, int64_t now_ms, cairn_outbox_
             rc = s_put(self, k, msg);
         json_decref(msg);
     }
+    /* Records of attempts whose message is gone (or never was) go too. */
+    for (const char *k = zlistx_first(attempts); k && rc == 0; k = zlistx_next(attempts))
+        rc = s_attempt_del(self, k);
     if (rc < 0)
         goto out;
     *out = self;
     self = NULL;
 out:
+    zhashx_destroy(&l.attempts);
+    zlistx_destroy(&attempts);
     zlistx_destroy(&l.interrupted);
     cairn_outbox_destroy(&self);
     return rc;
@@ -364,13 +552,13 @@ size_t cairn_outbox_take(cairn_outbox_t *self, int64_t now_ms, size_t max_per_ta
             char key[CAIRN_OUTBOX_KEY_MAX];
             s_key(key, q->qkey, q->seqs[0]);
             json_t *msg = NULL;
-            if (cairn_notify_store_get_json(self->store, CAIRN_DB_OUTBOX, key, &msg) < 0)
+            if (s_get_msg(self->store, key, &msg) < 0)
                 continue;
             json_int_t attempt = json_integer_value(json_object_get(msg, "attempt")) + 1;
             json_object_set_new(msg, "attempt", json_integer(attempt));
             json_object_set_new(msg, "state", json_string("inflight"));
             json_object_set_new(msg, "started", json_integer(now_ms));
-            if (s_put(self, key, msg) < 0) {
+            if (s_attempt_put(self, key, attempt, now_ms) < 0) {
                 json_decref(msg);
                 s_due(self, q, now_ms);
                 break;
@@ -426,6 +614,8 @@ int cairn_outbox_delivered(cairn_outbox_t *self, const char *key)
     uint64_t seq;
     s_queue_t *q = s_find(self, key, &seq);
     int rc = cairn_notify_store_del(self->store, CAIRN_DB_OUTBOX, key, strlen(key));
+    if (rc == 0)
+        rc = s_attempt_del(self, key);
     if (q) {
         char qkey[CAIRN_OUTBOX_KEY_MAX];
         snprintf(qkey, sizeof qkey, "%s", q->qkey);
@@ -442,6 +632,8 @@ int cairn_outbox_reschedule(cairn_outbox_t *self, const char *key, json_t *msg, 
     json_object_set_new(msg, "state", json_string("pending"));
     json_object_set_new(msg, "next", json_integer(next_ms));
     int rc = s_put(self, key, msg);
+    if (rc == 0)
+        rc = s_attempt_del(self, key);
     if (q) {
         if (q->inflight) {
             q->inflight = false;
@@ -460,6 +652,8 @@ int cairn_outbox_dead(cairn_outbox_t *self, const char *key, json_t *msg, int64_
     json_object_set_new(msg, "state", json_string("dead"));
     json_object_set_new(msg, "dead_at", json_integer(now_ms));
     int rc = s_put(self, key, msg);
+    if (rc == 0)
+        rc = s_attempt_del(self, key);
     if (q) {
         char qkey[CAIRN_OUTBOX_KEY_MAX];
         snprintf(qkey, sizeof qkey, "%s", q->qkey);
@@ -490,7 +684,7 @@ int cairn_outbox_kill_target(cairn_outbox_t *self, const char *target, const cha
     }
     for (const char *k = zlistx_first(keys); k && rc == 0; k = zlistx_next(keys)) {
         json_t *msg = NULL;
-        if ((rc = cairn_notify_store_get_json(self->store, CAIRN_DB_OUTBOX, k, &msg)) < 0)
+        if ((rc = s_get_msg(self->store, k, &msg)) < 0)
             break;
         json_object_set_new(msg, "last_error", json_string(reason));
         if (fn)
@@ -553,7 +747,7 @@ typedef struct {
 static int s_dead_one(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
 {
     s_dead_t *d = arg;
-    json_t *msg = json_loadb(val, vlen, 0, NULL);
+    json_t *msg = s_decode(val, vlen, false);
     const char *state = json_string_value(json_object_get(msg, "state"));
     if (state && strcmp(state, "dead") == 0) {
         json_object_set_new(msg, "key", json_stringn(key, klen));

@@ -6,7 +6,9 @@
  * of order.
  *
  * A message is pending (due at `next`), in flight (an attempt started; the
- * attempt number is committed before the request leaves) or dead. A
+ * attempt number is committed before the request leaves) or dead. Taking a
+ * message writes only a small attempts record beside it (number, start),
+ * not the message again: the rendered body is written once, when made. A
  * message found in flight at start was interrupted by a crash: it is
  * reported once and becomes due again, with the same ids, so a receiver
  * that deduplicates on webhook-id / Message-ID sees it once. */

@@ -143,6 +143,65 @@ static void an_attempt_cut_short_by_a_crash_is_found_and_made_again(void **state
     json_decref(jobs[0].msg);
 }
 
+static void bodies_come_back_byte_for_byte_after_a_restart(void **state)
+{
+    s_fx_t *fx = *state;
+    cairn_outbox_job_t jobs[2];
+    const char *one = "{\"text\":\"a \\\"quoted\\\" line\\n\",\"x\":\"\u00e9\u20ac\"}";
+    const char *two = "second part, plain";
+    json_t *msg =
+        json_pack("{s:s, s:[s,s,s], s:i}", "type", "slack", "parts", one, two, "", "part", 0);
+    assert_int_equal(cairn_outbox_enqueue(fx->ob, "t/slack", "aaaaaaaaaaaaaaaa", 1, msg, 1000), 0);
+    assert_int_equal(cairn_notify_store_commit(fx->store), 0);
+    s_close(fx);
+    s_open(fx);
+    assert_int_equal(cairn_outbox_take(fx->ob, 1000, 8, jobs, 2), 1);
+    json_t *parts = json_object_get(jobs[0].msg, "parts");
+    assert_int_equal(json_array_size(parts), 3);
+    assert_string_equal(json_string_value(json_array_get(parts, 0)), one);
+    assert_string_equal(json_string_value(json_array_get(parts, 1)), two);
+    assert_string_equal(json_string_value(json_array_get(parts, 2)), "");
+    assert_null(json_object_get(jobs[0].msg, "part_lens"));
+    assert_string_equal(json_string_value(json_object_get(jobs[0].msg, "target")), "t/slack");
+    /* The next part, after a restart with the first one acknowledged. */
+    json_object_set_new(jobs[0].msg, "part", json_integer(1));
+    assert_int_equal(cairn_outbox_reschedule(fx->ob, jobs[0].key, jobs[0].msg, 1000), 0);
+    json_decref(jobs[0].msg);
+    assert_int_equal(cairn_notify_store_commit(fx->store), 0);
+    s_close(fx);
+    s_open(fx);
+    assert_int_equal(fx->interrupted, 0);
+    assert_int_equal(cairn_outbox_take(fx->ob, 1000, 8, jobs, 2), 1);
+    assert_int_equal(json_integer_value(json_object_get(jobs[0].msg, "part")), 1);
+    assert_int_equal(json_integer_value(json_object_get(jobs[0].msg, "attempt")), 2);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(jobs[0].msg, "parts"), 1)),
+                        two);
+    json_decref(jobs[0].msg);
+}
+
+static void a_message_kept_whole_as_json_is_still_read_and_resumed(void **state)
+{
+    s_fx_t *fx = *state;
+    cairn_outbox_job_t jobs[2];
+    json_t *old =
+        json_pack("{s:s, s:[s], s:i, s:s, s:s, s:i, s:s, s:i, s:i}", "type", "webhook", "parts",
+                  "{\"a\":1}", "part", 0, "target", "t/webhook", "group_id", "aaaaaaaaaaaaaaaa",
+                  "seq", 1, "state", "inflight", "attempt", 1, "next", 1000);
+    assert_int_equal(cairn_notify_store_put_json(fx->store, CAIRN_DB_OUTBOX,
+                                                 "t/webhook:aaaaaaaaaaaaaaaa:000000000001", old),
+                     0);
+    json_decref(old);
+    assert_int_equal(cairn_notify_store_commit(fx->store), 0);
+    s_close(fx);
+    s_open(fx);
+    assert_int_equal(fx->interrupted, 1);
+    assert_int_equal(cairn_outbox_take(fx->ob, 1000, 8, jobs, 2), 1);
+    assert_int_equal(json_integer_value(json_object_get(jobs[0].msg, "attempt")), 2);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(jobs[0].msg, "parts"), 0)),
+                        "{\"a\":1}");
+    json_decref(jobs[0].msg);
+}
+
 static int s_count_killed(void *arg, const char *key, json_t *msg)
 {
     (*(int *)arg)++;
@@ -185,6 +244,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_retry_waits_for_its_time_and_counts_the_next_attempt,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(an_attempt_cut_short_by_a_crash_is_found_and_made_again,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(bodies_come_back_byte_for_byte_after_a_restart, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(a_message_kept_whole_as_json_is_still_read_and_resumed,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(
             dead_letters_are_kept_and_a_dead_endpoint_takes_its_queue_along, s_setup, s_teardown),

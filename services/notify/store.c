@@ -12,9 +12,9 @@
 
 #define S_MAP_SIZE ((size_t)4 * 1024 * 1024 * 1024)
 
-static const char *const s_names[CAIRN_DB_COUNT] = {"meta",  "alerts",  "groups",     "members",
-                                                    "nflog", "outbox",  "ledger_out", "silences",
-                                                    "acks",  "changes", "targets",    "inbox"};
+static const char *const s_names[CAIRN_DB_COUNT] = {
+    "meta",     "alerts", "groups",  "members", "nflog", "outbox",  "ledger_out",
+    "silences", "acks",   "changes", "targets", "inbox", "attempts"};
 
 struct cairn_notify_store_t {
     MDB_env *env;                /* at notify.state_path */

@@ -17,13 +17,14 @@ typedef enum {
     CAIRN_DB_GROUPS,     /* group id -> group JSON (route, labels, timers, sequence) */
     CAIRN_DB_MEMBERS,    /* "<group id>:<fingerprint>" -> membership JSON */
     CAIRN_DB_NFLOG,      /* "<group id>:<target>" -> what was last notified */
-    CAIRN_DB_OUTBOX,     /* "<target>:<group id>:<sequence 12 digits>" -> message JSON */
+    CAIRN_DB_OUTBOX,     /* "<target>:<group id>:<sequence 12 digits>" -> JSON, NUL, bodies */
     CAIRN_DB_LEDGER_OUT, /* u64 -> {key, record (base64)}: appends waiting for the ledger */
     CAIRN_DB_SILENCES,   /* silence id -> silence JSON */
     CAIRN_DB_ACKS,       /* ack id -> acknowledgement JSON */
     CAIRN_DB_CHANGES,    /* change id -> facts JSON */
     CAIRN_DB_TARGETS,    /* target -> {disabled_at_ms, reason, url_sha256} */
     CAIRN_DB_INBOX,      /* u64 -> packed InboxItem */
+    CAIRN_DB_ATTEMPTS,   /* outbox key -> {attempt, started}: an attempt under way */
     CAIRN_DB_COUNT
 } cairn_store_db_t;
 
