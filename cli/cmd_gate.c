@@ -260,7 +260,9 @@ static int s_run(const cli_args_t *args)
             goto out;
         if (!sub || s_final(reply->verdict->decision))
             break;
-        if (s_missed_verdict(cfg, topic, change, reply->applied_index)) {
+        /* A key names its change in the verdict: wait for that change's. */
+        const char *named = s_or(reply->verdict->change_id, change);
+        if (s_missed_verdict(cfg, topic, named, reply->applied_index)) {
             /* The policy has recorded a newer verdict than it answered with
              * (it commits its own state just after): ask again shortly. */
             if (cairn_mono_ms() >= deadline) {
@@ -270,7 +272,7 @@ static int s_run(const cli_args_t *args)
             zclock_sleep(10);
             continue;
         }
-        if (!s_await_verdict(sub, topic, change, deadline)) {
+        if (!s_await_verdict(sub, topic, named, deadline)) {
             code = s_print(args, reply->verdict, true);
             goto out;
         }
@@ -295,7 +297,8 @@ const cli_command_t cli_cmd_gate = {
         "--wait SECONDS: when the decision is pending or manual, keep following the\n"
         "ledger's verdicts for this gate and ask again each time one for CHANGE is\n"
         "recorded, until allow or deny or until SECONDS pass.\n\n"
-        "A change with no recorded events is pending (reason \"no events\").\n\n"
+        "A change with no recorded events is pending (reason \"no events\").\n"
+        "CHANGE may also be a key of the change, as for `cairn status`.\n\n"
         "Exit codes: 0 allow, 1 deny, 2 usage error or a gate the policy does not have,\n"
         "3 pending or manual (also when --wait timed out), 4 cairn-policy cannot be\n"
         "reached (run `cairn up`).\n",

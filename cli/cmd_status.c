@@ -1,6 +1,8 @@
 /* `cairn status CHANGE`: what the policy knows about a change — who wrote it,
  * which commit and environment, the approvals (and why any is void), and per
- * gate the decision, its reasons and what is still needed. */
+ * gate the decision, its reasons and what is still needed. CHANGE may be any
+ * key the change is known by (a commit, "owner/repo#42", an incident, a
+ * release): cairn-policy finds the change and names it in its reply. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +59,13 @@ void cli_status_render(FILE *out, const Cairn__V1__ChangeStatus *st)
     }
 }
 
+/* The change the policy found for key, when it is another name than key. */
+static const char *s_found(const char *key, const Cairn__V1__PolicyReply *reply)
+{
+    const char *id = reply->change ? s_or(reply->change->change_id, "") : "";
+    return *id && strcmp(id, key) != 0 ? id : NULL;
+}
+
 static int s_print_json(const char *change, const Cairn__V1__PolicyReply *reply, bool known)
 {
     json_t *obj = known ? cli_pb_to_json(&reply->change->base) : json_object();
@@ -64,6 +73,8 @@ static int s_print_json(const char *change, const Cairn__V1__PolicyReply *reply,
         return CLI_EXIT_DENIED;
     if (!known)
         json_object_set_new(obj, "change_id", json_string(change));
+    else if (s_found(change, reply))
+        json_object_set_new(obj, "found_by", json_string(change));
     json_object_set_new(obj, "known", json_boolean(known));
     json_object_set_new(obj, "applied_index", json_integer((json_int_t)reply->applied_index));
     int rc = cli_json_print(obj, stdout);
@@ -107,6 +118,8 @@ static int s_run(const cli_args_t *args)
         code = s_print_json(change, reply, known);
         goto out;
     }
+    if (known && s_found(change, reply))
+        printf("%s is change %s\n", change, reply->change->change_id);
     if (known)
         cli_status_render(stdout, reply->change);
     else
@@ -123,12 +136,18 @@ const cli_command_t cli_cmd_status = {
     .name = "status",
     .positional = "CHANGE",
     .summary = "Show what the policy knows about a change and what it still needs.",
-    .details = "Output: the change's author, committers, commit and environment; every\n"
+    .details = "CHANGE is the change id or any key the change is known by: a full commit\n"
+               "SHA (also the merge commit), owner/repo#42 (pull or merge request), an\n"
+               "incident id, a release, a change request number; or the same with a\n"
+               "prefix: sha:, pr:, incident:, release:, cr:. A key prints\n"
+               "\"KEY is change CHG-1\" first.\n"
+               "Output: the change's author, committers, commit and environment; every\n"
                "approval (a void one with the rule that voided it and why); and per gate\n"
                "the decision, its reasons, and the open obligations, e.g.\n"
                "\"needs 1 more approval from dev or tech_lead (rule peer)\".\n"
                "A change with no recorded events prints \"no events recorded for CHANGE\".\n"
-               "With --json: the policy's ChangeStatus with \"known\" and \"applied_index\".\n\n"
+               "With --json: the policy's ChangeStatus with \"known\" and \"applied_index\",\n"
+               "and \"found_by\" (the key) when CHANGE was another key.\n\n"
                "Exit codes: 0 shown (also for an unknown change), 2 usage error,\n"
                "4 cairn-policy cannot be reached (run `cairn up`).\n",
     .opts = NULL,

@@ -1,6 +1,8 @@
 /* `cairn trail CHANGE`: every ledger entry recorded for a change, in log
  * order — the events, verdicts, alerts and delivery receipts — each with a
- * one-line summary decoded from its record. */
+ * one-line summary decoded from its record. When the ledger has nothing for
+ * CHANGE as a change id, cairn-policy is asked which change the key names
+ * (a commit, "owner/repo#42", an incident, ...) and that change is listed. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,53 +218,113 @@ json_t *cli_trail_json(Cairn__V1__Entry *const *entries, size_t n)
     return arr;
 }
 
+/* The ledger's entries for change id (reply kept in *reply_out); 0 or an
+ * exit code, reported. */
+static int s_entries(const cairn_config_t *cfg, const char *change,
+                     Cairn__V1__LedgerReply **reply_out)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    Cairn__V1__QueryRequest query = CAIRN__V1__QUERY_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    query.change_id = (char *)change;
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_QUERY;
+    req.query = &query;
+    int rc = cli_rpc_call(cfg, "bus.ledger_api", &req.base, &buf, &len);
+    if (rc == 0)
+        rc = cairn_codec_ledger_reply_unpack(buf, len, reply_out);
+    free(buf);
+    if (rc < 0)
+        return cli_rpc_failed(cfg, "bus.ledger_api", rc);
+    Cairn__V1__LedgerReply *reply = *reply_out;
+    if (reply->status < 0 && reply->status != CAIRN_ENOTFOUND) {
+        fprintf(stderr, "cairn trail: cairn-ledger could not answer for %s: %s\n", change,
+                s_or(reply->error, cairn_strerror(reply->status)));
+        return cli_status_exit(reply->status);
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Asks cairn-policy which change key names (a StatusQuery); *id_out is the
+ * change (malloc'd) or NULL when key names none. 0 or an exit code. */
+static int s_resolve(const cairn_config_t *cfg, const char *key, char **id_out)
+{
+    *id_out = NULL;
+    if (!cli_endpoint_listening(cairn_config_str(cfg, "bus.policy_query"))) {
+        fprintf(stderr,
+                "cairn trail: nothing is recorded for %s as a change id, and cairn-policy, "
+                "which finds a change by its other keys, is not running (run `cairn up`)\n",
+                key);
+        return CLI_EXIT_UNREACHABLE;
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    Cairn__V1__PolicyReply *reply = NULL;
+    Cairn__V1__StatusQuery query = CAIRN__V1__STATUS_QUERY__INIT;
+    Cairn__V1__PolicyRequest req = CAIRN__V1__POLICY_REQUEST__INIT;
+    query.change_id = (char *)key;
+    req.body_case = CAIRN__V1__POLICY_REQUEST__BODY_STATUS;
+    req.status = &query;
+    int code = CLI_EXIT_OK;
+    int rc = cli_rpc_call(cfg, "bus.policy_query", &req.base, &buf, &len);
+    if (rc == 0)
+        rc = cairn_codec_policy_reply_unpack(buf, len, &reply);
+    if (rc < 0) {
+        code = cli_rpc_failed(cfg, "bus.policy_query", rc);
+    } else if (reply->status == 0 && reply->change && reply->change->n_input_indexes > 0 &&
+               strcmp(s_or(reply->change->change_id, key), key) != 0) {
+        if (!(*id_out = strdup(reply->change->change_id)))
+            code = CLI_EXIT_DENIED;
+    }
+    CAIRN_CODEC_FREE(&reply);
+    free(buf);
+    return code;
+}
+
 static int s_run(const cli_args_t *args)
 {
     int code = CLI_EXIT_DENIED;
-    int rc;
     char err[512];
     const char *change = args->pos[0];
+    char *found = NULL;
     cairn_config_t *cfg = NULL;
-    uint8_t *buf = NULL;
-    size_t len = 0;
     json_t *arr = NULL;
     Cairn__V1__LedgerReply *reply = NULL;
-    Cairn__V1__QueryRequest query = CAIRN__V1__QUERY_REQUEST__INIT;
-    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
 
     if (cli_load_config(args, &cfg, err, sizeof err) < 0) {
         code = cli_usage_error(args->cmd, "%s", err);
         goto out;
     }
-    query.change_id = (char *)change;
-    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_QUERY;
-    req.query = &query;
-    if ((rc = cli_rpc_call(cfg, "bus.ledger_api", &req.base, &buf, &len)) < 0 ||
-        (rc = cairn_codec_ledger_reply_unpack(buf, len, &reply)) < 0) {
-        code = cli_rpc_failed(cfg, "bus.ledger_api", rc);
+    if ((code = s_entries(cfg, change, &reply)) != CLI_EXIT_OK)
         goto out;
-    }
-    if (reply->status < 0 && reply->status != CAIRN_ENOTFOUND) {
-        fprintf(stderr, "cairn trail: cairn-ledger could not answer for %s: %s\n", change,
-                s_or(reply->error, cairn_strerror(reply->status)));
-        code = cli_status_exit(reply->status);
-        goto out;
-    }
     size_t n = reply->status == 0 ? reply->n_entries : 0;
+    if (n == 0) {
+        /* Not a change id the ledger knows: maybe another key of a change. */
+        if ((code = s_resolve(cfg, change, &found)) != CLI_EXIT_OK)
+            goto out;
+        if (found) {
+            CAIRN_CODEC_FREE(&reply);
+            if ((code = s_entries(cfg, found, &reply)) != CLI_EXIT_OK)
+                goto out;
+            n = reply->status == 0 ? reply->n_entries : 0;
+        }
+    }
     if (args->json) {
         arr = cli_trail_json(reply->entries, n);
         code = arr && cli_json_print(arr, stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_DENIED;
         goto out;
     }
+    if (found)
+        printf("%s is change %s\n", change, found);
     if (n == 0)
-        printf("no entries recorded for %s\n", change);
+        printf("no entries recorded for %s\n", found ? found : change);
     else
         cli_trail_render(stdout, reply->entries, n);
     code = CLI_EXIT_OK;
 out:
+    free(found);
     json_decref(arr);
     CAIRN_CODEC_FREE(&reply);
-    free(buf);
     cairn_config_destroy(&cfg);
     return code;
 }
@@ -271,7 +333,12 @@ const cli_command_t cli_cmd_trail = {
     .name = "trail",
     .positional = "CHANGE",
     .summary = "List every ledger entry recorded for a change, in log order.",
-    .details = "Output: one line per entry: index, time appended (UTC), topic, and a summary:\n"
+    .details = "CHANGE is the change id or any key the change is known by (a full commit\n"
+               "SHA, owner/repo#42, an incident id, a release, a change request number, or\n"
+               "the same with a prefix sha:, pr:, incident:, release:, cr:). When the ledger\n"
+               "has nothing under CHANGE as a change id, cairn-policy is asked which change\n"
+               "the key names; that change's trail follows \"KEY is change CHG-1\".\n"
+               "Output: one line per entry: index, time appended (UTC), topic, and a summary:\n"
                "  event    id, actor / approver, role, decision, author, commit, env, evidence\n"
                "  verdict  gate, decision and the first reasons\n"
                "  alert    kind, severity and summary\n"
@@ -279,7 +346,8 @@ const cli_command_t cli_cmd_trail = {
                "With --json: an array with every field of each entry (hashes in hex) and its\n"
                "decoded record under \"record\" (\"kind\" says which).\n\n"
                "Exit codes: 0 listed (also when nothing is recorded), 2 usage error,\n"
-               "4 cairn-ledger cannot be reached (run `cairn up`).\n",
+               "4 cairn-ledger cannot be reached, or cairn-policy when CHANGE is not a\n"
+               "change id the ledger knows (run `cairn up`).\n",
     .opts = NULL,
     .min_pos = 1,
     .max_pos = 1,

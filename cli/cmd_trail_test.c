@@ -1,5 +1,7 @@
 /* Tests for `cairn trail`: the one-line summaries of each kind of record and
- * the JSON listing, on ledger entries built here. */
+ * the JSON listing, on ledger entries built here; and `cairn trail` and
+ * `cairn status` finding a change by its other keys, run as commands
+ * against the real cairn-ledger and cairn-policy. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,8 +10,12 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
 
 #include "commands.h"
+#include "ledger_proc.h"
 
 #define S_SHA "0123456789abcdef0123456789abcdef01234567"
 
@@ -216,6 +222,131 @@ static void the_listing_has_one_line_per_entry_in_order(void **state)
     s_entry_free(entries[1]);
 }
 
+/* ---- finding a change by its keys, against the running daemons ------------ */
+
+typedef struct {
+    int code;  /* exit code */
+    char *out; /* stdout */
+    char *err; /* stderr */
+} s_run_t;
+
+static char *s_slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text = calloc(1, 65536);
+    if (f) {
+        size_t n = fread(text, 1, 65535, f);
+        text[n] = '\0';
+        fclose(f);
+    }
+    return text;
+}
+
+static s_run_t s_cairn(const char *dir, const char *args)
+{
+    char cmd[2048], out[128], err[128];
+    snprintf(out, sizeof out, "%s/cli.out", dir);
+    snprintf(err, sizeof err, "%s/cli.err", dir);
+    snprintf(cmd, sizeof cmd, "'%s/cairn' --data-dir '%s' %s >'%s' 2>'%s' </dev/null",
+             getenv("CAIRN_BIN_DIR"), dir, args, out, err);
+    int status = system(cmd);
+    s_run_t r = {WIFEXITED(status) ? WEXITSTATUS(status) : -1, s_slurp(out), s_slurp(err)};
+    return r;
+}
+
+static void s_done(s_run_t *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+#define S_HEAD "9f2c1e4b7a6d5c3b2a1908f7e6d5c4b3a2918070"
+
+static bool s_starts(const char *text, const char *prefix)
+{
+    return strncmp(text, prefix, strlen(prefix)) == 0;
+}
+
+static void status_and_trail_find_a_change_by_its_keys(void **state)
+{
+    (void)state;
+    tl_ledger_t l;
+    assert_int_equal(tl_ledger_start(&l, "cairn-cli-keys"), 0);
+    int64_t clock = 1795600800000LL;
+    /* A pull request's change, an incident and a release that name it. */
+    assert_int_equal(
+        tl_append_event(&l,
+                        "{\"specversion\":\"1.0\",\"id\":\"c7\",\"source\":\"/ci\","
+                        "\"type\":\"dev.cdevents.change.created.0.4.0\",\"data\":{\"context\":{},"
+                        "\"subject\":{\"id\":\"CHG-7\",\"content\":{\"repository\":{\"id\":"
+                        "\"acme/payments\"}}},\"customData\":{\"author\":\"dana\",\"pr\":42,"
+                        "\"commit\":\"" S_HEAD "\",\"environment\":\"prod\"}}}",
+                        clock += 1000, NULL),
+        0);
+    assert_int_equal(tl_append_event(&l,
+                                     "{\"specversion\":\"1.0\",\"id\":\"i5\",\"source\":\"/pd\","
+                                     "\"type\":\"com.example.incident\",\"data\":{\"change\":"
+                                     "\"CHG-7\",\"incident\":\"INC-5\",\"release\":\"v1.4.0\"}}",
+                                     clock += 1000, NULL),
+                     0);
+    assert_int_equal(tl_policy_start(&l, NULL), 0);
+    assert_int_equal(tl_policy_settle(&l), 0);
+
+    s_run_t r = s_cairn(l.dir, "status acme/payments#42");
+    print_message("%s%s", r.out, r.err);
+    assert_int_equal(r.code, 0);
+    assert_true(s_starts(r.out, "acme/payments#42 is change CHG-7\nchange CHG-7\n"));
+    assert_non_null(strstr(r.out, "author:      dana"));
+    s_done(&r);
+    r = s_cairn(l.dir, "status --json sha:" S_HEAD);
+    assert_int_equal(r.code, 0);
+    json_t *j = json_loads(r.out, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "change_id")), "CHG-7");
+    assert_string_equal(json_string_value(json_object_get(j, "found_by")), "sha:" S_HEAD);
+    assert_true(json_is_true(json_object_get(j, "known")));
+    json_decref(j);
+    s_done(&r);
+
+    r = s_cairn(l.dir, "trail INC-5");
+    print_message("%s%s", r.out, r.err);
+    assert_int_equal(r.code, 0);
+    assert_true(s_starts(r.out, "INC-5 is change CHG-7\n"));
+    assert_non_null(strstr(r.out, "dev.cdevents.change.created"));
+    assert_non_null(strstr(r.out, "verdict.deployment"));
+    s_done(&r);
+    r = s_cairn(l.dir, "trail CHG-7");
+    assert_int_equal(r.code, 0);
+    assert_null(strstr(r.out, "is change"));
+    assert_non_null(strstr(r.out, "com.example.incident"));
+    s_done(&r);
+    r = s_cairn(l.dir, "trail --json v1.4.0");
+    assert_int_equal(r.code, 0);
+    j = json_loads(r.out, 0, NULL);
+    assert_true(json_array_size(j) >= 4);
+    for (size_t i = 0; i < json_array_size(j); i++)
+        assert_string_equal(json_string_value(json_object_get(json_array_get(j, i), "change_id")),
+                            "CHG-7");
+    json_decref(j);
+    s_done(&r);
+    r = s_cairn(l.dir, "trail acme/payments#43");
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.out, "no entries recorded for acme/payments#43\n");
+    s_done(&r);
+
+    /* Without cairn-policy a key cannot be looked up: exit 4, saying so. */
+    kill(l.policy_pid, SIGTERM);
+    waitpid(l.policy_pid, NULL, 0);
+    l.policy_pid = 0;
+    r = s_cairn(l.dir, "trail INC-5");
+    assert_int_equal(r.code, 4);
+    assert_non_null(strstr(r.err, "cairn-policy"));
+    s_done(&r);
+    r = s_cairn(l.dir, "trail CHG-7"); /* a change id needs only the ledger */
+    assert_int_equal(r.code, 0);
+    s_done(&r);
+    tl_ledger_stop(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +356,7 @@ int main(void)
         cmocka_unit_test(alerts_and_receipts_have_their_own_summaries),
         cmocka_unit_test(a_record_that_does_not_decode_is_said_so),
         cmocka_unit_test(the_listing_has_one_line_per_entry_in_order),
+        cmocka_unit_test(status_and_trail_find_a_change_by_its_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

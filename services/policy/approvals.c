@@ -3,12 +3,11 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "evaluate.h"
+#include "format.h"
 #include "sod.h"
-#include "verdict.h"
 
 /* One open slot of a rule: filled by at most one person. */
 typedef struct {
@@ -108,56 +107,75 @@ static void s_match(s_match_t *m, size_t lo, size_t hi)
     }
 }
 
-static void s_void_stale(const cairn_change_t *c, cairn_approval_view_t *v)
+static void s_stale_text(const cairn_change_t *c, const cairn_approval_view_t *v, char *buf,
+                         size_t len)
 {
     const cairn_change_approval_t *a = v->src;
-    v->void_rule = "new_commit";
     if (*a->commit_sha)
-        snprintf(v->void_reason, sizeof v->void_reason,
-                 "%s approved commit %.12s, but %s is now at commit %.12s", a->user, a->commit_sha,
-                 c->id, c->commit_sha);
+        cairn_format(buf, len, "%s approved commit %.12s, but %s is now at commit %.12s", a->user,
+                     a->commit_sha, c->id, c->commit_sha);
     else
-        snprintf(v->void_reason, sizeof v->void_reason,
-                 "%s approved before any commit was known, and %s is now at commit %.12s", a->user,
-                 c->id, c->commit_sha);
+        cairn_format(buf, len,
+                     "%s approved before any commit was known, and %s is now at commit %.12s",
+                     a->user, c->id, c->commit_sha);
 }
 
 /* Whether rule is in force for the change type: a change type with its own
  * `approvals:` replaces the normal rules; a standard change without them is
- * pre-approved. */
-static bool s_in_force(const cairn_policy_t *p, const char *type, const cairn_approval_rule_t *rule)
+ * pre-approved. ct is the policy's definition of the type (or NULL). */
+static bool s_in_force(const cairn_change_type_t *ct, bool standard,
+                       const cairn_approval_rule_t *rule)
 {
-    const cairn_change_type_t *ct = cairn_policy_change_type(p, type);
     if (ct && ct->has_approvals)
         return cairn_strv_contains(&ct->approvals, rule->id);
-    if (type && strcmp(type, "standard") == 0)
+    if (standard)
         return false;
     return !rule->change_type_only;
 }
 
-static void s_void_expired(const cairn_policy_t *p, const cairn_facts_t *f,
-                           cairn_approval_view_t *v, int64_t expiry)
+static void s_expired_text(const cairn_policy_t *p, const cairn_facts_t *f,
+                           const cairn_approval_view_t *v, char *buf, size_t len)
 {
     char at[40], until[40];
-    v->void_rule = "expiry";
     if (v->src->at_ms <= 0) {
-        snprintf(v->void_reason, sizeof v->void_reason,
-                 "%s's approval carries no time, so its expiry cannot be checked", v->src->user);
+        cairn_format(buf, len, "%s's approval carries no time, so its expiry cannot be checked",
+                     v->src->user);
         return;
     }
     cairn_tz_format(p->tz, v->src->at_ms, at);
-    cairn_tz_format(p->tz, v->src->at_ms + expiry, until);
-    snprintf(v->void_reason, sizeof v->void_reason,
-             "%s's approval of %s given %s expired at %s (approvals of %s-risk changes last %lldh)",
-             v->src->user, f->change->id, at, until, cairn_risk_name(f->risk),
-             (long long)(expiry / 3600000));
+    cairn_tz_format(p->tz, v->src->at_ms + v->expiry_ms, until);
+    cairn_format(
+        buf, len,
+        "%s's approval of %s given %s expired at %s (approvals of %s-risk changes last %lldh)",
+        v->src->user, f->change->id, at, until, cairn_risk_name(f->risk),
+        (long long)(v->expiry_ms / 3600000));
+}
+
+void cairn_approvals_void_reason(const cairn_policy_t *p, const cairn_facts_t *f,
+                                 const cairn_approval_view_t *v, char *buf, size_t len)
+{
+    if (!len)
+        return;
+    buf[0] = '\0';
+    if (!v->void_rule)
+        return;
+    if (strcmp(v->void_rule, "new_commit") == 0)
+        s_stale_text(f->change, v, buf, len);
+    else if (strcmp(v->void_rule, "superseded") == 0)
+        cairn_format(buf, len,
+                     "%s decided again later (ledger index %llu); only the latest decision counts",
+                     v->src->user, (unsigned long long)v->superseded_by);
+    else if (strcmp(v->void_rule, "expiry") == 0)
+        s_expired_text(p, f, v, buf, len);
+    else if (v->void_sod)
+        cairn_sod_violated(p, v->void_sod, f->change, v->src->user, buf, len);
 }
 
 /* Fills the open slots of the applying rules with the valid grants (a
  * maximum matching) and records who filled what. */
-static int s_fill_slots(const cairn_policy_t *p, cairn_approvals_t *a, size_t persons)
+static int s_fill_slots(const cairn_policy_t *p, cairn_arena_t *arena, cairn_approvals_t *a,
+                        size_t persons)
 {
-    int rc = -ENOMEM;
     s_match_t m = {.p = p, .a = a};
     size_t *rule_start = NULL;
 
@@ -170,11 +188,11 @@ static int s_fill_slots(const cairn_policy_t *p, cairn_approvals_t *a, size_t pe
                 total += a->rules[r].rule->slots[s].count < persons
                              ? a->rules[r].rule->slots[s].count
                              : persons;
-    m.units = calloc(total ? total : 1, sizeof *m.units);
-    m.visited = calloc(total ? total : 1, 1);
-    rule_start = calloc(a->n_rules + 1, sizeof *rule_start);
+    m.units = cairn_arena_alloc(arena, (total ? total : 1) * sizeof *m.units);
+    m.visited = cairn_arena_alloc(arena, total ? total : 1);
+    rule_start = cairn_arena_alloc(arena, (a->n_rules + 1) * sizeof *rule_start);
     if (!m.units || !m.visited || !rule_start)
-        goto out;
+        return -ENOMEM;
     for (size_t r = 0; r < a->n_rules; r++) {
         rule_start[r] = m.n_units;
         if (a->rules[r].applies == CAIRN_WHEN_NO)
@@ -210,25 +228,22 @@ static int s_fill_slots(const cairn_policy_t *p, cairn_approvals_t *a, size_t pe
             }
         }
     }
-    rc = 0;
-out:
-    free(rule_start);
-    free(m.units);
-    free(m.visited);
-    return rc;
+    return 0;
 }
 
-int cairn_approvals_evaluate(const cairn_policy_t *p, const cairn_facts_t *f,
+int cairn_approvals_evaluate(const cairn_policy_t *p, const cairn_facts_t *f, cairn_arena_t *arena,
                              cairn_approvals_t *out)
 {
     int rc = -ENOMEM;
     const cairn_change_t *c = f->change;
-    cairn_approvals_t a = {0};
+    cairn_approvals_t a;
+    memset(&a, 0, sizeof a);
 
-    a.views = calloc(c->n_approvals ? c->n_approvals : 1, sizeof *a.views);
-    a.rules = calloc(p->n_approval_rules ? p->n_approval_rules : 1, sizeof *a.rules);
+    a.views = cairn_arena_alloc(arena, (c->n_approvals ? c->n_approvals : 1) * sizeof *a.views);
+    a.rules =
+        cairn_arena_alloc(arena, (p->n_approval_rules ? p->n_approval_rules : 1) * sizeof *a.rules);
     if (!a.views || !a.rules)
-        goto out;
+        return rc;
 
     size_t persons = 0;
     int64_t expiry = cairn_policy_expiry_ms(p, f->risk);
@@ -236,34 +251,35 @@ int cairn_approvals_evaluate(const cairn_policy_t *p, const cairn_facts_t *f,
         cairn_approval_view_t *v = &a.views[a.n_views++];
         v->src = &c->approvals[i];
         if (p->invalidate_on_new_commit && *c->commit_sha &&
-            strcmp(v->src->commit_sha, c->commit_sha) != 0) {
-            s_void_stale(c, v);
+            !cairn_change_is_commit(c, v->src->commit_sha)) {
+            v->void_rule = "new_commit";
             continue;
         }
         for (size_t j = i + 1; j < c->n_approvals && !v->void_rule; j++)
             if (strcmp(c->approvals[j].user, v->src->user) == 0) {
                 v->void_rule = "superseded";
-                snprintf(v->void_reason, sizeof v->void_reason,
-                         "%s decided again later (ledger index %llu); only the latest decision "
-                         "counts",
-                         v->src->user, (unsigned long long)c->approvals[j].index);
+                v->superseded_by = c->approvals[j].index;
             }
         if (v->void_rule)
             continue;
         for (size_t r = 0; r < p->n_sod && !v->void_rule; r++) {
             const cairn_sod_rule_t *rule = &p->sod[r];
             if (strcmp(rule->role, "approver") == 0 &&
-                cairn_sod_violated(p, rule, c, v->src->user, v->void_reason,
-                                   sizeof v->void_reason)) {
+                cairn_sod_violated(p, rule, c, v->src->user, NULL, 0)) {
                 v->void_rule = rule->id;
+                v->void_sod = rule;
                 a.any_sod_void = true;
             }
         }
         if (!v->void_rule && !v->src->rejected && expiry > 0) {
-            if (v->src->at_ms <= 0 || v->src->at_ms + expiry <= f->now_ms)
-                s_void_expired(p, f, v, expiry);
-            else
+            if (v->src->at_ms > 0)
+                cairn_facts_until(f, v->src->at_ms + expiry);
+            if (v->src->at_ms <= 0 || v->src->at_ms + expiry <= f->now_ms) {
+                v->void_rule = "expiry";
+                v->expiry_ms = expiry;
+            } else {
                 v->expires_ms = v->src->at_ms + expiry;
+            }
         }
         if (!v->void_rule && v->src->rejected)
             a.any_rejected = true;
@@ -271,20 +287,23 @@ int cairn_approvals_evaluate(const cairn_policy_t *p, const cairn_facts_t *f,
             persons++;
     }
 
+    const cairn_change_type_t *ct = cairn_policy_change_type(p, f->change_type);
+    bool standard = f->change_type && strcmp(f->change_type, "standard") == 0;
     for (size_t i = 0; i < p->n_approval_rules; i++) {
         const cairn_approval_rule_t *rule = &p->approval_rules[i];
-        if (!s_in_force(p, f->change_type, rule))
+        if (!s_in_force(ct, standard, rule))
             continue;
         cairn_rule_standing_t *st = &a.rules[a.n_rules++];
         st->rule = rule;
         st->applies =
             cairn_when_empty(&rule->when) ? CAIRN_WHEN_YES : cairn_when_match(&rule->when, f);
-        if (!(st->have = calloc(rule->n_slots ? rule->n_slots : 1, sizeof *st->have)))
-            goto out;
+        if (!(st->have =
+                  cairn_arena_alloc(arena, (rule->n_slots ? rule->n_slots : 1) * sizeof *st->have)))
+            return -ENOMEM;
     }
 
-    if ((rc = s_fill_slots(p, &a, persons)) < 0)
-        goto out;
+    if ((rc = s_fill_slots(p, arena, &a, persons)) < 0)
+        return rc;
     a.satisfied = true;
     for (size_t r = 0; r < a.n_rules; r++)
         if (a.rules[r].applies != CAIRN_WHEN_NO)
@@ -293,19 +312,7 @@ int cairn_approvals_evaluate(const cairn_policy_t *p, const cairn_facts_t *f,
                     a.satisfied = false;
 
     *out = a;
-    memset(&a, 0, sizeof a);
-out:
-    cairn_approvals_clear(&a);
-    return rc;
-}
-
-void cairn_approvals_clear(cairn_approvals_t *self)
-{
-    for (size_t r = 0; r < self->n_rules; r++)
-        free(self->rules[r].have);
-    free(self->rules);
-    free(self->views);
-    memset(self, 0, sizeof *self);
+    return 0;
 }
 
 /* "dev or tech_lead" */
@@ -315,7 +322,7 @@ static void s_roles_text(const cairn_strv_t *roles, char *buf, size_t len)
     buf[0] = '\0';
     for (size_t i = 0; i < roles->count && used < len; i++) {
         const char *sep = i == 0 ? "" : (i + 1 == roles->count ? " or " : ", ");
-        int n = snprintf(buf + used, len - used, "%s%s", sep, roles->items[i]);
+        int n = cairn_format(buf + used, len - used, "%s%s", sep, roles->items[i]);
         if (n < 0)
             break;
         used += (size_t)n;
@@ -331,8 +338,8 @@ static void s_approvers_text(const cairn_approvals_t *a, const char *rule_id, ch
         const cairn_approval_view_t *v = &a->views[i];
         if (!v->counted_rule || strcmp(v->counted_rule, rule_id) != 0)
             continue;
-        int n = snprintf(buf + used, len - used, "%s%s (%s)", used ? ", " : "", v->src->user,
-                         v->counted_role ? v->counted_role : "?");
+        int n = cairn_format(buf + used, len - used, "%s%s (%s)", used ? ", " : "", v->src->user,
+                             v->counted_role ? v->counted_role : "?");
         if (n < 0)
             break;
         used += (size_t)n;
@@ -340,9 +347,10 @@ static void s_approvers_text(const cairn_approvals_t *a, const char *rule_id, ch
 }
 
 static int s_explain_sod(const cairn_approvals_t *a, const cairn_policy_t *p,
-                         const cairn_change_t *c, Cairn__V1__Verdict *v)
+                         const cairn_facts_t *f, cairn_findings_t *out)
 {
     int rc = 0;
+    const cairn_change_t *c = f->change;
     for (size_t r = 0; r < p->n_sod && rc == 0; r++) {
         const cairn_sod_rule_t *rule = &p->sod[r];
         if (strcmp(rule->role, "approver") != 0)
@@ -353,33 +361,37 @@ static int s_explain_sod(const cairn_approvals_t *a, const cairn_policy_t *p,
             if (!view->void_rule || strcmp(view->void_rule, rule->id) != 0)
                 continue;
             hit = true;
+            char why[256];
+            why[0] = '\0';
+            if (out->render)
+                cairn_approvals_void_reason(p, f, view, why, sizeof why);
             /* Still blocking while the rules are unmet; ignored once they are. */
-            rc = a->satisfied
-                     ? cairn_verdict_add_reason(v, rule->id, "void", "%s; the approval is ignored",
-                                                view->void_reason)
-                     : cairn_verdict_add_reason(v, rule->id, "fail", "%s", view->void_reason);
+            rc = a->satisfied ? cairn_findings_reason(out, rule->id, CAIRN_RESULT_VOID,
+                                                      "%s; the approval is ignored", why)
+                              : cairn_findings_reason(out, rule->id, CAIRN_RESULT_FAIL, "%s", why);
         }
         if (!hit && rc == 0)
-            rc = cairn_verdict_add_reason(v, rule->id, "pass", "no approval of %s breaks %s", c->id,
-                                          rule->id);
+            rc = cairn_findings_reason(out, rule->id, CAIRN_RESULT_PASS,
+                                       "no approval of %s breaks %s", c->id, rule->id);
     }
     return rc;
 }
 
 static int s_explain_rules(const cairn_approvals_t *a, const cairn_facts_t *f,
-                           Cairn__V1__Verdict *v)
+                           cairn_findings_t *out)
 {
     int rc = 0;
     const cairn_change_t *c = f->change;
+    bool render = out->render;
     if (a->n_rules == 0)
-        return cairn_verdict_add_reason(v, "approvals", "pass", "no approval rule applies to %s",
-                                        c->id);
+        return cairn_findings_reason(out, "approvals", CAIRN_RESULT_PASS,
+                                     "no approval rule applies to %s", c->id);
     for (size_t r = 0; r < a->n_rules && rc == 0; r++) {
         const cairn_rule_standing_t *st = &a->rules[r];
         const char *id = st->rule->id;
         if (st->applies == CAIRN_WHEN_NO) {
-            rc = cairn_verdict_add_reason(v, id, "skip", "%s does not apply to %s%s%s", id, c->id,
-                                          *f->environment ? " in " : "", f->environment);
+            rc = cairn_findings_reason(out, id, CAIRN_RESULT_SKIP, "%s does not apply to %s%s%s",
+                                       id, c->id, *f->environment ? " in " : "", f->environment);
             continue;
         }
         const char *assumed =
@@ -391,9 +403,11 @@ static int s_explain_rules(const cairn_approvals_t *a, const cairn_facts_t *f,
             met = met && st->have[s] >= st->rule->slots[s].count;
         if (met) {
             char who[512];
-            s_approvers_text(a, id, who, sizeof who);
-            rc = cairn_verdict_add_reason(v, id, "pass", "%s is satisfied: approved by %s%s", id,
-                                          who, assumed);
+            who[0] = '\0';
+            if (render)
+                s_approvers_text(a, id, who, sizeof who);
+            rc = cairn_findings_reason(out, id, CAIRN_RESULT_PASS,
+                                       "%s is satisfied: approved by %s%s", id, who, assumed);
             continue;
         }
         for (size_t s = 0; s < st->rule->n_slots && rc == 0; s++) {
@@ -402,78 +416,105 @@ static int s_explain_rules(const cairn_approvals_t *a, const cairn_facts_t *f,
                 continue;
             uint32_t missing = slot->count - st->have[s];
             char roles[512];
-            s_roles_text(&slot->from, roles, sizeof roles);
-            rc = cairn_verdict_add_reason(
-                v, id, "missing", "%s needs %u more approval%s from %s (%u of %u given)%s", id,
-                missing, missing == 1 ? "" : "s", roles, st->have[s], slot->count, assumed);
+            roles[0] = '\0';
+            if (render)
+                s_roles_text(&slot->from, roles, sizeof roles);
+            rc = cairn_findings_reason(out, id, CAIRN_RESULT_MISSING,
+                                       "%s needs %u more approval%s from %s (%u of %u given)%s", id,
+                                       missing, missing == 1 ? "" : "s", roles, st->have[s],
+                                       slot->count, assumed);
             if (rc == 0)
-                rc = cairn_verdict_add_obligation(v, "approval", id, &slot->from, missing,
-                                                  "%u more approval%s from %s for %s", missing,
-                                                  missing == 1 ? "" : "s", roles, c->id);
+                rc = cairn_findings_open(out, "approval", id, &slot->from, missing,
+                                         "%u more approval%s from %s for %s", missing,
+                                         missing == 1 ? "" : "s", roles, c->id);
         }
     }
     return rc;
 }
 
 int cairn_approvals_explain(const cairn_approvals_t *a, const cairn_policy_t *p,
-                            const cairn_facts_t *f, Cairn__V1__Verdict *v,
+                            const cairn_facts_t *f, cairn_findings_t *out,
                             Cairn__V1__Decision *decision)
 {
     int rc = 0;
     const cairn_change_t *c = f->change;
-    if ((rc = s_explain_sod(a, p, c, v)) < 0)
+    if ((rc = s_explain_sod(a, p, f, out)) < 0)
         return rc;
     for (size_t i = 0; i < a->n_views; i++) {
         const cairn_approval_view_t *view = &a->views[i];
         const cairn_change_approval_t *src = view->src;
         if (view->void_rule &&
             (strcmp(view->void_rule, "new_commit") == 0 || strcmp(view->void_rule, "expiry") == 0 ||
-             strcmp(view->void_rule, "superseded") == 0))
-            rc = cairn_verdict_add_reason(v, view->void_rule, "void", "%s", view->void_reason);
-        else if (view->delegation && view->counted_rule) {
+             strcmp(view->void_rule, "superseded") == 0)) {
+            char why[256];
+            why[0] = '\0';
+            if (out->render)
+                cairn_approvals_void_reason(p, f, view, why, sizeof why);
+            rc = cairn_findings_reason(out, view->void_rule, CAIRN_RESULT_VOID, "%s", why);
+        } else if (view->delegation && view->counted_rule) {
             char until[40];
-            cairn_tz_format(p->tz, view->delegation->until_ms, until);
-            rc = cairn_verdict_add_reason(v, "delegation", "pass",
-                                          "%s approved as %s for %s, who delegated the role to "
-                                          "%s until %s",
-                                          src->user, view->counted_role, view->delegation->from,
-                                          src->user, until);
+            until[0] = '\0';
+            if (out->render)
+                cairn_tz_format(p->tz, view->delegation->until_ms, until);
+            rc = cairn_findings_reason(out, "delegation", CAIRN_RESULT_PASS,
+                                       "%s approved as %s for %s, who delegated the role to "
+                                       "%s until %s",
+                                       src->user, view->counted_role, view->delegation->from,
+                                       src->user, until);
         } else if (!view->void_rule && src->rejected)
-            rc = cairn_verdict_add_reason(v, "rejection", "fail", "%s rejected %s at commit %.12s",
-                                          src->user, c->id, src->commit_sha);
+            rc = cairn_findings_reason(out, "rejection", CAIRN_RESULT_FAIL,
+                                       "%s rejected %s at commit %.12s", src->user, c->id,
+                                       src->commit_sha);
         else if (s_counts(view) && !cairn_policy_user_known(p, src->user))
-            rc = cairn_verdict_add_reason(
-                v, "roles", "skip", "%s holds no role in policy %s, so the approval does not count",
-                src->user, p->name);
+            rc = cairn_findings_reason(
+                out, "roles", CAIRN_RESULT_SKIP,
+                "%s holds no role in policy %s, so the approval does not count", src->user,
+                p->name);
         if (rc < 0)
             return rc;
     }
-    if ((rc = s_explain_rules(a, f, v)) < 0)
+    if ((rc = s_explain_rules(a, f, out)) < 0)
         return rc;
-
-    for (size_t i = 0; i < a->n_views; i++) {
-        const cairn_approval_view_t *view = &a->views[i];
-        const cairn_change_approval_t *src = view->src;
-        bool rejected = !view->void_rule && src->rejected;
-        char reason[300];
-        if (rejected)
-            snprintf(reason, sizeof reason, "%s rejected the change", src->user);
-        Cairn__V1__Approval *msg =
-            cairn_approval_msg_new(src->user, view->counted_role ? view->counted_role : src->role,
-                                   src->commit_sha, src->index, view->void_rule || rejected,
-                                   rejected ? "rejected" : (view->void_rule ? view->void_rule : ""),
-                                   rejected ? reason : (view->void_rule ? view->void_reason : ""));
-        if (!msg)
-            return -ENOMEM;
-        if ((rc = cairn_verdict_add_approval(v, msg)) < 0) {
-            CAIRN_CODEC_FREE(&msg);
-            return rc;
-        }
-    }
-
     if (a->any_rejected || (!a->satisfied && a->any_sod_void))
         *decision = cairn_decision_worst(*decision, CAIRN__V1__DECISION__DECISION_DENY);
     else if (!a->satisfied)
         *decision = cairn_decision_worst(*decision, CAIRN__V1__DECISION__DECISION_PENDING);
+    return 0;
+}
+
+int cairn_approvals_messages(const cairn_approvals_t *a, const cairn_policy_t *p,
+                             const cairn_facts_t *f, cairn_arena_t *arena,
+                             Cairn__V1__Approval ***out, size_t *n_out)
+{
+    Cairn__V1__Approval **list =
+        cairn_arena_alloc(arena, (a->n_views ? a->n_views : 1) * sizeof *list);
+    if (!list)
+        return -ENOMEM;
+    for (size_t i = 0; i < a->n_views; i++) {
+        const cairn_approval_view_t *view = &a->views[i];
+        const cairn_change_approval_t *src = view->src;
+        bool rejected = !view->void_rule && src->rejected;
+        Cairn__V1__Approval *msg = cairn_arena_alloc(arena, sizeof *msg);
+        if (!msg)
+            return -ENOMEM;
+        cairn__v1__approval__init(msg);
+        msg->user = src->user;
+        msg->role = (char *)(view->counted_role ? view->counted_role : src->role);
+        msg->commit_sha = src->commit_sha;
+        msg->index = src->index;
+        msg->void_ = view->void_rule || rejected;
+        msg->void_rule = (char *)(rejected ? "rejected" : (view->void_rule ? view->void_rule : ""));
+        char why[300];
+        why[0] = '\0';
+        if (rejected)
+            cairn_format(why, sizeof why, "%s rejected the change", src->user);
+        else if (view->void_rule)
+            cairn_approvals_void_reason(p, f, view, why, 256);
+        if (!(msg->void_reason = cairn_arena_strdup(arena, why)))
+            return -ENOMEM;
+        list[i] = msg;
+    }
+    *out = list;
+    *n_out = a->n_views;
     return 0;
 }

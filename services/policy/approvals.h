@@ -20,8 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "cairn/codec.h"
 #include "change.h"
+#include "findings.h"
 #include "policy_model.h"
 #include "predicates.h"
 
@@ -29,7 +31,9 @@
 typedef struct {
     const cairn_change_approval_t *src;   /* the stored approval */
     const char *void_rule;                /* rule that voided it ("SOD1", "new_commit"), or NULL */
-    char void_reason[256];                /* sentence when void */
+    const cairn_sod_rule_t *void_sod;     /* the separation rule that voided it, or NULL */
+    uint64_t superseded_by;               /* "superseded": index of the person's later decision */
+    int64_t expiry_ms;                    /* "expiry": the approval expiry that ended it */
     const char *counted_rule;             /* approval rule whose slot it fills, or NULL */
     const char *counted_role;             /* role it fills that slot as, or NULL */
     const cairn_delegation_t *delegation; /* the delegation it counted by, or NULL */
@@ -57,8 +61,9 @@ typedef struct {
 
 /* f->change_type selects the rules in force: the change type's own
  * `approvals:`, none for a standard change without them, else the normal
- * rules. f->now_ms is the time approvals expire against. */
-int cairn_approvals_evaluate(const cairn_policy_t *p, const cairn_facts_t *f,
+ * rules. f->now_ms is the time approvals expire against (noted in
+ * f->valid_until_ms). Everything is allocated in arena. */
+int cairn_approvals_evaluate(const cairn_policy_t *p, const cairn_facts_t *f, cairn_arena_t *arena,
                              cairn_approvals_t *out);
 
 /* The role of `from` that user holds when approving at at_ms, directly or
@@ -68,13 +73,21 @@ const char *cairn_approvals_role_held(const cairn_policy_t *p, const cairn_strv_
                                       const char *user, int64_t at_ms,
                                       bool (*delegator_approved)(const char *who, void *arg),
                                       void *arg, const cairn_delegation_t **delegation);
-void cairn_approvals_clear(cairn_approvals_t *self);
 
-/* Adds the reasons, obligations and approvals to v and raises *decision:
- * a rejection, or unsatisfied rules with an approval voided by separation of
+/* Why a view is void, as a sentence ("" when it is not). */
+void cairn_approvals_void_reason(const cairn_policy_t *p, const cairn_facts_t *f,
+                                 const cairn_approval_view_t *view, char *buf, size_t len);
+
+/* Adds the reasons and obligations to out and raises *decision: a
+ * rejection, or unsatisfied rules with an approval voided by separation of
  * duties -> deny; otherwise unsatisfied -> pending. */
 int cairn_approvals_explain(const cairn_approvals_t *self, const cairn_policy_t *p,
-                            const cairn_facts_t *f, Cairn__V1__Verdict *v,
+                            const cairn_facts_t *f, cairn_findings_t *out,
                             Cairn__V1__Decision *decision);
+
+/* The approvals as a verdict lists them (one message per view, in arena). */
+int cairn_approvals_messages(const cairn_approvals_t *self, const cairn_policy_t *p,
+                             const cairn_facts_t *f, cairn_arena_t *arena,
+                             Cairn__V1__Approval ***out, size_t *n_out);
 
 #endif

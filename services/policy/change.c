@@ -74,9 +74,9 @@ cairn_change_t *cairn_change_new(const char *id)
     cairn_change_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    char **fields[] = {&self->id,      &self->author,   &self->commit_sha, &self->environment,
-                       &self->service, &self->deployer, &self->verifier,   &self->change_type,
-                       &self->risk,    &self->cab,      &self->incident_id};
+    char **fields[] = {&self->id,          &self->author,  &self->commit_sha, &self->merge_sha,
+                       &self->environment, &self->service, &self->deployer,   &self->verifier,
+                       &self->change_type, &self->risk,    &self->cab,        &self->incident_id};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (cairn_change_set(fields[i], i == 0 ? id : "") < 0) {
             cairn_change_destroy(&self);
@@ -107,6 +107,7 @@ void cairn_change_destroy(cairn_change_t **self_p)
     free(self->id);
     free(self->author);
     free(self->commit_sha);
+    free(self->merge_sha);
     free(self->environment);
     free(self->service);
     free(self->deployer);
@@ -253,6 +254,32 @@ bool cairn_change_is_committer(const cairn_change_t *self, const char *user)
     return s_contains(self->committers, self->n_committers, user);
 }
 
+bool cairn_change_is_commit(const cairn_change_t *self, const char *sha)
+{
+    return strcmp(sha, self->commit_sha) == 0 ||
+           (*self->merge_sha && strcmp(sha, self->merge_sha) == 0);
+}
+
+/* Withdraws user's decision on commit; when there is none, every decision
+ * of theirs (the commit moved on since they decided). */
+static void s_revoke(cairn_change_t *self, const char *user, const char *commit)
+{
+    bool on_commit = false;
+    for (size_t i = 0; i < self->n_approvals && !on_commit; i++)
+        on_commit = strcmp(self->approvals[i].user, user) == 0 &&
+                    strcmp(self->approvals[i].commit_sha, commit) == 0;
+    size_t kept = 0;
+    for (size_t i = 0; i < self->n_approvals; i++) {
+        cairn_change_approval_t *a = &self->approvals[i];
+        if (strcmp(a->user, user) == 0 && (!on_commit || strcmp(a->commit_sha, commit) == 0)) {
+            s_approval_free(a);
+            continue;
+        }
+        self->approvals[kept++] = *a;
+    }
+    self->n_approvals = kept;
+}
+
 static bool s_set(const char *v)
 {
     return v && *v;
@@ -297,7 +324,10 @@ int cairn_change_apply_event(cairn_change_t *self, const Cairn__V1__Event *ev, u
     bool describes = ev->type && strstr(ev->type, ".change.") != NULL;
     bool approval = gov && s_set(gov->approver) && s_set(gov->approval_decision);
 
-    if (approval) {
+    if (approval && strcmp(gov->approval_decision, "revoked") == 0) {
+        s_revoke(self, gov->approver,
+                 corr && s_set(corr->commit_sha) ? corr->commit_sha : self->commit_sha);
+    } else if (approval) {
         cairn_change_approval_t a = {
             .user = gov->approver,
             .role = gov->approver_role,
@@ -309,7 +339,15 @@ int cairn_change_apply_event(cairn_change_t *self, const Cairn__V1__Event *ev, u
         if ((rc = cairn_change_add_approval(self, &a)) < 0)
             return rc;
     } else {
-        if (corr && ((rc = s_fact(&self->commit_sha, corr->commit_sha, describes)) < 0 ||
+        /* The merge commit is the same change: it never replaces the head
+         * its approvals were given for. */
+        const char *commit = corr ? corr->commit_sha : NULL;
+        if (s_set(commit) && *self->merge_sha && strcmp(commit, self->merge_sha) == 0)
+            commit = NULL;
+        if (gov && s_set(gov->merge_sha) &&
+            (rc = cairn_change_set(&self->merge_sha, gov->merge_sha)) < 0)
+            return rc;
+        if (corr && ((rc = s_fact(&self->commit_sha, commit, describes)) < 0 ||
                      (rc = s_fact(&self->environment, corr->environment, describes)) < 0 ||
                      (rc = s_fact(&self->service, corr->service, describes)) < 0))
             return rc;

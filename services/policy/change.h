@@ -52,6 +52,7 @@ typedef struct {
     char **committers; /* everyone who committed to it */
     size_t n_committers;
     char *commit_sha;  /* current commit ("" if unknown) */
+    char *merge_sha;   /* the commit it was merged as ("" until merged) */
     char *environment; /* target environment ("" if unknown) */
     char *service;     /* service ("" if unknown) */
     char *deployer;    /* who deployed it ("" if unknown) */
@@ -105,5 +106,8 @@ int cairn_change_set_gate(cairn_change_t *self, const char *gate, int decision,
 const cairn_change_evidence_t *cairn_change_evidence(const cairn_change_t *self, const char *kind);
 const cairn_change_gate_t *cairn_change_gate(const cairn_change_t *self, const char *gate);
 bool cairn_change_is_committer(const cairn_change_t *self, const char *user);
+/* Whether sha names the change's current commit, or the merge commit it
+ * became (builds and deployments after a merge carry the merge SHA). */
+bool cairn_change_is_commit(const cairn_change_t *self, const char *sha);
 
 #endif

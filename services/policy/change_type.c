@@ -1,12 +1,12 @@
 /* Change type selection and requirements (see change_type.h). */
 #include "change_type.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "evaluate.h"
-#include "verdict.h"
 
 static const char *const s_types[] = {"standard", "normal", "emergency"};
 
@@ -42,42 +42,43 @@ static void s_deny(Cairn__V1__Decision *d)
 }
 
 int cairn_change_type_explain(const cairn_change_kind_t *k, const cairn_classification_t *risk,
-                              const cairn_change_t *c, Cairn__V1__Verdict *v,
+                              const cairn_change_t *c, cairn_findings_t *out,
                               Cairn__V1__Decision *decision)
 {
     int rc;
     if (k->unreadable) {
         s_deny(decision);
-        return cairn_verdict_add_reason(
-            v, "change_type", "fail",
+        return cairn_findings_reason(
+            out, "change_type", CAIRN_RESULT_FAIL,
             "%s states change type '%s', which is not standard, normal or emergency", c->id,
             c->change_type);
     }
     if (k->downgraded)
-        rc = cairn_verdict_add_reason(v, "change_type", "pass",
-                                      "%s states change type %s, which this policy does not "
-                                      "define; it is evaluated as a normal change",
-                                      c->id, c->change_type);
+        rc = cairn_findings_reason(out, "change_type", CAIRN_RESULT_PASS,
+                                   "%s states change type %s, which this policy does not "
+                                   "define; it is evaluated as a normal change",
+                                   c->id, c->change_type);
     else
-        rc = cairn_verdict_add_reason(v, "change_type", "pass", "%s is a%s %s change%s", c->id,
-                                      strcmp(k->name, "emergency") == 0 ? "n" : "", k->name,
-                                      *c->change_type ? "" : " (no change type stated)");
+        rc = cairn_findings_reason(out, "change_type", CAIRN_RESULT_PASS, "%s is a%s %s change%s",
+                                   c->id, strcmp(k->name, "emergency") == 0 ? "n" : "", k->name,
+                                   *c->change_type ? "" : " (no change type stated)");
     if (rc < 0 || !k->def)
         return rc;
     const cairn_change_type_t *t = k->def;
-    char rule[64];
-    snprintf(rule, sizeof rule, "change_type:%s", k->name);
+    const char *rule = cairn_arena_concat(out->arena, "change_type:", k->name);
+    if (!rule)
+        return -ENOMEM;
     if (t->risk_max != CAIRN_RISK_UNSET) {
         if (risk->risk > t->risk_max) {
             s_deny(decision);
-            rc = cairn_verdict_add_reason(
-                v, rule, "fail",
+            rc = cairn_findings_reason(
+                out, rule, CAIRN_RESULT_FAIL,
                 "%s is a %s change but its risk is %s; %s changes allow at most %s risk", c->id,
                 k->name, cairn_risk_name(risk->risk), k->name, cairn_risk_name(t->risk_max));
         } else {
-            rc = cairn_verdict_add_reason(v, rule, "pass", "risk %s is within %s's risk_max %s",
-                                          cairn_risk_name(risk->risk), k->name,
-                                          cairn_risk_name(t->risk_max));
+            rc = cairn_findings_reason(
+                out, rule, CAIRN_RESULT_PASS, "risk %s is within %s's risk_max %s",
+                cairn_risk_name(risk->risk), k->name, cairn_risk_name(t->risk_max));
         }
         if (rc < 0)
             return rc;
@@ -85,13 +86,13 @@ int cairn_change_type_explain(const cairn_change_kind_t *k, const cairn_classifi
     if (t->incident_ref) {
         if (!*c->incident_id) {
             s_deny(decision);
-            rc = cairn_verdict_add_reason(
-                v, rule, "fail",
+            rc = cairn_findings_reason(
+                out, rule, CAIRN_RESULT_FAIL,
                 "%s is a%s %s change but names no incident (incident_ref required)", c->id,
                 strcmp(k->name, "emergency") == 0 ? "n" : "", k->name);
         } else {
-            rc = cairn_verdict_add_reason(v, rule, "pass", "%s answers incident %s", c->id,
-                                          c->incident_id);
+            rc = cairn_findings_reason(out, rule, CAIRN_RESULT_PASS, "%s answers incident %s",
+                                       c->id, c->incident_id);
         }
     }
     return rc;

@@ -17,6 +17,7 @@
 #include "cairn/codec.h"
 #include "change.h"
 #include "classify.h"
+#include "findings.h"
 #include "policy_model.h"
 
 typedef struct {
@@ -32,7 +33,7 @@ void cairn_change_type_pick(const cairn_policy_t *p, const cairn_change_t *c,
 /* Adds the change type's reasons to v and raises *decision to deny when a
  * requirement fails or the type cannot be read. */
 int cairn_change_type_explain(const cairn_change_kind_t *k, const cairn_classification_t *risk,
-                              const cairn_change_t *c, Cairn__V1__Verdict *v,
+                              const cairn_change_t *c, cairn_findings_t *out,
                               Cairn__V1__Decision *decision);
 
 /* Whether the change type is exempt from a window group ("freeze"). */

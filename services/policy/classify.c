@@ -3,18 +3,19 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "evaluate.h"
+#include "format.h"
 #include "glob.h"
-#include "verdict.h"
 
-static int s_push_str(cairn_strv_t *v, const char *s)
+/* Appends s to v unless it is there; v's array lives in arena. */
+static int s_push_str(cairn_arena_t *arena, cairn_strv_t *v, const char *s)
 {
     if (cairn_strv_contains(v, s))
         return 0;
-    const char **grown = realloc((void *)v->items, (v->count + 1) * sizeof *grown);
+    const char **grown = cairn_arena_grow(arena, (void *)v->items, v->count * sizeof *grown,
+                                          (v->count + 1) * sizeof *grown);
     if (!grown)
         return -ENOMEM;
     grown[v->count++] = s;
@@ -22,36 +23,34 @@ static int s_push_str(cairn_strv_t *v, const char *s)
     return 0;
 }
 
-static int s_add_class(cairn_classification_t *k, const char *name, const char *source)
+static int s_add_class(cairn_arena_t *arena, cairn_classification_t *k, const char *name,
+                       const char *path, const char *glob)
 {
     for (size_t i = 0; i < k->n_data_classes; i++)
         if (strcmp(k->data_classes[i], name) == 0)
             return 0;
-    char **a = realloc(k->data_classes, (k->n_data_classes + 1) * sizeof *a);
+    size_t n = k->n_data_classes;
+    char **a = cairn_arena_grow(arena, k->data_classes, n * sizeof *a, (n + 1) * sizeof *a);
     if (!a)
         return -ENOMEM;
     k->data_classes = a;
-    char **b = realloc(k->class_sources, (k->n_data_classes + 1) * sizeof *b);
+    cairn_class_source_t *b =
+        cairn_arena_grow(arena, k->class_sources, n * sizeof *b, (n + 1) * sizeof *b);
     if (!b)
         return -ENOMEM;
     k->class_sources = b;
-    a[k->n_data_classes] = strdup(name);
-    b[k->n_data_classes] = strdup(source);
-    if (!a[k->n_data_classes] || !b[k->n_data_classes]) {
-        free(a[k->n_data_classes]);
-        free(b[k->n_data_classes]);
-        return -ENOMEM;
-    }
+    a[n] = (char *)name;
+    b[n] = (cairn_class_source_t){path, glob};
     k->n_data_classes++;
     return 0;
 }
 
-static int s_data_classes(const cairn_policy_t *p, const cairn_change_t *c,
+static int s_data_classes(const cairn_policy_t *p, const cairn_change_t *c, cairn_arena_t *arena,
                           cairn_classification_t *k)
 {
     int rc = 0;
     for (size_t i = 0; i < c->n_data_classes && rc == 0; i++)
-        rc = s_add_class(k, c->data_classes[i], "stated by the change's events");
+        rc = s_add_class(arena, k, c->data_classes[i], NULL, NULL);
     for (size_t d = 0; d < p->n_data_classes && rc == 0; d++) {
         const cairn_data_class_t *dc = &p->data_classes[d];
         for (size_t g = 0; g < dc->paths.count; g++) {
@@ -60,10 +59,7 @@ static int s_data_classes(const cairn_policy_t *p, const cairn_change_t *c,
                 if (cairn_glob_match(dc->paths.items[g], c->paths[i]))
                     hit = c->paths[i];
             if (hit) {
-                char src[512];
-                snprintf(src, sizeof src, "%s matches data_classes.%s (%s)", hit, dc->name,
-                         dc->paths.items[g]);
-                rc = s_add_class(k, dc->name, src);
+                rc = s_add_class(arena, k, dc->name, hit, dc->paths.items[g]);
                 break;
             }
         }
@@ -72,16 +68,17 @@ static int s_data_classes(const cairn_policy_t *p, const cairn_change_t *c,
 }
 
 int cairn_classify(const cairn_policy_t *p, const cairn_change_t *c, const char *env,
-                   const char *change_type, cairn_classification_t *out)
+                   const char *change_type, cairn_arena_t *arena, cairn_classification_t *out)
 {
     cairn_classification_t k;
     memset(&k, 0, sizeof k);
     k.stated = CAIRN_RISK_UNSET;
     int rc = -ENOMEM;
-    if (!(k.matched = calloc(p->n_classify ? p->n_classify : 1, sizeof *k.matched)))
-        goto out;
-    if ((rc = s_data_classes(p, c, &k)) < 0)
-        goto out;
+    if (!(k.matched =
+              cairn_arena_alloc(arena, (p->n_classify ? p->n_classify : 1) * sizeof *k.matched)))
+        return rc;
+    if ((rc = s_data_classes(p, c, arena, &k)) < 0)
+        return rc;
     if (*c->risk) {
         k.stated = cairn_risk_parse(c->risk);
         k.stated_bad = k.stated == CAIRN_RISK_UNSET;
@@ -105,50 +102,32 @@ int cairn_classify(const cairn_policy_t *p, const cairn_change_t *c, const char 
         if (r->risk > max)
             max = r->risk;
         for (size_t t = 0; t < r->tags.count; t++)
-            if ((rc = s_push_str(&k.tags, r->tags.items[t])) < 0)
-                goto out;
+            if ((rc = s_push_str(arena, &k.tags, r->tags.items[t])) < 0)
+                return rc;
     }
     cairn_risk_t classified = max != CAIRN_RISK_UNSET ? max : p->classify_default;
     k.risk = classified > k.stated ? classified : k.stated;
     rc = 0;
     if (max == CAIRN_RISK_UNSET && classified == k.risk)
-        rc = s_push_str(&k.risk_rules, "classify.default");
+        rc = s_push_str(arena, &k.risk_rules, "classify.default");
     for (size_t i = 0; i < p->n_classify && rc == 0; i++)
         if (k.matched[i] != CAIRN_WHEN_NO && p->classify[i].risk == k.risk)
-            rc = s_push_str(&k.risk_rules, p->classify[i].id);
+            rc = s_push_str(arena, &k.risk_rules, p->classify[i].id);
     if (rc == 0 && k.stated == k.risk)
-        rc = s_push_str(&k.risk_rules, "risk:stated");
+        rc = s_push_str(arena, &k.risk_rules, "risk:stated");
     if (rc < 0)
-        goto out;
+        return rc;
     *out = k;
-    memset(&k, 0, sizeof k);
-out:
-    cairn_classification_clear(&k);
-    return rc;
+    return 0;
 }
 
-void cairn_classification_clear(cairn_classification_t *self)
-{
-    free((void *)self->tags.items);
-    free((void *)self->risk_rules.items);
-    for (size_t i = 0; i < self->n_data_classes; i++) {
-        free(self->data_classes[i]);
-        free(self->class_sources[i]);
-    }
-    free(self->data_classes);
-    free(self->class_sources);
-    free(self->matched);
-    memset(self, 0, sizeof *self);
-}
-
-/* "a, b and c" */
 static void s_join(const cairn_strv_t *v, char *buf, size_t len)
 {
     size_t used = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < v->count && used < len; i++) {
         const char *sep = i == 0 ? "" : (i + 1 == v->count ? " and " : ", ");
-        int n = snprintf(buf + used, len - used, "%s%s", sep, v->items[i]);
+        int n = cairn_format(buf + used, len - used, "%s%s", sep, v->items[i]);
         if (n < 0)
             break;
         used += (size_t)n;
@@ -156,43 +135,57 @@ static void s_join(const cairn_strv_t *v, char *buf, size_t len)
 }
 
 int cairn_classify_explain(const cairn_classification_t *k, const cairn_policy_t *p,
-                           const cairn_change_t *c, Cairn__V1__Verdict *v,
+                           const cairn_change_t *c, cairn_findings_t *out,
                            Cairn__V1__Decision *decision)
 {
     int rc = 0;
-    for (size_t i = 0; i < k->n_data_classes && rc == 0; i++)
-        rc = cairn_verdict_add_reason(v, "data_classes", "pass", "%s touches %s data: %s", c->id,
-                                      k->data_classes[i], k->class_sources[i]);
+    for (size_t i = 0; i < k->n_data_classes && rc == 0; i++) {
+        const cairn_class_source_t *src = &k->class_sources[i];
+        char matched[512];
+        const char *from = "stated by the change's events";
+        if (out->render && src->path) {
+            cairn_format(matched, sizeof matched, "%s matches data_classes.%s (%s)", src->path,
+                         k->data_classes[i], src->glob);
+            from = matched;
+        }
+        rc = cairn_findings_reason(out, "data_classes", CAIRN_RESULT_PASS, "%s touches %s data: %s",
+                                   c->id, k->data_classes[i], from);
+    }
     for (size_t i = 0; i < p->n_classify && rc == 0; i++) {
         const cairn_classify_rule_t *r = &p->classify[i];
-        char tags[256] = "";
-        if (r->tags.count) {
+        if (k->matched[i] == CAIRN_WHEN_NO) {
+            rc = cairn_findings_reason(out, r->id, CAIRN_RESULT_SKIP, "%s does not match %s", r->id,
+                                       c->id);
+            continue;
+        }
+        char tags[256];
+        tags[0] = '\0';
+        if (out->render && r->tags.count) {
             char list[200];
             s_join(&r->tags, list, sizeof list);
-            snprintf(tags, sizeof tags, ", tags %s", list);
+            cairn_format(tags, sizeof tags, ", tags %s", list);
         }
-        if (k->matched[i] == CAIRN_WHEN_NO)
-            rc = cairn_verdict_add_reason(v, r->id, "skip", "%s does not match %s", r->id, c->id);
-        else
-            rc = cairn_verdict_add_reason(
-                v, r->id, "pass", "%s matches %s: risk %s%s%s", r->id, c->id,
-                cairn_risk_name(r->risk), tags,
-                k->matched[i] == CAIRN_WHEN_UNKNOWN
-                    ? " (assumed: the change does not state its environment or service)"
-                    : "");
+        rc = cairn_findings_reason(
+            out, r->id, CAIRN_RESULT_PASS, "%s matches %s: risk %s%s%s", r->id, c->id,
+            cairn_risk_name(r->risk), tags,
+            k->matched[i] == CAIRN_WHEN_UNKNOWN
+                ? " (assumed: the change does not state its environment or service)"
+                : "");
     }
     if (rc < 0)
         return rc;
     if (k->stated_bad) {
         *decision = cairn_decision_worst(*decision, CAIRN__V1__DECISION__DECISION_DENY);
-        return cairn_verdict_add_reason(
-            v, "risk", "fail",
+        return cairn_findings_reason(
+            out, "risk", CAIRN_RESULT_FAIL,
             "%s states risk '%s', which is not one of low, medium, high, critical; the change "
             "cannot be classified",
             c->id, c->risk);
     }
     char rules[512];
-    s_join(&k->risk_rules, rules, sizeof rules);
-    return cairn_verdict_add_reason(v, "risk", "pass", "%s is %s risk (set by %s)", c->id,
-                                    cairn_risk_name(k->risk), rules);
+    rules[0] = '\0';
+    if (out->render)
+        s_join(&k->risk_rules, rules, sizeof rules);
+    return cairn_findings_reason(out, "risk", CAIRN_RESULT_PASS, "%s is %s risk (set by %s)", c->id,
+                                 cairn_risk_name(k->risk), rules);
 }

@@ -18,32 +18,40 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "arena.h"
 #include "cairn/codec.h"
 #include "change.h"
+#include "findings.h"
 #include "policy_model.h"
 #include "predicates.h"
+
+/* Where a data class of the change comes from. */
+typedef struct {
+    const char *path; /* the changed path that matched (NULL: stated by the change's events) */
+    const char *glob; /* the data_classes glob it matched */
+} cairn_class_source_t;
 
 typedef struct {
     cairn_risk_t risk;       /* the classified risk */
     cairn_strv_t tags;       /* tags from the matching rules (items borrowed from the policy) */
     cairn_strv_t risk_rules; /* ids that set the risk ("classify.default", "risk:stated") */
-    char **data_classes;     /* stated and derived data classes (owned) */
+    char **data_classes;     /* stated and derived data classes (borrowed names) */
     size_t n_data_classes;
-    char **class_sources;         /* per data class: where it came from (owned) */
-    cairn_when_result_t *matched; /* per classify rule */
-    cairn_risk_t stated;          /* stated risk (UNSET when none or unreadable) */
-    bool stated_bad;              /* a risk was stated that is not a level */
+    cairn_class_source_t *class_sources; /* per data class: where it came from */
+    cairn_when_result_t *matched;        /* per classify rule */
+    cairn_risk_t stated;                 /* stated risk (UNSET when none or unreadable) */
+    bool stated_bad;                     /* a risk was stated that is not a level */
 } cairn_classification_t;
 
-/* Classifies change c for environment env and (stated) change type. */
+/* Classifies change c for environment env (may be "") and change type;
+ * every array is allocated in arena. */
 int cairn_classify(const cairn_policy_t *p, const cairn_change_t *c, const char *env,
-                   const char *change_type, cairn_classification_t *out);
-void cairn_classification_clear(cairn_classification_t *self);
+                   const char *change_type, cairn_arena_t *arena, cairn_classification_t *out);
 
-/* Adds a reason per classify rule, the data classes and the risk to v;
- * an unreadable stated risk raises *decision to deny. */
+/* Adds a reason per data class, per classify rule and for the risk to out,
+ * and raises *decision (a stated risk that is no level denies). */
 int cairn_classify_explain(const cairn_classification_t *self, const cairn_policy_t *p,
-                           const cairn_change_t *c, Cairn__V1__Verdict *v,
+                           const cairn_change_t *c, cairn_findings_t *out,
                            Cairn__V1__Decision *decision);
 
 #endif

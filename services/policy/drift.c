@@ -100,7 +100,7 @@ static bool s_unauthorized(const cairn_policy_t *p, const cairn_change_t *c,
             }
         }
     }
-    if (s_set(commit) && s_set(c->commit_sha) && strcmp(commit, c->commit_sha) != 0) {
+    if (s_set(commit) && s_set(c->commit_sha) && !cairn_change_is_commit(c, commit)) {
         *decision = "allow";
         snprintf(why, len,
                  "%s was deployed to %s at commit %.12s, but the policy allowed commit %.12s",

@@ -8,8 +8,8 @@
  * unauthorized when
  *   - the event names no change, or a change the policy has no events for;
  *   - the last published decision at that gate is not allow;
- *   - the event states a commit other than the change's current one (the
- *     allow was given for another commit).
+ *   - the event states a commit other than the change's current one or the
+ *     merge commit it became (the allow was given for another commit).
  * An unauthorized deployment raises one alert of kind `drift`, severity
  * `high`, appended under "alert:drift:<change>:<trigger index>"; that entry
  * is the finding. The check runs before the event is folded into the

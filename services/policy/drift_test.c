@@ -234,6 +234,18 @@ static void the_decision_is_a_function_of_the_change_and_the_event(void **state)
     cairn_change_set_gate(c, "deployment", CAIRN__V1__DECISION__DECISION_ALLOW, false);
     assert_int_equal(cairn_drift_evaluate(p, c, &ev, 7, 1000, &out), 0);
     assert_null(out.alert);
+    /* After a merge the deployment carries the merge commit: the allow
+     * given for the head covers it; any other commit is drift. */
+    cairn_change_set(&c->commit_sha, S_SHA);
+    cairn_change_set(&c->merge_sha, S_OTHER);
+    corr.commit_sha = S_OTHER;
+    assert_int_equal(cairn_drift_evaluate(p, c, &ev, 7, 1000, &out), 0);
+    assert_null(out.alert);
+    corr.commit_sha = "0000000000000000000000000000000000000002";
+    assert_int_equal(cairn_drift_evaluate(p, c, &ev, 7, 1000, &out), 0);
+    assert_non_null(out.alert);
+    cairn_alerts_clear(&out, 1);
+    corr.commit_sha = "";
     cairn_change_set_gate(c, "deployment", CAIRN__V1__DECISION__DECISION_DENY, false);
     assert_int_equal(cairn_drift_evaluate(p, c, &ev, 7, 1000, &out), 0);
     assert_non_null(out.alert);

@@ -16,12 +16,14 @@
 #include "drift.h"
 #include "evaluate.h"
 #include "follower.h"
+#include "keys.h"
 #include "ledger_link.h"
 #include "policy_load.h"
 #include "policy_slot.h"
 #include "query.h"
 #include "state.h"
 #include "verdict.h"
+#include "verdict_cache.h"
 
 /* Skipped entries advance the next index in memory; it is written at least
  * this often (and whenever the loop is idle). Re-reading skipped entries
@@ -36,6 +38,7 @@ struct cairn_policy_engine_t {
     cairn_ledger_link_t *link;                       /* appends and replays */
     cairn_follower_t *follower;                      /* the ledger stream */
     cairn_query_t *query;                            /* the query thread */
+    cairn_verdict_cache_t *cache;                    /* verdicts the query thread may reuse */
     cairn_activation_t *activation;                  /* file watch + activation records */
     cairn_drift_t *drift;                            /* unauthorized production deployments */
     uint64_t applied_next;                           /* next index after the last entry handled */
@@ -83,6 +86,7 @@ int cairn_policy_engine_reload(cairn_policy_engine_t *self)
     } else {
         s_log_policy("policy reloaded", next);
         cairn_policy_slot_set(self->slot, next);
+        cairn_verdict_cache_clear(self->cache);
     }
     cairn_policy_unref(&cur);
     return rc;
@@ -234,12 +238,36 @@ static int s_due_reviews(cairn_policy_engine_t *self, const cairn_policy_t *p,
     return rc;
 }
 
-static int s_process(cairn_policy_engine_t *self, const cairn_policy_t *p,
-                     const Cairn__V1__Entry *entry, const Cairn__V1__Event *ev, const char *id)
+/* Offers the verdicts just appended to the query thread: they answer gate
+ * queries until the change's state or the policy changes, or time moves
+ * past what they hold for. */
+static void s_cache(cairn_policy_engine_t *self, cairn_policy_t *p, const cairn_change_t *c,
+                    const cairn_evaluation_t *e, int64_t at)
+{
+    uint8_t *state = NULL;
+    size_t len = 0;
+    if (e->valid_until_ms <= at || cairn_state_pack(c, &state, &len) < 0)
+        return;
+    cairn_cache_basis_t basis = {.policy = p,
+                                 .change_id = c->id,
+                                 .state = state,
+                                 .state_len = len,
+                                 .environment = c->environment,
+                                 .at_ms = at,
+                                 .valid_until_ms = e->valid_until_ms};
+    for (size_t i = 0; i < e->n; i++)
+        if (cairn_verdict_cache_put(self->cache, &basis, i, e->verdicts[i]) < 0)
+            break;
+    free(state);
+}
+
+static int s_process(cairn_policy_engine_t *self, cairn_policy_t *p, const Cairn__V1__Entry *entry,
+                     const Cairn__V1__Event *ev, const char *id)
 {
     cairn_change_t *c = NULL;
     cairn_evaluation_t e;
     cairn_alert_list_t alerts;
+    cairn_keys_t keys = {0};
     memset(&e, 0, sizeof e);
     memset(&alerts, 0, sizeof alerts);
     int rc = cairn_state_read(self->state, id, &c, NULL);
@@ -264,14 +292,15 @@ static int s_process(cairn_policy_engine_t *self, const cairn_policy_t *p,
     if ((rc = s_append_verdicts(self, id, entry->index, e.verdicts, e.n)) < 0 ||
         (rc = s_append_list(self, &alerts)) < 0)
         goto out;
-    if ((rc = cairn_alerts_note(c, &e, &alerts)) < 0)
+    if ((rc = cairn_alerts_note(c, &e, &alerts)) < 0 || (rc = cairn_keys_of_event(ev, &keys)) < 0)
         goto out;
-    if ((rc = cairn_state_commit(self->state, c, entry->index + 1)) < 0) {
+    if ((rc = cairn_state_commit_keys(self->state, c, keys.items, keys.n, entry->index + 1)) < 0) {
         CAIRN_ERROR("cannot store change state; will retry", "change=%s index=%" PRIu64 " error=%s",
                     cairn_log_quote(id), entry->index, cairn_log_quote(cairn_strerror(rc)));
         goto out;
     }
     self->applied_next = self->persisted_next = entry->index + 1;
+    s_cache(self, p, c, &e, at);
     self->events++;
     self->verdicts += e.n;
     self->alerts += alerts.n;
@@ -283,6 +312,7 @@ static int s_process(cairn_policy_engine_t *self, const cairn_policy_t *p,
                e.n ? e.verdicts[0]->risk : "", e.n ? e.verdicts[0]->change_type : "",
                cairn_log_quote(decisions), alerts.n);
 out:
+    cairn_keys_clear(&keys);
     cairn_alert_list_clear(&alerts);
     cairn_evaluation_clear(&e);
     cairn_change_destroy(&c);
@@ -379,7 +409,12 @@ int cairn_policy_engine_new(const cairn_config_t *config, cairn_policy_engine_t 
                     cairn_log_quote(stream), cairn_log_quote(cairn_strerror(rc)));
         goto fail;
     }
-    if ((rc = cairn_query_new(self->query_endpoint, self->state, self->slot, &self->query)) < 0) {
+    if (!(self->cache = cairn_verdict_cache_new(CAIRN_VERDICT_CACHE_BYTES))) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    if ((rc = cairn_query_new(self->query_endpoint, self->state, self->slot, self->cache,
+                              &self->query)) < 0) {
         CAIRN_ERROR("cannot bind the policy query socket", "endpoint=%s error=%s",
                     cairn_log_quote(self->query_endpoint), cairn_log_quote(cairn_strerror(rc)));
         goto fail;
@@ -400,17 +435,22 @@ void cairn_policy_engine_destroy(cairn_policy_engine_t **self_p)
     if (!self_p || !*self_p)
         return;
     cairn_policy_engine_t *self = *self_p;
-    /* The query thread reads state and policy: stop it first. */
+    /* The query thread reads state, policy and cache: stop it first. */
     cairn_query_destroy(&self->query);
     if (self->state && self->applied_next > self->persisted_next)
         s_persist(self);
+    cairn_verdict_cache_stats_t cs = {0};
+    if (self->cache)
+        cairn_verdict_cache_stats(self->cache, &cs);
     if (self->follower)
         CAIRN_INFO("policy stopping",
                    "next=%" PRIu64 " events=%" PRIu64 " verdicts=%" PRIu64 " alerts=%" PRIu64
-                   " skipped=%" PRIu64 " bad=%" PRIu64 " bad_stream=%" PRIu64,
+                   " skipped=%" PRIu64 " bad=%" PRIu64 " bad_stream=%" PRIu64 " cache_hits=%" PRIu64
+                   " cache_misses=%" PRIu64,
                    self->applied_next, self->events, self->verdicts, self->alerts, self->skipped,
-                   self->bad, cairn_follower_bad(self->follower));
+                   self->bad, cairn_follower_bad(self->follower), cs.hits, cs.misses);
     cairn_follower_destroy(&self->follower);
+    cairn_verdict_cache_destroy(&self->cache);
     cairn_activation_destroy(&self->activation);
     cairn_drift_destroy(&self->drift);
     cairn_ledger_link_destroy(&self->link);

@@ -7,10 +7,13 @@
  * folded into that change's state, every gate is evaluated in policy order,
  * the verdicts ("verdict:<change>:<gate>:<index>") and alerts
  * ("alert:<kind>:<change>:<index>") are appended and acknowledged, and only
- * then are the state and the next index committed together. If the ledger
- * does not acknowledge, nothing is committed and the entry is retried; the
- * idempotency keys make the retry safe. Verdicts, alerts and receipts on the
- * stream are skipped (they never trigger evaluation). */
+ * then are the state, the event's correlation keys (keys.h) and the next
+ * index committed together; the verdicts then go to the verdict cache
+ * (verdict_cache.h), from which the query thread answers gate queries while
+ * they hold. If the ledger does not acknowledge, nothing is committed and the
+ * entry is retried; the idempotency keys make the retry safe. Verdicts,
+ * alerts and receipts on the stream are skipped (they never trigger
+ * evaluation). */
 #ifndef CAIRN_POLICY_ENGINE_H
 #define CAIRN_POLICY_ENGINE_H
 

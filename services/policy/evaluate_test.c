@@ -18,6 +18,7 @@
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define SHA_MERGE "cccccccccccccccccccccccccccccccccccccccc"
 
 #define ALLOW CAIRN__V1__DECISION__DECISION_ALLOW
 #define DENY CAIRN__V1__DECISION__DECISION_DENY
@@ -91,6 +92,30 @@ static void s_tests(s_fixture_t *f, uint32_t passed, uint32_t failed)
     e.evd.outcome = failed ? "failure" : "success";
     e.evd.tests_passed = passed;
     e.evd.tests_failed = failed;
+    s_apply(f, &e);
+}
+
+/* Test evidence about commit sha (NULL: none stated). */
+static void s_tests_at(s_fixture_t *f, const char *sha)
+{
+    s_event_t e;
+    s_init(&e, "dev.cdevents.testsuiterun.finished.0.3.0");
+    e.ev.evidence = &e.evd;
+    e.evd.kind = "test_report";
+    e.evd.outcome = "success";
+    e.evd.tests_passed = 7;
+    if (sha)
+        e.corr.commit_sha = (char *)sha;
+    s_apply(f, &e);
+}
+
+/* The change merged: head still sha, merge commit merge. */
+static void s_merged(s_fixture_t *f, const char *sha, const char *merge)
+{
+    s_event_t e;
+    s_init(&e, "dev.cdevents.change.merged.0.3.0");
+    e.corr.commit_sha = (char *)sha;
+    e.gov.merge_sha = (char *)merge;
     s_apply(f, &e);
 }
 
@@ -381,6 +406,138 @@ static void one_person_fills_one_slot_and_the_matching_finds_the_assignment(void
     assert_string_equal(dep->approvals[2]->role, "privacy");
 }
 
+static void a_revoked_approval_withdraws_only_that_persons_decision(void **state)
+{
+    s_fixture_t *f = *state;
+    s_created(f, "dana", SHA_A);
+    s_tests(f, 1, 0);
+    s_approve(f, "erin", SHA_A, "granted");
+    s_approve(f, "lee", SHA_A, "granted");
+    /* GitLab unapproval by erin: lee's approval still carries the gate. */
+    s_approve(f, "erin", SHA_A, "revoked");
+    s_evaluate(f);
+    const Cairn__V1__Verdict *dep = s_gate(f, "deployment");
+    s_dump(dep);
+    assert_int_equal(dep->decision, ALLOW);
+    assert_null(s_reason(dep, "rejection"));
+    assert_int_equal(dep->n_approvals, 1);
+    assert_string_equal(dep->approvals[0]->user, "lee");
+    assert_int_equal(f->change->n_approvals, 1);
+
+    /* lee's review dismissed: nobody approves now, which waits, never denies. */
+    s_approve(f, "lee", SHA_A, "revoked");
+    s_evaluate(f);
+    dep = s_gate(f, "deployment");
+    s_dump(dep);
+    assert_int_equal(dep->decision, PENDING);
+    assert_null(s_reason(dep, "rejection"));
+    assert_int_equal(dep->n_approvals, 0);
+    assert_string_equal(s_reason(dep, "peer")->result, "missing");
+    /* The revocations are inputs of the verdict all the same. */
+    assert_int_equal(dep->n_input_indexes, 6);
+
+    /* Revoking what was never given changes nothing. */
+    s_approve(f, "frank", NULL, "revoked");
+    s_approve(f, "erin", SHA_A, "granted");
+    s_evaluate(f);
+    assert_int_equal(s_gate(f, "deployment")->decision, ALLOW);
+}
+
+static void a_revocation_on_a_newer_head_withdraws_the_older_approval(void **state)
+{
+    s_fixture_t *f = *state;
+    /* erin approved commit A; a GitLab unapproval arrives naming the new
+     * head B, on which erin never decided: her decision is withdrawn. */
+    s_created(f, "dana", SHA_A);
+    s_approve(f, "erin", SHA_A, "granted");
+    s_approve(f, "lee", SHA_A, "rejected");
+    s_approve(f, "erin", SHA_B, "revoked");
+    assert_int_equal(f->change->n_approvals, 1);
+    assert_string_equal(f->change->approvals[0].user, "lee");
+    /* A revoked rejection is no rejection any more. */
+    s_approve(f, "lee", SHA_A, "revoked");
+    s_tests(f, 1, 0);
+    s_evaluate(f);
+    const Cairn__V1__Verdict *dep = s_gate(f, "deployment");
+    assert_int_equal(dep->decision, PENDING);
+    assert_null(s_reason(dep, "rejection"));
+}
+
+static void evidence_for_the_merge_commit_counts_for_the_change(void **state)
+{
+    s_fixture_t *f = *state;
+    s_created(f, "dana", SHA_A);
+    s_approve(f, "erin", SHA_A, "granted"); /* bound to the PR head */
+    s_merged(f, SHA_A, SHA_MERGE);
+    assert_string_equal(f->change->commit_sha, SHA_A);
+    assert_string_equal(f->change->merge_sha, SHA_MERGE);
+
+    /* The build after the merge runs on the merge commit. */
+    s_tests_at(f, SHA_MERGE);
+    s_evaluate(f);
+    const Cairn__V1__Verdict *build = s_gate(f, "build");
+    s_dump(build);
+    assert_int_equal(build->decision, ALLOW);
+    const Cairn__V1__Verdict *dep = s_gate(f, "deployment");
+    s_dump(dep);
+    assert_int_equal(dep->decision, ALLOW); /* the head's approval stays valid */
+    assert_string_equal(dep->commit_sha, SHA_A);
+
+    /* An event describing the change at its merge commit does not move it
+     * off the head its approvals were given for. */
+    s_updated(f, SHA_MERGE);
+    assert_string_equal(f->change->commit_sha, SHA_A);
+    s_approve(f, "lee", SHA_MERGE, "granted");
+    s_evaluate(f);
+    dep = s_gate(f, "deployment");
+    assert_int_equal(dep->decision, ALLOW);
+    assert_null(s_reason(dep, "new_commit"));
+
+    /* Evidence about any other commit is still not this change's. */
+    s_tests_at(f, SHA_B);
+    s_evaluate(f);
+    build = s_gate(f, "build");
+    assert_int_equal(build->decision, PENDING);
+    assert_non_null(strstr(s_reason(build, "unit-tests")->message, "not the current commit"));
+}
+
+static void deciding_first_and_writing_later_give_the_same_verdict(void **state)
+{
+    s_fixture_t *f = *state;
+    s_created(f, "dana", SHA_A);
+    s_tests(f, 3, 0);
+    s_approve(f, "dana", NULL, "granted");
+    cairn_eval_opts_t o = {.now_ms = 1795600800000LL, .trigger_index = f->next - 1};
+    cairn_evaluation_t all;
+    cairn_eval_t *lazy = NULL;
+    assert_int_equal(cairn_evaluate_change(f->policy, "CHG-1", f->change, &o, &all), 0);
+    assert_int_equal(cairn_eval_new(f->policy, "CHG-1", f->change, &o, false, &lazy), 0);
+    int gi = cairn_policy_gate_index(f->policy, "deployment");
+    /* Decided without a sentence written. */
+    const cairn_findings_t *found = cairn_eval_findings(lazy, (size_t)gi);
+    assert_int_equal(cairn_eval_decision(lazy, (size_t)gi), DENY);
+    assert_true(found->n_reasons > 0);
+    for (size_t i = 0; i < found->n_reasons; i++)
+        assert_null(found->reasons[i].message);
+    /* Written on request: the same bytes as writing while deciding. */
+    Cairn__V1__Verdict *v = NULL, *again = NULL;
+    assert_int_equal(cairn_eval_verdict(lazy, (size_t)gi, &v), 0);
+    assert_int_equal(cairn_eval_verdict(lazy, (size_t)gi, &again), 0);
+    assert_ptr_equal(v, again);
+    uint8_t *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    assert_int_equal(cairn_codec_pack(&v->base, &a, &na), 0);
+    assert_int_equal(cairn_codec_pack(&all.verdicts[gi]->base, &b, &nb), 0);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na);
+    free(a);
+    free(b);
+    /* Nothing here depends on the time. */
+    assert_true(cairn_eval_valid_until(lazy) == INT64_MAX);
+    cairn_eval_destroy(&lazy);
+    cairn_evaluation_clear(&all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +557,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             one_person_fills_one_slot_and_the_matching_finds_the_assignment, s_setup_all_of,
             s_teardown),
+        cmocka_unit_test_setup_teardown(a_revoked_approval_withdraws_only_that_persons_decision,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(a_revocation_on_a_newer_head_withdraws_the_older_approval,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(evidence_for_the_merge_commit_counts_for_the_change,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(deciding_first_and_writing_later_give_the_same_verdict,
+                                        s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

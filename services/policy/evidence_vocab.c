@@ -38,10 +38,20 @@ const cairn_req_def_t *cairn_req_def_find(const char *type, const char *key)
 
 bool cairn_evidence_type_known(const char *type)
 {
-    for (size_t i = 0; s_types[i]; i++)
+    return cairn_evidence_type_index(type) >= 0;
+}
+
+int cairn_evidence_type_index(const char *type)
+{
+    for (int i = 0; s_types[i]; i++)
         if (strcmp(s_types[i], type) == 0)
-            return true;
-    return false;
+            return i;
+    return -1;
+}
+
+const char *cairn_evidence_type_name(int index)
+{
+    return index >= 0 && index < CAIRN_EVIDENCE_TYPES ? s_types[index] : "";
 }
 
 static void s_join(const char *const *words, char *buf, size_t len)

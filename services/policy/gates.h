@@ -6,23 +6,37 @@
 #ifndef CAIRN_POLICY_GATES_H
 #define CAIRN_POLICY_GATES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "cairn/codec.h"
 #include "change.h"
+#include "findings.h"
 #include "policy_model.h"
+#include "predicates.h"
 
-/* Evaluates every evidence criterion of gate g for change c at time now_ms,
- * adding one reason per criterion (and obligations for what is open) to v
- * and raising *decision. */
-int cairn_gate_check_evidence(const cairn_gate_t *g, const cairn_change_t *c, int64_t now_ms,
-                              Cairn__V1__Verdict *v, Cairn__V1__Decision *decision);
+/* The evidence each type of the vocabulary reads for one change, looked
+ * up once per evaluation: the latest of the type (for coverage, else the
+ * latest evidence that states a coverage figure), whether it is about
+ * another commit than the change's (or its merge commit), and whether its
+ * outcome is "success". */
+typedef struct {
+    const cairn_change_evidence_t *latest[CAIRN_EVIDENCE_TYPES];
+    bool other_commit[CAIRN_EVIDENCE_TYPES];
+    bool success[CAIRN_EVIDENCE_TYPES];
+    int coverage; /* the index of type "coverage" */
+} cairn_evidence_index_t;
 
-/* The same, also lowering *expires_ms (0: none yet) to the time the first
- * passing criterion with a max_age goes stale, and naming it in what. */
-int cairn_gate_check_evidence_exp(const cairn_gate_t *g, const cairn_change_t *c, int64_t now_ms,
-                                  Cairn__V1__Verdict *v, Cairn__V1__Decision *decision,
-                                  int64_t *expires_ms, char *what, size_t what_len);
+void cairn_evidence_index(const cairn_change_t *c, cairn_evidence_index_t *out);
+
+/* Evaluates every evidence criterion of gate g for the change of f at
+ * f->now_ms, adding one finding per criterion (and what is open) to out,
+ * raising *decision, and lowering *expiry to the time the first passing
+ * criterion with a max_age goes stale. Evidence about the change's commit
+ * or its recorded merge commit counts; other commits' does not. */
+int cairn_gate_check_evidence(const cairn_gate_t *g, const cairn_facts_t *f,
+                              const cairn_evidence_index_t *ix, cairn_findings_t *out,
+                              Cairn__V1__Decision *decision, cairn_expiry_t *expiry);
 
 #endif

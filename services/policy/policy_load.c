@@ -1685,7 +1685,7 @@ int cairn_policy_load_string(const char *name, const char *text, size_t len, cai
     snprintf(dstr, sizeof dstr, "sha256:%s", hex);
     c.p->digest = cairn_arena_strdup(c.p->arena, dstr);
     c.p->source = cairn_arena_strdup(c.p->arena, name);
-    if (!c.p->digest || !c.p->source) {
+    if (!c.p->digest || !c.p->source || cairn_policy_prepare(c.p) < 0) {
         rc = -ENOMEM;
         goto out;
     }

@@ -1,6 +1,7 @@
 /* The policy model's lifetime and lookups (see policy_model.h). */
 #include "policy_model.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,8 +104,16 @@ bool cairn_policy_user_is_service_account(const cairn_policy_t *self, const char
     return false;
 }
 
+static int s_strptrcmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 bool cairn_policy_user_known(const cairn_policy_t *self, const char *user)
 {
+    if (self->known_users)
+        return bsearch(&user, self->known_users, self->n_known_users, sizeof *self->known_users,
+                       s_strptrcmp) != NULL;
     for (size_t i = 0; i < self->n_roles; i++) {
         if (cairn_strv_contains(&self->roles[i].users, user))
             return true;
@@ -142,4 +151,41 @@ void cairn_policy_gate_list(const cairn_policy_t *self, char *buf, size_t len)
             break;
         used += (size_t)n;
     }
+}
+
+int cairn_policy_prepare(cairn_policy_t *self)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->n_roles; i++)
+        n += self->roles[i].users.count + self->roles[i].n_delegations;
+    const char **users = cairn_arena_alloc(self->arena, (n + 1) * sizeof *users);
+    if (!users)
+        return -ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < self->n_roles; i++) {
+        for (size_t u = 0; u < self->roles[i].users.count; u++)
+            users[k++] = self->roles[i].users.items[u];
+        for (size_t d = 0; d < self->roles[i].n_delegations; d++)
+            users[k++] = self->roles[i].delegations[d].to;
+    }
+    qsort(users, k, sizeof *users, s_strptrcmp);
+    self->known_users = users;
+    self->n_known_users = k;
+
+    for (size_t gi = 0; gi < self->n_gates; gi++) {
+        cairn_gate_t *g = &self->gates[gi];
+        g->after_index = cairn_arena_alloc(self->arena, (g->after.count + 1) * sizeof(int));
+        if (!g->after_index)
+            return -ENOMEM;
+        for (size_t i = 0; i < g->after.count; i++)
+            g->after_index[i] = cairn_policy_gate_index(self, g->after.items[i]);
+        g->reads_verification = false;
+        for (size_t i = 0; i < g->n_evidence; i++) {
+            cairn_evidence_rule_t *r = &g->evidence[i];
+            r->type_index = cairn_evidence_type_index(r->type);
+            if (strcmp(r->type, "verification") == 0)
+                g->reads_verification = true;
+        }
+    }
+    return 0;
 }

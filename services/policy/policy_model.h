@@ -140,6 +140,13 @@ typedef struct {
     const char *what;       /* noun for sentences, e.g. "passed tests" */
 } cairn_req_def_t;
 
+/* Evidence types of the closed vocabulary, in a fixed order. */
+#define CAIRN_EVIDENCE_TYPES 6
+/* The index of a known evidence type (0 .. CAIRN_EVIDENCE_TYPES-1), or -1. */
+int cairn_evidence_type_index(const char *type);
+/* The type at an index. */
+const char *cairn_evidence_type_name(int index);
+
 /* The definition for (type, key), or NULL. */
 const cairn_req_def_t *cairn_req_def_find(const char *type, const char *key);
 /* Whether type is a known evidence type. */
@@ -165,6 +172,7 @@ typedef struct {
     size_t n_reqs;
     int64_t max_age_ms;  /* 0 = no limit */
     bool on_fail_manual; /* on_fail: manual */
+    int type_index;      /* type's index in the vocabulary (set by cairn_policy_prepare) */
 } cairn_evidence_rule_t;
 
 /* gates.<name> */
@@ -174,6 +182,8 @@ typedef struct {
     bool approvals_satisfied;        /* require: {approvals_satisfied: true} */
     cairn_evidence_rule_t *evidence; /* evidence criteria */
     size_t n_evidence;
+    int *after_index;        /* index of each `after` gate, -1 if none (cairn_policy_prepare) */
+    bool reads_verification; /* a criterion reads verification evidence (cairn_policy_prepare) */
 } cairn_gate_t;
 
 /* change_types.<name> */
@@ -257,6 +267,10 @@ typedef struct cairn_policy_t {
 
     cairn_policy_test_t *tests;
     size_t n_tests;
+
+    const char *
+        *known_users; /* every member of a role and delegate, sorted (cairn_policy_prepare) */
+    size_t n_known_users;
 } cairn_policy_t;
 
 /* A new, empty policy with one reference (used by the loader). */
@@ -267,6 +281,11 @@ cairn_policy_t *cairn_policy_ref(cairn_policy_t *self);
 
 /* Drops a reference (NULL-safe, sets *self_p to NULL); the last one frees it. */
 void cairn_policy_unref(cairn_policy_t **self_p);
+
+/* Fills in what the evaluator looks up on every evaluation: each gate's
+ * `after` gates by index, whether it reads verification evidence, and each
+ * criterion's evidence type index. The loader calls it last. */
+int cairn_policy_prepare(cairn_policy_t *self);
 
 /* Lookups. */
 const cairn_role_t *cairn_policy_role(const cairn_policy_t *self, const char *name);

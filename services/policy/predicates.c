@@ -5,6 +5,12 @@
 
 #include "glob.h"
 
+void cairn_facts_until(const cairn_facts_t *f, int64_t t)
+{
+    if (f->valid_until_ms && t > f->now_ms && t < *f->valid_until_ms)
+        *f->valid_until_ms = t;
+}
+
 bool cairn_when_empty(const cairn_when_t *w)
 {
     return !w->env.count && !w->service.count && !w->paths_any.count && !w->data_class_any.count &&

@@ -18,7 +18,13 @@ typedef struct {
     char *const *data_classes;    /* data classes: stated and from paths (NULL: the change's) */
     size_t n_data_classes;
     int64_t now_ms; /* evaluation time (approval expiry, delegations) */
+    int64_t *valid_until_ms; /* lowered to the first time after now_ms at which a time-dependent
+                                result may change (NULL: not tracked) */
 } cairn_facts_t;
+
+/* Notes that a result read at f->now_ms holds until t (exclusive): lowers
+ * *f->valid_until_ms to t when t is later than now. */
+void cairn_facts_until(const cairn_facts_t *f, int64_t t);
 
 typedef enum {
     CAIRN_WHEN_NO = 0,      /* a stated fact rules it out */

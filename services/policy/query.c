@@ -1,6 +1,7 @@
-/* The query server (see query.h). Gate queries are evaluated live from the
- * stored state; `now` is the wall clock here (evidence max_age is real time),
- * while verdicts written to the ledger use their trigger's time. */
+/* The query server (see query.h). Gate queries are answered for `now`, the
+ * wall clock here (evidence max_age is real time), while verdicts written to
+ * the ledger use their trigger's time; a cached verdict answers only while
+ * it is exactly what evaluating now would give. */
 #include "query.h"
 
 #include <errno.h>
@@ -18,23 +19,26 @@
 #include "evaluate.h"
 
 struct cairn_query_t {
-    zactor_t *actor;           /* the thread serving the ROUTER socket */
-    const char *endpoint;      /* bus.policy_query (not owned) */
-    cairn_state_t *state;      /* read-only use (not owned) */
-    cairn_policy_slot_t *slot; /* policy in force (not owned) */
-    int bind_rc;               /* result of binding, set by the thread */
+    zactor_t *actor;              /* the thread serving the ROUTER socket */
+    const char *endpoint;         /* bus.policy_query (not owned) */
+    cairn_state_t *state;         /* read-only use (not owned) */
+    cairn_policy_slot_t *slot;    /* policy in force (not owned) */
+    cairn_verdict_cache_t *cache; /* verdicts already computed (not owned; may be NULL) */
+    int bind_rc;                  /* result of binding, set by the thread */
 };
 
 typedef struct {
     Cairn__V1__PolicyReply reply;   /* what is sent */
     Cairn__V1__ChangeStatus status; /* reply.change when a status was asked */
     char error[1024];               /* reply.error */
-    cairn_change_t *change;         /* state read for the query */
-    Cairn__V1__Verdict *verdict;    /* gate answer */
+    cairn_state_found_t found;      /* the change the query names, as stored */
+    cairn_change_t *change;         /* found, decoded */
+    cairn_eval_t *eval;             /* the evaluation (owns the verdicts) */
     Cairn__V1__Verdict **all;       /* status answer */
-    size_t n_all;
-    Cairn__V1__Approval *raw; /* approvals shown when no verdict lists them */
+    Cairn__V1__Approval *raw;       /* approvals shown when no verdict lists them */
     Cairn__V1__Approval **raw_p;
+    uint8_t *cached; /* the whole reply, from the verdict cache */
+    size_t cached_len;
 } s_answer_t;
 
 __attribute__((format(printf, 3, 4))) static void s_fail(s_answer_t *a, int status, const char *fmt,
@@ -56,43 +60,72 @@ static cairn_eval_opts_t s_opts(const cairn_change_t *c, const char *env, int64_
     return o;
 }
 
-/* Reads the change; ids too long to be stored simply have no events. */
-static int s_read(cairn_state_t *state, const char *id, s_answer_t *a)
+/* Finds the change named by key (its id or a correlation key); a key that
+ * names nothing is a change with no events. */
+static int s_find(cairn_state_t *state, const char *key, s_answer_t *a)
 {
-    uint64_t next = 0;
-    bool storable = strlen(id) <= CAIRN_CHANGE_ID_MAX;
-    int rc = cairn_state_read(state, id, storable ? &a->change : NULL, &next);
+    int rc = cairn_state_find(state, key, &a->found);
+    if (rc == 0 && a->found.id)
+        rc = cairn_state_decode(a->found.id, a->found.bytes, a->found.len, &a->change);
     if (rc < 0) {
         s_fail(a, rc, "cannot read the policy state: %s", cairn_strerror(rc));
         return rc;
     }
-    a->reply.applied_index = next;
+    a->reply.applied_index = a->found.next;
     return 0;
 }
 
-static void s_gate(cairn_state_t *state, const cairn_policy_t *p, const Cairn__V1__GateQuery *q,
-                   int64_t now_ms, s_answer_t *a)
+static void s_gate(cairn_state_t *state, cairn_policy_t *p, cairn_verdict_cache_t *cache,
+                   const Cairn__V1__GateQuery *q, int64_t now_ms, s_answer_t *a)
 {
     if (!*q->change_id) {
         s_fail(a, CAIRN_EINVALID, "a gate query needs a change id");
         return;
     }
-    if (cairn_policy_gate_index(p, q->gate) < 0) {
+    int gi = cairn_policy_gate_index(p, q->gate);
+    if (gi < 0) {
         char gates[512];
         cairn_policy_gate_list(p, gates, sizeof gates);
         s_fail(a, CAIRN_ENOTFOUND, "unknown gate '%s'; policy %s has gates: %s", q->gate, p->name,
                gates);
         return;
     }
-    if (s_read(state, q->change_id, a) < 0)
-        return;
-    cairn_eval_opts_t o = s_opts(a->change, q->environment, now_ms);
-    int rc = cairn_evaluate_gate(p, q->change_id, a->change, q->gate, &o, &a->verdict);
+    int rc = cairn_state_find(state, q->change_id, &a->found);
     if (rc < 0) {
+        s_fail(a, rc, "cannot read the policy state: %s", cairn_strerror(rc));
+        return;
+    }
+    a->reply.applied_index = a->found.next;
+    const cairn_state_found_t *f = &a->found;
+    if (cache && f->id &&
+        cairn_verdict_cache_reply(cache, p, f->id, f->bytes, f->len, q->environment, (size_t)gi,
+                                  now_ms, f->next, &a->cached, &a->cached_len) == 0)
+        return;
+    if (f->id && (rc = cairn_state_decode(f->id, f->bytes, f->len, &a->change)) < 0) {
+        s_fail(a, rc, "cannot read the policy state: %s", cairn_strerror(rc));
+        return;
+    }
+    Cairn__V1__Verdict *v = NULL;
+    cairn_eval_opts_t o = s_opts(a->change, q->environment, now_ms);
+    if ((rc = cairn_eval_new(p, f->id ? f->id : q->change_id, a->change, &o, false, &a->eval)) <
+            0 ||
+        (rc = cairn_eval_verdict(a->eval, (size_t)gi, &v)) < 0) {
         s_fail(a, rc, "cannot evaluate the gate: %s", cairn_strerror(rc));
         return;
     }
-    a->reply.verdict = a->verdict;
+    a->reply.verdict = v;
+    const cairn_change_t *c = a->change;
+    if (cache && c && (!*q->environment || strcmp(q->environment, c->environment) == 0)) {
+        cairn_cache_basis_t basis = {.policy = p,
+                                     .change_id = f->id,
+                                     .state = f->bytes,
+                                     .state_len = f->len,
+                                     .environment = c->environment,
+                                     .at_ms = now_ms,
+                                     .valid_until_ms = cairn_eval_valid_until(a->eval)};
+        if (cairn_verdict_cache_put(cache, &basis, (size_t)gi, v) < 0)
+            CAIRN_DEBUG("cannot cache a verdict", "change=%s", cairn_log_quote(f->id));
+    }
 }
 
 static void s_status(cairn_state_t *state, const cairn_policy_t *p, const Cairn__V1__StatusQuery *q,
@@ -102,19 +135,24 @@ static void s_status(cairn_state_t *state, const cairn_policy_t *p, const Cairn_
         s_fail(a, CAIRN_EINVALID, "a status query needs a change id");
         return;
     }
-    if (s_read(state, q->change_id, a) < 0)
+    if (s_find(state, q->change_id, a) < 0)
         return;
+    const char *id = a->found.id ? a->found.id : q->change_id;
     cairn_eval_opts_t o = s_opts(a->change, NULL, now_ms);
-    int rc = cairn_evaluate_all(p, q->change_id, a->change, &o, &a->all, &a->n_all);
+    int rc = cairn_eval_new(p, id, a->change, &o, false, &a->eval);
+    if (rc == 0 && !(a->all = calloc(p->n_gates ? p->n_gates : 1, sizeof *a->all)))
+        rc = -ENOMEM;
+    for (size_t gi = 0; gi < p->n_gates && rc == 0; gi++)
+        rc = cairn_eval_verdict(a->eval, gi, &a->all[gi]);
     if (rc < 0) {
         s_fail(a, rc, "cannot evaluate the change: %s", cairn_strerror(rc));
         return;
     }
     Cairn__V1__ChangeStatus *st = &a->status;
     const cairn_change_t *c = a->change;
-    st->change_id = (char *)q->change_id;
+    st->change_id = (char *)id;
     st->gates = a->all;
-    st->n_gates = a->n_all;
+    st->n_gates = p->n_gates;
     if (c) {
         st->author = c->author;
         st->committers = c->committers;
@@ -125,7 +163,7 @@ static void s_status(cairn_state_t *state, const cairn_policy_t *p, const Cairn_
         st->n_input_indexes = c->n_inputs;
         /* Approvals as evaluated (void flags set) by the first gate that
          * counts them; otherwise as stored. */
-        for (size_t i = 0; i < a->n_all && !st->n_approvals; i++)
+        for (size_t i = 0; i < p->n_gates && !st->n_approvals; i++)
             if (a->all[i]->n_approvals) {
                 st->approvals = a->all[i]->approvals;
                 st->n_approvals = a->all[i]->n_approvals;
@@ -152,8 +190,9 @@ static void s_status(cairn_state_t *state, const cairn_policy_t *p, const Cairn_
     a->reply.change = st;
 }
 
-int cairn_query_answer(cairn_state_t *state, cairn_policy_slot_t *slot, const uint8_t *req,
-                       size_t len, int64_t now_ms, uint8_t **reply_out, size_t *reply_len)
+int cairn_query_answer(cairn_state_t *state, cairn_policy_slot_t *slot,
+                       cairn_verdict_cache_t *cache, const uint8_t *req, size_t len, int64_t now_ms,
+                       uint8_t **reply_out, size_t *reply_len)
 {
     s_answer_t a;
     memset(&a, 0, sizeof a);
@@ -161,25 +200,33 @@ int cairn_query_answer(cairn_state_t *state, cairn_policy_slot_t *slot, const ui
     cairn__v1__change_status__init(&a.status);
     Cairn__V1__PolicyRequest *rq = NULL;
     cairn_policy_t *p = cairn_policy_slot_get(slot);
+    int rc = 0;
 
     if (cairn_codec_policy_request_unpack(req, len, &rq) < 0) {
         s_fail(&a, CAIRN_EPROTO, "the request is not a PolicyRequest");
     } else if (rq->body_case == CAIRN__V1__POLICY_REQUEST__BODY_GATE) {
-        s_gate(state, p, rq->gate, now_ms, &a);
+        s_gate(state, p, cache, rq->gate, now_ms, &a);
     } else if (rq->body_case == CAIRN__V1__POLICY_REQUEST__BODY_STATUS) {
         s_status(state, p, rq->status, now_ms, &a);
     } else {
         s_fail(&a, CAIRN_EINVALID, "the request names no query: set gate or status");
     }
-    if (!a.reply.applied_index)
-        cairn_state_read(state, NULL, NULL, &a.reply.applied_index);
-    int rc = cairn_codec_pack(&a.reply.base, reply_out, reply_len);
+    if (a.cached) {
+        *reply_out = a.cached;
+        *reply_len = a.cached_len;
+        a.cached = NULL;
+    } else {
+        if (!a.reply.applied_index)
+            cairn_state_read(state, NULL, NULL, &a.reply.applied_index);
+        rc = cairn_codec_pack(&a.reply.base, reply_out, reply_len);
+    }
 
     free(a.raw);
     free(a.raw_p);
-    CAIRN_CODEC_FREE(&a.verdict);
-    cairn_verdicts_free(&a.all, a.n_all);
+    free(a.all);
+    cairn_eval_destroy(&a.eval);
     cairn_change_destroy(&a.change);
+    cairn_state_found_clear(&a.found);
     CAIRN_CODEC_FREE(&rq);
     cairn_policy_unref(&p);
     return rc;
@@ -196,8 +243,8 @@ static void s_serve_one(cairn_query_t *self, zsock_t *router)
             CAIRN_WARN("dropped a malformed query message", NULL);
         return;
     }
-    rc = cairn_query_answer(self->state, self->slot, payload, len, cairn_now_ms(), &reply,
-                            &reply_len);
+    rc = cairn_query_answer(self->state, self->slot, self->cache, payload, len, cairn_now_ms(),
+                            &reply, &reply_len);
     free(payload);
     if (rc < 0) {
         CAIRN_ERROR("cannot answer a query", "error=%s", cairn_log_quote(cairn_strerror(rc)));
@@ -239,7 +286,7 @@ static void s_actor(zsock_t *pipe, void *arg)
 }
 
 int cairn_query_new(const char *endpoint, cairn_state_t *state, cairn_policy_slot_t *slot,
-                    cairn_query_t **out)
+                    cairn_verdict_cache_t *cache, cairn_query_t **out)
 {
     cairn_query_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -247,6 +294,7 @@ int cairn_query_new(const char *endpoint, cairn_state_t *state, cairn_policy_slo
     self->endpoint = endpoint;
     self->state = state;
     self->slot = slot;
+    self->cache = cache;
     self->actor = zactor_new(s_actor, self);
     int rc = self->actor ? self->bind_rc : -ENOMEM;
     if (rc < 0) {

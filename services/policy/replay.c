@@ -186,10 +186,11 @@ static int s_event(cairn_replay_t *self, const Cairn__V1__Entry *entry, const Ca
     /* Exactly what the daemon does: the trigger's own time, the change's environment. */
     int64_t at = ev->received_at_ms ? ev->received_at_ms : entry->appended_at_ms;
     cairn_eval_opts_t o = {.environment = NULL, .now_ms = at, .trigger_index = entry->index};
-    Cairn__V1__Verdict **vs = NULL;
-    size_t n = 0;
-    if ((rc = cairn_evaluate_all(self->p, id, c, &o, &vs, &n)) < 0)
+    cairn_evaluation_t e;
+    if ((rc = cairn_evaluate_change(self->p, id, c, &o, &e)) < 0)
         return rc;
+    Cairn__V1__Verdict **vs = e.verdicts;
+    size_t n = e.n;
     self->stats.evaluated++;
     for (size_t i = 0; i < n && rc == 0; i++) {
         char key[CAIRN_CHANGE_ID_MAX + 256];
@@ -211,7 +212,7 @@ static int s_event(cairn_replay_t *self, const Cairn__V1__Entry *entry, const Ca
             s_pending_free(&item);
         }
     }
-    cairn_verdicts_free(&vs, n);
+    cairn_evaluation_clear(&e);
     return rc;
 }
 

@@ -18,7 +18,9 @@
 #include "cairn/codec.h"
 #include "change.h"
 #include "change_type.h"
+#include "findings.h"
 #include "policy_model.h"
+#include "predicates.h"
 
 typedef struct {
     const cairn_change_type_t *def; /* the change type asking for it (NULL: none) */
@@ -26,7 +28,6 @@ typedef struct {
     int64_t due_ms;                 /* when it is due (0 until deployed) */
     uint32_t have;                  /* reviews given */
     bool done;                      /* enough reviews */
-    char reviewers[256];            /* who reviewed */
 } cairn_review_t;
 
 void cairn_review_evaluate(const cairn_policy_t *p, const cairn_change_t *c,
@@ -36,7 +37,9 @@ void cairn_review_evaluate(const cairn_policy_t *p, const cairn_change_t *c,
 bool cairn_review_open(const cairn_review_t *r);
 
 /* Adds the review's reason and, while open, its obligation to v. */
-int cairn_review_explain(const cairn_review_t *r, const cairn_policy_t *p, const cairn_change_t *c,
-                         int64_t now_ms, Cairn__V1__Verdict *v);
+/* Adds the post_review reason (and obligation while open) to out; f gives
+ * the change and the time, and notes when the review falls due. */
+int cairn_review_explain(const cairn_review_t *r, const cairn_policy_t *p, const cairn_facts_t *f,
+                         cairn_findings_t *out);
 
 #endif

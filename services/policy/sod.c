@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "evaluate.h"
-#include "verdict.h"
+#include "format.h"
 
 static const char *s_verb(const cairn_sod_rule_t *rule)
 {
@@ -30,21 +30,24 @@ bool cairn_sod_violated(const cairn_policy_t *p, const cairn_sod_rule_t *rule,
         else if (strcmp(fact, "verifier") == 0 && strcmp(c->verifier, user) == 0)
             what = "verified";
         if (what) {
-            snprintf(reason, len, "%s %s %s and cannot %s it", user, what, c->id, verb);
+            if (reason)
+                cairn_format(reason, len, "%s %s %s and cannot %s it", user, what, c->id, verb);
             return true;
         }
     }
     for (size_t i = 0; i < rule->not_kinds.count; i++)
         if (strcmp(rule->not_kinds.items[i], "service_account") == 0 &&
             cairn_policy_user_is_service_account(p, user)) {
-            snprintf(reason, len, "%s is a service account and cannot %s %s", user, verb, c->id);
+            if (reason)
+                cairn_format(reason, len, "%s is a service account and cannot %s %s", user, verb,
+                             c->id);
             return true;
         }
     return false;
 }
 
 int cairn_sod_check_verifier(const cairn_policy_t *p, const cairn_change_t *c,
-                             Cairn__V1__Verdict *v, Cairn__V1__Decision *decision)
+                             cairn_findings_t *out, Cairn__V1__Decision *decision)
 {
     int rc = 0;
     for (size_t i = 0; i < p->n_sod; i++) {
@@ -53,14 +56,16 @@ int cairn_sod_check_verifier(const cairn_policy_t *p, const cairn_change_t *c,
             continue;
         char reason[512];
         if (!*c->verifier)
-            rc = cairn_verdict_add_reason(v, rule->id, "pass", "no verifier recorded for %s yet",
-                                          c->id);
-        else if (cairn_sod_violated(p, rule, c, c->verifier, reason, sizeof reason)) {
-            rc = cairn_verdict_add_reason(v, rule->id, "fail", "%s", reason);
+            rc = cairn_findings_reason(out, rule->id, CAIRN_RESULT_PASS,
+                                       "no verifier recorded for %s yet", c->id);
+        else if (cairn_sod_violated(p, rule, c, c->verifier, out->render ? reason : NULL,
+                                    sizeof reason)) {
+            rc = cairn_findings_reason(out, rule->id, CAIRN_RESULT_FAIL, "%s",
+                                       out->render ? reason : "");
             *decision = cairn_decision_worst(*decision, CAIRN__V1__DECISION__DECISION_DENY);
         } else
-            rc = cairn_verdict_add_reason(v, rule->id, "pass", "%s may verify %s", c->verifier,
-                                          c->id);
+            rc = cairn_findings_reason(out, rule->id, CAIRN_RESULT_PASS, "%s may verify %s",
+                                       c->verifier, c->id);
         if (rc < 0)
             return rc;
     }

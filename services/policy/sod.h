@@ -12,17 +12,18 @@
 
 #include "cairn/codec.h"
 #include "change.h"
+#include "findings.h"
 #include "policy_model.h"
 
-/* Whether user performing the rule's duty on change breaks it; if so a
- * sentence ("dana is the author of CHG-1 and cannot approve it") is written
- * to reason. */
+/* Whether user performing the rule's duty on change breaks it; if so and
+ * reason is not NULL, a sentence ("dana is the author of CHG-1 and cannot
+ * approve it") is written to it. */
 bool cairn_sod_violated(const cairn_policy_t *p, const cairn_sod_rule_t *rule,
                         const cairn_change_t *change, const char *user, char *reason, size_t len);
 
 /* Checks the change's verifier against every verifier rule, adding a reason
- * per rule to v and raising *decision to deny on a violation. */
+ * per rule to out and raising *decision to deny on a violation. */
 int cairn_sod_check_verifier(const cairn_policy_t *p, const cairn_change_t *change,
-                             Cairn__V1__Verdict *v, Cairn__V1__Decision *decision);
+                             cairn_findings_t *out, Cairn__V1__Decision *decision);
 
 #endif

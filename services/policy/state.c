@@ -13,12 +13,13 @@
 #include "cairn/codec.h"
 #include "cairn/error.h"
 #include "cairn/lmdbx.h"
+#include "keys.h"
 #include "policy_codec.h"
 
 #define S_MAP_SIZE ((size_t)1 << 30)
 #define S_NEXT_KEY "next_index"
 #define S_LAYOUT_KEY "layout"
-#define S_LAYOUT 2
+#define S_LAYOUT 3
 #define S_KEY_MAX 511 /* LMDB's default maximum key size */
 
 struct cairn_state_t {
@@ -150,6 +151,7 @@ static int s_to_msg(const cairn_change_t *c, s_msg_t *m)
     s->committers = c->committers;
     s->n_committers = c->n_committers;
     s->commit_sha = c->commit_sha;
+    s->merge_sha = c->merge_sha;
     s->environment = c->environment;
     s->service = c->service;
     s->deployer = c->deployer;
@@ -221,17 +223,26 @@ static int s_to_msg(const cairn_change_t *c, s_msg_t *m)
     return 0;
 }
 
+int cairn_state_pack(const cairn_change_t *c, uint8_t **out, size_t *len_out)
+{
+    s_msg_t m;
+    int rc = s_to_msg(c, &m);
+    if (rc == 0)
+        rc = cairn_codec_pack(&m.msg.base, out, len_out);
+    s_msg_clear(&m);
+    return rc;
+}
+
 static int s_put_change(MDB_txn *txn, MDB_dbi dbi, const cairn_change_t *c)
 {
     uint8_t key[S_KEY_MAX];
     size_t klen;
-    s_msg_t m;
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc = s_key('s', c->id, key, &klen);
     if (rc < 0)
         return rc;
-    if ((rc = s_to_msg(c, &m)) < 0 || (rc = cairn_codec_pack(&m.msg.base, &buf, &len)) < 0)
+    if ((rc = cairn_state_pack(c, &buf, &len)) < 0)
         goto out;
     MDB_val k = {klen, key}, v = {len, buf};
     if ((rc = cairn_lmdb_code(mdb_put(txn, dbi, &k, &v, 0))) < 0)
@@ -252,11 +263,28 @@ static int s_put_change(MDB_txn *txn, MDB_dbi dbi, const cairn_change_t *c)
     }
 out:
     free(buf);
-    s_msg_clear(&m);
     return rc;
 }
 
-int cairn_state_commit(cairn_state_t *self, const cairn_change_t *change, uint64_t next_index)
+/* Points each key at the change. */
+static int s_put_keys(MDB_txn *txn, MDB_dbi dbi, const cairn_change_t *c, char *const *keys,
+                      size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t key[S_KEY_MAX];
+        size_t klen;
+        if (s_key('k', keys[i], key, &klen) < 0)
+            continue; /* too long to index */
+        MDB_val k = {klen, key}, v = {strlen(c->id), c->id};
+        int rc = cairn_lmdb_code(mdb_put(txn, dbi, &k, &v, 0));
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int cairn_state_commit_keys(cairn_state_t *self, const cairn_change_t *change, char *const *keys,
+                            size_t n_keys, uint64_t next_index)
 {
     MDB_txn *txn = NULL;
     int rc = cairn_lmdb_code(mdb_txn_begin(self->env, NULL, 0, &txn));
@@ -264,12 +292,19 @@ int cairn_state_commit(cairn_state_t *self, const cairn_change_t *change, uint64
         return rc;
     if (change && (rc = s_put_change(txn, self->changes, change)) < 0)
         goto fail;
+    if (change && (rc = s_put_keys(txn, self->changes, change, keys, n_keys)) < 0)
+        goto fail;
     if ((rc = cairn_lmdb_put_u64(txn, self->meta, S_NEXT_KEY, next_index)) < 0)
         goto fail;
     return cairn_lmdb_code(mdb_txn_commit(txn));
 fail:
     mdb_txn_abort(txn);
     return rc;
+}
+
+int cairn_state_commit(cairn_state_t *self, const cairn_change_t *change, uint64_t next_index)
+{
+    return cairn_state_commit_keys(self, change, NULL, 0, next_index);
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -282,6 +317,7 @@ static int s_from_msg(const Cairn__V1__PolicyStateChange *s, cairn_change_t *c)
         const char *value;
     } strs[] = {{&c->author, s->author},
                 {&c->commit_sha, s->commit_sha},
+                {&c->merge_sha, s->merge_sha},
                 {&c->environment, s->environment},
                 {&c->service, s->service},
                 {&c->deployer, s->deployer},
@@ -350,24 +386,12 @@ static int s_from_msg(const Cairn__V1__PolicyStateChange *s, cairn_change_t *c)
     return 0;
 }
 
-static int s_read_change(MDB_txn *txn, MDB_dbi dbi, const char *id, cairn_change_t **out)
+int cairn_state_decode(const char *id, const uint8_t *bytes, size_t len, cairn_change_t **out)
 {
-    uint8_t key[S_KEY_MAX];
-    size_t klen;
     Cairn__V1__PolicyStateChange *s = NULL;
     cairn_change_t *c = NULL;
-    int rc = s_key('s', id, key, &klen);
-    if (rc < 0)
-        return rc;
-    MDB_val k = {klen, key}, v;
-    rc = cairn_lmdb_code(mdb_get(txn, dbi, &k, &v));
-    if (rc == CAIRN_ENOTFOUND) {
-        *out = NULL;
-        return 0;
-    }
-    if (rc < 0)
-        return rc;
-    if (cairn_policy_codec_state_change_unpack(v.mv_data, v.mv_size, &s) < 0 ||
+    int rc = 0;
+    if (cairn_policy_codec_state_change_unpack(bytes, len, &s) < 0 ||
         strcmp(s->change_id, id) != 0) {
         rc = CAIRN_EINTEGRITY;
         goto out;
@@ -383,6 +407,111 @@ static int s_read_change(MDB_txn *txn, MDB_dbi dbi, const char *id, cairn_change
 out:
     CAIRN_CODEC_FREE(&s);
     cairn_change_destroy(&c);
+    return rc;
+}
+
+static int s_read_change(MDB_txn *txn, MDB_dbi dbi, const char *id, cairn_change_t **out)
+{
+    uint8_t key[S_KEY_MAX];
+    size_t klen;
+    int rc = s_key('s', id, key, &klen);
+    if (rc < 0)
+        return rc;
+    MDB_val k = {klen, key}, v;
+    rc = cairn_lmdb_code(mdb_get(txn, dbi, &k, &v));
+    if (rc == CAIRN_ENOTFOUND) {
+        *out = NULL;
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    return cairn_state_decode(id, v.mv_data, v.mv_size, out);
+}
+
+/* The stored bytes of change id (CAIRN_ENOTFOUND: none). */
+static int s_get(MDB_txn *txn, MDB_dbi dbi, char tag, const char *id, MDB_val *v)
+{
+    uint8_t key[S_KEY_MAX];
+    size_t klen;
+    int rc = s_key(tag, id, key, &klen);
+    if (rc < 0)
+        return CAIRN_ENOTFOUND; /* too long to be stored */
+    MDB_val k = {klen, key};
+    return cairn_lmdb_code(mdb_get(txn, dbi, &k, v));
+}
+
+void cairn_state_found_clear(cairn_state_found_t *self)
+{
+    free(self->id);
+    free(self->bytes);
+    memset(self, 0, sizeof *self);
+}
+
+int cairn_state_find(cairn_state_t *self, const char *key, cairn_state_found_t *out)
+{
+    MDB_txn *txn = NULL;
+    cairn_keys_t cands = {0};
+    cairn_state_found_t f = {0};
+    MDB_val v;
+    int rc = cairn_lmdb_code(mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn));
+    if (rc < 0)
+        return rc;
+    rc = cairn_lmdb_get_u64(txn, self->meta, S_NEXT_KEY, &f.next);
+    if (rc == CAIRN_ENOTFOUND) {
+        f.next = 0;
+        rc = 0;
+    }
+    if (rc < 0)
+        goto out;
+    rc = s_get(txn, self->changes, 's', key, &v);
+    if (rc == 0) {
+        if (!(f.id = strdup(key))) {
+            rc = -ENOMEM;
+            goto out;
+        }
+    } else if (rc == CAIRN_ENOTFOUND) {
+        if ((rc = cairn_keys_candidates(key, &cands)) < 0)
+            goto out;
+        for (size_t i = 0; i < cands.n && !f.id; i++) {
+            MDB_val idv;
+            if ((rc = s_get(txn, self->changes, 'k', cands.items[i], &idv)) == CAIRN_ENOTFOUND)
+                continue;
+            if (rc < 0)
+                goto out;
+            char id[CAIRN_CHANGE_ID_MAX + 1];
+            if (idv.mv_size == 0 || idv.mv_size > CAIRN_CHANGE_ID_MAX)
+                continue;
+            memcpy(id, idv.mv_data, idv.mv_size);
+            id[idv.mv_size] = '\0';
+            if ((rc = s_get(txn, self->changes, 's', id, &v)) == CAIRN_ENOTFOUND)
+                continue;
+            if (rc < 0)
+                goto out;
+            if (!(f.id = strdup(id))) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            f.by_key = true;
+        }
+        rc = 0;
+    } else {
+        goto out;
+    }
+    if (f.id) {
+        f.bytes = malloc(v.mv_size ? v.mv_size : 1);
+        if (!f.bytes) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        memcpy(f.bytes, v.mv_data, v.mv_size);
+        f.len = v.mv_size;
+    }
+    *out = f;
+    memset(&f, 0, sizeof f);
+out:
+    mdb_txn_abort(txn);
+    cairn_keys_clear(&cands);
+    cairn_state_found_clear(&f);
     return rc;
 }
 

@@ -16,6 +16,7 @@
 
 #include "cairn/codec.h"
 #include "change_type.h"
+#include "findings.h"
 #include "policy_model.h"
 #include "predicates.h"
 
@@ -27,7 +28,7 @@ bool cairn_window_active(const cairn_policy_t *p, const cairn_window_t *w, int64
 
 /* Checks every window for gate at now_ms, adding a reason per window. */
 int cairn_windows_check(const cairn_policy_t *p, const cairn_facts_t *f, const char *gate,
-                        const cairn_change_kind_t *kind, Cairn__V1__Verdict *v,
+                        const cairn_change_kind_t *kind, cairn_findings_t *out,
                         Cairn__V1__Decision *decision);
 
 #endif
