@@ -45,7 +45,10 @@ static zsock_t *s_new_socket(int type)
     if (!sock)
         return NULL;
     zsock_set_linger(sock, 0);
-    if (type == ZMQ_PUB)
+    /* PUB drops, and ROUTER drops replies, for a peer whose queue is full;
+     * libzmq's default of 1000 is too few for a pipelining peer. Set before
+     * bind: the listener copies the options its connections get. */
+    if (type == ZMQ_PUB || type == ZMQ_ROUTER)
         zsock_set_sndhwm(sock, 100000);
     if (type == ZMQ_SUB)
         zsock_set_rcvhwm(sock, 100000);

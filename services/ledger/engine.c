@@ -65,6 +65,7 @@ struct cairn_ledger_t {
     int64_t retention_ms;                      /* payloads younger than this are never purged */
     size_t batch_max;                          /* most requests per batch */
     int64_t batch_delay_ms;                    /* how long a batch gathers writes */
+    bool log_appends;                          /* log.level is debug: one line per append */
     cairn_ledger_stats_t stats;                /* counters since start */
     cairn_ledger_stats_t logged;               /* counters when last logged */
     int64_t next_log_ms;                       /* monotonic time of the next counter line */
@@ -131,8 +132,9 @@ static int s_open_store(cairn_ledger_t *self, const cairn_config_t *config, cons
     if (rc == CAIRN_ECONFIG) {
         CAIRN_ERROR("cannot open ledger store", "path=%s origin=%s hint=%s", cairn_log_quote(path),
                     cairn_log_quote(origin),
-                    cairn_log_quote("the store was created for another ledger.origin; a log "
-                                    "keeps its origin for life"));
+                    cairn_log_quote("the store was created for another ledger.origin (a log "
+                                    "keeps its origin for life), or by a ledger version with "
+                                    "another storage layout (see docs/ledger.md)"));
         return rc;
     }
     if (rc < 0) {
@@ -168,6 +170,7 @@ cairn_ledger_t *cairn_ledger_new(const cairn_config_t *config)
     if (self->batch_max == 0 || self->batch_max > CAIRN_LEDGER_BATCH_MAX)
         self->batch_max = CAIRN_LEDGER_BATCH_MAX;
     self->batch_delay_ms = cairn_config_int(config, "ledger.batch_delay");
+    self->log_appends = strcmp(cairn_config_str(config, "log.level"), "debug") == 0;
     if (!cairn_note_key_name_valid(origin)) {
         CAIRN_ERROR("invalid ledger.origin", "origin=%s hint=%s", cairn_log_quote(origin),
                     cairn_log_quote("use a name like example.com/ledger: no spaces or '+'"));
@@ -838,14 +841,17 @@ static void s_log_write(cairn_ledger_t *self, s_request_t *r)
         return;
     }
     self->stats.appends++;
+    /* One line per append only at debug: at info the counters line sums them up. */
+    if (!self->log_appends)
+        return;
     if (r->req->body_case == CAIRN__V1__LEDGER_REQUEST__BODY_APPEND) {
         const Cairn__V1__AppendRequest *a = r->req->append;
-        CAIRN_INFO("appended entry", "index=%" PRIu64 " topic=%s change=%s key=%s", r->result.index,
-                   cairn_log_quote(r->topic), cairn_log_quote(cairn_codec_record_change(a->record)),
-                   cairn_log_quote(a->key));
+        CAIRN_DEBUG("appended entry", "index=%" PRIu64 " topic=%s change=%s key=%s",
+                    r->result.index, cairn_log_quote(r->topic),
+                    cairn_log_quote(cairn_codec_record_change(a->record)), cairn_log_quote(a->key));
     } else {
-        CAIRN_INFO("appended entry", "index=%" PRIu64 " topic=%s", r->result.index,
-                   cairn_log_quote(r->topic));
+        CAIRN_DEBUG("appended entry", "index=%" PRIu64 " topic=%s", r->result.index,
+                    cairn_log_quote(r->topic));
     }
 }
 

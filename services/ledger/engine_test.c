@@ -643,6 +643,43 @@ static void s_restart(s_fixture_t *f)
     s_start(f);
 }
 
+static void test_a_pipelining_client_that_reads_late_gets_every_ack(void **state)
+{
+    /* More acks than libzmq queues per peer by default (1000 at each end),
+     * all sent before the client reads one. */
+    enum { N = 3000 };
+    s_fixture_t *f = *state;
+    zsock_t *dealer = NULL;
+    char key[32];
+    assert_int_equal(
+        cairn_bus_connect(ZMQ_DEALER, cairn_config_str(f->config, "bus.ledger_api"), NULL, &dealer),
+        0);
+    zsock_set_rcvtimeo(dealer, S_TIMEOUT_MS);
+    s_start(f);
+    for (int i = 0; i < N; i++) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        snprintf(key, sizeof key, "late-%d", i);
+        s_append_request(key, "dev.cdevents.build.finished.0.2.0", "CHG-9", &buf, &len);
+        s_dealer_send(dealer, buf, len);
+        free(buf);
+    }
+    for (int tries = 0; cairn_ledger_size(f->ledger) < N && tries < 600; tries++)
+        zclock_sleep(50);
+    assert_int_equal(cairn_ledger_size(f->ledger), N);
+    zclock_sleep(200); /* the last replies reach the client's queue */
+
+    /* One connection is answered in order: every ack, first in, first out. */
+    for (uint64_t i = 0; i < N; i++) {
+        Cairn__V1__LedgerReply *rep = s_dealer_recv(dealer);
+        assert_int_equal(rep->status, 0);
+        assert_false(rep->ack->duplicate);
+        assert_int_equal(rep->ack->index, i);
+        CAIRN_CODEC_FREE(&rep);
+    }
+    zsock_destroy(&dealer);
+}
+
 static void test_a_restarted_ledger_continues_the_log(void **state)
 {
     s_fixture_t *f = *state;
@@ -1047,6 +1084,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replay_pages_and_query_by_change, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_waiting_appends_are_committed_as_one_batch, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_pipelining_client_that_reads_late_gets_every_ack,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_a_restarted_ledger_continues_the_log, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_an_ack_carries_a_receipt_that_verifies_offline,

@@ -16,7 +16,7 @@ static int s_release_indexes(const cairn_ledger_view_t *v, const char *release,
                              cairn_ledger_indexes_t *out)
 {
     cairn_ledger_indexes_t direct = {0};
-    int rc = cairn_ledger_indexes_collect(v, v->db->releases, release, 0, &direct);
+    int rc = cairn_ledger_indexes_collect(v, CAIRN_LEDGER_BY_RELEASE, release, 0, &direct);
     for (size_t i = 0; rc == 0 && i < direct.n; i++) {
         MDB_val lv;
         cairn_leaf_t leaf;
@@ -32,31 +32,46 @@ static int s_release_indexes(const cairn_ledger_view_t *v, const char *release,
             break;
         }
         if (leaf.change)
-            rc = cairn_ledger_indexes_collect(v, v->db->changes, leaf.change, 0, out);
+            rc = cairn_ledger_indexes_collect(v, CAIRN_LEDGER_BY_CHANGE, leaf.change, 0, out);
         cairn_leaf_clear(&leaf);
     }
     cairn_ledger_indexes_free(&direct);
     return rc;
 }
 
-/* Adds the verifier key, so the bundle names the key it verifies with. */
+/* Adds the verifier key as the bundle's last member, so the bundle names the
+ * key it verifies with. The bundle is a compact JSON object, so the member
+ * is spliced in before its closing brace rather than parsing it again. */
 static int s_add_vkey(char **json, size_t *len, const char *vkey)
 {
-    json_error_t err;
-    json_t *doc = json_loadb(*json, *len, 0, &err);
-    if (!doc || !json_is_object(doc)) {
-        json_decref(doc);
-        return CAIRN_EINTERNAL;
-    }
-    int rc = json_object_set_new(doc, "vkey", json_string(vkey)) == 0 ? 0 : -ENOMEM;
-    char *out = rc == 0 ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
-    if (!out)
+    json_t *str = json_string(vkey);
+    char *quoted = str ? json_dumps(str, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    json_decref(str);
+    if (!quoted)
         return -ENOMEM;
+    int rc = 0;
+    size_t n = *len;
+    char *out = NULL;
+    if (n < 2 || (*json)[0] != '{' || (*json)[n - 1] != '}') {
+        rc = CAIRN_EINTERNAL;
+        goto out;
+    }
+    const char *member = n > 2 ? ",\"vkey\":" : "\"vkey\":";
+    size_t mlen = strlen(member), qlen = strlen(quoted);
+    if (!(out = malloc(n - 1 + mlen + qlen + 2))) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    memcpy(out, *json, n - 1);
+    memcpy(out + n - 1, member, mlen);
+    memcpy(out + n - 1 + mlen, quoted, qlen);
+    memcpy(out + n - 1 + mlen + qlen, "}", 2);
     free(*json);
     *json = out;
-    *len = strlen(out);
-    return 0;
+    *len = n - 1 + mlen + qlen + 1;
+out:
+    free(quoted);
+    return rc;
 }
 
 int cairn_ledger_export(cairn_ledger_store_t *store, const char *change_id, const char *release_id,
@@ -77,7 +92,7 @@ int cairn_ledger_export(cairn_ledger_store_t *store, const char *change_id, cons
     if ((rc = cairn_ledger_store_begin_read(store, &v)) < 0)
         return rc;
     if (by_change)
-        rc = cairn_ledger_indexes_collect(&v, v.db->changes, change_id, 0, &found);
+        rc = cairn_ledger_indexes_collect(&v, CAIRN_LEDGER_BY_CHANGE, change_id, 0, &found);
     else
         rc = s_release_indexes(&v, release_id, &found);
     if (rc < 0)
@@ -93,8 +108,6 @@ int cairn_ledger_export(cairn_ledger_store_t *store, const char *change_id, cons
         uint64_t index = found.items[i];
         MDB_val lv, pv = {0, NULL};
         size_t count = 0;
-        cairn_leaf_t leaf;
-        memset(&leaf, 0, sizeof leaf);
         if (index >= head.size) {
             rc = CAIRN_EINTEGRITY;
             goto out;
@@ -103,19 +116,11 @@ int cairn_ledger_export(cairn_ledger_store_t *store, const char *change_id, cons
             rc = rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
             goto out;
         }
-        if (cairn_leaf_parse(lv.mv_data, lv.mv_size, &leaf) < 0) {
-            rc = CAIRN_EINTEGRITY;
-            goto out;
-        }
-        MDB_val pk = {CAIRN_HASH_BYTES, leaf.payload_sha256};
-        int mrc = mdb_get(v.txn, v.db->payloads, &pk, &pv);
-        cairn_leaf_clear(&leaf);
-        if (mrc == MDB_NOTFOUND) /* purged: the leaf and its proof still verify */
+        rc = cairn_ledger_payload_get(&v, index, &pv);
+        if (rc == CAIRN_ENOTFOUND) /* purged: the leaf and its proof still verify */
             pv = (MDB_val){0, NULL};
-        else if (mrc != 0) {
-            rc = CAIRN_ESTORE;
+        else if (rc < 0)
             goto out;
-        }
         rc = cairn_merkle_inclusion_proof(cairn_ledger_node_get, &v, index, head.size, proof,
                                           CAIRN_MERKLE_MAX_PROOF, &count);
         if (rc < 0) {

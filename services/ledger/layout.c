@@ -1,5 +1,5 @@
 /* The ledger's LMDB databases, their key encodings, and how one entry is
- * rebuilt from its leaf and payload. */
+ * packed, from what the append path knows or rebuilt from its leaf and payload. */
 #include "layout.h"
 
 #include <errno.h>
@@ -29,14 +29,10 @@ int cairn_ledger_layout_open(MDB_txn *txn, bool create, cairn_ledger_dbs_t *out)
         {"vkeys", 0, &out->vkeys},
         {"keys", 0, &out->keys},
         {"entry_keys", 0, &out->entry_keys},
-        {"changes", dup, &out->changes},
-        {"releases", dup, &out->releases},
-        {"actors", dup, &out->actors},
-        {"topics", dup, &out->topics},
+        {"lookup", dup, &out->lookup},
         {"times", dup, &out->times},
         {"holds", 0, &out->holds},
         {"purged", 0, &out->purged},
-        {"payload_refs", dup, &out->payload_refs},
         {"meta", 0, &out->meta},
     };
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
@@ -45,6 +41,25 @@ int cairn_ledger_layout_open(MDB_txn *txn, bool create, cairn_ledger_dbs_t *out)
             return rc;
     }
     return 0;
+}
+
+int cairn_ledger_layout_check(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool *missing_out)
+{
+    uint64_t version = 0;
+    *missing_out = false;
+    int rc = cairn_lmdb_get_u64(txn, db->meta, CAIRN_LEDGER_META_LAYOUT, &version);
+    if (rc == CAIRN_ENOTFOUND) {
+        /* No row: a new store, unless entries exist (then it is layout 1). */
+        uint64_t size = 0;
+        rc = cairn_lmdb_get_u64(txn, db->meta, CAIRN_LEDGER_META_SIZE, &size);
+        if (rc < 0 && rc != CAIRN_ENOTFOUND)
+            return rc;
+        *missing_out = true;
+        return size == 0 ? 0 : CAIRN_ECONFIG;
+    }
+    if (rc < 0)
+        return rc;
+    return version == CAIRN_LEDGER_LAYOUT_VERSION ? 0 : CAIRN_ECONFIG;
 }
 
 /* Strings read from protobuf-c end at their first NUL, so a digest key
@@ -58,6 +73,22 @@ MDB_val cairn_ledger_index_key(size_t max_key, const char *text,
     buf[0] = 0;
     cairn_sha256(text, len, buf + 1);
     return (MDB_val){CAIRN_LEDGER_DIGEST_KEY_BYTES, buf};
+}
+
+MDB_val cairn_ledger_lookup_key(size_t max_key, cairn_ledger_by_t kind, const char *text,
+                                uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES])
+{
+    size_t len = strlen(text);
+    if (max_key > CAIRN_LEDGER_LOOKUP_KEY_BYTES - 1)
+        max_key = CAIRN_LEDGER_LOOKUP_KEY_BYTES - 1;
+    buf[0] = (uint8_t)kind;
+    if (1 + len <= max_key) {
+        memcpy(buf + 1, text, len);
+        return (MDB_val){1 + len, buf};
+    }
+    buf[1] = 0;
+    cairn_sha256(text, len, buf + 2);
+    return (MDB_val){2 + CAIRN_HASH_BYTES, buf};
 }
 
 void cairn_ledger_node_key(unsigned level, uint64_t index, uint8_t out[CAIRN_LEDGER_NODE_KEY_BYTES])
@@ -89,6 +120,14 @@ int cairn_ledger_leaf_get(const cairn_ledger_view_t *v, uint64_t index, MDB_val 
     return cairn_lmdb_code(mdb_get(v->txn, v->db->leaves, &k, leaf_out));
 }
 
+int cairn_ledger_payload_get(const cairn_ledger_view_t *v, uint64_t index, MDB_val *payload_out)
+{
+    uint8_t kb[8];
+    cairn_u64_to_key(index, kb);
+    MDB_val k = {8, kb};
+    return cairn_lmdb_code(mdb_get(v->txn, v->db->payloads, &k, payload_out));
+}
+
 int cairn_ledger_get_u64(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key, uint64_t *out)
 {
     MDB_val k = *key, val;
@@ -99,6 +138,24 @@ int cairn_ledger_get_u64(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key, uint64_t
         return CAIRN_EINTEGRITY;
     *out = cairn_key_to_u64(val.mv_data);
     return 0;
+}
+
+int cairn_ledger_entry_pack(const cairn_ledger_entry_parts_t *parts, uint8_t **entry_out,
+                            size_t *len_out)
+{
+    Cairn__V1__Entry e = CAIRN__V1__ENTRY__INIT;
+    e.index = parts->index;
+    e.topic = (char *)parts->topic;
+    e.change_id = (char *)(parts->change ? parts->change : "");
+    e.key = (char *)(parts->key ? parts->key : "");
+    e.appended_at_ms = (int64_t)parts->time_ms;
+    e.record.data = (uint8_t *)parts->record;
+    e.record.len = parts->record ? parts->record_len : 0;
+    e.hash.data = (uint8_t *)parts->leaf_hash;
+    e.hash.len = CAIRN_HASH_BYTES;
+    e.leaf.data = (uint8_t *)parts->leaf;
+    e.leaf.len = parts->leaf_len;
+    return cairn_codec_pack(&e.base, entry_out, len_out);
 }
 
 int cairn_ledger_entry_build(const cairn_ledger_view_t *v, uint64_t index, uint8_t **entry_out,
@@ -119,12 +176,10 @@ int cairn_ledger_entry_build(const cairn_ledger_view_t *v, uint64_t index, uint8
     }
     cairn_merkle_leaf_hash(lv.mv_data, lv.mv_size, leaf_hash);
 
-    MDB_val pk = {CAIRN_HASH_BYTES, leaf.payload_sha256};
-    int mrc = mdb_get(v->txn, v->db->payloads, &pk, &pv);
-    if (mrc == MDB_NOTFOUND) {
+    rc = cairn_ledger_payload_get(v, index, &pv);
+    if (rc == CAIRN_ENOTFOUND) {
         pv = (MDB_val){0, NULL}; /* purged by retention: served without a record */
-    } else if (mrc != 0) {
-        rc = cairn_lmdb_code(mrc);
+    } else if (rc < 0) {
         goto out;
     } else {
         cairn_sha256(pv.mv_data, pv.mv_size, digest);
@@ -133,11 +188,12 @@ int cairn_ledger_entry_build(const cairn_ledger_view_t *v, uint64_t index, uint8
             goto out;
         }
     }
+    rc = 0;
 
     if (leaf.has_key) {
         cairn_u64_to_key(index, kb);
         MDB_val k = {8, kb};
-        mrc = mdb_get(v->txn, v->db->entry_keys, &k, &kv);
+        int mrc = mdb_get(v->txn, v->db->entry_keys, &k, &kv);
         if (mrc == 0) {
             cairn_sha256(kv.mv_data, kv.mv_size, digest);
             if (sodium_memcmp(digest, leaf.key_sha256, CAIRN_HASH_BYTES) != 0) {
@@ -154,19 +210,19 @@ int cairn_ledger_entry_build(const cairn_ledger_view_t *v, uint64_t index, uint8
         }
     }
 
-    Cairn__V1__Entry e = CAIRN__V1__ENTRY__INIT;
-    e.index = index;
-    e.topic = leaf.topic;
-    e.change_id = leaf.change ? leaf.change : (char *)"";
-    e.key = key ? key : (char *)"";
-    e.appended_at_ms = (int64_t)leaf.time_ms;
-    e.record.data = pv.mv_data;
-    e.record.len = pv.mv_size;
-    e.hash.data = leaf_hash;
-    e.hash.len = sizeof leaf_hash;
-    e.leaf.data = lv.mv_data;
-    e.leaf.len = lv.mv_size;
-    rc = cairn_codec_pack(&e.base, entry_out, len_out);
+    cairn_ledger_entry_parts_t parts = {
+        .index = index,
+        .topic = leaf.topic,
+        .change = leaf.change,
+        .key = key,
+        .time_ms = leaf.time_ms,
+        .record = pv.mv_data,
+        .record_len = pv.mv_size,
+        .leaf = lv.mv_data,
+        .leaf_len = lv.mv_size,
+        .leaf_hash = leaf_hash,
+    };
+    rc = cairn_ledger_entry_pack(&parts, entry_out, len_out);
 out:
     free(key);
     cairn_leaf_clear(&leaf);
@@ -211,18 +267,18 @@ void cairn_ledger_indexes_free(cairn_ledger_indexes_t *list)
     memset(list, 0, sizeof *list);
 }
 
-int cairn_ledger_indexes_collect(const cairn_ledger_view_t *v, MDB_dbi dbi, const char *text,
-                                 uint64_t from, cairn_ledger_indexes_t *out)
+int cairn_ledger_indexes_collect(const cairn_ledger_view_t *v, cairn_ledger_by_t kind,
+                                 const char *text, uint64_t from, cairn_ledger_indexes_t *out)
 {
     int rc = 0;
     MDB_cursor *cur = NULL;
-    uint8_t buf[CAIRN_LEDGER_DIGEST_KEY_BYTES], fb[8];
+    uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES], fb[8];
     if (!text || !*text)
         return 0;
-    if ((rc = cairn_lmdb_code(mdb_cursor_open(v->txn, dbi, &cur))) < 0)
+    if ((rc = cairn_lmdb_code(mdb_cursor_open(v->txn, v->db->lookup, &cur))) < 0)
         return rc;
     cairn_u64_to_key(from, fb);
-    MDB_val k = cairn_ledger_index_key(v->max_key, text, buf), val = {8, fb};
+    MDB_val k = cairn_ledger_lookup_key(v->max_key, kind, text, buf), val = {8, fb};
     /* Sorted duplicates: jump straight to the first index >= from. */
     int mrc = mdb_cursor_get(cur, &k, &val, MDB_GET_BOTH_RANGE);
     while (mrc == 0) {

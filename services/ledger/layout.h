@@ -4,22 +4,28 @@
  * so both read exactly the same bytes the same way.
  *
  *   leaves       BE u64 index -> leaf bytes (cairn/bundle.h leaf text)
- *   payloads     SHA-256 -> payload bytes (the packed cairn.v1.Record)
+ *   payloads     BE u64 index -> payload bytes (the packed cairn.v1.Record);
+ *                deleted by a purge
  *   nodes        u8 level || BE u64 index -> 32-byte perfect-subtree hash
  *   checkpoints  BE u64 tree size -> signed checkpoint note
  *   vkeys        vkey text -> BE u64 size of the first checkpoint it signed
  *   keys         idempotency key -> BE u64 index
  *   entry_keys   BE u64 index -> idempotency key of that entry
- *   changes, releases, actors, topics
- *                string -> BE u64 index (sorted duplicates: log order)
+ *   lookup       kind byte || string -> BE u64 index (sorted duplicates: log
+ *                order); kinds: change, release, actor, topic
  *   times        BE u64 Unix ms -> BE u64 index (sorted duplicates)
  *   holds        "change:<id>" / "release:<id>" -> BE u64 index of the hold entry
- *   purged       SHA-256 -> BE u64 index of the purge entry that deleted it
- *   payload_refs SHA-256 -> BE u64 index (sorted duplicates), for payloads
- *                that more than one entry names
- *   meta         "size" -> BE u64 entry count, "origin" -> log origin
+ *   purged       BE u64 index -> BE u64 index of the purge entry that deleted
+ *                its payload
+ *   meta         "size" -> BE u64 entry count, "origin" -> log origin,
+ *                "layout" -> BE u64 version of this layout
  *
- * Strings longer than LMDB's key limit are keyed by 0x00 || SHA-256(string). */
+ * Every entry's rows but `keys` grow at the end of their database (or of a
+ * string's duplicates), so a batch dirties few pages: the write cost of a
+ * durable commit is mostly pages written.
+ *
+ * Strings longer than LMDB's key limit are keyed by a digest instead:
+ * 0x00 || SHA-256(string) in keys and holds, kind || 0x00 || SHA-256 in lookup. */
 #ifndef CAIRN_LEDGER_LAYOUT_H
 #define CAIRN_LEDGER_LAYOUT_H
 
@@ -33,27 +39,37 @@
 #define CAIRN_LEDGER_MAX_DBS 20
 #define CAIRN_LEDGER_NODE_KEY_BYTES 9
 #define CAIRN_LEDGER_DIGEST_KEY_BYTES (1 + CAIRN_HASH_BYTES)
+/* Room for any lookup key: LMDB's default key limit (511) and one byte. */
+#define CAIRN_LEDGER_LOOKUP_KEY_BYTES 512
 #define CAIRN_LEDGER_META_SIZE "size"
 #define CAIRN_LEDGER_META_ORIGIN "origin"
+#define CAIRN_LEDGER_META_LAYOUT "layout"
+/* Version of this layout, in meta "layout". Version 1 (payloads keyed by
+ * their SHA-256, one database per string index) had no "layout" row. */
+#define CAIRN_LEDGER_LAYOUT_VERSION 2
+
+/* What a lookup row indexes an entry by: the kind byte of its key. */
+typedef enum {
+    CAIRN_LEDGER_BY_CHANGE = 'c',  /* the change the entry belongs to */
+    CAIRN_LEDGER_BY_RELEASE = 'r', /* the release it names */
+    CAIRN_LEDGER_BY_ACTOR = 'a',   /* actor or approver of its event */
+    CAIRN_LEDGER_BY_TOPIC = 't',   /* its topic */
+} cairn_ledger_by_t;
 
 /* Handles of every named database. */
 typedef struct {
-    MDB_dbi leaves;       /* BE u64 index -> leaf bytes */
-    MDB_dbi payloads;     /* SHA-256 -> payload bytes */
-    MDB_dbi nodes;        /* level || BE u64 index -> perfect-subtree hash */
-    MDB_dbi checkpoints;  /* BE u64 size -> signed note */
-    MDB_dbi vkeys;        /* vkey text -> BE u64 first size */
-    MDB_dbi keys;         /* idempotency key -> BE u64 index */
-    MDB_dbi entry_keys;   /* BE u64 index -> idempotency key */
-    MDB_dbi changes;      /* change id -> index (dupsort) */
-    MDB_dbi releases;     /* release id -> index (dupsort) */
-    MDB_dbi actors;       /* actor -> index (dupsort) */
-    MDB_dbi topics;       /* topic -> index (dupsort) */
-    MDB_dbi times;        /* BE u64 ms -> index (dupsort) */
-    MDB_dbi holds;        /* hold key -> BE u64 index of the hold entry */
-    MDB_dbi purged;       /* payload digest -> BE u64 index of the purge entry */
-    MDB_dbi payload_refs; /* payload digest -> index (dupsort), shared payloads only */
-    MDB_dbi meta;         /* "size", "origin" */
+    MDB_dbi leaves;      /* BE u64 index -> leaf bytes */
+    MDB_dbi payloads;    /* BE u64 index -> payload bytes */
+    MDB_dbi nodes;       /* level || BE u64 index -> perfect-subtree hash */
+    MDB_dbi checkpoints; /* BE u64 size -> signed note */
+    MDB_dbi vkeys;       /* vkey text -> BE u64 first size */
+    MDB_dbi keys;        /* idempotency key -> BE u64 index */
+    MDB_dbi entry_keys;  /* BE u64 index -> idempotency key */
+    MDB_dbi lookup;      /* kind || string -> index (dupsort) */
+    MDB_dbi times;       /* BE u64 ms -> index (dupsort) */
+    MDB_dbi holds;       /* hold key -> BE u64 index of the hold entry */
+    MDB_dbi purged;      /* BE u64 index -> BE u64 index of the purge entry */
+    MDB_dbi meta;        /* "size", "origin", "layout" */
 } cairn_ledger_dbs_t;
 
 /* A read or write transaction with the databases it may use. */
@@ -67,9 +83,19 @@ typedef struct {
  * Without create, a database that does not exist is CAIRN_ENOTFOUND. */
 int cairn_ledger_layout_open(MDB_txn *txn, bool create, cairn_ledger_dbs_t *out);
 
-/* Key of a string index row: the string, or 0x00 || SHA-256 when too long. */
+/* Checks meta "layout": 0 for this layout, CAIRN_ECONFIG for a store written
+ * in an older one (a store without the row that holds entries). *missing_out
+ * tells that the row is absent (a new store; the writer then records it). */
+int cairn_ledger_layout_check(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool *missing_out);
+
+/* Key of a keys or holds row: the string, or 0x00 || SHA-256 when too long. */
 MDB_val cairn_ledger_index_key(size_t max_key, const char *text,
                                uint8_t buf[CAIRN_LEDGER_DIGEST_KEY_BYTES]);
+
+/* Key of a lookup row: kind || string, or kind || 0x00 || SHA-256 when too
+ * long. The key points into buf. */
+MDB_val cairn_ledger_lookup_key(size_t max_key, cairn_ledger_by_t kind, const char *text,
+                                uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES]);
 
 /* Key of perfect subtree (level, index) in nodes. */
 void cairn_ledger_node_key(unsigned level, uint64_t index,
@@ -82,6 +108,10 @@ int cairn_ledger_node_get(void *arg, unsigned level, uint64_t index, uint8_t out
 /* Reads the leaf bytes of index (valid until the txn ends). CAIRN_ENOTFOUND
  * when there is no such leaf. */
 int cairn_ledger_leaf_get(const cairn_ledger_view_t *v, uint64_t index, MDB_val *leaf_out);
+
+/* Reads the payload of index (valid until the txn ends). CAIRN_ENOTFOUND
+ * when there is none (purged). */
+int cairn_ledger_payload_get(const cairn_ledger_view_t *v, uint64_t index, MDB_val *payload_out);
 
 /* Reads an 8-byte BE u64 value; CAIRN_EINTEGRITY when it is not 8 bytes. */
 int cairn_ledger_get_u64(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key, uint64_t *out);
@@ -99,15 +129,35 @@ void cairn_ledger_indexes_sort(cairn_ledger_indexes_t *list);
 
 void cairn_ledger_indexes_free(cairn_ledger_indexes_t *list);
 
-/* Appends every index at or above `from` stored under text in the sorted
- * duplicate index dbi (changes, releases, actors, topics). */
-int cairn_ledger_indexes_collect(const cairn_ledger_view_t *v, MDB_dbi dbi, const char *text,
-                                 uint64_t from, cairn_ledger_indexes_t *out);
+/* Appends every index at or above `from` that lookup holds under kind and
+ * text (NULL or "" adds nothing). */
+int cairn_ledger_indexes_collect(const cairn_ledger_view_t *v, cairn_ledger_by_t kind,
+                                 const char *text, uint64_t from, cairn_ledger_indexes_t *out);
 
-/* Builds the packed cairn.v1.Entry of index from its leaf, payload and key:
- * hash is the leaf hash, record the payload (empty once purged), prev_hash
- * unset. The leaf must name index and its payload, when present, must hash
- * to the leaf's digest, else CAIRN_EINTEGRITY. *entry_out is malloc'd. */
+/* What a served cairn.v1.Entry holds. */
+typedef struct {
+    uint64_t index;           /* position in the log */
+    const char *topic;        /* from the leaf */
+    const char *change;       /* from the leaf; NULL or "" for none */
+    const char *key;          /* idempotency key; NULL or "" for none */
+    uint64_t time_ms;         /* ledger time, from the leaf */
+    const void *record;       /* the payload; NULL once purged */
+    size_t record_len;        /* its bytes */
+    const void *leaf;         /* the leaf bytes */
+    size_t leaf_len;          /* their length */
+    const uint8_t *leaf_hash; /* SHA-256(0x00 || leaf) */
+} cairn_ledger_entry_parts_t;
+
+/* Packs the cairn.v1.Entry the ledger serves and publishes: hash is the
+ * leaf hash, record the payload (empty once purged), prev_hash unset. Both
+ * the append path and every read use it, so an entry has one encoding.
+ * *entry_out is malloc'd. */
+int cairn_ledger_entry_pack(const cairn_ledger_entry_parts_t *parts, uint8_t **entry_out,
+                            size_t *len_out);
+
+/* Builds the packed cairn.v1.Entry of index from its leaf, payload and key.
+ * The leaf must name index and its payload, when present, must hash to the
+ * leaf's digest, else CAIRN_EINTEGRITY. *entry_out is malloc'd. */
 int cairn_ledger_entry_build(const cairn_ledger_view_t *v, uint64_t index, uint8_t **entry_out,
                              size_t *len_out);
 

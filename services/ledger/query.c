@@ -21,14 +21,16 @@ static int s_collect_topics(const cairn_ledger_view_t *v, const char *prefix, ui
 {
     int rc = 0;
     MDB_cursor *cur = NULL;
-    size_t plen = strlen(prefix);
-    if (plen > v->max_key)
-        return 0;
-    if ((rc = cairn_lmdb_code(mdb_cursor_open(v->txn, v->db->topics, &cur))) < 0)
+    uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES];
+    MDB_val p = cairn_ledger_lookup_key(v->max_key, CAIRN_LEDGER_BY_TOPIC, prefix, buf);
+    if (p.mv_size != 1 + strlen(prefix))
+        return 0; /* longer than any literal topic key */
+    if ((rc = cairn_lmdb_code(mdb_cursor_open(v->txn, v->db->lookup, &cur))) < 0)
         return rc;
-    MDB_val k = {plen, (void *)prefix}, val;
+    size_t plen = p.mv_size;
+    MDB_val k = p, val;
     int mrc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE);
-    while (mrc == 0 && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
+    while (mrc == 0 && k.mv_size >= plen && memcmp(k.mv_data, buf, plen) == 0) {
         if (val.mv_size != 8) {
             rc = CAIRN_EINTEGRITY;
             break;
@@ -106,11 +108,14 @@ int cairn_ledger_query(cairn_ledger_store_t *store, const cairn_ledger_query_t *
     if (rc < 0)
         return rc;
     if (s_set(q->change_id))
-        rc = cairn_ledger_indexes_collect(&v, v.db->changes, q->change_id, q->from_index, &found);
+        rc = cairn_ledger_indexes_collect(&v, CAIRN_LEDGER_BY_CHANGE, q->change_id, q->from_index,
+                                          &found);
     else if (s_set(q->release_id))
-        rc = cairn_ledger_indexes_collect(&v, v.db->releases, q->release_id, q->from_index, &found);
+        rc = cairn_ledger_indexes_collect(&v, CAIRN_LEDGER_BY_RELEASE, q->release_id, q->from_index,
+                                          &found);
     else if (s_set(q->actor))
-        rc = cairn_ledger_indexes_collect(&v, v.db->actors, q->actor, q->from_index, &found);
+        rc = cairn_ledger_indexes_collect(&v, CAIRN_LEDGER_BY_ACTOR, q->actor, q->from_index,
+                                          &found);
     else if (s_set(q->topic_prefix))
         rc = s_collect_topics(&v, q->topic_prefix, q->from_index, &found);
     else

@@ -83,90 +83,35 @@ static int s_held(const cairn_ledger_view_t *v, const cairn_leaf_t *leaf, bool *
     return 0;
 }
 
-/* Whether the entry at index is due (older than cutoff) and not held. */
-static int s_due(const cairn_ledger_view_t *v, uint64_t index, int64_t cutoff_ms, bool *due_out,
-                 bool *held_out)
-{
-    MDB_val lv;
-    cairn_leaf_t leaf;
-    memset(&leaf, 0, sizeof leaf);
-    int rc = cairn_ledger_leaf_get(v, index, &lv);
-    if (rc < 0)
-        return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
-    if (cairn_leaf_parse(lv.mv_data, lv.mv_size, &leaf) < 0)
-        return CAIRN_EINTEGRITY;
-    bool held = false;
-    rc = s_held(v, &leaf, &held);
-    *held_out = held;
-    *due_out = rc == 0 && !held && cutoff_ms > 0 && leaf.time_ms < (uint64_t)cutoff_ms;
-    cairn_leaf_clear(&leaf);
-    return rc;
-}
-
-/* A payload may go only when every entry naming it is due. */
-static int s_payload_due(const cairn_ledger_view_t *v, const uint8_t digest[CAIRN_HASH_BYTES],
-                         int64_t cutoff_ms, bool *due_out, bool *held_out)
-{
-    MDB_cursor *cur = NULL;
-    int rc = cairn_lmdb_code(mdb_cursor_open(v->txn, v->db->payload_refs, &cur));
-    if (rc < 0)
-        return rc;
-    MDB_val k = {CAIRN_HASH_BYTES, (void *)digest}, val;
-    *due_out = true;
-    *held_out = false;
-    int mrc = mdb_cursor_get(cur, &k, &val, MDB_SET_KEY);
-    while (mrc == 0 && *due_out) {
-        if (val.mv_size != 8) {
-            rc = CAIRN_EINTEGRITY;
-            break;
-        }
-        if ((rc = s_due(v, cairn_key_to_u64(val.mv_data), cutoff_ms, due_out, held_out)) < 0)
-            break;
-        mrc = mdb_cursor_get(cur, &k, &val, MDB_NEXT_DUP);
-    }
-    if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = cairn_lmdb_code(mrc);
-    mdb_cursor_close(cur);
-    return rc;
-}
-
-static bool s_planned(const cairn_ledger_purge_t *plan, const uint8_t digest[CAIRN_HASH_BYTES])
-{
-    for (size_t i = 0; i < plan->n; i++)
-        if (memcmp(plan->digests[i], digest, CAIRN_HASH_BYTES) == 0)
-            return true;
-    return false;
-}
-
-/* Looks at the entry at index and plans its payload when it may go. */
+/* Looks at the entry at index and plans its payload when it may go: the
+ * entry is older than the cutoff, its change and release are not held, and
+ * its payload is still there. */
 static int s_consider(const cairn_ledger_view_t *v, uint64_t index, int64_t cutoff_ms,
                       cairn_ledger_purge_t *plan)
 {
     MDB_val lv, pv;
     cairn_leaf_t leaf;
     memset(&leaf, 0, sizeof leaf);
-    int rc = cairn_ledger_leaf_get(v, index, &lv);
+    int rc = cairn_ledger_payload_get(v, index, &pv);
+    if (rc == CAIRN_ENOTFOUND)
+        return 0; /* already purged */
     if (rc < 0)
+        return rc;
+    if ((rc = cairn_ledger_leaf_get(v, index, &lv)) < 0)
         return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
     if (cairn_leaf_parse(lv.mv_data, lv.mv_size, &leaf) < 0)
         return CAIRN_EINTEGRITY;
-    uint8_t digest[CAIRN_HASH_BYTES];
-    memcpy(digest, leaf.payload_sha256, sizeof digest);
+    bool held = false;
+    if ((rc = s_held(v, &leaf, &held)) == 0) {
+        if (held) {
+            plan->held++;
+        } else if (cutoff_ms > 0 && leaf.time_ms < (uint64_t)cutoff_ms) {
+            plan->indexes[plan->n] = index;
+            memcpy(plan->digests[plan->n++], leaf.payload_sha256, CAIRN_HASH_BYTES);
+        }
+    }
     cairn_leaf_clear(&leaf);
-    MDB_val pk = {CAIRN_HASH_BYTES, digest};
-    int mrc = mdb_get(v->txn, v->db->payloads, &pk, &pv);
-    if (mrc == MDB_NOTFOUND || s_planned(plan, digest))
-        return 0; /* already purged */
-    if (mrc != 0)
-        return cairn_lmdb_code(mrc);
-    bool due = false, held = false;
-    if ((rc = s_payload_due(v, digest, cutoff_ms, &due, &held)) < 0)
-        return rc;
-    if (held)
-        plan->held++;
-    if (due)
-        memcpy(plan->digests[plan->n++], digest, CAIRN_HASH_BYTES);
-    return 0;
+    return rc;
 }
 
 int cairn_ledger_purge_plan(cairn_ledger_store_t *store, int64_t cutoff_ms, size_t max,
@@ -178,8 +123,13 @@ int cairn_ledger_purge_plan(cairn_ledger_store_t *store, int64_t cutoff_ms, size
     int rc = cairn_ledger_store_batch_view(store, &v);
     if (rc < 0)
         return rc;
-    if (max == 0 || !(plan.digests = calloc(max, sizeof *plan.digests)))
-        return max == 0 ? CAIRN_EINVALID : -ENOMEM;
+    if (max == 0)
+        return CAIRN_EINVALID;
+    if (!(plan.digests = calloc(max, sizeof *plan.digests)) ||
+        !(plan.indexes = calloc(max, sizeof *plan.indexes))) {
+        cairn_ledger_purge_clear(&plan);
+        return -ENOMEM;
+    }
     if ((rc = cairn_lmdb_code(mdb_cursor_open(v.txn, v.db->times, &cur))) < 0)
         goto out;
     MDB_val k, val;
@@ -220,7 +170,9 @@ int cairn_ledger_purge_apply(cairn_ledger_store_t *store, const cairn_ledger_pur
         return rc;
     cairn_u64_to_key(index, ib);
     for (size_t i = 0; i < plan->n; i++) {
-        MDB_val k = {CAIRN_HASH_BYTES, plan->digests[i]}, val = {8, ib};
+        uint8_t kb[8];
+        cairn_u64_to_key(plan->indexes[i], kb);
+        MDB_val k = {8, kb}, val = {8, ib};
         int mrc = mdb_del(v.txn, v.db->payloads, &k, NULL);
         if (mrc == 0)
             mrc = mdb_put(v.txn, v.db->purged, &k, &val, 0);
@@ -232,6 +184,7 @@ int cairn_ledger_purge_apply(cairn_ledger_store_t *store, const cairn_ledger_pur
 
 void cairn_ledger_purge_clear(cairn_ledger_purge_t *plan)
 {
+    free(plan->indexes);
     free(plan->digests);
     memset(plan, 0, sizeof *plan);
 }

@@ -1,9 +1,8 @@
-/* Retention and legal holds. A purge deletes payloads older than a cutoff
- * unless their change or release is under legal hold (or another entry that
- * is not due shares the payload); leaves and tree hashes stay, so every
- * proof remains valid, and each deleted digest is recorded in `purged`
- * with the index of the purge entry that lists it. All functions work
- * inside the store's open batch. */
+/* Retention and legal holds. A purge deletes the payloads of entries older
+ * than a cutoff unless their change or release is under legal hold; leaves
+ * and tree hashes stay, so every proof remains valid, and each entry whose
+ * payload went is recorded in `purged` with the index of the purge entry
+ * that lists it. All functions work inside the store's open batch. */
 #ifndef CAIRN_LEDGER_RETENTION_H
 #define CAIRN_LEDGER_RETENTION_H
 
@@ -13,8 +12,9 @@
 
 #include "store.h"
 
-/* Payload digests a purge will delete. */
+/* Payloads a purge will delete. */
 typedef struct {
+    uint64_t *indexes;                    /* entry of each payload */
     uint8_t (*digests)[CAIRN_HASH_BYTES]; /* SHA-256 of each payload */
     size_t n;                             /* how many */
     uint64_t held;                        /* payloads kept because of a legal hold */

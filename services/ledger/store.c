@@ -14,6 +14,7 @@
 #include "cairn/error.h"
 #include "cairn/lmdbx.h"
 #include "cairn/util.h"
+#include "frontier.h"
 
 struct cairn_ledger_store_t {
     MDB_env *env;                        /* the environment in the ledger directory */
@@ -31,6 +32,7 @@ struct cairn_ledger_store_t {
     char *head_note;                     /* its signed note */
     size_t head_note_len;                /* bytes in head_note */
     int last_mdb_rc;                     /* LMDB code of the last failed write */
+    cairn_ledger_frontier_t tree;        /* right edge of the tree, and the batch's hashes */
 };
 
 /* Maps an LMDB code of a write, remembering a failure's own description. */
@@ -150,7 +152,8 @@ static int s_check_head(cairn_ledger_store_t *self, MDB_txn *txn)
         }
         size_t len = 0;
         cairn_merkle_empty_root(root);
-        if ((rc = s_sign_checkpoint(self, txn, 0, root, &note, &len)) < 0)
+        if ((rc = cairn_ledger_frontier_load(&self->tree, cairn_ledger_node_get, &view, 0)) < 0 ||
+            (rc = s_sign_checkpoint(self, txn, 0, root, &note, &len)) < 0)
             goto out;
         s_set_head(self, 0, root, note, len);
         note = NULL;
@@ -172,10 +175,12 @@ static int s_check_head(cairn_ledger_store_t *self, MDB_txn *txn)
     rc = CAIRN_EINTEGRITY;
     if (cp.size != self->size)
         goto out;
-    if ((rc = cairn_merkle_root(cairn_ledger_node_get, &view, cp.size, root)) < 0) {
+    /* The edge kept in memory from here on is checked against the signed root. */
+    if ((rc = cairn_ledger_frontier_load(&self->tree, cairn_ledger_node_get, &view, cp.size)) < 0) {
         rc = rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
         goto out;
     }
+    cairn_ledger_frontier_root(&self->tree, root);
     rc = CAIRN_EINTEGRITY;
     if (sodium_memcmp(root, cp.root, CAIRN_HASH_BYTES) != 0)
         goto out;
@@ -207,6 +212,18 @@ out:
     cairn_checkpoint_clear(&cp);
     mdb_cursor_close(cur);
     return rc;
+}
+
+/* Records the layout version of a new store, or checks it: a store written
+ * in another layout is refused (CAIRN_ECONFIG), never misread. */
+static int s_check_layout(cairn_ledger_store_t *self, MDB_txn *txn)
+{
+    bool missing = false;
+    int rc = cairn_ledger_layout_check(txn, &self->db, &missing);
+    if (rc < 0 || !missing)
+        return rc;
+    return cairn_lmdb_put_u64(txn, self->db.meta, CAIRN_LEDGER_META_LAYOUT,
+                              CAIRN_LEDGER_LAYOUT_VERSION);
 }
 
 /* Records the origin of a new store, or checks the configured one. */
@@ -261,7 +278,8 @@ int cairn_ledger_store_open(const char *dir, size_t map_size, const char *origin
         self->size = 0;
     else if (rc < 0)
         goto fail;
-    if ((rc = s_check_origin(self, txn)) < 0 || (rc = s_check_head(self, txn)) < 0)
+    if ((rc = s_check_layout(self, txn)) < 0 || (rc = s_check_origin(self, txn)) < 0 ||
+        (rc = s_check_head(self, txn)) < 0)
         goto fail;
     rc = cairn_lmdb_code(mdb_txn_commit(txn));
     txn = NULL;
@@ -288,6 +306,7 @@ void cairn_ledger_store_destroy(cairn_ledger_store_t **self_p)
     free(self->origin);
     free(self->vkey);
     free(self->head_note);
+    cairn_ledger_frontier_clear(&self->tree);
     free(self);
     *self_p = NULL;
 }
@@ -331,6 +350,7 @@ int cairn_ledger_store_begin(cairn_ledger_store_t *self)
     self->failed = false;
     self->last_mdb_rc = 0;
     self->pending_size = self->size;
+    cairn_ledger_frontier_begin(&self->tree);
     return s_mdb(self, mdb_txn_begin(self->env, NULL, 0, &self->wtxn));
 }
 
@@ -340,6 +360,7 @@ void cairn_ledger_store_abort(cairn_ledger_store_t *self)
         mdb_txn_abort(self->wtxn);
     self->wtxn = NULL;
     self->pending_size = self->size;
+    cairn_ledger_frontier_abort(&self->tree);
 }
 
 /* After a failed write LMDB's transaction is unusable: drop it, remember why. */
@@ -391,23 +412,34 @@ static int s_duplicate(cairn_ledger_store_t *self, const MDB_val *found, cairn_l
     return 0;
 }
 
-/* cairn_merkle_put_fn over nodes, inside the batch. */
+/* Reads a tree hash from the frontier, else from the view's transaction. */
+typedef struct {
+    cairn_ledger_store_t *store; /* whose frontier */
+    cairn_ledger_view_t *view;   /* the batch's or a read transaction (begun on demand) */
+} s_tree_read_t;
+
+/* cairn_merkle_put_fn over nodes, inside the batch (arg is an s_tree_read_t);
+ * the frontier keeps a copy. */
 static int s_node_put(void *arg, unsigned level, uint64_t index,
                       const uint8_t hash[CAIRN_HASH_BYTES])
 {
-    cairn_ledger_store_t *self = arg;
+    cairn_ledger_store_t *self = ((s_tree_read_t *)arg)->store;
     uint8_t kb[CAIRN_LEDGER_NODE_KEY_BYTES];
     cairn_ledger_node_key(level, index, kb);
     MDB_val k = {sizeof kb, kb}, v = {CAIRN_HASH_BYTES, (void *)hash};
-    return s_mdb(self, mdb_put(self->wtxn, self->db.nodes, &k, &v, MDB_NOOVERWRITE));
+    int rc = s_mdb(self, mdb_put(self->wtxn, self->db.nodes, &k, &v, MDB_NOOVERWRITE));
+    return rc < 0 ? rc : cairn_ledger_frontier_put(&self->tree, level, index, hash);
 }
 
-static int s_node_get_batch(void *arg, unsigned level, uint64_t index,
-                            uint8_t out[CAIRN_HASH_BYTES])
+static int s_tree_get(void *arg, unsigned level, uint64_t index, uint8_t out[CAIRN_HASH_BYTES])
 {
-    cairn_ledger_store_t *self = arg;
-    cairn_ledger_view_t v = s_view(self, self->wtxn);
-    return cairn_ledger_node_get(&v, level, index, out);
+    s_tree_read_t *t = arg;
+    int rc = cairn_ledger_frontier_get(&t->store->tree, level, index, out);
+    if (rc != CAIRN_ENOTFOUND)
+        return rc;
+    if (!t->view->txn && (rc = cairn_ledger_store_begin_read(t->store, t->view)) < 0)
+        return rc;
+    return cairn_ledger_node_get(t->view, level, index, out);
 }
 
 /* Index of the last entry of change (in the batch or committed). */
@@ -415,11 +447,11 @@ static int s_last_of_change(cairn_ledger_store_t *self, const char *change, bool
                             uint64_t *index_out)
 {
     MDB_cursor *cur = NULL;
-    uint8_t buf[CAIRN_LEDGER_DIGEST_KEY_BYTES];
-    int rc = s_mdb(self, mdb_cursor_open(self->wtxn, self->db.changes, &cur));
+    uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES];
+    int rc = s_mdb(self, mdb_cursor_open(self->wtxn, self->db.lookup, &cur));
     if (rc < 0)
         return rc;
-    MDB_val k = cairn_ledger_index_key(self->max_key, change, buf), v;
+    MDB_val k = cairn_ledger_lookup_key(self->max_key, CAIRN_LEDGER_BY_CHANGE, change, buf), v;
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
     if (mrc == 0)
         mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST_DUP);
@@ -438,42 +470,40 @@ static int s_last_of_change(cairn_ledger_store_t *self, const char *change, bool
     return rc;
 }
 
-/* Adds index under text in a dupsort string index (skips NULL or ""). */
-static int s_index_put(cairn_ledger_store_t *self, MDB_dbi dbi, const char *text,
-                       const uint8_t index_be[8])
+/* Adds index under kind and text in lookup (skips NULL or ""). */
+static int s_lookup_put(cairn_ledger_store_t *self, cairn_ledger_by_t kind, const char *text,
+                        const uint8_t index_be[8])
 {
     if (!text || !*text)
         return 0;
-    uint8_t buf[CAIRN_LEDGER_DIGEST_KEY_BYTES];
-    MDB_val k = cairn_ledger_index_key(self->max_key, text, buf), v = {8, (void *)index_be};
-    return s_mdb(self, mdb_put(self->wtxn, dbi, &k, &v, 0));
+    uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES];
+    MDB_val k = cairn_ledger_lookup_key(self->max_key, kind, text, buf), v = {8, (void *)index_be};
+    return s_mdb(self, mdb_put(self->wtxn, self->db.lookup, &k, &v, 0));
 }
 
-/* Writes the leaf, payload, tree hashes and index rows of a new entry. */
+/* Writes the leaf, payload, tree hashes and index rows of a new entry whose
+ * leaf hash is lh. */
 static int s_write_entry(cairn_ledger_store_t *self, const cairn_ledger_record_t *rec,
-                         const cairn_leaf_t *leaf, const char *text, size_t text_len)
+                         const cairn_leaf_t *leaf, const char *text, size_t text_len,
+                         const uint8_t lh[CAIRN_HASH_BYTES])
 {
     int rc = 0;
-    uint8_t index_be[8], time_be[8], lh[CAIRN_HASH_BYTES];
+    uint8_t index_be[8], time_be[8];
     const char *key = rec->key ? rec->key : "";
     cairn_u64_to_key(leaf->index, index_be);
     cairn_u64_to_key(leaf->time_ms, time_be);
     MDB_val kidx = {8, index_be}, vidx = {8, index_be};
     MDB_val vleaf = {text_len, (void *)text};
-    MDB_val kpay = {CAIRN_HASH_BYTES, (void *)leaf->payload_sha256};
     MDB_val vpay = {rec->record_len, (void *)rec->record};
     MDB_val ktime = {8, time_be};
 
     /* MDB_APPEND also asserts that indexes only grow. */
-    if ((rc = s_mdb(self, mdb_put(self->wtxn, self->db.leaves, &kidx, &vleaf, MDB_APPEND))) < 0)
+    if ((rc = s_mdb(self, mdb_put(self->wtxn, self->db.leaves, &kidx, &vleaf, MDB_APPEND))) < 0 ||
+        (rc = s_mdb(self, mdb_put(self->wtxn, self->db.payloads, &kidx, &vpay, MDB_APPEND))) < 0)
         return rc;
-    int mrc = mdb_put(self->wtxn, self->db.payloads, &kpay, &vpay, MDB_NOOVERWRITE);
-    if (mrc != 0 && mrc != MDB_KEYEXIST) /* content-addressed: an equal payload is stored */
-        return s_mdb(self, mrc);
-    if ((rc = s_mdb(self, mdb_put(self->wtxn, self->db.payload_refs, &kpay, &vidx, 0))) < 0)
-        return rc;
-    cairn_merkle_leaf_hash(text, text_len, lh);
-    if ((rc = cairn_merkle_append(s_node_get_batch, s_node_put, self, leaf->index, lh)) < 0)
+    cairn_ledger_view_t view = s_view(self, self->wtxn);
+    s_tree_read_t t = {self, &view};
+    if ((rc = cairn_merkle_append(s_tree_get, s_node_put, &t, leaf->index, lh)) < 0)
         return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
     if (*key) {
         uint8_t buf[CAIRN_LEDGER_DIGEST_KEY_BYTES];
@@ -485,13 +515,13 @@ static int s_write_entry(cairn_ledger_store_t *self, const cairn_ledger_record_t
                 0)
             return rc;
     }
-    if ((rc = s_index_put(self, self->db.changes, rec->change_id, index_be)) < 0 ||
-        (rc = s_index_put(self, self->db.releases, rec->release_id, index_be)) < 0 ||
-        (rc = s_index_put(self, self->db.topics, rec->topic, index_be)) < 0 ||
-        (rc = s_index_put(self, self->db.actors, rec->actors[0], index_be)) < 0)
+    if ((rc = s_lookup_put(self, CAIRN_LEDGER_BY_CHANGE, rec->change_id, index_be)) < 0 ||
+        (rc = s_lookup_put(self, CAIRN_LEDGER_BY_RELEASE, rec->release_id, index_be)) < 0 ||
+        (rc = s_lookup_put(self, CAIRN_LEDGER_BY_TOPIC, rec->topic, index_be)) < 0 ||
+        (rc = s_lookup_put(self, CAIRN_LEDGER_BY_ACTOR, rec->actors[0], index_be)) < 0)
         return rc;
     if (!(rec->actors[0] && rec->actors[1] && strcmp(rec->actors[0], rec->actors[1]) == 0) &&
-        (rc = s_index_put(self, self->db.actors, rec->actors[1], index_be)) < 0)
+        (rc = s_lookup_put(self, CAIRN_LEDGER_BY_ACTOR, rec->actors[1], index_be)) < 0)
         return rc;
     return s_mdb(self, mdb_put(self->wtxn, self->db.times, &ktime, &vidx, 0));
 }
@@ -504,7 +534,7 @@ int cairn_ledger_store_append(cairn_ledger_store_t *self, const cairn_ledger_rec
     size_t text_len = 0;
     uint8_t *entry = NULL;
     size_t entry_len = 0;
-    uint8_t keybuf[CAIRN_LEDGER_DIGEST_KEY_BYTES];
+    uint8_t keybuf[CAIRN_LEDGER_DIGEST_KEY_BYTES], lh[CAIRN_HASH_BYTES];
     const char *key = rec->key ? rec->key : "";
     const char *change = rec->change_id ? rec->change_id : "";
     const char *release = rec->release_id ? rec->release_id : "";
@@ -542,15 +572,28 @@ int cairn_ledger_store_append(cairn_ledger_store_t *self, const cairn_ledger_rec
      * is the request's fault: nothing is written yet, the batch stays usable. */
     if ((rc = cairn_leaf_format(&leaf, &text, &text_len)) < 0)
         return rc;
-    if ((rc = s_write_entry(self, rec, &leaf, text, text_len)) < 0)
+    cairn_merkle_leaf_hash(text, text_len, lh);
+    if ((rc = s_write_entry(self, rec, &leaf, text, text_len, lh)) < 0)
         goto fail;
-    cairn_ledger_view_t v = s_view(self, self->wtxn);
-    if ((rc = cairn_ledger_entry_build(&v, leaf.index, &entry, &entry_len)) < 0)
+    /* The entry as every read serves it, from what was just written. */
+    cairn_ledger_entry_parts_t parts = {
+        .index = leaf.index,
+        .topic = leaf.topic,
+        .change = leaf.change,
+        .key = key,
+        .time_ms = leaf.time_ms,
+        .record = rec->record,
+        .record_len = rec->record_len,
+        .leaf = text,
+        .leaf_len = text_len,
+        .leaf_hash = lh,
+    };
+    if ((rc = cairn_ledger_entry_pack(&parts, &entry, &entry_len)) < 0)
         goto fail;
     self->pending_size = leaf.index + 1;
     memset(out, 0, sizeof *out);
     out->index = leaf.index;
-    cairn_merkle_leaf_hash(text, text_len, out->hash);
+    memcpy(out->hash, lh, sizeof lh);
     out->entry = entry;
     out->entry_len = entry_len;
     free(text);
@@ -579,7 +622,9 @@ int cairn_ledger_store_commit(cairn_ledger_store_t *self)
             if (rc < 0)
                 return cairn_ledger_store_fail(self, rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc);
         }
-        if ((rc = cairn_merkle_root(cairn_ledger_node_get, &v, self->pending_size, root)) < 0)
+        /* The new root, from the edge and the hashes the batch wrote. */
+        s_tree_read_t t = {self, &v};
+        if ((rc = cairn_merkle_root(s_tree_get, &t, self->pending_size, root)) < 0)
             return cairn_ledger_store_fail(self, rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc);
         if ((rc = s_sign_checkpoint(self, self->wtxn, self->pending_size, root, &note, &note_len)) <
             0)
@@ -602,6 +647,7 @@ int cairn_ledger_store_commit(cairn_ledger_store_t *self)
     if (advanced)
         s_set_head(self, self->pending_size, root, note, note_len);
     self->size = self->pending_size;
+    cairn_ledger_frontier_commit(&self->tree);
     return 0;
 }
 
@@ -659,14 +705,14 @@ int cairn_ledger_store_by_change(cairn_ledger_store_t *self, const char *change_
     int rc = 0;
     cairn_ledger_view_t v;
     MDB_cursor *cur = NULL;
-    uint8_t buf[CAIRN_LEDGER_DIGEST_KEY_BYTES];
+    uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES];
     if (!change_id || !*change_id)
         return 0;
     if ((rc = cairn_ledger_store_begin_read(self, &v)) < 0)
         return rc;
-    if ((rc = cairn_lmdb_code(mdb_cursor_open(v.txn, self->db.changes, &cur))) < 0)
+    if ((rc = cairn_lmdb_code(mdb_cursor_open(v.txn, self->db.lookup, &cur))) < 0)
         goto out;
-    MDB_val k = cairn_ledger_index_key(self->max_key, change_id, buf), val;
+    MDB_val k = cairn_ledger_lookup_key(self->max_key, CAIRN_LEDGER_BY_CHANGE, change_id, buf), val;
     int mrc = mdb_cursor_get(cur, &k, &val, MDB_SET_KEY);
     while (mrc == 0) {
         if (val.mv_size != 8) {
@@ -732,26 +778,38 @@ int cairn_ledger_store_checkpoint(cairn_ledger_store_t *self, uint64_t size, cha
     return rc;
 }
 
+/* Leaf hash and inclusion proof of index in the tree of size leaves, read
+ * from the frontier when they are there (the entries of the last batch, and
+ * the right edge of the committed tree), else from a read transaction. */
+static int s_prove(cairn_ledger_store_t *self, uint64_t index, uint64_t size,
+                   uint8_t lh[CAIRN_HASH_BYTES], uint8_t *proof_out, size_t *count_out)
+{
+    cairn_ledger_view_t v = {0};
+    s_tree_read_t t = {self, &v};
+    int rc = s_tree_get(&t, 0, index, lh);
+    /* In the committed tree, the right edge's hashes are at hand. */
+    if (rc == 0 && size == self->tree.size)
+        rc = cairn_ledger_frontier_prove(&self->tree, s_tree_get, &t, index, proof_out, count_out);
+    else if (rc == 0)
+        rc = cairn_merkle_inclusion_proof(s_tree_get, &t, index, size, proof_out,
+                                          CAIRN_MERKLE_MAX_PROOF, count_out);
+    cairn_ledger_store_end_read(&v);
+    return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
+}
+
 int cairn_ledger_store_prove(cairn_ledger_store_t *self, uint64_t index, uint64_t size,
                              uint8_t leaf_hash_out[CAIRN_HASH_BYTES], uint8_t *proof_out,
                              size_t *count_out)
 {
-    cairn_ledger_view_t v;
     if (size == 0)
         size = self->head_size;
     if (index >= size || size > self->size)
         return CAIRN_EINVALID;
-    int rc = cairn_ledger_store_begin_read(self, &v);
-    if (rc < 0)
-        return rc;
     uint8_t lh[CAIRN_HASH_BYTES];
     size_t count = 0;
-    if ((rc = cairn_ledger_node_get(&v, 0, index, lh)) == 0)
-        rc = cairn_merkle_inclusion_proof(cairn_ledger_node_get, &v, index, size, proof_out,
-                                          CAIRN_MERKLE_MAX_PROOF, &count);
-    cairn_ledger_store_end_read(&v);
+    int rc = s_prove(self, index, size, lh, proof_out, &count);
     if (rc < 0)
-        return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
+        return rc;
     memcpy(leaf_hash_out, lh, sizeof lh);
     *count_out = count;
     return 0;

@@ -8,10 +8,12 @@
  * root or proof needs O(log n) reads.
  *
  * Writes are batched: begin, append one or more records, commit once. The
- * commit checks that the tree still has the root of the last checkpoint at
- * that checkpoint's size, signs a checkpoint for the new size, and stores it
- * in the same LMDB transaction that advances the tree. Nothing appended is
- * visible to readers, or may be acknowledged, until commit returned 0.
+ * commit checks that the stored tree still has the root of the last
+ * checkpoint at that checkpoint's size, signs a checkpoint for the new size,
+ * and stores it in the same LMDB transaction that advances the tree.
+ * Nothing appended is visible to readers, or may be acknowledged, until
+ * commit returned 0. Appends read the tree's right edge from memory
+ * (frontier.h), and receipts for the last batch's entries need no LMDB read.
  * A store is used from one thread at a time. */
 #ifndef CAIRN_LEDGER_STORE_H
 #define CAIRN_LEDGER_STORE_H
@@ -65,11 +67,13 @@ typedef int (*cairn_ledger_entry_fn)(void *arg, uint64_t index, const uint8_t *e
 
 /* Opens (creating if needed) the store in directory dir for log origin,
  * signing checkpoints with signer (borrowed: it must outlive the store).
- * A new store records origin and signs the empty tree. An existing store
- * must have the same origin (CAIRN_ECONFIG otherwise) and pass the start
- * check, else CAIRN_EINTEGRITY: the last checkpoint is signed by a recorded
- * key, commits to the stored size, its root equals the root recomputed from
- * the stored tree, and the last leaf's hash is the stored leaf hash. */
+ * A new store records origin and layout version and signs the empty tree.
+ * An existing store must have the same origin and this layout version
+ * (CAIRN_ECONFIG otherwise) and pass the start check, else
+ * CAIRN_EINTEGRITY: the last checkpoint is signed by a recorded key,
+ * commits to the stored size, its root equals the root of the tree's right
+ * edge as stored (which the store keeps in memory from then on), and the
+ * last leaf's hash is the stored leaf hash. */
 int cairn_ledger_store_open(const char *dir, size_t map_size, const char *origin,
                             const cairn_note_signer_t *signer, cairn_ledger_store_t **out);
 

@@ -22,6 +22,7 @@
 #include "layout.h"
 #include "store.h"
 #include "testutil.h"
+#include "verify.h"
 
 /* Per-test state: a fresh directory, a signer, and the store opened in it. */
 typedef struct {
@@ -629,6 +630,47 @@ static void test_a_full_store_fails_the_whole_batch_and_stays_usable(void **stat
     cairn_checkpoint_clear(&cp);
 }
 
+/* Sets meta "layout" to version, or deletes the row when version is 0. */
+static void s_set_layout(const char *dir, uint64_t version)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi meta;
+    assert_int_equal(cairn_lmdb_open(dir, LT_MAP_SIZE, CAIRN_LEDGER_MAX_DBS, &env), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    MDB_val k = {strlen(CAIRN_LEDGER_META_LAYOUT), CAIRN_LEDGER_META_LAYOUT};
+    if (version)
+        assert_int_equal(cairn_lmdb_put_u64(txn, meta, CAIRN_LEDGER_META_LAYOUT, version), 0);
+    else
+        assert_int_equal(mdb_del(txn, meta, &k, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+static void test_a_store_in_another_layout_is_refused_not_misread(void **state)
+{
+    s_fixture_t *f = *state;
+    lt_append_batch(f->store, 3, "CHG-1");
+    cairn_ledger_store_destroy(&f->store);
+
+    /* Entries without a layout row: written by the first layout. */
+    s_set_layout(f->dir, 0);
+    assert_int_equal(cairn_ledger_store_open(f->dir, LT_MAP_SIZE, LT_ORIGIN, f->signer, &f->store),
+                     CAIRN_ECONFIG);
+    cairn_ledger_verify_report_t rep;
+    assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), CAIRN_ECONFIG);
+    assert_non_null(strstr(rep.reason, "layout"));
+    /* A layout this version does not know. */
+    s_set_layout(f->dir, CAIRN_LEDGER_LAYOUT_VERSION + 1);
+    assert_int_equal(cairn_ledger_store_open(f->dir, LT_MAP_SIZE, LT_ORIGIN, f->signer, &f->store),
+                     CAIRN_ECONFIG);
+    /* Its own layout opens again, with every entry. */
+    s_set_layout(f->dir, CAIRN_LEDGER_LAYOUT_VERSION);
+    s_open(f);
+    assert_int_equal(cairn_ledger_store_size(f->store), 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -656,6 +698,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_an_origin_or_key_for_another_log_is_refused, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_a_full_store_fails_the_whole_batch_and_stays_usable,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_store_in_another_layout_is_refused_not_misread,
                                         s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

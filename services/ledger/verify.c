@@ -147,11 +147,12 @@ static int s_checkpoints_at(s_verify_t *st, uint64_t size)
     return rc;
 }
 
-/* Checks the payload the leaf names. */
+/* Checks the entry's payload against the digest its leaf names. */
 static int s_check_payload(s_verify_t *st, uint64_t index, const cairn_leaf_t *leaf)
 {
-    MDB_val k = {CAIRN_HASH_BYTES, (void *)leaf->payload_sha256}, v;
-    uint8_t digest[CAIRN_HASH_BYTES];
+    uint8_t kb[8], digest[CAIRN_HASH_BYTES];
+    cairn_u64_to_key(index, kb);
+    MDB_val k = {8, kb}, v;
     int mrc = mdb_get(st->view.txn, st->view.db->payloads, &k, &v);
     if (mrc == MDB_NOTFOUND) {
         mrc = mdb_get(st->view.txn, st->view.db->purged, &k, &v);
@@ -308,6 +309,15 @@ int cairn_ledger_verify(const char *dir, const char *vkey, cairn_ledger_verify_r
         rc = s_open_env(dir, &env);
     if (rc == 0)
         rc = cairn_lmdb_code(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
+    /* The layout version first, so an older store is named as such. */
+    bool missing = false;
+    if (rc == 0 && mdb_dbi_open(txn, "meta", 0, &dbs.meta) == 0 &&
+        cairn_ledger_layout_check(txn, &dbs, &missing) == CAIRN_ECONFIG) {
+        rc = CAIRN_ECONFIG;
+        snprintf(out->reason, sizeof out->reason,
+                 "%s was written in another storage layout than this version reads (%d)", dir,
+                 CAIRN_LEDGER_LAYOUT_VERSION);
+    }
     if (rc == 0 && (rc = cairn_ledger_layout_open(txn, false, &dbs)) < 0)
         snprintf(out->reason, sizeof out->reason, "%s is not a ledger store: %s", dir,
                  cairn_strerror(rc));
