@@ -1,121 +1,29 @@
 /* cairn-ledger: the system of record. Parses arguments, loads the
  * configuration, and runs the ledger engine until SIGINT or SIGTERM. */
-#include <getopt.h>
-#include <stdio.h>
-#include <string.h>
-
-#include "cairn/config.h"
+#include "cairn/daemon.h"
 #include "cairn/log.h"
 #include "cairn/signals.h"
 #include "engine.h"
 
-enum { S_OPT_CONFIG = 1, S_OPT_DATA_DIR, S_OPT_SET, S_OPT_HELP };
-
-static const struct option s_long_options[] = {
-    {"config", required_argument, NULL, S_OPT_CONFIG},
-    {"data-dir", required_argument, NULL, S_OPT_DATA_DIR},
-    {"set", required_argument, NULL, S_OPT_SET},
-    {"help", no_argument, NULL, S_OPT_HELP},
-    {NULL, 0, NULL, 0},
+static const cairn_daemon_info_t s_info = {
+    .name = "cairn-ledger",
+    .summary = "Runs the Cairn ledger: appends every fact to a Merkle log in LMDB, signs a\n"
+               "checkpoint per batch, answers append/replay/query/head, checkpoint/prove/\n"
+               "consistency/export and purge/hold/unhold requests, and publishes each new\n"
+               "entry.\n",
+    .settings = "ledger. bus.ledger_",
 };
-
-static void s_usage(FILE *out)
-{
-    size_t count = 0;
-    const cairn_option_t *opts = cairn_config_options(&count);
-    fprintf(
-        out,
-        "usage: cairn-ledger [--config FILE] [--data-dir DIR] [--set section.key=value]...\n"
-        "\n"
-        "Runs the Cairn ledger: appends every fact to a Merkle log in LMDB, signs a\n"
-        "checkpoint per batch, answers append/replay/query/head, checkpoint/prove/\n"
-        "consistency/export and purge/hold/unhold requests, and publishes each new entry.\n"
-        "\n"
-        "  --config FILE            YAML configuration (optional; every setting has a default)\n"
-        "  --data-dir DIR           sets cairn.data_dir\n"
-        "  --set section.key=value  overrides one setting (repeatable)\n"
-        "  --help                   prints this help\n"
-        "\n"
-        "settings the ledger reads (default):\n");
-    for (size_t i = 0; i < count; i++) {
-        const char *k = opts[i].key;
-        if (strncmp(k, "ledger.", 7) == 0 || strncmp(k, "bus.ledger_", 11) == 0 ||
-            strcmp(k, "cairn.data_dir") == 0 || strcmp(k, "log.level") == 0)
-            fprintf(out, "  %-20s %s (%s)\n", k, opts[i].help, opts[i].def);
-    }
-}
-
-/* Builds the configuration: file first, then --data-dir, then each --set in
- * order. Returns 0, 1 when --help was asked, or -1 after printing one line. */
-static int s_configure(int argc, char **argv, cairn_config_t *config)
-{
-    char err[512] = "";
-    const char *file = NULL, *data_dir = NULL;
-    int c;
-    opterr = 0; /* one message of our own below */
-    while ((c = getopt_long(argc, argv, "", s_long_options, NULL)) != -1) {
-        if (c == S_OPT_HELP)
-            return 1;
-        if (c == S_OPT_CONFIG)
-            file = optarg;
-        else if (c == S_OPT_DATA_DIR)
-            data_dir = optarg;
-        else if (c != S_OPT_SET) {
-            fprintf(stderr, "cairn-ledger: unknown option or missing value: '%s' (see --help)\n",
-                    argv[optind - 1]);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "cairn-ledger: unexpected argument '%s' (see --help)\n", argv[optind]);
-        return -1;
-    }
-    if (file && cairn_config_load(config, file, err, sizeof err) < 0)
-        goto fail;
-    if (data_dir && cairn_config_set(config, "cairn.data_dir", data_dir, err, sizeof err) < 0)
-        goto fail;
-    optind = 0; /* rescan from the start (glibc and musl reinitialize on 0) */
-    while ((c = getopt_long(argc, argv, "", s_long_options, NULL)) != -1) {
-        if (c != S_OPT_SET)
-            continue;
-        char *eq = strchr(optarg, '=');
-        if (!eq || eq == optarg) {
-            snprintf(err, sizeof err, "--set needs section.key=value, got '%s'", optarg);
-            goto fail;
-        }
-        *eq = '\0';
-        int rc = cairn_config_set(config, optarg, eq + 1, err, sizeof err);
-        *eq = '=';
-        if (rc < 0)
-            goto fail;
-    }
-    if (cairn_config_finalize(config, err, sizeof err) < 0)
-        goto fail;
-    return 0;
-fail:
-    fprintf(stderr, "cairn-ledger: %s\n", err);
-    return -1;
-}
 
 int main(int argc, char **argv)
 {
-    int status = 2;
+    int status = 1;
     cairn_ledger_t *ledger = NULL;
-    cairn_config_t *config = cairn_config_new();
-    if (!config) {
-        fprintf(stderr, "cairn-ledger: out of memory\n");
-        return 1;
-    }
-    int rc = s_configure(argc, argv, config);
-    if (rc != 0) {
-        if (rc > 0)
-            s_usage(stdout);
-        status = rc > 0 ? 0 : 2;
-        goto out;
-    }
+    cairn_config_t *config = NULL;
+    int rc = cairn_daemon_configure(&s_info, argc, argv, &config);
+    if (rc != 0)
+        return cairn_daemon_exit_status(rc);
     cairn_log_init("ledger", cairn_config_str(config, "log.level"));
     cairn_signals_install();
-    status = 1;
     if (!(ledger = cairn_ledger_new(config)))
         goto out;
     if (cairn_ledger_run(ledger) == 0) {
