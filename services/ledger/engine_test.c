@@ -930,7 +930,7 @@ static void s_append_old(s_fixture_t *f, const char *changes[], const char *rele
     assert_int_equal(cairn_ledger_store_open(cairn_config_str(f->config, "ledger.path"), 64u << 20,
                                              "cairn.local/ledger", signer, &store),
                      0);
-    char id[16];
+    char id[32];
     assert_int_equal(cairn_ledger_store_begin(store), 0);
     for (size_t i = 0; i < n; i++) {
         snprintf(id, sizeof id, "old%zu", i);
