@@ -57,6 +57,7 @@
 #include "cairn/bus.h"
 #include "cairn/codec.h"
 #include "cairn/error.h"
+#include "cairn/ledger_batch.h"
 #include "cairn/lmdbx.h"
 #include "cairn/merkle.h"
 #include "cairn/note.h"
@@ -103,6 +104,7 @@ typedef struct {
     int batch;               /* entries per commit in the raw-limit step */
     int sockets;             /* load generator connections */
     int window;              /* requests in flight per connection, flat out */
+    int batch_requests;      /* appends per append_batch request flat out; 0 = no such step */
     int seconds;             /* length of each paced step */
     int rates[S_RATES_MAX];  /* appends per second of the paced steps */
     int n_rates;             /* how many */
@@ -143,6 +145,7 @@ enum {
     S_ROW_SEQ,
     S_ROW_CONC,
     S_ROW_FLAT,
+    S_ROW_FLAT_BATCH,
     S_ROW_PACED,
     S_ROW_PROVE_DAEMON = S_ROW_PACED + S_RATES_MAX,
     S_ROW_PROVE_LOCAL,
@@ -933,6 +936,7 @@ typedef struct {
     uint8_t **buf; /* packed requests */
     size_t *len;   /* their lengths */
     size_t n;      /* how many */
+    size_t per;    /* appends per request: 1 (append), or more (append_batch) */
 } s_reqs_t;
 
 static void s_reqs_free(s_reqs_t *r)
@@ -948,6 +952,7 @@ static void s_reqs_free(s_reqs_t *r)
 static int s_reqs_build(s_ledger_t *l, size_t n, const char *change, s_reqs_t *out)
 {
     memset(out, 0, sizeof *out);
+    out->per = 1;
     if (!(out->buf = calloc(n ? n : 1, sizeof *out->buf)) ||
         !(out->len = calloc(n ? n : 1, sizeof *out->len))) {
         s_reqs_free(out);
@@ -962,6 +967,42 @@ static int s_reqs_build(s_ledger_t *l, size_t n, const char *change, s_reqs_t *o
         }
     }
     return 0;
+}
+
+/* n fresh appends (at least), packed `per` to an append_batch request. */
+static int s_reqs_build_batched(s_ledger_t *l, size_t n, size_t per, s_reqs_t *out)
+{
+    s_reqs_t singles;
+    Cairn__V1__LedgerRequest **reqs = calloc(per, sizeof *reqs);
+    const Cairn__V1__AppendRequest **appends = calloc(per, sizeof *appends);
+    size_t n_reqs = (n + per - 1) / per;
+    int rc = reqs && appends ? s_reqs_build(l, n_reqs * per, NULL, &singles) : -ENOMEM;
+    if (rc < 0)
+        goto out;
+    memset(out, 0, sizeof *out);
+    out->per = per;
+    if (!(out->buf = calloc(n_reqs, sizeof *out->buf)) ||
+        !(out->len = calloc(n_reqs, sizeof *out->len)))
+        rc = -ENOMEM;
+    for (; rc == 0 && out->n < n_reqs; out->n++) {
+        for (size_t i = 0; rc == 0 && i < per; i++) {
+            size_t k = out->n * per + i;
+            if ((rc = cairn_codec_ledger_request_unpack(singles.buf[k], singles.len[k],
+                                                        &reqs[i])) == 0)
+                appends[i] = reqs[i]->append;
+        }
+        if (rc == 0)
+            rc = cairn_ledger_batch_pack(appends, per, &out->buf[out->n], &out->len[out->n]);
+        for (size_t i = 0; i < per; i++)
+            CAIRN_CODEC_FREE(&reqs[i]);
+    }
+    s_reqs_free(&singles);
+    if (rc < 0)
+        s_reqs_free(out);
+out:
+    free(reqs);
+    free(appends);
+    return rc;
 }
 
 /* ---- the ledger daemon -------------------------------------------------- */
@@ -1420,44 +1461,70 @@ static uint64_t s_gen_commits(s_gen_run_t *r)
     return n;
 }
 
-/* Checks one reply against the oldest request in flight on c. */
+/* Checks one ack of the reply to the oldest request in flight on c. */
+static int s_gen_ack(s_gen_t *g, s_conn_t *c, const Cairn__V1__AppendAck *a, uint64_t latency,
+                     s_gen_run_t *out)
+{
+    int rc = 0;
+    if (c->acked && a->index <= c->last_index) {
+        fprintf(stderr, "ledger_bench: acks out of order on one connection\n");
+        return CAIRN_EPROTO;
+    }
+    s_samples_add(&out->lat, latency);
+    c->acked = true;
+    c->last_index = a->index;
+    out->cp_sizes[out->acked++] = a->checkpoint_size;
+    if (out->acked % S_RECEIPT_SAMPLE == 1) {
+        if ((rc = s_check_receipt(g->verifier, a)) < 0)
+            fprintf(stderr, "ledger_bench: receipt of entry %" PRIu64 " does not verify\n",
+                    a->index);
+        out->receipts++;
+    }
+    return rc;
+}
+
+/* Checks one reply (per acks: an append's, or an append_batch's) against
+ * the oldest request in flight on c. */
 static int s_gen_take(s_gen_t *g, s_conn_t *c, const void *data, size_t len, uint64_t now,
-                      s_gen_run_t *out)
+                      size_t per, s_gen_run_t *out)
 {
     Cairn__V1__LedgerReply *rep = NULL;
     if (c->n == 0)
         return CAIRN_EPROTO;
-    int rc = cairn_codec_ledger_reply_unpack(data, len, &rep);
+    int rc = per > 1 ? cairn_ledger_batch_reply_unpack(data, len, per, &rep)
+                     : cairn_codec_ledger_reply_unpack(data, len, &rep);
     if (rc == 0 && rep->status != 0) {
         fprintf(stderr, "ledger_bench: the ledger answered %d: %s\n", (int)rep->status, rep->error);
         rc = rep->status;
     }
-    if (rc == 0 && !s_ack_ok(rep))
+    if (rc == 0 && per == 1 && !s_ack_ok(rep))
         rc = CAIRN_EPROTO;
-    if (rc == 0 && c->acked && rep->ack->index <= c->last_index) {
-        fprintf(stderr, "ledger_bench: acks out of order on one connection\n");
-        rc = CAIRN_EPROTO;
+    uint64_t latency = now - c->start_ns[c->head];
+    if (rc == 0 && per == 1)
+        rc = s_gen_ack(g, c, rep->ack, latency, out);
+    for (size_t i = 0; rc == 0 && per > 1 && i < per; i++) {
+        const Cairn__V1__AppendResult *r = rep->results[i];
+        Cairn__V1__LedgerReply one = CAIRN__V1__LEDGER_REPLY__INIT;
+        one.ack = r->ack;
+        if (r->status != 0) {
+            fprintf(stderr, "ledger_bench: the ledger answered %d: %s\n", (int)r->status, r->error);
+            rc = r->status;
+        } else if (!s_ack_ok(&one)) {
+            rc = CAIRN_EPROTO;
+        } else {
+            rc = s_gen_ack(g, c, r->ack, latency, out);
+        }
     }
     if (rc == 0) {
-        s_samples_add(&out->lat, now - c->start_ns[c->head]);
         c->head = (c->head + 1) % g->cap;
         c->n--;
-        c->acked = true;
-        c->last_index = rep->ack->index;
-        out->cp_sizes[out->acked++] = rep->ack->checkpoint_size;
-        if (out->acked % S_RECEIPT_SAMPLE == 1) {
-            if ((rc = s_check_receipt(g->verifier, rep->ack)) < 0)
-                fprintf(stderr, "ledger_bench: receipt of entry %" PRIu64 " does not verify\n",
-                        rep->ack->index);
-            out->receipts++;
-        }
     }
     CAIRN_CODEC_FREE(&rep);
     return rc;
 }
 
 /* Receives every reply waiting on any connection; returns how many. */
-static int s_gen_drain(s_gen_t *g, s_gen_run_t *out)
+static int s_gen_drain(s_gen_t *g, size_t per, s_gen_run_t *out)
 {
     int got = 0;
     for (int i = 0; i < g->n_conns; i++) {
@@ -1475,9 +1542,9 @@ static int s_gen_drain(s_gen_t *g, s_gen_run_t *out)
             bool framed = zmq_msg_recv(&delim, c->sock, ZMQ_DONTWAIT) >= 0 &&
                           zmq_msg_size(&delim) == 0 && zmq_msg_more(&delim) &&
                           zmq_msg_recv(&body, c->sock, ZMQ_DONTWAIT) >= 0 && !zmq_msg_more(&body);
-            int rc =
-                framed ? s_gen_take(g, c, zmq_msg_data(&body), zmq_msg_size(&body), s_now_ns(), out)
-                       : CAIRN_EPROTO;
+            int rc = framed ? s_gen_take(g, c, zmq_msg_data(&body), zmq_msg_size(&body), s_now_ns(),
+                                         per, out)
+                            : CAIRN_EPROTO;
             zmq_msg_close(&delim);
             zmq_msg_close(&body);
             if (rc < 0)
@@ -1498,17 +1565,17 @@ static int s_gen_run(s_gen_t *g, const s_reqs_t *reqs, uint64_t interval_ns, siz
                      s_gen_run_t *out)
 {
     int rc = 0;
-    size_t n = reqs->n, next = 0, in_flight = 0;
+    size_t n = reqs->n, next = 0, in_flight = 0, per = reqs->per;
     int rr = 0;
     memset(out, 0, sizeof *out);
-    if (s_samples_init(&out->lat, n) < 0 ||
+    if (s_samples_init(&out->lat, n * per) < 0 ||
         s_samples_init(&out->lateness, interval_ns ? n : 0) < 0 ||
-        !(out->cp_sizes = calloc(n ? n : 1, sizeof *out->cp_sizes)))
+        !(out->cp_sizes = calloc(n ? n * per : 1, sizeof *out->cp_sizes)))
         return -ENOMEM;
     uint64_t cpu = s_self_cpu_ns();
     uint64_t start = s_now_ns() + (interval_ns ? 5 * S_NS_PER_MS : 0);
     uint64_t progress = s_now_ns(); /* the last reply, or the start */
-    while (out->acked < n) {
+    while (out->acked < n * per) {
         uint64_t now = s_now_ns();
         while (next < n) {
             uint64_t due = interval_ns ? start + next * interval_ns : now;
@@ -1543,10 +1610,10 @@ static int s_gen_run(s_gen_t *g, const s_reqs_t *reqs, uint64_t interval_ns, siz
                 start = sent;
             }
             next++;
-            if (++in_flight > out->max_in_flight)
-                out->max_in_flight = in_flight;
+            if (++in_flight * per > out->max_in_flight)
+                out->max_in_flight = in_flight * per;
         }
-        int got = s_gen_drain(g, out);
+        int got = s_gen_drain(g, per, out);
         if (got < 0) {
             rc = got;
             goto out;
@@ -1559,7 +1626,7 @@ static int s_gen_run(s_gen_t *g, const s_reqs_t *reqs, uint64_t interval_ns, siz
         }
         if (in_flight > 0 && now > progress + S_CALL_TIMEOUT_MS * S_NS_PER_MS) {
             fprintf(stderr, "ledger_bench: no reply for %d ms with %zu appends in flight\n",
-                    S_CALL_TIMEOUT_MS, in_flight);
+                    S_CALL_TIMEOUT_MS, in_flight * per);
             rc = CAIRN_ETIMEOUT;
             goto out;
         }
@@ -1604,6 +1671,8 @@ typedef struct {
     uint64_t flat_commits;           /* commits the flat-out appends went into */
     double flat_gen_cpu_us;          /* generator CPU per flat-out append */
     size_t flat_in_flight;           /* most flat-out appends in flight */
+    double batch_gen_cpu_us;         /* the same for the append_batch step */
+    size_t batch_in_flight;          /* most append_batch appends in flight */
     uint64_t receipts;               /* receipts verified over all pipelined steps */
     double late_p50_us[S_RATES_MAX]; /* paced: how late sends left, median */
     double late_p99_us[S_RATES_MAX]; /* and 99th percentile */
@@ -1613,20 +1682,56 @@ typedef struct {
     uint64_t log_size;               /* entries when the proofs were made */
 } s_extra_t;
 
-/* Raw limit and flat-out pipelined appends, head to head in interleaved
+/* One round of flat-out pipelined appends: per 1 sends single appends
+ * (window requests in flight per connection), more sends append_batch
+ * requests of per appends (the same number of appends in flight). */
+static int s_flat_round(const s_options_t *o, s_ledger_t *l, s_gen_t *g, uint64_t appends,
+                        size_t per, s_acc_t *acc, double *gen_cpu_us, size_t *in_flight,
+                        uint64_t *receipts)
+{
+    s_reqs_t reqs;
+    s_gen_run_t run;
+    size_t window = (size_t)o->window / per ? (size_t)o->window / per : 1;
+    int rc = per > 1 ? s_reqs_build_batched(l, appends, per, &reqs)
+                     : s_reqs_build(l, appends, NULL, &reqs);
+    if (rc < 0)
+        return rc;
+    uint64_t cpu = s_cpu_ns(l->pid);
+    rc = s_gen_run(g, &reqs, 0, window, &run);
+    uint64_t cpu_after = s_cpu_ns(l->pid);
+    s_reqs_free(&reqs);
+    if (rc == 0) {
+        for (size_t i = 0; i < run.lat.n; i++)
+            s_samples_add(&acc->samples, run.lat.ns[i]);
+        s_acc_add(acc, run.acked, run.elapsed_ns, cpu && cpu_after >= cpu ? cpu_after - cpu : 0);
+        acc->commits += s_gen_commits(&run);
+        *gen_cpu_us += (double)run.cpu_ns / 1000.0;
+        *receipts += run.receipts;
+        if (run.max_in_flight > *in_flight)
+            *in_flight = run.max_in_flight;
+    }
+    s_gen_run_free(&run);
+    return rc;
+}
+
+/* Raw limit and flat-out pipelined appends (single, and in append_batch
+ * requests when --batch-requests is set), head to head in interleaved
  * rounds; the raw limit commits --batch entries each, the ledger as many as
  * it finds waiting. Pure LMDB commits of --batch entries come last. */
 static int s_bench_flat_out(const s_options_t *o, const char *tmp, s_ledger_t *l, s_gen_t *g,
                             const s_sizes_t *sz, s_extra_t *x)
 {
-    static char raw_name[64], batch_name[64], flat_name[64];
+    static char raw_name[64], batch_name[64], flat_name[64], flat_batch_name[64];
     int rc = -1;
     s_raw_t raw = {0}, plain = {0};
-    s_acc_t acc_raw = {0}, acc_flat = {0}, acc_plain = {0};
+    s_acc_t acc_raw = {0}, acc_flat = {0}, acc_plain = {0}, acc_fb = {0};
     uint64_t per_round = o->appends / S_ROUNDS, batch = (uint64_t)o->batch;
     uint64_t commits_per_round = (per_round + batch - 1) / batch;
+    size_t per = (size_t)o->batch_requests;
+    int steps = per > 0 ? 3 : 2;
     if (s_samples_init(&acc_raw.samples, commits_per_round * S_ROUNDS) < 0 ||
         s_samples_init(&acc_flat.samples, per_round * S_ROUNDS) < 0 ||
+        s_samples_init(&acc_fb.samples, (per_round + per) * S_ROUNDS) < 0 ||
         s_samples_init(&acc_plain.samples, commits_per_round * S_ROUNDS) < 0 ||
         s_raw_open(&raw, tmp, "raw-limit", sz) < 0 || s_raw_open(&plain, tmp, "raw-batch", sz) < 0)
         goto out;
@@ -1636,33 +1741,15 @@ static int s_bench_flat_out(const s_options_t *o, const char *tmp, s_ledger_t *l
         s_gen_fill(g, l, (size_t)o->sockets * window * 2, NULL, window) < 0)
         goto out;
     for (int r = 0; r < S_ROUNDS; r++) {
-        for (int j = 0; j < 2; j++) {
-            if ((r + j) % 2 == 0) {
-                if (s_raw_chunk(&raw, commits_per_round, o->batch, true, &acc_raw) < 0)
-                    goto out;
-                continue;
-            }
-            s_reqs_t reqs;
-            s_gen_run_t run;
-            if (s_reqs_build(l, per_round, NULL, &reqs) < 0)
+        for (int j = 0; j < steps; j++) {
+            int step = (r + j) % steps;
+            if (step == 0 && s_raw_chunk(&raw, commits_per_round, o->batch, true, &acc_raw) < 0)
                 goto out;
-            uint64_t cpu = s_cpu_ns(l->pid);
-            int grc = s_gen_run(g, &reqs, 0, window, &run);
-            uint64_t cpu_after = s_cpu_ns(l->pid);
-            s_reqs_free(&reqs);
-            if (grc == 0) {
-                for (size_t i = 0; i < run.lat.n; i++)
-                    s_samples_add(&acc_flat.samples, run.lat.ns[i]);
-                s_acc_add(&acc_flat, run.acked, run.elapsed_ns,
-                          cpu && cpu_after >= cpu ? cpu_after - cpu : 0);
-                acc_flat.commits += s_gen_commits(&run);
-                x->flat_gen_cpu_us += (double)run.cpu_ns / 1000.0;
-                x->receipts += run.receipts;
-                if (run.max_in_flight > x->flat_in_flight)
-                    x->flat_in_flight = run.max_in_flight;
-            }
-            s_gen_run_free(&run);
-            if (grc < 0)
+            if (step == 1 && s_flat_round(o, l, g, per_round, 1, &acc_flat, &x->flat_gen_cpu_us,
+                                          &x->flat_in_flight, &x->receipts) < 0)
+                goto out;
+            if (step == 2 && s_flat_round(o, l, g, per_round, per, &acc_fb, &x->batch_gen_cpu_us,
+                                          &x->batch_in_flight, &x->receipts) < 0)
                 goto out;
         }
     }
@@ -1671,18 +1758,25 @@ static int s_bench_flat_out(const s_options_t *o, const char *tmp, s_ledger_t *l
             goto out;
     x->flat_commits = acc_flat.commits;
     x->flat_gen_cpu_us /= (double)(acc_flat.ops ? acc_flat.ops : 1);
+    x->batch_gen_cpu_us /= (double)(acc_fb.ops ? acc_fb.ops : 1);
     snprintf(raw_name, sizeof raw_name, "raw limit, %d entries/commit", o->batch);
     snprintf(batch_name, sizeof batch_name, "lmdb commit, %d entries/txn", o->batch);
     snprintf(flat_name, sizeof flat_name, "ledger append, pipelined %dx%d", o->sockets, o->window);
     s_row_from(S_ROW_RAW, raw_name, &acc_raw, "commit");
     s_row_from(S_ROW_BATCH, batch_name, &acc_plain, "commit");
     s_row_from(S_ROW_FLAT, flat_name, &acc_flat, "append->receipt");
+    if (per > 0) {
+        snprintf(flat_batch_name, sizeof flat_batch_name, "ledger append_batch %zu, %dx%zu", per,
+                 o->sockets, window / per ? window / per : 1);
+        s_row_from(S_ROW_FLAT_BATCH, flat_batch_name, &acc_fb, "request->receipts");
+    }
     rc = 0;
 out:
     s_raw_close(&raw);
     s_raw_close(&plain);
     s_samples_free(&acc_raw.samples);
     s_samples_free(&acc_flat.samples);
+    s_samples_free(&acc_fb.samples);
     s_samples_free(&acc_plain.samples);
     return rc;
 }
@@ -1965,7 +2059,8 @@ static void s_usage(FILE *out)
     fprintf(
         out,
         "usage: ledger_bench [--count N] [--clients K] [--appends N] [--batch N] [--sockets S]\n"
-        "                    [--window W] [--seconds S] [--rates R[,R...]] [--export-entries N]\n"
+        "                    [--window W] [--batch-requests N] [--seconds S] [--rates R[,R...]]\n"
+        "                    [--export-entries N]\n"
         "                    [--proofs N] [--bin DIR] [--dir DIR] [--set section.key=value]...\n"
         "\n"
         "Measures raw LMDB commits, SHA-256, Ed25519 and ZeroMQ round trips, then the\n"
@@ -1980,6 +2075,8 @@ static void s_usage(FILE *out)
         "                      largest batch)\n"
         "  --sockets S         load generator connections (default 4)\n"
         "  --window W          requests in flight per connection, flat out (default 128)\n"
+        "  --batch-requests N  also append flat out in append_batch requests of N appends,\n"
+        "                      W/N requests in flight per connection (default 64; 0 skips)\n"
         "  --seconds S         length of each paced step (default 10)\n"
         "  --rates R[,R...]    appends per second of the paced steps (default 1000,10000)\n"
         "  --export-entries N  entries of the exported change (default 10000)\n"
@@ -2025,6 +2122,7 @@ static int s_options(int argc, char **argv, s_options_t *o)
         {"batch", required_argument, NULL, 'B'},
         {"sockets", required_argument, NULL, 'o'},
         {"window", required_argument, NULL, 'w'},
+        {"batch-requests", required_argument, NULL, 'R'},
         {"seconds", required_argument, NULL, 's'},
         {"rates", required_argument, NULL, 'r'},
         {"export-entries", required_argument, NULL, 'e'},
@@ -2044,6 +2142,7 @@ static int s_options(int argc, char **argv, s_options_t *o)
                        .batch = 256,
                        .sockets = 4,
                        .window = 128,
+                       .batch_requests = 64,
                        .seconds = 10,
                        .rates = {1000, 10000},
                        .n_rates = 2,
@@ -2094,6 +2193,11 @@ static int s_options(int argc, char **argv, s_options_t *o)
                 goto bad;
             o->window = (int)v;
             break;
+        case 'R':
+            if (s_parse_int(optarg, 0, CAIRN_LEDGER_APPEND_BATCH_MAX, &v) < 0)
+                goto bad;
+            o->batch_requests = (int)v;
+            break;
         case 's':
             if (s_parse_int(optarg, 1, 3600, &v) < 0)
                 goto bad;
@@ -2136,7 +2240,7 @@ static int s_options(int argc, char **argv, s_options_t *o)
     }
     return 0;
 bad:
-    if (!strchr("nkaBowsrepS", c))
+    if (!strchr("nkaBowRsrepS", c))
         fprintf(stderr, "ledger_bench: unknown option or missing value: '%s' (see --help)\n",
                 argv[optind - 1]);
     else
@@ -2201,6 +2305,13 @@ static void s_print_ratios(const s_options_t *o)
            s_div(flat->rate, raw->rate));
     printf("  %-62s %8.2f\n", "flat-out daemon cpu per append / raw-limit cpu per entry",
            s_div(flat->cpu_us, raw->cpu_us));
+    if (o->batch_requests > 0) {
+        const s_row_t *fb = &s_rows[S_ROW_FLAT_BATCH];
+        printf("  %-62s %8.2f\n", "append_batch flat-out appends/s / raw-limit entries/s",
+               s_div(fb->rate, raw->rate));
+        printf("  %-62s %8.2f\n", "append_batch daemon cpu per append / raw-limit cpu per entry",
+               s_div(fb->cpu_us, raw->cpu_us));
+    }
     printf("  %-62s %8.2f\n", "1-client appends/s / lmdb commits/s (1 entry)",
            s_div(seq->rate, commit->rate));
     printf("  %-62s %8.2f\n", "1-client append p50 / lmdb commit p50",
@@ -2222,6 +2333,11 @@ static void s_print_targets(const s_options_t *o)
     printf("\ntargets\n");
     printf("  %-62s %8.2f  %s\n", "flat-out appends/s >= 0.5 x raw limit", ratio,
            ratio >= 0.5 ? "met" : "MISSED");
+    if (o->batch_requests > 0) {
+        double br = s_div(s_rows[S_ROW_FLAT_BATCH].rate, raw->rate);
+        printf("  %-62s %8.2f  %s\n", "flat-out appends/s >= 0.5 x raw limit, append_batch", br,
+               br >= 0.5 ? "met" : "MISSED");
+    }
     for (int i = 0; i < o->n_rates; i++) {
         if (o->rates[i] != 10000)
             continue;
@@ -2287,8 +2403,9 @@ int main(int argc, char **argv)
            "raw entry = leaf + payload = %zu B\n",
            sz.request, sz.record, sz.leaf, sz.reply, sz.leaf + sz.record);
     printf("steps: count=%" PRIu64 " clients=%d appends=%" PRIu64 " batch=%d pipeline=%dx%d "
-           "paced=%ds at",
-           o.count, o.clients, o.appends, o.batch, o.sockets, o.window, o.seconds);
+           "batch-requests=%d paced=%ds at",
+           o.count, o.clients, o.appends, o.batch, o.sockets, o.window, o.batch_requests,
+           o.seconds);
     for (int i = 0; i < o.n_rates; i++)
         printf("%s%d/s", i ? "," : " ", o.rates[i]);
     printf(" export=%" PRIu64 " proofs=%" PRIu64 "\n", o.export_entries, o.proofs);
@@ -2334,6 +2451,10 @@ int main(int argc, char **argv)
     printf("\npipelined flat out: %.1f appends per commit, at most %zu in flight, load generator "
            "cpu %.1f us/append\n",
            s_rows[S_ROW_FLAT].per_commit, x.flat_in_flight, x.flat_gen_cpu_us);
+    if (o.batch_requests > 0)
+        printf("append_batch flat out: %.1f appends per commit, at most %zu in flight, load "
+               "generator cpu %.1f us/append\n",
+               s_rows[S_ROW_FLAT_BATCH].per_commit, x.batch_in_flight, x.batch_gen_cpu_us);
     for (int i = 0; i < o.n_rates; i++)
         printf("paced %d/s: sends left p50 %.1f us, p99 %.1f us after their due time, %" PRIu64
                " more than 1 ms late; load generator cpu %.1f us/append\n",

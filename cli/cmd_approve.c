@@ -1,6 +1,7 @@
 /* `cairn approve CHANGE --as USER`: records an approval (or a rejection) of
  * a change as a CloudEvent of type dev.cdeventsx.cairn-approval.*, submitted
- * through cairn-ingest like any other event. */
+ * through cairn-ingest like any other event; with --key FILE, signed by the
+ * approver (approver_key.c). */
 #include <ctype.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@ static const cli_opt_t s_opts[] = {
     {"role", "ROLE", false, "the role the approval is given in (e.g. tech_lead)", 0},
     {"commit", "SHA", false, "bind the approval to this full commit SHA", 0},
     {"reject", NULL, false, "record a rejection instead of an approval", 0},
+    {"key", "FILE", false, "sign the approval with this approver key (needs --commit)", 0},
     {NULL, NULL, false, NULL, 0},
 };
 
@@ -111,8 +113,13 @@ static int s_run(const cli_args_t *args)
         .commit = cli_opt(args, "commit"),
         .reject = cli_flag(args, "reject"),
     };
+    cairn_note_signer_t *signer = NULL;
+    const char *key_file = cli_opt(args, "key");
     if (cli_approval_check(&ap, err, sizeof err) < 0)
         return cli_usage_error(args->cmd, "%s", err);
+    if (key_file && !ap.commit)
+        return cli_usage_error(args->cmd, "--key needs --commit: a signed approval names the "
+                                          "full commit SHA it approves");
     if (sodium_init() < 0) {
         fprintf(stderr, "cairn approve: libsodium failed to initialize\n");
         return CLI_EXIT_DENIED;
@@ -123,6 +130,13 @@ static int s_run(const cli_args_t *args)
     cairn_hex(raw, sizeof raw, id);
 
     event = cli_approval_event(&ap, id, cairn_now_ms());
+    if (event && key_file) {
+        if (cli_approver_key_load(key_file, ap.approver, &signer, err, sizeof err) < 0 ||
+            cli_approval_sign(event, &ap, signer, err, sizeof err) < 0) {
+            code = cli_usage_error(args->cmd, "%s", err);
+            goto out;
+        }
+    }
     body = event ? json_dumps(event, JSON_COMPACT) : NULL;
     if (!body) {
         fprintf(stderr, "cairn approve: out of memory\n");
@@ -131,6 +145,7 @@ static int s_run(const cli_args_t *args)
     }
     code = cli_submit_body(args, "application/cloudevents+json", body, strlen(body), ap.change);
 out:
+    cairn_note_signer_destroy(&signer);
     free(body);
     json_decref(event);
     return code;
@@ -144,6 +159,11 @@ const cli_command_t cli_cmd_approve = {
                "(or " S_TYPE_REJECTED ") with a random id, source " S_SOURCE ",\n"
                "and data {change, approver, role, commit} to cairn-ingest. Whether the approval\n"
                "counts is the policy's decision: see `cairn status CHANGE`.\n"
+               "With --key FILE (an approver key from `cairn keygen --approver`, named after\n"
+               "USER) the approval is signed: the data also carries {signature, key,\n"
+               "signed_at}, the signed-note signature of the statement cairn-approval/v1\n"
+               "(change, commit, role, decision, approver, time; docs/formats.md). The policy\n"
+               "checks it against USER's key in its role directory.\n"
                "Output: \"accepted <CHANGE> index <N> (event <id>)\", N being the ledger index.\n"
                "With --json: the ingest reply body with \"http_status\" added.\n\n"
                "Exit codes: 0 recorded, 1 rejected by ingest, 2 usage error, 3 ingest could not\n"

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "cairn/approval.h"
 #include "cairn/error.h"
 #include "cairn/util.h"
 #include "commands.h"
@@ -106,6 +107,40 @@ static void names_with_spaces_are_refused(void **state)
     assert_non_null(strstr(err, "--role"));
 }
 
+static void a_signed_approval_carries_a_signature_of_the_statement(void **state)
+{
+    (void)state;
+    char err[256];
+    cairn_note_signer_t *erin = NULL, *frank = NULL;
+    assert_int_equal(cairn_note_signer_generate("erin", &erin), 0);
+    assert_int_equal(cairn_note_signer_generate("frank", &frank), 0);
+    cli_approval_t ap = {"CHG-1", "erin", "dev", S_SHA, false};
+    json_t *ev = cli_approval_event(&ap, "ab", 1764064800123);
+    assert_int_equal(cli_approval_sign(ev, &ap, erin, err, sizeof err), 0);
+    json_t *data = json_object_get(ev, "data");
+    assert_string_equal(s_get(data, "signed_at"), s_get(ev, "time"));
+    char *vkey = NULL;
+    cairn_note_verifier_t *v = NULL;
+    assert_int_equal(cairn_note_signer_vkey(erin, &vkey), 0);
+    assert_int_equal(cairn_note_verifier_parse(vkey, &v), 0);
+    cairn_approval_stmt_t st = {"CHG-1", S_SHA, "dev", "granted", "erin", s_get(ev, "time")};
+    assert_int_equal(cairn_approval_verify(&st, s_get(data, "signature"), v), 0);
+    st.decision = "rejected";
+    assert_int_equal(cairn_approval_verify(&st, s_get(data, "signature"), v), CAIRN_EINTEGRITY);
+
+    /* frank's key cannot sign for erin; a signed approval needs its commit. */
+    assert_int_equal(cli_approval_sign(ev, &ap, frank, err, sizeof err), CAIRN_EINVALID);
+    assert_non_null(strstr(err, "it cannot sign for erin"));
+    ap.commit = NULL;
+    assert_int_equal(cli_approval_sign(ev, &ap, erin, err, sizeof err), CAIRN_EINVALID);
+    assert_non_null(strstr(err, "--key needs --commit"));
+    free(vkey);
+    cairn_note_verifier_destroy(&v);
+    cairn_note_signer_destroy(&erin);
+    cairn_note_signer_destroy(&frank);
+    json_decref(ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -114,6 +149,7 @@ int main(void)
         cmocka_unit_test(valid_arguments_pass_the_checks),
         cmocka_unit_test(an_abbreviated_commit_is_refused_with_the_reason),
         cmocka_unit_test(names_with_spaces_are_refused),
+        cmocka_unit_test(a_signed_approval_carries_a_signature_of_the_statement),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

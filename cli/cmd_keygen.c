@@ -2,13 +2,16 @@
  * with (signer key text, mode 0600, in a directory created 0700) and the
  * matching verifier key (vkey text, 0644) that auditors check bundles with.
  * By default the key is named after ledger.origin and written where the
- * ledger reads it, ledger.key_file, with the vkey beside it. */
+ * ledger reads it, ledger.key_file, with the vkey beside it.
+ * `cairn keygen --curve -o FILE` instead creates a CURVE key pair for the
+ * bus (FILE, mode 0600) and its public key (FILE.pub) for allow-lists. */
 #include <errno.h>
 #include <libgen.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/curve.h"
 #include "cairn/error.h"
 #include "cairn/note.h"
 #include "commands.h"
@@ -16,9 +19,13 @@
 #include "pbjson.h"
 
 static const cli_opt_t s_opts[] = {
-    {"name", "NAME", false, "key name (default: ledger.origin)", 0},
-    {"out", "DIR", false, "write into DIR instead of beside ledger.key_file", 0},
+    {"name", "NAME", false, "key name (default: ledger.origin; with --curve: a label)", 0},
+    {"out", "DIR|FILE", false,
+     "write into DIR instead of beside ledger.key_file; with --curve: the key pair FILE", 'o'},
     {"force", NULL, false, "replace existing key files", 0},
+    {"curve", NULL, false, "create a CURVE key pair for the bus instead (needs -o FILE)", 0},
+    {"approver", NULL, false, "create an approver's signing key instead (--name USER -o FILE)",
+     0},
     {NULL, NULL, false, NULL, 0},
 };
 
@@ -136,8 +143,68 @@ out:
     return rc;
 }
 
+/* `cairn keygen --curve -o FILE`: FILE (key pair, 0600) and FILE.pub. */
+static int s_run_curve(const cli_args_t *args)
+{
+    int code = CLI_EXIT_DENIED;
+    int rc;
+    const char *path = cli_opt(args, "out");
+    char *pub = NULL;
+    char z85[CAIRN_CURVE_Z85_LEN + 1];
+    cairn_curve_keypair_t *keypair = NULL;
+    json_t *obj = NULL;
+
+    if (!path || !*path)
+        return cli_usage_error(args->cmd, "--curve needs -o FILE: where to write the key pair");
+    bool force = cli_flag(args, "force");
+    const char *label = cli_opt(args, "name");
+    if (label && strpbrk(label, "\n\r")) {
+        code = cli_usage_error(args->cmd, "--name must be one line");
+        goto out;
+    }
+    if (!(pub = s_concat(path, strlen(path), ".pub"))) {
+        fprintf(stderr, "cairn keygen: out of memory\n");
+        goto out;
+    }
+    bool replaced = force && (cli_path_exists(path) || cli_path_exists(pub));
+    if ((rc = cli_make_parent(path, 0700)) < 0) {
+        fprintf(stderr, "cairn keygen: cannot create the directory for %s: %s\n", path,
+                cairn_strerror(rc));
+        goto out;
+    }
+    if ((rc = cairn_curve_keypair_generate(&keypair)) < 0 ||
+        (rc = cairn_curve_keypair_save(keypair, path, pub, label, force)) < 0) {
+        if (rc == -EEXIST)
+            code = cli_usage_error(args->cmd, "%s or %s already exists; pass --force to replace it",
+                                   path, pub);
+        else
+            fprintf(stderr, "cairn keygen: cannot write %s: %s\n", path, cairn_strerror(rc));
+        goto out;
+    }
+    cairn_curve_z85(cairn_curve_keypair_public(keypair), z85);
+    if (args->json) {
+        obj = json_pack("{s:s, s:s, s:s, s:b}", "key_file", path, "public_key_file", pub,
+                        "public_key", z85, "replaced", replaced);
+        code = obj && cli_json_print(obj, stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_DENIED;
+    } else {
+        printf("wrote CURVE key pair %s (mode 0600: keep it secret)\n", path);
+        printf("wrote public key     %s\n", pub);
+        printf("%s\n", z85);
+        code = CLI_EXIT_OK;
+    }
+out:
+    json_decref(obj);
+    cairn_curve_keypair_destroy(&keypair);
+    free(pub);
+    return code;
+}
+
 static int s_run(const cli_args_t *args)
 {
+    if (cli_flag(args, "curve"))
+        return s_run_curve(args);
+    if (cli_flag(args, "approver"))
+        return cli_approver_keygen(args); /* approver_key.c */
     int code = CLI_EXIT_USAGE;
     int rc;
     char err[1024];
@@ -218,6 +285,16 @@ const cli_command_t cli_cmd_keygen = {
                "cairn-ledger signs only with a key named after its origin. Existing files are\n"
                "never replaced without --force. Output: both paths and the vkey; with --json\n"
                "{name, key_id, key_file, vkey_file, vkey, replaced}.\n\n"
+               "With --curve -o FILE it creates a CURVE key pair for the bus instead:\n"
+               "  FILE      '# comment' lines, then 'public-key <Z85>' and 'secret-key <Z85>',\n"
+               "            mode 0600: set bus.curve_secret_key to it\n"
+               "  FILE.pub  '# comment' lines, then '<Z85 public key> [label]' (label: --name),\n"
+               "            mode 0644: a server's bus.*_public_key, or a line of an allow-list\n"
+               "With --json: {key_file, public_key_file, public_key, replaced}.\n\n"
+               "With --approver --name USER -o FILE it creates an approver's signing key for\n"
+               "`cairn approve --key FILE`: FILE the signer key named USER (mode 0600), and\n"
+               "FILE.pub its vkey (0644), to put beside USER in the policy's roles. With\n"
+               "--json: {approver, key_file, public_key_file, vkey, replaced}.\n\n"
                "Exit codes: 0 written, 1 the files could not be written, 2 usage error (also\n"
                "a bad name, or a file that exists without --force).\n",
     .opts = s_opts,

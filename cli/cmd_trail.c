@@ -58,6 +58,13 @@ static void s_event_summary(const Cairn__V1__Entry *entry, const Cairn__V1__Even
         s_kv(buf, buflen, pos, "approver", g->approver);
         s_kv(buf, buflen, pos, "role", g->approver_role);
         s_kv(buf, buflen, pos, "decision", g->approval_decision);
+        /* How an approval arrived, and the key it says it is signed with
+         * (the policy's verdict says whether the signature verified). */
+        if (g->approver && *g->approver) {
+            s_kv(buf, buflen, pos, "signed_with", g->approval_key);
+            s_kv(buf, buflen, pos, "via", ev->ingest_source);
+            s_kv(buf, buflen, pos, "authenticated_by", ev->authenticated_by);
+        }
         s_kv(buf, buflen, pos, "author", g->author);
         s_kv(buf, buflen, pos, "deployer", g->deployer);
         s_kv(buf, buflen, pos, "verifier", g->verifier);
@@ -339,7 +346,8 @@ const cli_command_t cli_cmd_trail = {
                "has nothing under CHANGE as a change id, cairn-policy is asked which change\n"
                "the key names; that change's trail follows \"KEY is change CHG-1\".\n"
                "Output: one line per entry: index, time appended (UTC), topic, and a summary:\n"
-               "  event    id, actor / approver, role, decision, author, commit, env, evidence\n"
+               "  event    id, actor / approver, role, decision (with signed_with, via and\n"
+               "           authenticated_by on approvals), author, commit, env, evidence\n"
                "  verdict  gate, decision and the first reasons\n"
                "  alert    kind, severity and summary\n"
                "  receipt  receiver, outcome and the index it delivered\n"

@@ -2,7 +2,8 @@
  * offline — no daemon, no database, nothing but the file and the log's
  * verifier key: the checkpoint signature, every inclusion proof, every
  * payload digest and every change's prev chain (cairn/bundle.h). Each
- * problem is printed as one precise line, then a summary. */
+ * problem is printed as one precise line, then a summary. With
+ * --approvers, also every approval signature (verify_approvals.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@
 
 static const cli_opt_t s_opts[] = {
     {"vkey", "VKEY", true, "the log's verifier key: the vkey text, or a file holding it", 0},
+    {"approvers", "FILE", false,
+     "also check every approval signature against these keys (a policy, or vkeys)", 0},
     {NULL, NULL, false, NULL, 0},
 };
 
@@ -229,6 +232,7 @@ static int s_run(const cli_args_t *args)
     char *json = NULL;
     size_t len = 0;
     cairn_note_verifier_t *verifier = NULL;
+    cli_approver_keys_t *approvers = NULL;
     const char *file = args->pos[0];
 
     rc = strcmp(file, "-") == 0 ? s_read_stdin(&json, &len)
@@ -241,8 +245,18 @@ static int s_run(const cli_args_t *args)
         code = cli_usage_error(args->cmd, "%s", err);
         goto out;
     }
-    code = cli_verify_bundle(stdout, stderr, json, len, verifier, args->json);
+    if (cli_opt(args, "approvers")) {
+        if (cli_approver_keys_load(cli_opt(args, "approvers"), &approvers, err, sizeof err) < 0) {
+            code = cli_usage_error(args->cmd, "%s", err);
+            goto out;
+        }
+        code = cli_verify_bundle_approvals(stdout, stderr, json, len, verifier, approvers,
+                                           args->json);
+    } else {
+        code = cli_verify_bundle(stdout, stderr, json, len, verifier, args->json);
+    }
 out:
+    cli_approver_keys_destroy(&approvers);
     cairn_note_verifier_destroy(&verifier);
     free(json);
     return code;
@@ -264,6 +278,12 @@ const cli_command_t cli_cmd_verify = {
         "then \"OK: ...\" or \"FAILED: N problems; M of K entries verified\".\n"
         "With --json: {ok, checkpoint, entries, entries_ok, findings: [{kind, index,\n"
         "change, reason, message}]}.\n\n"
+        "With --approvers KEYS (a policy file, whose role directory holds the approvers'\n"
+        "keys, or a file of approver vkeys one per line) it also checks the signature of\n"
+        "every signed approval in the bundle against the approver's key, one line per\n"
+        "approval (verified, FAILED, not signed), then a summary; with --json an\n"
+        "\"approvals\" object {verified, failed, unsigned, findings}. An unsigned approval\n"
+        "is listed, not a failure.\n\n"
         "Exit codes: 0 everything verified, 1 anything failed, 2 usage error (also an\n"
         "unreadable FILE, or VKEY that is not a verifier key).\n",
     .opts = s_opts,

@@ -64,6 +64,21 @@ int cli_approval_check(const cli_approval_t *ap, char *err, size_t errlen);
 /* The approval CloudEvent (structured JSON) with event id `id` at now_ms. */
 json_t *cli_approval_event(const cli_approval_t *ap, const char *id, int64_t now_ms);
 
+/* Signs the approval event (approver_key.c): adds data.signature,
+ * data.key and data.signed_at (the event's time) for the approval
+ * statement of cairn/approval.h. The signer must be named after the
+ * approver and the approval must name its commit (CAIRN_EINVALID). */
+int cli_approval_sign(json_t *event, const cli_approval_t *ap, const cairn_note_signer_t *signer,
+                      char *err, size_t errlen);
+
+/* Reads an approver signing key file (refused unless mode 0600 or
+ * stricter); err says what to do. */
+int cli_approver_key_load(const char *path, const char *approver, cairn_note_signer_t **out,
+                          char *err, size_t errlen);
+
+/* `cairn keygen --approver --name USER -o FILE`: returns the exit code. */
+int cli_approver_keygen(const cli_args_t *args);
+
 /* --- status --- */
 
 /* True when the policy has nothing recorded for the change. */
@@ -173,5 +188,23 @@ json_t *cli_verify_json(const cairn_bundle_report_t *r);
  * to out (JSON when as_json); returns the exit code: 0 all verified, 1 not. */
 int cli_verify_bundle(FILE *out, FILE *err, const char *json, size_t len,
                       const cairn_note_verifier_t *verifier, bool as_json);
+
+/* Approver keys for `cairn verify --approvers` (verify_approvals.c): a
+ * policy file's role directory keys, or a text file of vkeys one per line. */
+typedef struct cli_approver_keys cli_approver_keys_t;
+int cli_approver_keys_load(const char *path, cli_approver_keys_t **out, char *err, size_t errlen);
+void cli_approver_keys_destroy(cli_approver_keys_t **self_p);
+
+/* Checks every approval event in the bundle against keys: *findings_out a
+ * JSON array of {index, approver, result (verified / failed / unsigned),
+ * message}, with the counts. */
+int cli_verify_approvals(const char *json, size_t len, const cli_approver_keys_t *keys,
+                         json_t **findings_out, size_t *verified_out, size_t *failed_out,
+                         size_t *unsigned_out);
+
+/* cli_verify_bundle, then the approvals; exit 1 when either fails. */
+int cli_verify_bundle_approvals(FILE *out, FILE *err, const char *json, size_t len,
+                                const cairn_note_verifier_t *verifier,
+                                const cli_approver_keys_t *keys, bool as_json);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/bus.h"
 #include "cairn/error.h"
 
 static const cli_opt_t s_globals[] = {
@@ -323,6 +324,12 @@ int cli_load_config(const cli_args_t *args, cairn_config_t **out, char *err, siz
             goto out;
     }
     if ((rc = cairn_config_finalize(cfg, err, errlen)) < 0)
+        goto out;
+    /* Commands talk on the bus as "cli"; keygen makes the keys, and up's
+     * daemons load their own. */
+    bool own_keys = args->cmd && (strcmp(args->cmd->name, "keygen") == 0 ||
+                                  strcmp(args->cmd->name, "up") == 0);
+    if (!own_keys && (rc = cairn_bus_secure(cfg, "cli", err, errlen)) < 0)
         goto out;
     *out = cfg;
     cfg = NULL;

@@ -13,6 +13,7 @@
 #include "cairn/bus.h"
 #include "cairn/error.h"
 #include "options.h"
+#include "policy_route.h"
 
 const char *cli_rpc_daemon(const char *endpoint_key)
 {
@@ -62,13 +63,21 @@ bool cli_endpoint_listening(const char *endpoint)
 int cli_rpc_call(const cairn_config_t *cfg, const char *endpoint_key, const ProtobufCMessage *req,
                  uint8_t **reply_out, size_t *len_out)
 {
+    if (strcmp(endpoint_key, "bus.policy_query") == 0 && cli_policy_routed(cfg))
+        return cli_policy_route_call(cfg, req, reply_out, len_out);
+    return cli_rpc_call_endpoint(cfg, endpoint_key, cairn_config_str(cfg, endpoint_key), req,
+                                 reply_out, len_out);
+}
+
+int cli_rpc_call_endpoint(const cairn_config_t *cfg, const char *endpoint_key, const char *endpoint,
+                          const ProtobufCMessage *req, uint8_t **reply_out, size_t *len_out)
+{
     int rc;
     uint8_t *buf = NULL;
     size_t len = 0;
     cairn_client_t *client = NULL;
     int64_t timeout_ms = s_timeout_ms(cfg, endpoint_key);
 
-    const char *endpoint = cairn_config_str(cfg, endpoint_key);
     /* Fail at once, rather than after the timeout, when the daemon is not running. */
     if (!cli_endpoint_listening(endpoint))
         return CAIRN_EUNREACHABLE;

@@ -17,6 +17,13 @@
 int cli_rpc_call(const cairn_config_t *cfg, const char *endpoint_key, const ProtobufCMessage *req,
                  uint8_t **reply_out, size_t *len_out);
 
+/* The same, to the given endpoint of the daemon behind endpoint_key (e.g.
+ * one policy partition of policy.partition_endpoints). cli_rpc_call on
+ * bus.policy_query routes by partition when policy.partition_endpoints
+ * lists several instances (policy_route.h). */
+int cli_rpc_call_endpoint(const cairn_config_t *cfg, const char *endpoint_key, const char *endpoint,
+                          const ProtobufCMessage *req, uint8_t **reply_out, size_t *len_out);
+
 /* Prints why a call failed (naming the daemon and endpoint, and telling the
  * user to run `cairn up` when it is unreachable) on stderr, and returns the
  * exit code for it. */

@@ -61,6 +61,14 @@ static int s_free_port(void)
 
 int stack_start(e2e_stack_t *s)
 {
+    return stack_start_with(s, NULL);
+}
+
+int stack_start_with(e2e_stack_t *s, const stack_opts_t *o)
+{
+    static const stack_opts_t none = {0};
+    if (!o)
+        o = &none;
     memset(s, 0, sizeof *s);
     const char *bin = getenv("CAIRN_BIN_DIR");
     const char *src = getenv("CAIRN_SOURCE_DIR");
@@ -77,8 +85,9 @@ int stack_start(e2e_stack_t *s)
     FILE *f = fopen(s->config, "w");
     if (!f || s->http_port <= 0)
         return -1;
-    fprintf(f, "log:\n  level: info\ningest:\n  http_port: %d\nbus:\n  request_timeout: 3s\n",
-            s->http_port);
+    fprintf(f, "log:\n  level: %s\ningest:\n  http_port: %d\n%sbus:\n  request_timeout: 3s\n%s%s",
+            o->log_level ? o->log_level : "info", s->http_port, o->ingest ? o->ingest : "",
+            o->bus ? o->bus : "", o->more ? o->more : "");
     fclose(f);
     s->up = fork();
     if (s->up < 0)

@@ -20,6 +20,17 @@ typedef struct {
 /* Writes a config, starts `cairn up`, waits for /healthz. 0 on success. */
 int stack_start(e2e_stack_t *s);
 
+/* Additions to the configuration stack_start_with writes. Any may be NULL. */
+typedef struct {
+    const char *log_level; /* log.level (default "info") */
+    const char *ingest;    /* more lines of the ingest: section, each "  key: value\n" */
+    const char *bus;       /* more lines of the bus: section */
+    const char *more;      /* further whole sections ("policy:\n  file: ...\n") */
+} stack_opts_t;
+
+/* stack_start with additions to the configuration (o may be NULL). */
+int stack_start_with(e2e_stack_t *s, const stack_opts_t *o);
+
 /* SIGTERM to `cairn up`; returns its exit status (or -1 if it did not stop in time). */
 int stack_stop(e2e_stack_t *s);
 

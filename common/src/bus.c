@@ -1,13 +1,17 @@
 /* The ZeroMQ bus: socket setup, [topic][payload] framing, and a
- * request/reply client that survives timeouts. */
+ * request/reply client that survives timeouts. CURVE for tcp:// endpoints
+ * is applied in bus_curve.c. */
 #include "cairn/bus.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bus_curve.h"
+#include "cairn/codec.h"
 #include "cairn/error.h"
 #include "cairn/util.h"
 
@@ -39,19 +43,32 @@ static int s_prepare_ipc_dir(const char *endpoint)
     return chmod(dir, 0700) == 0 ? 0 : -errno;
 }
 
+/* High-water mark of the queues that can grow with a slow peer (PUB and
+ * ROUTER send, SUB receive), in messages: bus.high_water_mark. */
+static int s_hwm = 100000;
+
+void cairn_bus_set_high_water_mark(int messages)
+{
+    s_hwm = messages > 0 ? messages : 100000;
+}
+
 static zsock_t *s_new_socket(int type)
 {
     zsock_t *sock = zsock_new(type);
     if (!sock)
         return NULL;
     zsock_set_linger(sock, 0);
+    /* Every payload is a protobuf the codec refuses above this size; without
+     * a cap libzmq allocates whatever length a peer's frame header claims,
+     * before any authentication. */
+    zsock_set_maxmsgsize(sock, (int)CAIRN_CODEC_MAX_BYTES + 4096);
     /* PUB drops, and ROUTER drops replies, for a peer whose queue is full;
      * libzmq's default of 1000 is too few for a pipelining peer. Set before
      * bind: the listener copies the options its connections get. */
     if (type == ZMQ_PUB || type == ZMQ_ROUTER)
-        zsock_set_sndhwm(sock, 100000);
+        zsock_set_sndhwm(sock, s_hwm);
     if (type == ZMQ_SUB)
-        zsock_set_rcvhwm(sock, 100000);
+        zsock_set_rcvhwm(sock, s_hwm);
     return sock;
 }
 
@@ -63,6 +80,10 @@ int cairn_bus_bind(int type, const char *endpoint, zsock_t **out)
     zsock_t *sock = s_new_socket(type);
     if (!sock)
         return -ENOMEM;
+    if ((rc = cairn_bus_curve_prepare(sock, endpoint, true)) < 0) {
+        zsock_destroy(&sock);
+        return rc;
+    }
     if (zsock_bind(sock, "%s", endpoint) < 0) {
         rc = zmq_errno() ? -zmq_errno() : CAIRN_EUNREACHABLE;
         zsock_destroy(&sock);
@@ -72,15 +93,37 @@ int cairn_bus_bind(int type, const char *endpoint, zsock_t **out)
     return 0;
 }
 
+static int s_connect(int type, const char *endpoint, const char *topic_prefix, bool once,
+                     zsock_t **out);
+
 int cairn_bus_connect(int type, const char *endpoint, const char *topic_prefix, zsock_t **out)
+{
+    return s_connect(type, endpoint, topic_prefix, false, out);
+}
+
+int cairn_bus_connect_once(int type, const char *endpoint, zsock_t **out)
+{
+    return s_connect(type, endpoint, NULL, true, out);
+}
+
+static int s_connect(int type, const char *endpoint, const char *topic_prefix, bool once,
+                     zsock_t **out)
 {
     zsock_t *sock = s_new_socket(type);
     if (!sock)
         return -ENOMEM;
+    /* Before connect: the connection copies the option when it is made. */
+    if (once)
+        zsock_set_reconnect_ivl(sock, -1);
     if (type == ZMQ_SUB)
         zsock_set_subscribe(sock, topic_prefix ? topic_prefix : "");
+    int rc = cairn_bus_curve_prepare(sock, endpoint, false);
+    if (rc < 0) {
+        zsock_destroy(&sock);
+        return rc;
+    }
     if (zsock_connect(sock, "%s", endpoint) < 0) {
-        int rc = zmq_errno() ? -zmq_errno() : CAIRN_EUNREACHABLE;
+        rc = zmq_errno() ? -zmq_errno() : CAIRN_EUNREACHABLE;
         zsock_destroy(&sock);
         return rc;
     }

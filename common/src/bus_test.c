@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,11 +125,61 @@ static void client_gets_reply_and_times_out_cleanly(void **state)
     assert_null(client);
 }
 
+/* One request from dealer, answered by router; true when it came back. */
+static bool s_round_trip(zsock_t *dealer, zsock_t *router)
+{
+    zsock_set_rcvtimeo(router, 500);
+    zsock_set_rcvtimeo(dealer, 500);
+    zstr_sendm(dealer, "");
+    zstr_send(dealer, "ping");
+    zframe_t *peer = NULL;
+    uint8_t *req = NULL;
+    size_t len = 0;
+    if (cairn_bus_server_recv(router, &peer, &req, &len) < 0)
+        return false;
+    free(req);
+    cairn_bus_server_reply(router, &peer, "pong", 4);
+    zmsg_t *msg = zmsg_recv(dealer);
+    bool ok = msg && zmsg_size(msg) == 2;
+    zmsg_destroy(&msg);
+    return ok;
+}
+
+static void a_connect_once_socket_does_not_follow_a_restarted_server(void **state)
+{
+    char ep[128];
+    snprintf(ep, sizeof ep, "ipc://%s/once.sock", s_dir);
+    zsock_t *router = NULL, *once = NULL, *again = NULL;
+    assert_int_equal(cairn_bus_bind(ZMQ_ROUTER, ep, &router), 0);
+    assert_int_equal(cairn_bus_connect_once(ZMQ_DEALER, ep, &once), 0);
+    assert_int_equal(cairn_bus_connect(ZMQ_DEALER, ep, NULL, &again), 0);
+    assert_true(s_round_trip(once, router));
+    assert_true(s_round_trip(again, router));
+
+    /* The server goes away and a new one binds the same endpoint. */
+    zsock_destroy(&router);
+    zclock_sleep(200);
+    assert_int_equal(cairn_bus_bind(ZMQ_ROUTER, ep, &router), 0);
+    zclock_sleep(300);
+    /* The ordinary socket reconnects; the other never reaches the new server. */
+    assert_true(s_round_trip(again, router));
+    zsock_set_sndtimeo(once, 0);
+    zstr_sendm(once, "");
+    zstr_send(once, "lost");
+    zsock_set_rcvtimeo(router, 500);
+    zmsg_t *msg = zmsg_recv(router);
+    assert_null(msg);
+    zsock_destroy(&once);
+    zsock_destroy(&again);
+    zsock_destroy(&router);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(published_messages_keep_topic_and_payload),
         cmocka_unit_test(client_gets_reply_and_times_out_cleanly),
+        cmocka_unit_test(a_connect_once_socket_does_not_follow_a_restarted_server),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -2,6 +2,7 @@
 #include "cairn/codec.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,39 @@ int cairn_codec_pack(const ProtobufCMessage *msg, uint8_t **buf_out, size_t *len
     return 0;
 }
 
+/* protobuf-c keeps an unknown field numbered 0 when its tag is written in an
+ * overlong form, but refuses the canonical form it packs it to: a message
+ * carrying one would re-encode (as the ledger stores payloads) into bytes
+ * nobody can decode. Field 0 is never valid; such a message is refused. */
+static bool s_has_field_zero(const ProtobufCMessage *m)
+{
+    for (unsigned i = 0; i < m->n_unknown_fields; i++)
+        if (m->unknown_fields[i].tag == 0)
+            return true;
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        const char *base = (const char *)m;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + f->quantifier_offset);
+            ProtobufCMessage *const *items = *(ProtobufCMessage *const *const *)(base + f->offset);
+            for (size_t k = 0; k < n; k++)
+                if (items[k] && s_has_field_zero(items[k]))
+                    return true;
+            continue;
+        }
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+            continue;
+        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(base + f->offset);
+        if (sub && s_has_field_zero(sub))
+            return true;
+    }
+    return false;
+}
+
 static int s_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
                     ProtobufCMessage **out)
 {
@@ -32,6 +66,10 @@ static int s_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, 
     ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, buf ? buf : (const uint8_t *)"");
     if (!m)
         return CAIRN_EPROTO;
+    if (s_has_field_zero(m)) {
+        protobuf_c_message_free_unpacked(m, NULL);
+        return CAIRN_EPROTO;
+    }
     *out = m;
     return 0;
 }

@@ -62,11 +62,33 @@ static void garbage_bytes_are_a_protocol_error(void **state)
     assert_int_equal(cairn_decision_name(CAIRN__V1__DECISION__DECISION_DENY)[0], 'd');
 }
 
+static void a_field_numbered_zero_is_a_protocol_error(void **state)
+{
+    /* Tag 0x81 0x00 is field 0 (wire type 1) written in two bytes; protobuf-c
+     * would keep it and re-encode it as bytes it cannot decode. Nested in an
+     * append's record, too. */
+    const uint8_t top[] = {0x81, 0x00, 1, 2, 3, 4, 5, 6, 7, 8};
+    const uint8_t nested[] = {0x0a, 0x0e, 0x12, 0x0c, 0x0a, 0x0a, 0x81, 0x00,
+                              1,    2,    3,    4,    5,    6,    7,    8};
+    Cairn__V1__Record *rec = NULL;
+    Cairn__V1__LedgerRequest *req = NULL;
+    assert_int_equal(cairn_codec_record_unpack(top, sizeof top, &rec), CAIRN_EPROTO);
+    assert_null(rec);
+    assert_int_equal(cairn_codec_ledger_request_unpack(nested, sizeof nested, &req), CAIRN_EPROTO);
+    assert_null(req);
+    /* The same bytes without the bad field decode. */
+    const uint8_t fine[] = {0x0a, 0x04, 0x12, 0x02, 0x0a, 0x00};
+    assert_int_equal(cairn_codec_ledger_request_unpack(fine, sizeof fine, &req), 0);
+    assert_int_equal(req->body_case, CAIRN__V1__LEDGER_REQUEST__BODY_APPEND);
+    CAIRN_CODEC_FREE(&req);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(records_round_trip_and_name_their_topic),
         cmocka_unit_test(garbage_bytes_are_a_protocol_error),
+        cmocka_unit_test(a_field_numbered_zero_is_a_protocol_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,10 @@
 #include <string.h>
 
 #include "cairn/error.h"
+#include "cairn/util.h"
+
+/* Largest configuration file read: far above any real one. */
+#define S_CONFIG_MAX_BYTES (1u << 20)
 
 struct cairn_config_t {
     const cairn_option_t *options; /* the option table */
@@ -273,6 +277,8 @@ int cairn_config_load(cairn_config_t *self, const char *path, char *err, size_t 
     int rc = 0;
     struct fy_diag *diag = NULL;
     struct fy_document *doc = NULL;
+    char *text = NULL; /* the file; the document points into it */
+    size_t len = 0;
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;
@@ -282,14 +288,22 @@ int cairn_config_load(cairn_config_t *self, const char *path, char *err, size_t 
         return -ENOMEM;
     fy_diag_set_collect_errors(diag, true);
     struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2, .diag = diag};
-    FILE *probe = fopen(path, "r");
-    if (!probe) {
-        rc = -errno;
-        s_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if ((rc = cairn_read_file(path, S_CONFIG_MAX_BYTES, &text, &len)) < 0) {
+        if (rc == CAIRN_ETOOLARGE)
+            s_err(err, errlen, "%s: larger than %u bytes; not a configuration file", path,
+                  S_CONFIG_MAX_BYTES);
+        else
+            s_err(err, errlen, "%s: cannot open: %s", path, strerror(-rc));
         goto out;
     }
-    fclose(probe);
-    doc = fy_document_build_from_file(&pcfg, path);
+    /* YAML is Unicode text; libfyaml can loop forever on some invalid
+     * UTF-8, so it never sees any. */
+    if (!cairn_utf8_valid(text, len)) {
+        s_err(err, errlen, "%s: not valid UTF-8 text", path);
+        rc = CAIRN_ECONFIG;
+        goto out;
+    }
+    doc = fy_document_build_from_string(&pcfg, text, len);
     if (!doc) {
         void *it = NULL;
         struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
@@ -339,6 +353,7 @@ int cairn_config_load(cairn_config_t *self, const char *path, char *err, size_t 
 out:
     fy_document_destroy(doc);
     fy_diag_destroy(diag);
+    free(text);
     return rc;
 }
 

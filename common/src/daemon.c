@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cairn/bus.h"
 #include "cairn/error.h"
+#include "cairn/log.h"
 
 enum { S_OPT_CONFIG = 1, S_OPT_DATA_DIR, S_OPT_SET, S_OPT_HELP };
 
@@ -101,7 +103,23 @@ static int s_parse(const cairn_daemon_info_t *info, int argc, char **argv,
         return CAIRN_ECONFIG;
     if (info->check && info->check(config, err, errlen) < 0)
         return CAIRN_ECONFIG;
+    /* "cairn-ledger" serves the ledger's sockets. */
+    const char *service = strncmp(info->name, "cairn-", 6) == 0 ? info->name + 6 : info->name;
+    if (cairn_bus_secure(config, service, err, errlen) < 0)
+        return CAIRN_ECONFIG;
+    cairn_bus_set_high_water_mark((int)cairn_config_int(config, "bus.high_water_mark"));
     return 0;
+}
+
+/* Logs a connection the bus refused (the ZAP handler's thread). */
+static void s_log_refusal(const char *socket, const char *key_z85, const char *address,
+                          const char *reason, uint64_t repeats, uint64_t total, void *arg)
+{
+    (void)arg;
+    CAIRN_WARN("bus connection refused",
+               "socket=%s client_key=%s peer=%s reason=%s repeats=%llu refused_total=%llu", socket,
+               cairn_log_quote(key_z85), cairn_log_quote(address), cairn_log_quote(reason),
+               (unsigned long long)repeats, (unsigned long long)total);
 }
 
 int cairn_daemon_configure(const cairn_daemon_info_t *info, int argc, char **argv,
@@ -122,6 +140,7 @@ int cairn_daemon_configure(const cairn_daemon_info_t *info, int argc, char **arg
         cairn_config_destroy(&config);
         return rc;
     }
+    cairn_bus_on_refusal(s_log_refusal, NULL);
     *config_out = config;
     return 0;
 }

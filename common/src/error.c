@@ -22,6 +22,7 @@ const char *cairn_strerror(int code)
     case CAIRN_ETOOLARGE: return "input is larger than the configured limit";
     case CAIRN_EBUSY: return "temporarily unable to accept work";
     case CAIRN_EINTERNAL: return "internal error";
+    case CAIRN_EPARTITION: return "the change belongs to another policy partition";
     default: break;
     }
     if (code < 0 && code > CAIRN_EBASE)

@@ -342,6 +342,8 @@ int cairn_note_signer_load(const char *path, cairn_note_signer_t **signer_out)
 {
     if (!path || !signer_out)
         return CAIRN_EINVALID;
+    if (sodium_init() < 0) /* sodium_malloc below needs it */
+        return CAIRN_ECRYPTO;
     int rc = 0;
     char *buf = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -134,6 +134,40 @@ void cairn_sha256(const void *data, size_t len, uint8_t out[32])
     crypto_hash_sha256(out, (const unsigned char *)data, len);
 }
 
+bool cairn_utf8_valid(const void *text, size_t len)
+{
+    const uint8_t *p = text;
+    size_t i = 0;
+    while (i < len) {
+        uint8_t b = p[i];
+        if (b < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        uint32_t c, min;
+        if ((b & 0xe0) == 0xc0)
+            n = 2, c = b & 0x1f, min = 0x80;
+        else if ((b & 0xf0) == 0xe0)
+            n = 3, c = b & 0x0f, min = 0x800;
+        else if ((b & 0xf8) == 0xf0)
+            n = 4, c = b & 0x07, min = 0x10000;
+        else
+            return false;
+        if (len - i < n)
+            return false;
+        for (size_t k = 1; k < n; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return false;
+            c = (c << 6) | (p[i + k] & 0x3f);
+        }
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+            return false;
+        i += n;
+    }
+    return true;
+}
+
 int cairn_read_file(const char *path, size_t max, char **buf_out, size_t *len_out)
 {
     int rc = 0;

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "cairn/error.h"
+#include "digest.h"
 #include "secret.h"
 
 #define S_MAC_BYTES crypto_auth_hmacsha256_BYTES
@@ -144,14 +145,12 @@ void cairn_ingest_auth_destroy(cairn_ingest_auth_t **self_p)
 
 /* --- primitives --------------------------------------------------------- */
 
-static void s_hmac(const cairn_secret_t *key, const void *body, size_t len,
-                   uint8_t mac[S_MAC_BYTES])
+/* HMAC-SHA256 of the body (digest.h); 0 or -ENOMEM. */
+static int s_hmac(const cairn_secret_t *key, const void *body, size_t len,
+                  uint8_t mac[S_MAC_BYTES])
 {
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, cairn_secret_data(key), cairn_secret_len(key));
-    crypto_auth_hmacsha256_update(&st, body, len);
-    crypto_auth_hmacsha256_final(&st, mac);
-    sodium_memzero(&st, sizeof st);
+    cairn_ingest_span_t part = {body, len};
+    return cairn_ingest_hmac_sha256(cairn_secret_data(key), cairn_secret_len(key), &part, 1, mac);
 }
 
 /* Decodes exactly 64 hex digits (either case) of hex[0..len) into mac. */
@@ -178,7 +177,9 @@ static int s_check_sha256_header(const s_source_t *src, const char *header, cons
                       header, where, src->name);
     if (strncasecmp(value, "sha256=", 7) != 0 || !s_hex_mac(value + 7, strlen(value + 7), got))
         return s_fail(err, errlen, "%s must be 'sha256=' followed by 64 hex digits", header);
-    s_hmac(src->secret, body, len, want);
+    int rc = s_hmac(src->secret, body, len, want);
+    if (rc < 0)
+        return rc;
     if (sodium_memcmp(want, got, S_MAC_BYTES) != 0)
         return s_fail(err, errlen,
                       "%s does not match the body; check that the webhook's secret in %s "
@@ -196,7 +197,9 @@ static int s_check_pagerduty(const s_source_t *src, const char *value, const voi
                       "missing X-PagerDuty-Signature header; give the webhook subscription a "
                       "secret and set ingest.pagerduty_secret to it");
     uint8_t want[S_MAC_BYTES], got[S_MAC_BYTES];
-    s_hmac(src->secret, body, len, want);
+    int rc = s_hmac(src->secret, body, len, want);
+    if (rc < 0)
+        return rc;
     bool seen_v1 = false, match = false;
     for (const char *p = value; *p;) {
         while (*p == ' ' || *p == ',' || *p == '\t')
@@ -321,16 +324,14 @@ static int s_check_standard(const s_source_t *src, const cairn_ingest_header_t *
                       skew, CAIRN_INGEST_AUTH_TOLERANCE_S);
 
     uint8_t want[S_MAC_BYTES], got[S_MAC_BYTES + 3];
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, cairn_secret_data(src->signing),
-                                cairn_secret_len(src->signing));
-    crypto_auth_hmacsha256_update(&st, (const uint8_t *)id, strlen(id));
-    crypto_auth_hmacsha256_update(&st, (const uint8_t *)".", 1);
-    crypto_auth_hmacsha256_update(&st, (const uint8_t *)ts, strlen(ts));
-    crypto_auth_hmacsha256_update(&st, (const uint8_t *)".", 1);
-    crypto_auth_hmacsha256_update(&st, body, len);
-    crypto_auth_hmacsha256_final(&st, want);
-    sodium_memzero(&st, sizeof st);
+    const cairn_ingest_span_t signed_parts[] = {
+        {id, strlen(id)}, {".", 1}, {ts, strlen(ts)}, {".", 1}, {body, len},
+    };
+    int rc = cairn_ingest_hmac_sha256(cairn_secret_data(src->signing),
+                                      cairn_secret_len(src->signing), signed_parts,
+                                      sizeof signed_parts / sizeof signed_parts[0], want);
+    if (rc < 0)
+        return rc;
 
     bool seen_v1 = false, match = false;
     for (const char *p = sig; *p;) {

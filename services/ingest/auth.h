@@ -61,7 +61,8 @@ void cairn_ingest_auth_destroy(cairn_ingest_auth_t **self_p);
  * "jira", "jenkins", "servicenow" or "events"). now_ms is the server's clock
  * (Unix ms). On success returns 0 and writes how the request was
  * authenticated into how (e.g. "x-hub-signature-256", "none"); otherwise
- * CAIRN_EINVALID (answer 401) with the reason in err. self may be NULL:
+ * CAIRN_EINVALID (answer 401) with the reason in err, or -ENOMEM when a
+ * signature could not be computed. self may be NULL:
  * nothing is configured then. */
 int cairn_ingest_auth_check(const cairn_ingest_auth_t *self, const char *source,
                             const cairn_ingest_header_t *headers, size_t n, const void *body,

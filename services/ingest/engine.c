@@ -92,6 +92,7 @@ static int s_start_protection(cairn_ingest_t *self, const cairn_config_t *config
     cairn_ingest_protection_settings_t ps = {
         .state_dir = state_dir,
         .policy_endpoint = cairn_config_str(config, "bus.policy_query"),
+        .policy_partitions = cairn_config_str(config, "policy.partition_endpoints"),
         .ledger_stream = cairn_config_str(config, "bus.ledger_stream"),
         .request_timeout_ms = (int)cairn_config_int(config, "bus.request_timeout"),
         .gate = cairn_config_str(config, "ingest.github_gate"),
@@ -168,6 +169,7 @@ cairn_ingest_t *cairn_ingest_new(const cairn_config_t *config)
         .spool_dir = spool_dir,
         .spool_max = (uint64_t)cairn_config_int(config, "ingest.spool_max"),
         .spool_max_bytes = (uint64_t)cairn_config_int(config, "ingest.spool_max_size"),
+        .max_inflight = (uint64_t)cairn_config_int(config, "ingest.max_inflight"),
         .auth = self->auth,
     };
     if (!(self->handler = cairn_ingest_handler_new(&hs))) {

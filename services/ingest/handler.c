@@ -23,6 +23,8 @@
 #include "cairn/error.h"
 #include "cairn/log.h"
 #include "cairn/util.h"
+#include "digest.h"
+#include "json_arena.h"
 #include "normalize_fields.h"
 #include "recorder.h"
 #include "rejected.h"
@@ -55,6 +57,9 @@ struct cairn_ingest_handler_t {
     _Atomic uint64_t duplicate;                /* events the ledger already held */
     _Atomic uint64_t by_source[S_N_SOURCES];   /* events appended, by source */
     _Atomic uint64_t auth_failed[S_N_SOURCES]; /* 401s, by source */
+    uint64_t max_inflight;                     /* ingest.max_inflight; 0 = no bound */
+    _Atomic uint64_t inflight;                 /* events handed to the recorder, not answered */
+    _Atomic uint64_t overloaded;               /* submissions refused: max_inflight reached */
 };
 
 typedef enum { S_STRUCTURED, S_BATCH, S_BINARY } s_mode_t;
@@ -87,8 +92,10 @@ cairn_ingest_handler_t *cairn_ingest_handler_new(const cairn_ingest_handler_sett
     cairn_ingest_handler_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
+    cairn_ingest_json_arena_install(); /* before any worker thread parses */
     self->max_body = settings->max_body;
     self->auth = settings->auth;
+    self->max_inflight = settings->max_inflight;
     cairn_ingest_recorder_settings_t rs = {
         .ledger_endpoint = settings->ledger_endpoint,
         .timeout_ms = settings->ledger_timeout_ms,
@@ -322,9 +329,32 @@ static json_t *s_ack_json(const s_ack_t *ack, bool with_duplicate)
  * items, or 200 {"duplicate":true,"accepted":[...]} when all were. An event
  * held in the spool shows "spooled":true and "spool_seq" instead of
  * "index", and the answer then also carries "spooled":true. */
+/* The answer to the common case, one event newly recorded, written
+ * directly: the same bytes jansson would write, when the id needs no
+ * escaping. NULL when that does not apply (or out of memory). */
+static char *s_plain_accepted(const s_ack_t *ack)
+{
+    if (ack->rec.duplicate || ack->rec.spooled)
+        return NULL;
+    for (const char *p = ack->id; *p; p++)
+        if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
+            return NULL;
+    static const char fmt[] = "{\"accepted\":[{\"id\":\"%s\",\"index\":%" PRIu64 "}]}";
+    int len = snprintf(NULL, 0, fmt, ack->id, ack->rec.index);
+    char *text = len < 0 ? NULL : malloc((size_t)len + 1);
+    if (text)
+        snprintf(text, (size_t)len + 1, fmt, ack->id, ack->rec.index);
+    return text;
+}
+
 static void s_success(cairn_ingest_handler_t *self, const s_ack_t *acks, size_t n, bool batch,
                       cairn_ingest_response_t *out)
 {
+    if (n == 1 && !batch && (out->body = s_plain_accepted(&acks[0]))) {
+        out->status = 202;
+        s_count(self, 202);
+        return;
+    }
     size_t dups = 0, spooled = 0;
     for (size_t i = 0; i < n; i++) {
         dups += acks[i].rec.duplicate;
@@ -389,41 +419,98 @@ static void s_auth_failed(cairn_ingest_handler_t *self, const char *source)
         atomic_fetch_add(&self->auth_failed[slot], 1);
 }
 
-/* Appends each event (already normalized and keyed) and answers. */
-static void s_record(cairn_ingest_handler_t *self, const s_request_t *req,
-                     Cairn__V1__Event **events, size_t n, bool batch, cairn_ingest_response_t *out)
+/* An answer that comes later: the events handed to the recorder, and how
+ * far they got. */
+typedef struct s_pending s_pending_t;
+
+/* One event of a pending answer, as the recorder's callback sees it. */
+typedef struct {
+    s_pending_t *pending; /* the answer it belongs to */
+    size_t i;             /* its position in the request */
+} s_slot_t;
+
+struct s_pending {
+    cairn_ingest_handler_t *self;  /* the handler */
+    Cairn__V1__Event **events;     /* the request's events (owned) */
+    size_t n;                      /* how many */
+    bool batch;                    /* a CloudEvents batch (the answer's shape) */
+    size_t source_slot;            /* the source's counter */
+    s_ack_t *acks;                 /* one per event */
+    s_slot_t *slots;               /* one per event */
+    _Atomic size_t left;           /* events not yet recorded or failed */
+    pthread_mutex_t lock;          /* guards failed and err */
+    size_t failed;                 /* the first event that failed; n when none */
+    char err[S_ERRLEN];            /* its reason */
+    cairn_ingest_answer_fn answer; /* gets the response */
+    void *arg;                     /* for answer */
+};
+
+static void s_pending_free(s_pending_t *p)
 {
-    char err[S_ERRLEN] = "";
-    s_ack_t *acks = calloc(n, sizeof *acks);
-    if (!acks) {
-        s_error(self, 500, "ingest ran out of memory; retry later", out);
-        return;
+    cairn_cloudevent_free_all(&p->events, p->n);
+    pthread_mutex_destroy(&p->lock);
+    free(p->acks);
+    free(p->slots);
+    free(p);
+}
+
+/* Every event of p has an outcome: answer. */
+static void s_pending_answer(s_pending_t *p)
+{
+    cairn_ingest_handler_t *self = p->self;
+    cairn_ingest_response_t out = {0};
+    if (p->failed < p->n) {
+        char full[S_ERRLEN + 64];
+        const Cairn__V1__Event *ev = p->events[p->failed];
+        if (p->batch)
+            snprintf(full, sizeof full, "event %zu in the batch: %s", p->failed, p->err);
+        else
+            snprintf(full, sizeof full, "%s", p->err);
+        CAIRN_WARN("cannot record an event", "source=%s id=%s error=%s",
+                   cairn_log_quote(ev->source), cairn_log_quote(ev->id), cairn_log_quote(full));
+        s_error(self, 503, full, &out);
+    } else {
+        s_success(self, p->acks, p->n, p->batch, &out);
     }
-    size_t slot = s_source_slot(req->source);
-    for (size_t i = 0; i < n; i++) {
-        Cairn__V1__Event *ev = events[i];
-        ev->received_at_ms = req->now_ms;
-        if (cairn_nf_set(&ev->body_sha256, req->sha_hex) < 0) {
-            s_error(self, 500, "ingest ran out of memory; retry later", out);
-            goto out;
+    cairn_ingest_answer_fn answer = p->answer;
+    void *arg = p->arg;
+    atomic_fetch_sub(&self->inflight, p->n);
+    s_pending_free(p);
+    answer(arg, &out);
+}
+
+/* Admits n more events to wait for the recorder, unless ingest.max_inflight
+ * would be passed (a request larger than the bound is still admitted when
+ * nothing else waits, or it could never be). False: refused and counted. */
+static bool s_admit(cairn_ingest_handler_t *self, size_t n)
+{
+    uint64_t before = atomic_fetch_add(&self->inflight, n);
+    if (!self->max_inflight || before == 0 || before + n <= self->max_inflight)
+        return true;
+    atomic_fetch_sub(&self->inflight, n);
+    atomic_fetch_add(&self->overloaded, 1);
+    return false;
+}
+
+/* The recorder's callback for one event. */
+static void s_recorded(void *arg, int rc, const cairn_ingest_recorded_t *r, const char *err)
+{
+    s_slot_t *slot = arg;
+    s_pending_t *p = slot->pending;
+    cairn_ingest_handler_t *self = p->self;
+    Cairn__V1__Event *ev = p->events[slot->i];
+    if (rc < 0) {
+        pthread_mutex_lock(&p->lock);
+        if (slot->i < p->failed) {
+            p->failed = slot->i;
+            snprintf(p->err, sizeof p->err, "%s", err);
         }
-        acks[i].id = ev->id;
-        int rc = cairn_ingest_recorder_record(self->recorder, ev, &acks[i].rec, err, sizeof err);
-        if (rc < 0) {
-            char full[S_ERRLEN + 64];
-            if (batch)
-                snprintf(full, sizeof full, "event %zu in the batch: %s", i, err);
-            else
-                snprintf(full, sizeof full, "%s", err);
-            CAIRN_WARN("cannot record an event", "source=%s id=%s error=%s",
-                       cairn_log_quote(ev->source), cairn_log_quote(ev->id), cairn_log_quote(full));
-            s_error(self, 503, full, out);
-            goto out;
-        }
-        const cairn_ingest_recorded_t *r = &acks[i].rec;
+        pthread_mutex_unlock(&p->lock);
+    } else {
+        p->acks[slot->i].rec = *r;
         atomic_fetch_add(r->duplicate ? &self->duplicate : &self->accepted, 1);
-        if (!r->duplicate && slot < S_N_SOURCES)
-            atomic_fetch_add(&self->by_source[slot], 1);
+        if (!r->duplicate && p->source_slot < S_N_SOURCES)
+            atomic_fetch_add(&self->by_source[p->source_slot], 1);
         if (r->spooled)
             CAIRN_DEBUG("event spooled", "seq=%" PRIu64 " duplicate=%s type=%s id=%s",
                         r->spool_seq, r->duplicate ? "true" : "false", cairn_log_quote(ev->type),
@@ -435,9 +522,70 @@ static void s_record(cairn_ingest_handler_t *self, const s_request_t *req,
         if (self->protection)
             cairn_ingest_protection_submit(self->protection, ev);
     }
-    s_success(self, acks, n, batch, out);
-out:
-    free(acks);
+    if (atomic_fetch_sub(&p->left, 1) == 1)
+        s_pending_answer(p);
+}
+
+/* Hands each event (already normalized and keyed) to the recorder; the
+ * answer comes once all of them are durable or one could not be made so.
+ * Takes *events (sets it to NULL) when it returns true: the answer then
+ * goes to answer(arg); false: *out holds the answer now. */
+static bool s_record(cairn_ingest_handler_t *self, const s_request_t *req,
+                     Cairn__V1__Event ***events, size_t n, bool batch, cairn_ingest_response_t *out,
+                     cairn_ingest_answer_fn answer, void *arg)
+{
+    if (!s_admit(self, n)) {
+        char err[S_ERRLEN];
+        snprintf(err, sizeof err,
+                 "ingest is overloaded: %" PRIu64 " events already wait to be made durable "
+                 "(ingest.max_inflight); retry after %d seconds",
+                 self->max_inflight, S_RETRY_AFTER);
+        s_error(self, 503, err, out);
+        return false;
+    }
+    s_pending_t *p = calloc(1, sizeof *p);
+    if (!p || !(p->acks = calloc(n ? n : 1, sizeof *p->acks)) ||
+        !(p->slots = calloc(n ? n : 1, sizeof *p->slots)))
+        goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        Cairn__V1__Event *ev = (*events)[i];
+        ev->received_at_ms = req->now_ms;
+        if (cairn_nf_set(&ev->body_sha256, req->sha_hex) < 0)
+            goto nomem;
+        p->acks[i].id = ev->id;
+        p->slots[i] = (s_slot_t){.pending = p, .i = i};
+    }
+    pthread_mutex_init(&p->lock, NULL);
+    p->self = self;
+    p->events = *events;
+    *events = NULL;
+    p->n = n;
+    p->batch = batch;
+    p->source_slot = s_source_slot(req->source);
+    p->failed = n;
+    p->answer = answer;
+    p->arg = arg;
+    atomic_store(&p->left, n);
+    if (n == 0) {
+        s_pending_answer(p);
+        return true;
+    }
+    /* The last callback may answer and free p before the loop ends: read
+     * nothing from p after handing over the last event. */
+    Cairn__V1__Event **evs = p->events;
+    s_slot_t *slots = p->slots;
+    for (size_t i = 0; i < n; i++)
+        cairn_ingest_recorder_record_async(self->recorder, evs[i], s_recorded, &slots[i]);
+    return true;
+nomem:
+    atomic_fetch_sub(&self->inflight, n);
+    if (p) {
+        free(p->acks);
+        free(p->slots);
+        free(p);
+    }
+    s_error(self, 500, "ingest ran out of memory; retry later", out);
+    return false;
 }
 
 /* Authenticates a request for source; 0, or an answer was given. */
@@ -456,19 +604,21 @@ static int s_authenticate(cairn_ingest_handler_t *self, const s_request_t *req, 
     return rc;
 }
 
-/* POST /v1/events: CloudEvents in any of the three modes. */
-static void s_cloudevents(cairn_ingest_handler_t *self, const s_request_t *req,
-                          cairn_ingest_response_t *out)
+/* POST /v1/events: CloudEvents in any of the three modes. True when the
+ * answer will go to answer(arg); false when it is in *out now. */
+static bool s_cloudevents(cairn_ingest_handler_t *self, const s_request_t *req,
+                          cairn_ingest_response_t *out, cairn_ingest_answer_fn answer, void *arg)
 {
     char err[S_ERRLEN] = "", how[96] = "submit-socket";
     Cairn__V1__Event **events = NULL;
     size_t n = 0;
     s_mode_t mode = S_STRUCTURED;
+    bool pending = false;
     if (req->via == S_VIA_HTTP && s_authenticate(self, req, "events", how, sizeof how, out) < 0)
-        return;
+        return false;
     if (s_mode(req->content_type, req->headers, req->n_headers, &mode, err, sizeof err) < 0) {
         s_reject(self, req, 415, err, out);
-        return;
+        return false;
     }
     int rc = s_parse(mode, req->content_type, req->headers, req->n_headers, req->body, req->len,
                      &events, &n, err, sizeof err);
@@ -507,17 +657,20 @@ static void s_cloudevents(cairn_ingest_handler_t *self, const s_request_t *req,
         s_error(self, 500, "ingest ran out of memory while parsing; retry later", out);
         goto out;
     }
-    s_record(self, req, events, n, mode == S_BATCH, out);
+    pending = s_record(self, req, &events, n, mode == S_BATCH, out, answer, arg);
 out:
     cairn_cloudevent_free_all(&events, n);
+    return pending;
 }
 
-/* POST /v1/webhooks/<source>. */
-static void s_webhook(cairn_ingest_handler_t *self, const s_request_t *req,
-                      cairn_ingest_response_t *out)
+/* POST /v1/webhooks/<source>. True when the answer will go to
+ * answer(arg); false when it is in *out now. */
+static bool s_webhook(cairn_ingest_handler_t *self, const s_request_t *req,
+                      cairn_ingest_response_t *out, cairn_ingest_answer_fn answer, void *arg)
 {
     char err[S_ERRLEN] = "", how[96] = "", key[S_KEYLEN] = "";
     Cairn__V1__Event *ev = NULL;
+    bool pending = false;
     const char *name = req->source;
     if (!cairn_webhook_known(name)) {
         snprintf(err, sizeof err,
@@ -525,10 +678,10 @@ static void s_webhook(cairn_ingest_handler_t *self, const s_request_t *req,
                  "of: %s (CloudEvents go to POST /v1/events)",
                  name, cairn_webhook_source_list);
         s_reject(self, req, 404, err, out);
-        return;
+        return false;
     }
     if (s_authenticate(self, req, name, how, sizeof how, out) < 0)
-        return;
+        return false;
     char media[128], charset[32];
     s_media_type(req->content_type, media, sizeof media, charset, sizeof charset);
     if ((media[0] && !cairn_cloudevent_is_json_type(media)) ||
@@ -538,13 +691,13 @@ static void s_webhook(cairn_ingest_handler_t *self, const s_request_t *req,
                  "webhook to send application/json (UTF-8)",
                  req->content_type, name);
         s_reject(self, req, 415, err, out);
-        return;
+        return false;
     }
     int rc = cairn_webhook_build(name, req->headers, req->n_headers, req->content_type, req->body,
                                  req->len, req->sha_hex, &ev, key, sizeof key, err, sizeof err);
     if (rc == CAIRN_EPARSE || rc == CAIRN_EINVALID) {
         s_reject(self, req, rc == CAIRN_EPARSE ? 400 : 422, err, out);
-        return;
+        return false;
     }
     if (rc == 0)
         rc = cairn_nf_set(&ev->idempotency_key, key);
@@ -555,14 +708,26 @@ static void s_webhook(cairn_ingest_handler_t *self, const s_request_t *req,
                     cairn_log_quote(rc == -ENOMEM ? "out of memory" : err));
         s_error(self, 500, "ingest could not read the webhook; retry later", out);
     } else {
-        s_record(self, req, &ev, 1, false, out);
+        Cairn__V1__Event **events = calloc(1, sizeof *events);
+        if (!events) {
+            s_error(self, 500, "ingest ran out of memory; retry later", out);
+        } else {
+            events[0] = ev;
+            ev = NULL;
+            pending = s_record(self, req, &events, 1, false, out, answer, arg);
+            cairn_cloudevent_free_all(&events, 1);
+        }
     }
     cairn_cloudevent_free(&ev);
+    return pending;
 }
 
-static void s_handle(cairn_ingest_handler_t *self, s_via_t via, const char *path,
+/* Answers now into *out (false), or hands the answer to answer(arg)
+ * later (true). */
+static bool s_handle(cairn_ingest_handler_t *self, s_via_t via, const char *path,
                      const char *content_type, const cairn_ingest_header_t *headers,
-                     size_t n_headers, const void *body, size_t len, cairn_ingest_response_t *out)
+                     size_t n_headers, const void *body, size_t len, cairn_ingest_response_t *out,
+                     cairn_ingest_answer_fn answer, void *arg)
 {
     static const char hook[] = "/v1/webhooks/";
     char err[S_ERRLEN] = "", name[65] = "";
@@ -587,7 +752,7 @@ static void s_handle(cairn_ingest_handler_t *self, s_via_t via, const char *path
                  "POST /v1/webhooks/<source>",
                  path ? path : "");
         s_error(self, 404, err, out);
-        return;
+        return false;
     }
     if (webhook)
         snprintf(name, sizeof name, "%s", path + sizeof hook - 1);
@@ -599,15 +764,70 @@ static void s_handle(cairn_ingest_handler_t *self, s_via_t via, const char *path
                  events ? "send fewer events per request" : "raise ingest.max_body");
         req.len = 0; /* nothing over the limit is kept */
         s_reject(self, &req, 413, err, out);
-        return;
+        return false;
     }
-    uint8_t sha[32];
-    cairn_sha256(req.body, len, sha);
+    uint8_t sha[CAIRN_INGEST_DIGEST_BYTES];
+    if (cairn_ingest_sha256(req.body, len, sha) < 0) {
+        s_error(self, 500, "ingest ran out of memory; retry later", out);
+        return false;
+    }
     cairn_hex(sha, sizeof sha, req.sha_hex);
     if (events)
-        s_cloudevents(self, &req, out);
-    else
-        s_webhook(self, &req, out);
+        return s_cloudevents(self, &req, out, answer, arg);
+    return s_webhook(self, &req, out, answer, arg);
+}
+
+static void s_submit(cairn_ingest_handler_t *self, s_via_t via, const char *path,
+                     const char *content_type, const cairn_ingest_header_t *headers,
+                     size_t n_headers, const void *body, size_t len,
+                     cairn_ingest_answer_fn answer, void *arg)
+{
+    cairn_ingest_response_t out = {0};
+    if (!s_handle(self, via, path, content_type, headers, n_headers, body, len, &out, answer, arg))
+        answer(arg, &out);
+}
+
+void cairn_ingest_handler_submit(cairn_ingest_handler_t *self, const char *path,
+                                 const char *content_type, const cairn_ingest_header_t *headers,
+                                 size_t n_headers, const void *body, size_t len,
+                                 cairn_ingest_answer_fn answer, void *arg)
+{
+    s_submit(self, S_VIA_HTTP, path, content_type, headers, n_headers, body, len, answer, arg);
+}
+
+/* A synchronous caller waiting for its answer. */
+typedef struct {
+    pthread_mutex_t lock;         /* guards the rest */
+    pthread_cond_t cond;          /* signalled when answered */
+    bool done;                    /* the answer is in */
+    cairn_ingest_response_t *out; /* where it goes */
+} s_waiter_t;
+
+static void s_waiter_answer(void *arg, cairn_ingest_response_t *response)
+{
+    s_waiter_t *w = arg;
+    pthread_mutex_lock(&w->lock);
+    *w->out = *response;
+    w->done = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void s_handle_wait(cairn_ingest_handler_t *self, s_via_t via, const char *path,
+                          const char *content_type, const cairn_ingest_header_t *headers,
+                          size_t n_headers, const void *body, size_t len,
+                          cairn_ingest_response_t *out)
+{
+    s_waiter_t w = {.done = false, .out = out};
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    s_submit(self, via, path, content_type, headers, n_headers, body, len, s_waiter_answer, &w);
+    pthread_mutex_lock(&w.lock);
+    while (!w.done)
+        pthread_cond_wait(&w.cond, &w.lock);
+    pthread_mutex_unlock(&w.lock);
+    pthread_cond_destroy(&w.cond);
+    pthread_mutex_destroy(&w.lock);
 }
 
 void cairn_ingest_handler_handle(cairn_ingest_handler_t *self, const char *path,
@@ -615,7 +835,7 @@ void cairn_ingest_handler_handle(cairn_ingest_handler_t *self, const char *path,
                                  size_t n_headers, const void *body, size_t len,
                                  cairn_ingest_response_t *out)
 {
-    s_handle(self, S_VIA_HTTP, path, content_type, headers, n_headers, body, len, out);
+    s_handle_wait(self, S_VIA_HTTP, path, content_type, headers, n_headers, body, len, out);
 }
 
 void cairn_ingest_handler_handle_bus(cairn_ingest_handler_t *self, const char *path,
@@ -623,7 +843,7 @@ void cairn_ingest_handler_handle_bus(cairn_ingest_handler_t *self, const char *p
                                      size_t n_headers, const void *body, size_t len,
                                      cairn_ingest_response_t *out)
 {
-    s_handle(self, S_VIA_BUS, path, content_type, headers, n_headers, body, len, out);
+    s_handle_wait(self, S_VIA_BUS, path, content_type, headers, n_headers, body, len, out);
 }
 
 /* --- metrics ------------------------------------------------------------ */
@@ -675,6 +895,16 @@ char *cairn_ingest_handler_metrics(cairn_ingest_handler_t *self)
     for (size_t i = 0; i < S_N_SOURCES; i++)
         fprintf(f, "cairn_ingest_auth_failures_total{source=\"%s\"} %" PRIu64 "\n", s_sources[i],
                 atomic_load(&self->auth_failed[i]));
+    fprintf(f,
+            "# HELP cairn_ingest_inflight_events Events waiting to be made durable "
+            "(bounded by ingest.max_inflight).\n"
+            "# TYPE cairn_ingest_inflight_events gauge\n"
+            "cairn_ingest_inflight_events %" PRIu64 "\n"
+            "# HELP cairn_ingest_overload_rejected_total Submissions answered 503 because "
+            "ingest.max_inflight events were already waiting.\n"
+            "# TYPE cairn_ingest_overload_rejected_total counter\n"
+            "cairn_ingest_overload_rejected_total %" PRIu64 "\n",
+            atomic_load(&self->inflight), atomic_load(&self->overloaded));
     cairn_ingest_recorder_metrics(self->recorder, f);
     cairn_ingest_protection_metrics(self->protection, f);
     if (fclose(f) != 0) {

@@ -23,9 +23,13 @@
  * Every error body is {"error":"<sentence>"}. Rejected input is kept with
  * an index line (rejected.h).
  *
- * Thread-safe: any number of threads may call handle() at once. Each call
- * borrows a ledger client from a small pool, so no ZeroMQ socket is ever used
- * by two threads at the same time. */
+ * submit() does the work that needs the request (authentication, parsing,
+ * normalization) on the caller's thread and hands the events to the
+ * recorder; the answer comes through a callback once they are durable, so
+ * no thread waits for the ledger. handle() is the same for a caller that
+ * waits.
+ *
+ * Thread-safe: any number of threads may call submit() and handle() at once. */
 #ifndef CAIRN_INGEST_HANDLER_H
 #define CAIRN_INGEST_HANDLER_H
 
@@ -45,6 +49,8 @@ typedef struct {
                                         ledger that does not answer is 503 */
     uint64_t spool_max;              /* ingest.spool_max: most events in the spool */
     uint64_t spool_max_bytes;        /* ingest.spool_max_size: most bytes in the spool */
+    uint64_t max_inflight;           /* ingest.max_inflight: most events waiting to be made
+                                        durable at once, then 503; 0 = no bound */
     const cairn_ingest_auth_t *auth; /* credentials per source (borrowed, must outlive the
                                         handler); NULL: none configured, so webhooks are
                                         refused and /v1/events is open */
@@ -72,7 +78,21 @@ void cairn_ingest_handler_set_protection(cairn_ingest_handler_t *self,
                                          cairn_ingest_protection_t *protection);
 void cairn_ingest_handler_destroy(cairn_ingest_handler_t **self_p);
 
-/* Handles one HTTP submission. content_type may be NULL (then the
+/* Gets the answer to a submission: the callee owns *response (release it
+ * with cairn_ingest_response_clear). */
+typedef void (*cairn_ingest_answer_fn)(void *arg, cairn_ingest_response_t *response);
+
+/* Handles one HTTP submission and calls answer(arg, ...) exactly once:
+ * before returning when the answer needs no ledger (every error, most of
+ * them), else later from the recorder's thread. headers and body are only
+ * read before submit returns. content_type may be NULL (then the
+ * "content-type" header is used). */
+void cairn_ingest_handler_submit(cairn_ingest_handler_t *self, const char *path,
+                                 const char *content_type, const cairn_ingest_header_t *headers,
+                                 size_t n_headers, const void *body, size_t len,
+                                 cairn_ingest_answer_fn answer, void *arg);
+
+/* Handles one HTTP submission and waits for its answer. content_type may be NULL (then the
  * "content-type" header is used). Always fills *out; release it with
  * cairn_ingest_response_clear. */
 void cairn_ingest_handler_handle(cairn_ingest_handler_t *self, const char *path,

@@ -4,8 +4,10 @@
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <ftw.h>
+#include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -118,6 +120,35 @@ static void an_event_is_answered_202_with_its_ledger_index_after_the_append(void
     assert_string_equal(ev->body_sha256, hex);
     free(key);
     CAIRN_CODEC_FREE(&rec);
+}
+
+/* The answer is JSON for any id: quotes, backslashes, control and
+ * non-ASCII characters are escaped as jansson escapes them. */
+static void an_id_that_needs_escaping_is_escaped_in_the_answer(void **state)
+{
+    s_fixture_t *f = *state;
+    static const char *const ids[] = {"a\\\"b", "tab\\there", "caf\\u00e9", "back\\\\slash"};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        char body[512], want_id[64];
+        snprintf(body, sizeof body,
+                 "{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"/ci/acme/payments\","
+                 "\"type\":\"dev.cdevents.testsuiterun.finished.0.3.0\"}",
+                 ids[i]);
+        s_post(f, s_ce_json, body);
+        assert_int_equal(f->r.status, 202);
+        json_t *sent = json_loads(body, 0, NULL), *answer = json_loads(f->r.body, 0, NULL);
+        assert_non_null(sent);
+        assert_non_null(answer);
+        snprintf(want_id, sizeof want_id, "%s", json_string_value(json_object_get(sent, "id")));
+        json_t *item = json_array_get(json_object_get(answer, "accepted"), 0);
+        assert_string_equal(json_string_value(json_object_get(item, "id")), want_id);
+        assert_int_equal(json_integer_value(json_object_get(item, "index")), (json_int_t)i);
+        char *again = json_dumps(answer, JSON_COMPACT);
+        assert_string_equal(again, f->r.body);
+        free(again);
+        json_decref(sent);
+        json_decref(answer);
+    }
 }
 
 static void a_redelivery_is_answered_200_duplicate_with_the_original_index(void **state)
@@ -352,11 +383,87 @@ static void metrics_count_answers_by_status_and_events_by_outcome(void **state)
     free(text);
 }
 
+/* Answers of asynchronous submissions, as they come. */
+typedef struct {
+    _Atomic int answered;      /* how many came */
+    _Atomic unsigned status[4]; /* their statuses, in submission order */
+} s_answers_t;
+
+typedef struct {
+    s_answers_t *all; /* where the answer goes */
+    int slot;         /* which submission */
+} s_answer_arg_t;
+
+static void s_async_answer(void *arg, cairn_ingest_response_t *response)
+{
+    s_answer_arg_t *a = arg;
+    atomic_store(&a->all->status[a->slot], response->status);
+    cairn_ingest_response_clear(response);
+    atomic_fetch_add(&a->all->answered, 1);
+}
+
+static void past_max_inflight_a_submission_is_503_at_once_without_the_ledger(void **state)
+{
+    s_fixture_t *f = *state;
+    char reject_dir[128];
+    snprintf(reject_dir, sizeof reject_dir, "%s/rejected", f->dir);
+    cairn_ingest_handler_settings_t hs = {
+        .ledger_endpoint = f->endpoint,
+        .ledger_timeout_ms = 400,
+        .max_body = 4096,
+        .reject_dir = reject_dir,
+        .max_inflight = 2,
+    };
+    cairn_ingest_handler_t *h = cairn_ingest_handler_new(&hs);
+    assert_non_null(h);
+    fake_ledger_set_silent(f->ledger, true);
+    s_answers_t all = {0};
+    s_answer_arg_t args[4];
+    char body[4][sizeof s_event];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (s_answer_arg_t){.all = &all, .slot = i};
+        memcpy(body[i], s_event, sizeof s_event);
+        strstr(body[i], "chg-1-created")[4] = (char)('5' + i); /* ids chg-5..8-created */
+    }
+    /* two wait for the silent ledger; the third is refused before it */
+    for (int i = 0; i < 2; i++)
+        cairn_ingest_handler_submit(h, "/v1/events", s_ce_json, NULL, 0, body[i],
+                                    strlen(body[i]), s_async_answer, &args[i]);
+    assert_int_equal(atomic_load(&all.answered), 0);
+    cairn_ingest_response_t r = {0};
+    cairn_ingest_handler_handle(h, "/v1/events", s_ce_json, NULL, 0, body[2], strlen(body[2]), &r);
+    assert_int_equal(r.status, 503);
+    assert_true(r.retry_after > 0);
+    assert_non_null(strstr(r.body, "ingest.max_inflight"));
+    cairn_ingest_response_clear(&r);
+    assert_int_equal(atomic_load(&all.answered), 0);
+    char *text = cairn_ingest_handler_metrics(h);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "cairn_ingest_inflight_events 2\n"));
+    assert_non_null(strstr(text, "cairn_ingest_overload_rejected_total 1\n"));
+    free(text);
+
+    /* the two waiting ones time out (no spool); then there is room again */
+    for (int i = 0; i < 100 && atomic_load(&all.answered) < 2; i++)
+        usleep(50 * 1000);
+    assert_int_equal(atomic_load(&all.answered), 2);
+    assert_int_equal(atomic_load(&all.status[0]), 503);
+    fake_ledger_set_silent(f->ledger, false);
+    cairn_ingest_handler_handle(h, "/v1/events", s_ce_json, NULL, 0, body[3], strlen(body[3]), &r);
+    assert_int_equal(r.status, 202);
+    cairn_ingest_response_clear(&r);
+    text = cairn_ingest_handler_metrics(h);
+    assert_non_null(strstr(text, "cairn_ingest_inflight_events 0\n"));
+    free(text);
+    cairn_ingest_handler_destroy(&h);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
     const struct CMUnitTest tests[] = {
         T(an_event_is_answered_202_with_its_ledger_index_after_the_append),
+        T(an_id_that_needs_escaping_is_escaped_in_the_answer),
         T(a_redelivery_is_answered_200_duplicate_with_the_original_index),
         T(a_batch_is_accepted_and_a_redelivered_batch_is_a_duplicate),
         T(a_binary_mode_event_is_accepted),
@@ -368,6 +475,7 @@ int main(void)
         T(malformed_json_is_400_and_says_where),
         T(unknown_paths_and_sources_are_404_and_an_unconfigured_source_401),
         T(metrics_count_answers_by_status_and_events_by_outcome),
+        T(past_max_inflight_a_submission_is_503_at_once_without_the_ledger),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -48,16 +48,27 @@ int cairn_ingest_header_keepable(const char *name)
                                               "key",   "cookie", "auth",     "session"};
     if (!name || !*name)
         return 0;
+    /* The usual, short name is lower-cased once and searched with
+     * strncmp/strstr; a very long one case-insensitively in place. */
+    char lower[128];
+    size_t len = strnlen(name, sizeof lower);
+    bool short_name = len < sizeof lower;
+    if (short_name) {
+        for (size_t i = 0; i < len; i++)
+            lower[i] = (char)tolower((unsigned char)name[i]);
+        lower[len] = '\0';
+    }
     bool ok = false;
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0] && !ok; i++)
-        ok = s_prefix(name, allowed[i]);
+        ok = short_name ? strncmp(lower, allowed[i], strlen(allowed[i])) == 0
+                        : s_prefix(name, allowed[i]);
     if (!ok)
         return 0;
     /* Idempotency-Key names a delivery, not a credential. */
-    if (strcasecmp(name, "idempotency-key") == 0)
+    if (short_name ? strcmp(lower, "idempotency-key") == 0 : strcasecmp(name, "idempotency-key") == 0)
         return 1;
     for (size_t i = 0; i < sizeof credentials / sizeof credentials[0]; i++)
-        if (s_contains(name, credentials[i]))
+        if (short_name ? strstr(lower, credentials[i]) != NULL : s_contains(name, credentials[i]))
             return 0;
     return 1;
 }

@@ -1,6 +1,13 @@
 /* The ingest HTTP server: routing, body buffering with an early size limit,
  * and turning handler answers into HTTP responses. All event semantics live
- * in the handler; this file only speaks HTTP. */
+ * in the handler; this file only speaks HTTP.
+ *
+ * A submission whose answer waits for the ledger suspends its connection
+ * (libmicrohttpd's suspend/resume) instead of holding a worker thread: the
+ * handler's callback stores the answer and resumes it, and libmicrohttpd
+ * then calls the access handler again, which sends it. So the pool's
+ * threads only ever do CPU work, and any number of requests can wait for
+ * their acks at once. */
 #include "http.h"
 
 #include <errno.h>
@@ -8,6 +15,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,11 +41,16 @@ struct cairn_ingest_http_t {
     size_t max_body;                 /* body limit, from the handler */
     int64_t max_request_ms;          /* headers to complete body; 0 = no limit */
     uint16_t port;                   /* port actually bound */
+    pthread_mutex_t lock;            /* guards waiting and closing */
+    pthread_cond_t idle;             /* signalled when waiting drops to 0 */
+    size_t waiting;                  /* submissions handed to the handler, not yet answered */
+    bool closing;                    /* stopping: no new submission is handed over */
 };
 
 typedef enum {
     S_ROUTE_SUBMIT, /* POST to /v1/events or a webhook: read the body, ask the handler */
-    S_ROUTE_DONE,   /* answered from the headers alone */
+    S_ROUTE_WAIT,   /* handed to the handler: the answer comes later */
+    S_ROUTE_DONE,   /* answered */
 } s_route_t;
 
 /* Per-request state, kept in MHD's con_cls between calls. */
@@ -50,6 +63,13 @@ typedef struct {
     size_t received; /* body bytes received so far, kept or not */
     size_t declared; /* Content-Length when it was over the limit, else 0 */
     int64_t begun_ms; /* monotonic time the headers were complete */
+    cairn_ingest_http_t *http;      /* the server (for the answer callback) */
+    struct MHD_Connection *conn;    /* the connection (for the answer callback) */
+    pthread_mutex_t lock;           /* guards answered, suspended and answer */
+    bool lock_ready;                /* lock is initialized */
+    bool answered;                  /* the handler's answer is in answer */
+    bool suspended;                 /* the connection was suspended to wait for it */
+    cairn_ingest_response_t answer; /* the handler's answer */
 } s_request_t;
 
 /* Collected request headers for the handler. */
@@ -255,6 +275,33 @@ static enum MHD_Result s_body(cairn_ingest_http_t *self, s_request_t *req, const
     return MHD_YES;
 }
 
+/* The handler's answer to a submission (on whichever thread it came). The
+ * connection is resumed only if it was suspended; otherwise s_finish is
+ * still running and sends the answer itself. */
+static void s_answered(void *arg, cairn_ingest_response_t *response)
+{
+    s_request_t *req = arg;
+    cairn_ingest_http_t *self = req->http;
+    pthread_mutex_lock(&req->lock);
+    req->answer = *response;
+    req->answered = true;
+    if (req->suspended)
+        MHD_resume_connection(req->conn);
+    pthread_mutex_unlock(&req->lock);
+    /* req may be gone from here on: libmicrohttpd frees it once resumed. */
+    pthread_mutex_lock(&self->lock);
+    if (--self->waiting == 0)
+        pthread_cond_broadcast(&self->idle);
+    pthread_mutex_unlock(&self->lock);
+}
+
+/* Sends the stored answer (after resume, or when it came at once). */
+static enum MHD_Result s_send_answer(struct MHD_Connection *conn, s_request_t *req)
+{
+    req->route = S_ROUTE_DONE;
+    return s_queue_json(conn, &req->answer, NULL);
+}
+
 static enum MHD_Result s_finish(cairn_ingest_http_t *self, struct MHD_Connection *conn,
                                 const char *url, s_request_t *req)
 {
@@ -264,15 +311,33 @@ static enum MHD_Result s_finish(cairn_ingest_http_t *self, struct MHD_Connection
         return s_reject(self, conn, url, 413, s_too_large(self, req->declared, msg, sizeof msg),
                         NULL);
     }
+    pthread_mutex_lock(&self->lock);
+    bool closing = self->closing;
+    if (!closing)
+        self->waiting++;
+    pthread_mutex_unlock(&self->lock);
+    if (closing)
+        return s_reject(self, conn, url, 503, "ingest is shutting down; retry later", NULL);
     s_headers_t headers = {0};
     MHD_get_connection_values(conn, MHD_HEADER_KIND, s_collect_header, &headers);
     const char *content_type =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-    cairn_ingest_response_t r = {0};
-    cairn_ingest_handler_handle(self->handler, url, content_type ? content_type : "", headers.items,
-                                headers.n, req->body, req->len, &r);
+    req->http = self;
+    req->conn = conn;
+    pthread_mutex_init(&req->lock, NULL);
+    req->lock_ready = true;
+    req->route = S_ROUTE_WAIT;
+    cairn_ingest_handler_submit(self->handler, url, content_type ? content_type : "", headers.items,
+                                headers.n, req->body, req->len, s_answered, req);
     free(headers.items);
-    return s_queue_json(conn, &r, NULL);
+    pthread_mutex_lock(&req->lock);
+    bool answered = req->answered;
+    if (!answered) {
+        req->suspended = true;
+        MHD_suspend_connection(conn);
+    }
+    pthread_mutex_unlock(&req->lock);
+    return answered ? s_send_answer(conn, req) : MHD_YES;
 }
 
 static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -288,6 +353,14 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
         *con_cls = req;
         req->begun_ms = cairn_mono_ms();
         return s_begin(self, conn, url, method, req);
+    }
+    if (req->route == S_ROUTE_WAIT) {
+        /* Resumed: the answer is in. */
+        pthread_mutex_lock(&req->lock);
+        bool answered = req->answered;
+        pthread_mutex_unlock(&req->lock);
+        *upload_data_size = 0;
+        return answered ? s_send_answer(conn, req) : MHD_YES;
     }
     if (req->route != S_ROUTE_SUBMIT) {
         *upload_data_size = 0;
@@ -312,6 +385,9 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     s_request_t *req = *con_cls;
     if (!req)
         return;
+    if (req->lock_ready)
+        pthread_mutex_destroy(&req->lock);
+    cairn_ingest_response_clear(&req->answer);
     free(req->body);
     free(req);
     *con_cls = NULL;
@@ -371,6 +447,8 @@ int cairn_ingest_http_new(const cairn_ingest_http_settings_t *settings,
         return -ENOMEM;
     self->handler = handler;
     self->max_body = cairn_ingest_handler_max_body(handler);
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_cond_init(&self->idle, NULL);
     if ((rc = s_listen(settings->address, settings->port, &fd, &self->port)) < 0)
         goto out;
 
@@ -383,7 +461,9 @@ int cairn_ingest_http_new(const cairn_ingest_http_settings_t *settings,
         settings->max_connections ? settings->max_connections : S_MAX_CONNECTIONS;
     self->max_request_ms = settings->max_request_time_ms;
     self->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+            MHD_ALLOW_SUSPEND_RESUME,
+        0, NULL, NULL,
         s_access, self, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self, MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0, MHD_OPTION_CONNECTION_TIMEOUT,
         timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, max_header, MHD_OPTION_CONNECTION_LIMIT,
@@ -407,8 +487,19 @@ void cairn_ingest_http_destroy(cairn_ingest_http_t **self_p)
     if (!self_p || !*self_p)
         return;
     cairn_ingest_http_t *self = *self_p;
+    /* No connection may stay suspended when the daemon stops, and no answer
+     * may come for a connection it has freed: hand nothing more to the
+     * handler, and wait for every answer still to come (the recorder
+     * answers each one within its timeout). */
+    pthread_mutex_lock(&self->lock);
+    self->closing = true;
+    while (self->waiting > 0)
+        pthread_cond_wait(&self->idle, &self->lock);
+    pthread_mutex_unlock(&self->lock);
     if (self->daemon)
         MHD_stop_daemon(self->daemon);
+    pthread_cond_destroy(&self->idle);
+    pthread_mutex_destroy(&self->lock);
     free(self);
     *self_p = NULL;
 }

@@ -1,7 +1,8 @@
 /* Tests for the ingest HTTP server: a real libmicrohttpd server on a free
  * loopback port, driven with libcurl, in front of a stand-in ledger. Checks
  * routing, status codes and headers, the early 413, the header size and
- * request time limits, and that the server keeps serving after bad input. */
+ * request time limits, that the server keeps serving after bad input, and
+ * that requests waiting for the ledger hold no worker thread. */
 #define _XOPEN_SOURCE 700
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -11,6 +12,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -376,6 +378,68 @@ static void concurrent_senders_are_all_recorded_once(void **state)
     assert_int_equal(fake_ledger_size(f->ledger), S_SENDERS * S_EVENTS_EACH);
 }
 
+/* One request waiting for a silent ledger. */
+typedef struct {
+    s_fixture_t *f;        /* the server */
+    int n;                 /* part of the event id */
+    long status;           /* the answer's status */
+    _Atomic int *answered; /* counts answers */
+} s_waiter_t;
+
+static void *s_post_and_wait(void *arg)
+{
+    s_waiter_t *w = arg;
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"specversion\":\"1.0\",\"id\":\"w-%d\",\"source\":\"/wait\",\"type\":\"t\"}", w->n);
+    s_reply_t r = s_request(w->f, "POST", "/v1/events", "application/cloudevents+json", body, 0);
+    w->status = r.status;
+    atomic_fetch_add(w->answered, 1);
+    free(r.body);
+    return NULL;
+}
+
+#define S_WAITERS 8
+
+static void requests_waiting_for_the_ledger_hold_no_worker_thread(void **state)
+{
+    s_fixture_t *f = *state;
+    /* A server with 2 threads and a long ledger timeout, in front of a
+     * ledger that reads appends and never answers. */
+    cairn_ingest_http_destroy(&f->http);
+    cairn_ingest_handler_destroy(&f->handler);
+    char ledger[128];
+    snprintf(ledger, sizeof ledger, "ipc://%s/ledger.sock", f->dir);
+    cairn_ingest_handler_settings_t hs = {
+        .ledger_endpoint = ledger, .ledger_timeout_ms = 3000, .max_body = S_MAX_BODY};
+    f->handler = cairn_ingest_handler_new(&hs);
+    assert_non_null(f->handler);
+    cairn_ingest_http_settings_t ws = {
+        .address = "127.0.0.1", .port = 0, .threads = 2, .request_timeout_ms = 10000};
+    assert_int_equal(cairn_ingest_http_new(&ws, f->handler, &f->http), 0);
+    snprintf(f->base, sizeof f->base, "http://127.0.0.1:%u",
+             (unsigned)cairn_ingest_http_port(f->http));
+    fake_ledger_set_silent(f->ledger, true);
+
+    _Atomic int answered = 0;
+    pthread_t threads[S_WAITERS];
+    s_waiter_t waiters[S_WAITERS];
+    for (int i = 0; i < S_WAITERS; i++) {
+        waiters[i] = (s_waiter_t){f, i, 0, &answered};
+        assert_int_equal(pthread_create(&threads[i], NULL, s_post_and_wait, &waiters[i]), 0);
+    }
+    struct timespec pause = {0, 200 * 1000000L};
+    nanosleep(&pause, NULL);
+    /* Four times more requests wait than there are threads, and the server
+     * still answers: waiting holds no thread. */
+    s_healthy(f);
+    assert_int_equal(atomic_load(&answered), 0);
+    for (int i = 0; i < S_WAITERS; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(waiters[i].status, 503); /* no spool here */
+    }
+}
+
 static void metrics_are_prometheus_text(void **state)
 {
     s_fixture_t *f = *state;
@@ -475,6 +539,7 @@ int main(void)
         T(a_streamed_body_over_the_limit_is_413),
         T(an_unacknowledged_event_is_503_with_retry_after),
         T(concurrent_senders_are_all_recorded_once),
+        T(requests_waiting_for_the_ledger_hold_no_worker_thread),
         T(metrics_are_prometheus_text),
         T(request_headers_over_max_header_are_refused),
         T(a_body_trickling_past_max_request_time_is_cut_off),

@@ -19,7 +19,7 @@ static const cairn_daemon_info_t s_info = {
         "rules from the policy when ingest.github_token is set. Also serves GET /healthz\n"
         "and GET /metrics.\n",
     .settings = "ingest. bus.ledger_api bus.ledger_stream bus.ingest_submit bus.policy_query "
-                "bus.request_timeout",
+                "bus.request_timeout policy.partition_endpoints",
     .check = cairn_ingest_check_config,
 };
 

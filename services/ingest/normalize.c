@@ -466,6 +466,17 @@ static int s_governance(Cairn__V1__Event *ev, const json_t *data, char *err, siz
         if (s_empty(ev->correlation->change_id))
             return s_fail(err, errlen,
                           "approval event is missing data field 'change' (the change approved)");
+        /* A signed approval carries what the policy needs to check it. */
+        if ((rc = s_str(data, "signature", &g->approval_signature, err, errlen)) < 0 ||
+            (rc = s_str(data, "key", &g->approval_key, err, errlen)) < 0 ||
+            (rc = s_str(data, "signed_at", &g->approval_signed_at, err, errlen)) < 0)
+            return rc;
+        if (!s_empty(g->approval_signature) &&
+            (s_empty(g->approval_signed_at) || s_empty(g->approval_key) ||
+             s_empty(ev->correlation->commit_sha)))
+            return s_fail(err, errlen,
+                          "signed approval event needs data fields 'key', 'signed_at' and "
+                          "'commit' beside 'signature' (see `cairn approve --key`)");
         stated = by_type;
     }
     return stated ? s_set(&g->approval_decision, stated) : 0;

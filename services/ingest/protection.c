@@ -27,6 +27,7 @@
 #include "cairn/codec.h"
 #include "cairn/error.h"
 #include "cairn/log.h"
+#include "cairn/partition.h"
 #include "cairn/util.h"
 #include "cloudevent.h"
 #include "github_api.h"
@@ -64,6 +65,7 @@ typedef struct {
 struct cairn_ingest_protection_t {
     cairn_protection_store_t *store;   /* pending and done requests */
     char *policy_endpoint;             /* bus.policy_query */
+    char *policy_partitions;           /* policy.partition_endpoints */
     char *ledger_stream;               /* bus.ledger_stream */
     char *gate;                        /* the gate asked about */
     char *topic;                       /* "verdict.<gate>" */
@@ -80,6 +82,7 @@ struct cairn_ingest_protection_t {
     s_item_t *items;                   /* worker only: requests being worked on */
     size_t n_items;                    /* worker only: how many */
     cairn_client_t *policy;            /* worker only: policy query client */
+    char policy_at[512];               /* worker only: the endpoint it is connected to */
     zsock_t *sub;                      /* worker only: verdicts of the gate */
     _Atomic uint64_t received;         /* requests taken */
     _Atomic uint64_t approved;         /* "approved" answers GitHub took */
@@ -297,8 +300,18 @@ static int s_query(cairn_ingest_protection_t *self, const json_t *doc,
     q.environment = (char *)s_str(doc, "environment");
     r.body_case = CAIRN__V1__POLICY_REQUEST__BODY_GATE;
     r.gate = &q;
-    if (!self->policy && !(self->policy = cairn_client_new(self->policy_endpoint)))
+    /* Partitioned policy instances: the one holding the change. */
+    char endpoint[sizeof self->policy_at];
+    size_t n = cairn_partition_endpoint_count(self->policy_partitions);
+    if (n < 2 || cairn_partition_endpoint(self->policy_partitions,
+                                          cairn_partition_of(q.change_id, (uint32_t)n), endpoint,
+                                          sizeof endpoint) < 0)
+        snprintf(endpoint, sizeof endpoint, "%s", self->policy_endpoint);
+    if (self->policy && strcmp(endpoint, self->policy_at) != 0)
+        cairn_client_destroy(&self->policy);
+    if (!self->policy && !(self->policy = cairn_client_new(endpoint)))
         return -ENOMEM;
+    snprintf(self->policy_at, sizeof self->policy_at, "%s", endpoint);
     int rc = cairn_codec_pack(&r.base, &req, &req_len);
     if (rc == 0)
         rc =
@@ -702,13 +715,15 @@ int cairn_ingest_protection_new(const cairn_ingest_protection_settings_t *settin
     self->timeout_ms = settings->timeout_ms > 0 ? settings->timeout_ms : 1;
     self->recorder = settings->recorder;
     self->policy_endpoint = strdup(settings->policy_endpoint ? settings->policy_endpoint : "");
+    self->policy_partitions =
+        strdup(settings->policy_partitions ? settings->policy_partitions : "");
     self->ledger_stream = strdup(settings->ledger_stream ? settings->ledger_stream : "");
     self->gate = strdup(settings->gate && *settings->gate ? settings->gate : "deployment");
     self->api_url = strdup(settings->api_url ? settings->api_url : "");
     self->token_spec = strdup(settings->token_spec ? settings->token_spec : "");
     self->inbox = json_array();
-    if (!self->policy_endpoint || !self->ledger_stream || !self->gate || !self->api_url ||
-        !self->token_spec || !self->inbox)
+    if (!self->policy_endpoint || !self->policy_partitions || !self->ledger_stream || !self->gate ||
+        !self->api_url || !self->token_spec || !self->inbox)
         goto fail;
     size_t topic_len = strlen(self->gate) + sizeof "verdict.";
     if (!(self->topic = malloc(topic_len)))
@@ -744,6 +759,7 @@ void cairn_ingest_protection_destroy(cairn_ingest_protection_t **self_p)
     cairn_protection_store_destroy(&self->store);
     pthread_mutex_destroy(&self->lock);
     free(self->policy_endpoint);
+    free(self->policy_partitions);
     free(self->ledger_stream);
     free(self->gate);
     free(self->topic);

@@ -1,7 +1,9 @@
 /* GitHub custom deployment protection rules: Cairn as the gate behind a
  * GitHub environment. When a `deployment_protection_rule` webhook has been
  * accepted (recorded like any event), ingest asks the policy
- * (GateQuery on bus.policy_query) whether the change the deployment belongs
+ * (GateQuery on bus.policy_query, or, when policy.partition_endpoints lists
+ * partitioned policy instances, on the one holding the change: see
+ * cairn/partition.h) whether the change the deployment belongs
  * to may pass the gate (ingest.github_gate, "deployment") in the
  * environment GitHub deploys to, and answers GitHub's callback
  * (github_api.h):
@@ -37,6 +39,7 @@
 typedef struct {
     const char *state_dir;             /* {data_dir}/ingest/protection */
     const char *policy_endpoint;       /* bus.policy_query */
+    const char *policy_partitions;     /* policy.partition_endpoints (may be NULL) */
     const char *ledger_stream;         /* bus.ledger_stream */
     int request_timeout_ms;            /* bus.request_timeout: one policy query */
     const char *gate;                  /* ingest.github_gate */

@@ -138,6 +138,8 @@ typedef struct {
     char dir[64];                          /* temporary directory */
     char ledger_ep[128];                   /* fake ledger (records answers) */
     char policy_ep[128];                   /* stand-in policy */
+    char query_ep[128];                    /* bus.policy_query when not policy_ep */
+    char partitions[300];                  /* policy.partition_endpoints */
     char stream_ep[128];                   /* the "ledger stream" the test publishes on */
     char token_spec[160];                  /* file:<dir>/token */
     char api_url[80];                      /* http://127.0.0.1:<sink port>/ */
@@ -169,7 +171,8 @@ static int s_protection_start(s_fixture_t *f)
     snprintf(state, sizeof state, "%s/ingest/protection", f->dir);
     cairn_ingest_protection_settings_t ps = {
         .state_dir = state,
-        .policy_endpoint = f->policy_ep,
+        .policy_endpoint = *f->query_ep ? f->query_ep : f->policy_ep,
+        .policy_partitions = f->partitions,
         .ledger_stream = f->stream_ep,
         .request_timeout_ms = 1000,
         .gate = "deployment",
@@ -210,6 +213,8 @@ static int s_setup_with_timeout(void **state, int64_t timeout_ms)
         return -1;
     fputs("ghs_test_token_123\n", t);
     fclose(t);
+    if (chmod(token_path, 0600) != 0) /* secret files must be owner-only */
+        return -1;
     snprintf(f->token_spec, sizeof f->token_spec, "file:%s", token_path);
     if (!(f->ledger = fake_ledger_start(f->ledger_ep)))
         return -1;
@@ -494,6 +499,23 @@ static void a_pending_request_is_resumed_after_a_restart(void **state)
     CAIRN_CODEC_FREE(&rec);
 }
 
+static void the_policy_partition_holding_the_change_is_asked(void **state)
+{
+    s_fixture_t *f = *state;
+    s_protection_stop(f);
+    /* bus.policy_query names partition 0, where nothing answers; CHG-1 is
+     * partition 1's (cairn/partition.h), served by the stand-in. */
+    snprintf(f->query_ep, sizeof f->query_ep, "ipc://%s/partition-0.sock", f->dir);
+    snprintf(f->partitions, sizeof f->partitions, "%s, %s", f->query_ep, f->policy_ep);
+    assert_int_equal(s_protection_start(f), 0);
+    s_policy_set(&f->policy, "CHG-1", CAIRN__V1__DECISION__DECISION_ALLOW);
+    s_post_rule(f, "CHG-1", "d-partition");
+    s_wait_sink(f, 1, 5000);
+    json_t *review = s_review(f, 0);
+    assert_string_equal(s_field(review, "state"), "approved");
+    json_decref(review);
+}
+
 static void only_a_protection_rule_callback_path_is_taken_from_the_payload(void **state)
 {
     (void)state;
@@ -542,6 +564,7 @@ int main(void)
         T(a_deployment_naming_no_change_is_rejected_without_asking),
         T(a_failed_post_is_retried_and_a_redelivery_answered_once),
         T(a_pending_request_is_resumed_after_a_restart),
+        T(the_policy_partition_holding_the_change_is_asked),
         cmocka_unit_test(only_a_protection_rule_callback_path_is_taken_from_the_payload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,6 @@
-/* The recorder (see recorder.h): the ledger append with its ack, the spool
- * fallback, and the drainer thread that empties the spool into the ledger
- * in order. */
+/* The recorder (see recorder.h): the sender thread that pipelines appends
+ * to the ledger and matches their acks, the spool fallback, and the drainer
+ * thread that empties the spool into the ledger in order. */
 #include "recorder.h"
 
 #include <errno.h>
@@ -9,30 +9,67 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cairn/bus.h"
 #include "cairn/codec.h"
 #include "cairn/error.h"
+#include "cairn/ledger_batch.h"
 #include "cairn/log.h"
 #include "cairn/util.h"
 #include "spool.h"
 
-/* Ledger clients kept for reuse; more are made on demand under load. */
-#define S_POOL_MAX 32
-/* Spooled items the drainer reads at a time (removed in one commit). */
+/* Appends in flight on the pipeline at most. Below libzmq's default high-water
+ * mark (1000), so a send never blocks; more wait in the queue. */
+#define S_INFLIGHT_MAX 768
+/* Appends the sender puts in one append_batch request at most. */
+#define S_BATCH_MAX 64
+/* Bytes of appends in one append_batch request at most (a larger append
+ * goes alone). */
+#define S_BATCH_BYTES (4u << 20)
+/* Spooled items the drainer reads at a time (sent as one append_batch,
+ * removed in one commit). */
 #define S_DRAIN_BATCH 64
-/* Upper bound on one wait of the drainer, so a stop is noticed promptly. */
+/* Upper bound on one wait of the drainer and the sender, so a stop is noticed promptly. */
 #define S_POLL_MS 200
 /* Longest pause between two drain attempts while the ledger is away. */
 #define S_BACKOFF_MAX_MS 2000
+
+/* One event on its way to durability. */
+typedef struct s_job {
+    struct s_job *next;              /* next in its list (queue, waiting or in flight) */
+    uint8_t *req;                    /* packed LedgerRequest (an append) */
+    size_t len;                      /* bytes in req */
+    char *key;                       /* its idempotency key (for the spool) */
+    int64_t deadline_ms;             /* monotonic: no ack by then means unanswered */
+    size_t batch;                    /* in flight: jobs in the request this one opens, else 0 */
+    cairn_ingest_record_fn done;     /* told the outcome, once */
+    void *arg;                       /* for done */
+} s_job_t;
+
+/* A first-in first-out list of jobs. */
+typedef struct {
+    s_job_t *head; /* oldest */
+    s_job_t *tail; /* newest */
+    size_t n;      /* how many */
+} s_list_t;
 
 struct cairn_ingest_recorder_t {
     char *ledger_endpoint;              /* where appends go (bus.ledger_api) */
     int timeout_ms;                     /* how long to wait for an ack */
     cairn_ingest_spool_t *spool;        /* the spool, or NULL when not configured */
-    pthread_mutex_t pool_lock;          /* guards pool and pool_n */
-    cairn_client_t *pool[S_POOL_MAX];   /* idle ledger clients */
-    size_t pool_n;                      /* how many are idle */
+    pthread_mutex_t queue_lock;         /* guards queue and sender_stop */
+    s_list_t queue;                     /* jobs handed over, not yet taken by the sender */
+    bool sender_stop;                   /* asks the sender to end once it has nothing left */
+    int wake_fd;                        /* eventfd: a new job or a stop wakes the sender */
+    pthread_t sender;                   /* pipelines appends to the ledger */
+    bool sender_started;                /* sender needs joining */
+    zsock_t *dealer;                    /* the sender's connection to the ledger, or NULL */
+    bool batching;                      /* several appends may share one append_batch */
+    s_list_t waiting;                   /* sender only: taken from the queue, not yet sent */
+    s_list_t inflight;                  /* sender only: sent, oldest first, awaiting acks */
     pthread_t drainer;                  /* moves the spool into the ledger */
     bool drainer_started;               /* drainer needs joining */
     pthread_mutex_t wake_lock;          /* guards stop, with wake */
@@ -43,30 +80,11 @@ struct cairn_ingest_recorder_t {
     _Atomic uint64_t drained;           /* spooled events the ledger acknowledged */
     _Atomic uint64_t spool_full;        /* events refused because the spool was full */
     _Atomic uint64_t ledger_unanswered; /* appends the ledger did not answer in time */
+    _Atomic uint64_t batches;           /* append_batch requests sent (sender and drainer) */
+    _Atomic uint64_t batched;           /* appends sent in them */
 };
 
-/* --- the ledger call ----------------------------------------------------- */
-
-static cairn_client_t *s_client_take(cairn_ingest_recorder_t *self)
-{
-    cairn_client_t *client = NULL;
-    pthread_mutex_lock(&self->pool_lock);
-    if (self->pool_n > 0)
-        client = self->pool[--self->pool_n];
-    pthread_mutex_unlock(&self->pool_lock);
-    return client ? client : cairn_client_new(self->ledger_endpoint);
-}
-
-static void s_client_give(cairn_ingest_recorder_t *self, cairn_client_t *client)
-{
-    pthread_mutex_lock(&self->pool_lock);
-    if (self->pool_n < S_POOL_MAX) {
-        self->pool[self->pool_n++] = client;
-        client = NULL;
-    }
-    pthread_mutex_unlock(&self->pool_lock);
-    cairn_client_destroy(&client);
-}
+/* --- the ledger's answer ------------------------------------------------- */
 
 /* What one append came to. */
 typedef enum {
@@ -76,17 +94,150 @@ typedef enum {
     S_FAILED,     /* ingest itself failed (memory) */
 } s_outcome_t;
 
-/* Sends one packed LedgerRequest and reads the ack. *status_out gets the
- * ledger's error status when it refused. */
-static s_outcome_t s_call(cairn_ingest_recorder_t *self, cairn_client_t *client, const uint8_t *req,
-                          size_t len, cairn_ingest_recorded_t *out, int *status_out, char *err,
-                          size_t errlen)
+/* What the ledger said of one append: its status, error and ack (of a
+ * single append's reply, or of one result of an append_batch). */
+static s_outcome_t s_result(int status, const char *error, const Cairn__V1__AppendAck *ack,
+                            cairn_ingest_recorded_t *out, int *status_out, char *err,
+                            size_t errlen)
 {
-    uint8_t *buf = NULL;
-    size_t buf_len = 0;
+    if (status != 0 || !ack) {
+        *status_out = status != 0 ? status : CAIRN_EPROTO;
+        snprintf(err, errlen, "the ledger could not record the event (%s)",
+                 error && *error ? error : cairn_strerror(*status_out));
+        return S_REFUSED;
+    }
+    out->index = ack->index;
+    out->duplicate = ack->duplicate;
+    out->spooled = false;
+    return S_ACKED;
+}
+
+/* Reads one LedgerReply to an append. *status_out gets the ledger's error
+ * status when it refused. */
+static s_outcome_t s_read_reply(const uint8_t *buf, size_t buf_len, cairn_ingest_recorded_t *out,
+                                int *status_out, char *err, size_t errlen)
+{
     Cairn__V1__LedgerReply *reply = NULL;
-    s_outcome_t outcome = S_ACKED;
-    int rc = cairn_client_call(client, req, len, self->timeout_ms, &buf, &buf_len);
+    if (cairn_codec_ledger_reply_unpack(buf, buf_len, &reply) < 0) {
+        snprintf(err, errlen, "the ledger sent an unreadable reply");
+        *status_out = CAIRN_EPROTO;
+        return S_REFUSED;
+    }
+    s_outcome_t outcome =
+        s_result(reply->status, reply->error, reply->ack, out, status_out, err, errlen);
+    CAIRN_CODEC_FREE(&reply);
+    return outcome;
+}
+
+/* Reads the reply to an append_batch of n appends. S_ACKED means
+ * (*reply_out)->results answer the appends one by one (see
+ * cairn_ledger_batch_reply_unpack); otherwise the whole request failed. */
+static s_outcome_t s_read_batch_reply(const uint8_t *buf, size_t buf_len, size_t n,
+                                      Cairn__V1__LedgerReply **reply_out, int *status_out,
+                                      char *err, size_t errlen)
+{
+    if (cairn_ledger_batch_reply_unpack(buf, buf_len, n, reply_out) < 0) {
+        snprintf(err, errlen, "the ledger sent an unreadable reply");
+        *status_out = CAIRN_EPROTO;
+        return S_REFUSED;
+    }
+    Cairn__V1__LedgerReply *reply = *reply_out;
+    if (reply->status != 0) {
+        *status_out = reply->status;
+        snprintf(err, errlen, "the ledger could not record the events (%s)",
+                 reply->error && *reply->error ? reply->error : cairn_strerror(reply->status));
+        CAIRN_CODEC_FREE(reply_out);
+        return S_REFUSED;
+    }
+    return S_ACKED;
+}
+
+/* --- batches --------------------------------------------------------------- */
+
+/* An append travels as a packed LedgerRequest whose only field is append
+ * (field 1). The appends of an AppendBatchRequest are field 1 as well, so
+ * those same bytes are an AppendBatchRequest of that one append, and the
+ * packed requests of k appends one after another are the AppendBatchRequest
+ * of all k. A batch is therefore their concatenation behind the key and
+ * length of LedgerRequest.append_batch (field 12): nothing is packed twice,
+ * and the same bytes go to the spool when the ledger does not answer.
+ * s_batch_framing checks these field numbers against the generated
+ * descriptors; when they ever differ, appends go one per request. */
+#define S_FIELD_APPEND 1u
+#define S_FIELD_APPEND_BATCH 12u
+#define S_FIELD_APPENDS 1u
+#define S_WIRE_LEN 2u /* protobuf wire type: length-delimited */
+
+static bool s_field_is(const ProtobufCMessageDescriptor *desc, const char *name, unsigned id,
+                       ProtobufCLabel label)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(desc, name);
+    return f && f->id == id && f->type == PROTOBUF_C_TYPE_MESSAGE && f->label == label;
+}
+
+static bool s_batch_framing(void)
+{
+    return s_field_is(&cairn__v1__ledger_request__descriptor, "append", S_FIELD_APPEND,
+                      PROTOBUF_C_LABEL_NONE) &&
+           s_field_is(&cairn__v1__ledger_request__descriptor, "append_batch",
+                      S_FIELD_APPEND_BATCH, PROTOBUF_C_LABEL_NONE) &&
+           s_field_is(&cairn__v1__append_batch_request__descriptor, "appends", S_FIELD_APPENDS,
+                      PROTOBUF_C_LABEL_REPEATED);
+}
+
+/* Writes v as a protobuf varint; returns the bytes written (at most 10). */
+static size_t s_varint(uint64_t v, uint8_t *out)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+/* True when req is a packed LedgerRequest with (only) append set. */
+static bool s_is_append(const uint8_t *req, size_t len)
+{
+    return len >= 2 && req[0] == ((S_FIELD_APPEND << 3) | S_WIRE_LEN);
+}
+
+int cairn_ingest_recorder_batch_pack(const uint8_t *const *reqs, const size_t *lens, size_t n,
+                                     uint8_t **out, size_t *out_len)
+{
+    if (n == 0 || n > CAIRN_LEDGER_APPEND_BATCH_MAX)
+        return CAIRN_EINVALID;
+    size_t body = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!s_is_append(reqs[i], lens[i]))
+            return CAIRN_EINVALID;
+        body += lens[i];
+    }
+    uint8_t head[11];
+    head[0] = (S_FIELD_APPEND_BATCH << 3) | S_WIRE_LEN;
+    size_t head_len = 1 + s_varint(body, head + 1);
+    uint8_t *buf = malloc(head_len + body);
+    if (!buf)
+        return -ENOMEM;
+    memcpy(buf, head, head_len);
+    size_t at = head_len;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(buf + at, reqs[i], lens[i]);
+        at += lens[i];
+    }
+    *out = buf;
+    *out_len = at;
+    return 0;
+}
+
+/* Sends one packed LedgerRequest with a synchronous client; *buf gets the
+ * reply (the drainer's call). S_ACKED means a reply came. */
+static s_outcome_t s_call_raw(cairn_ingest_recorder_t *self, cairn_client_t *client,
+                              const uint8_t *req, size_t len, uint8_t **buf, size_t *buf_len,
+                              char *err, size_t errlen)
+{
+    int rc = cairn_client_call(client, req, len, self->timeout_ms, buf, buf_len);
     if (rc == CAIRN_ETIMEOUT || rc == CAIRN_EUNREACHABLE) {
         if (rc == CAIRN_ETIMEOUT)
             snprintf(err, errlen, "the ledger did not acknowledge the event within %d ms",
@@ -94,32 +245,58 @@ static s_outcome_t s_call(cairn_ingest_recorder_t *self, cairn_client_t *client,
         else
             snprintf(err, errlen, "cannot reach the ledger (nothing listens on %s)",
                      self->ledger_endpoint);
-        outcome = S_UNANSWERED;
-        goto out;
+        return S_UNANSWERED;
     }
     if (rc < 0) {
         snprintf(err, errlen, "cannot reach the ledger (%s)", cairn_strerror(rc));
-        outcome = rc == -ENOMEM ? S_FAILED : S_UNANSWERED;
-        goto out;
+        return rc == -ENOMEM ? S_FAILED : S_UNANSWERED;
     }
-    if (cairn_codec_ledger_reply_unpack(buf, buf_len, &reply) < 0) {
-        snprintf(err, errlen, "the ledger sent an unreadable reply");
-        *status_out = CAIRN_EPROTO;
-        outcome = S_REFUSED;
-        goto out;
+    return S_ACKED;
+}
+
+/* Sends one packed append and reads the ack (the drainer's call). */
+static s_outcome_t s_call(cairn_ingest_recorder_t *self, cairn_client_t *client, const uint8_t *req,
+                          size_t len, cairn_ingest_recorded_t *out, int *status_out, char *err,
+                          size_t errlen)
+{
+    uint8_t *buf = NULL;
+    size_t buf_len = 0;
+    s_outcome_t outcome = s_call_raw(self, client, req, len, &buf, &buf_len, err, errlen);
+    if (outcome == S_ACKED)
+        outcome = s_read_reply(buf, buf_len, out, status_out, err, errlen);
+    free(buf);
+    return outcome;
+}
+
+/* Sends the packed appends of items[0..n) as one append_batch and reads the
+ * reply (the drainer's call): S_ACKED with *reply_out answering each, or
+ * what became of the whole request. */
+static s_outcome_t s_call_batch(cairn_ingest_recorder_t *self, cairn_client_t *client,
+                                const cairn_ingest_spooled_t *items, size_t n,
+                                Cairn__V1__LedgerReply **reply_out, int *status_out, char *err,
+                                size_t errlen)
+{
+    const uint8_t *reqs[S_DRAIN_BATCH];
+    size_t lens[S_DRAIN_BATCH];
+    uint8_t *req = NULL, *buf = NULL;
+    size_t len = 0, buf_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        reqs[i] = items[i].request;
+        lens[i] = items[i].len;
     }
-    if (reply->status != 0 || !reply->ack) {
-        *status_out = reply->status != 0 ? reply->status : CAIRN_EPROTO;
-        snprintf(err, errlen, "the ledger could not record the event (%s)",
-                 reply->error && *reply->error ? reply->error : cairn_strerror(*status_out));
-        outcome = S_REFUSED;
-        goto out;
+    int rc = cairn_ingest_recorder_batch_pack(reqs, lens, n, &req, &len);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot make a batch of the spooled events (%s)",
+                 cairn_strerror(rc));
+        *status_out = rc;
+        return S_FAILED;
     }
-    out->index = reply->ack->index;
-    out->duplicate = reply->ack->duplicate;
-    out->spooled = false;
-out:
-    CAIRN_CODEC_FREE(&reply);
+    atomic_fetch_add(&self->batches, 1);
+    atomic_fetch_add(&self->batched, n);
+    s_outcome_t outcome = s_call_raw(self, client, req, len, &buf, &buf_len, err, errlen);
+    if (outcome == S_ACKED)
+        outcome = s_read_batch_reply(buf, buf_len, n, reply_out, status_out, err, errlen);
+    free(req);
     free(buf);
     return outcome;
 }
@@ -176,69 +353,413 @@ static int s_spool(cairn_ingest_recorder_t *self, const char *key, const uint8_t
     return 0;
 }
 
-int cairn_ingest_recorder_record(cairn_ingest_recorder_t *self, const Cairn__V1__Event *ev,
-                                 cairn_ingest_recorded_t *out, char *err, size_t errlen)
-{
-    uint8_t *req = NULL;
-    size_t len = 0;
-    int status = 0;
-    cairn_ingest_recorded_t rec = {0};
-    const char *key = ev->idempotency_key ? ev->idempotency_key : "";
+/* --- the sender: one thread, many appends in flight ----------------------- */
 
+static void s_list_push(s_list_t *list, s_job_t *job)
+{
+    job->next = NULL;
+    if (list->tail)
+        list->tail->next = job;
+    else
+        list->head = job;
+    list->tail = job;
+    list->n++;
+}
+
+static s_job_t *s_list_pop(s_list_t *list)
+{
+    s_job_t *job = list->head;
+    if (job) {
+        list->head = job->next;
+        if (!list->head)
+            list->tail = NULL;
+        list->n--;
+        job->next = NULL;
+    }
+    return job;
+}
+
+/* Appends all of from to the end of to, leaving from empty. */
+static void s_list_move(s_list_t *to, s_list_t *from)
+{
+    if (!from->head)
+        return;
+    if (to->tail)
+        to->tail->next = from->head;
+    else
+        to->head = from->head;
+    to->tail = from->tail;
+    to->n += from->n;
+    *from = (s_list_t){0};
+}
+
+/* Tells the job's owner how it ended and frees the job. */
+static void s_finish(s_job_t *job, int rc, const cairn_ingest_recorded_t *rec, const char *err)
+{
+    cairn_ingest_recorded_t none = {0};
+    job->done(job->arg, rc, rc == 0 ? rec : &none, rc == 0 ? "" : err);
+    free(job->req);
+    free(job->key);
+    free(job);
+}
+
+/* The ledger did not take the job (why): it goes to the spool, or fails
+ * when there is none. */
+static void s_unanswered(cairn_ingest_recorder_t *self, s_job_t *job, const char *why)
+{
+    char err[512] = "";
+    cairn_ingest_recorded_t rec = {0};
+    atomic_fetch_add(&self->ledger_unanswered, 1);
+    if (!self->spool) {
+        snprintf(err, sizeof err,
+                 "%s, so it is not recorded; retry later (the same id is never recorded twice)",
+                 why);
+        s_finish(job, CAIRN_EUNREACHABLE, NULL, err);
+        return;
+    }
+    int rc = s_spool(self, job->key, job->req, job->len, why, &rec, err, sizeof err);
+    s_finish(job, rc, &rec, err);
+}
+
+/* The ledger answered the job (its oldest append in flight). */
+static void s_answered(s_job_t *job, const uint8_t *reply, size_t len)
+{
+    char why[256] = "", err[512] = "";
+    cairn_ingest_recorded_t rec = {0};
+    int status = 0;
+    s_outcome_t outcome = s_read_reply(reply, len, &rec, &status, why, sizeof why);
+    if (outcome == S_ACKED) {
+        s_finish(job, 0, &rec, "");
+        return;
+    }
+    snprintf(err, sizeof err, "%s; retry later", why);
+    s_finish(job, status < 0 ? status : CAIRN_EPROTO, NULL, err);
+}
+
+/* The ledger answered the append_batch of jobs[0..n) (the oldest in
+ * flight): each job gets its own result, in order. */
+static void s_answered_batch(s_job_t **jobs, size_t n, const uint8_t *reply, size_t len)
+{
+    char why[256] = "", err[512] = "";
+    Cairn__V1__LedgerReply *rep = NULL;
+    int status = 0;
+    s_outcome_t whole = s_read_batch_reply(reply, len, n, &rep, &status, why, sizeof why);
+    for (size_t i = 0; i < n; i++) {
+        cairn_ingest_recorded_t rec = {0};
+        if (whole == S_ACKED) {
+            const Cairn__V1__AppendResult *r = rep->results[i];
+            if (s_result(r->status, r->error, r->ack, &rec, &status, why, sizeof why) == S_ACKED) {
+                s_finish(jobs[i], 0, &rec, "");
+                continue;
+            }
+        }
+        snprintf(err, sizeof err, "%s; retry later", why);
+        s_finish(jobs[i], status < 0 ? status : CAIRN_EPROTO, NULL, err);
+    }
+    CAIRN_CODEC_FREE(&rep);
+}
+
+/* True when nothing can listen on the ledger's endpoint: an ipc:// path
+ * nobody has bound. (Then waiting for an answer is pointless.) */
+static bool s_nobody_listens(const char *endpoint)
+{
+    static const char ipc[] = "ipc://";
+    struct stat st;
+    return strncmp(endpoint, ipc, sizeof ipc - 1) == 0 &&
+           stat(endpoint + sizeof ipc - 1, &st) != 0;
+}
+
+/* The first n waiting jobs did not get onto the pipeline (why). */
+static void s_unsent(cairn_ingest_recorder_t *self, size_t n, const char *why)
+{
+    for (size_t i = 0; i < n; i++)
+        s_unanswered(self, s_list_pop(&self->waiting), why);
+}
+
+/* Sends the first n waiting jobs on the pipeline, as one append (n = 1) or
+ * one append_batch. Those it could not send are answered as unanswered. */
+static void s_send(cairn_ingest_recorder_t *self, size_t n)
+{
+    char why[256];
+    if (!self->dealer) {
+        if (s_nobody_listens(self->ledger_endpoint)) {
+            snprintf(why, sizeof why, "cannot reach the ledger (nothing listens on %s)",
+                     self->ledger_endpoint);
+            s_unsent(self, n, why);
+            return;
+        }
+        /* Answers are matched to appends by their order, which holds only
+         * on one connection: a restarted ledger never saw the appends the
+         * old one took, so the next answer would belong to a later append.
+         * The socket does not reconnect; unanswered appends expire into the
+         * spool and a new socket is made. */
+        int rc = cairn_bus_connect_once(ZMQ_DEALER, self->ledger_endpoint, &self->dealer);
+        if (rc < 0) {
+            snprintf(why, sizeof why, "cannot reach the ledger (%s)", cairn_strerror(rc));
+            s_unsent(self, n, why);
+            return;
+        }
+    }
+    const uint8_t *data = self->waiting.head->req;
+    size_t len = self->waiting.head->len;
+    uint8_t *batch = NULL;
+    if (n > 1) {
+        const uint8_t *reqs[S_BATCH_MAX];
+        size_t lens[S_BATCH_MAX];
+        s_job_t *job = self->waiting.head;
+        for (size_t i = 0; i < n; i++, job = job->next) {
+            reqs[i] = job->req;
+            lens[i] = job->len;
+        }
+        if (cairn_ingest_recorder_batch_pack(reqs, lens, n, &batch, &len) == 0)
+            data = batch;
+        else
+            n = 1; /* (out of memory) the first alone, the others next time */
+    }
+    void *sock = zsock_resolve(self->dealer);
+    int sent = zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+                   ? -1
+                   : zmq_send(sock, data, len, ZMQ_DONTWAIT);
+    free(batch);
+    if (sent < 0) {
+        /* A half-sent message would garble the stream: start a new one. */
+        snprintf(why, sizeof why, "cannot send to the ledger (%s)", zmq_strerror(zmq_errno()));
+        zsock_destroy(&self->dealer);
+        s_unsent(self, n, why);
+        return;
+    }
+    if (n > 1) {
+        atomic_fetch_add(&self->batches, 1);
+        atomic_fetch_add(&self->batched, n);
+    }
+    int64_t deadline = cairn_mono_ms() + self->timeout_ms;
+    for (size_t i = 0; i < n; i++) {
+        s_job_t *job = s_list_pop(&self->waiting);
+        job->deadline_ms = deadline;
+        job->batch = i == 0 ? n : 0;
+        s_list_push(&self->inflight, job);
+    }
+}
+
+/* How many of the waiting jobs go in the next request: all that are
+ * waiting, up to S_BATCH_MAX, S_BATCH_BYTES and the room on the pipeline.
+ * (Nothing waits for a batch to fill: under load, the jobs that arrived
+ * while the sender was busy make the batch.) */
+static size_t s_batch_size(const cairn_ingest_recorder_t *self)
+{
+    size_t room = S_INFLIGHT_MAX - self->inflight.n, max = self->batching ? S_BATCH_MAX : 1;
+    size_t n = 0, bytes = 0;
+    for (const s_job_t *job = self->waiting.head; job && n < max && n < room; job = job->next) {
+        if (n > 0 && bytes + job->len > S_BATCH_BYTES)
+            break;
+        bytes += job->len;
+        n++;
+    }
+    return n;
+}
+
+/* Moves waiting jobs on: to the spool while it holds older events (so the
+ * ledger keeps the order of acceptance), else onto the pipeline while it
+ * has room. */
+static void s_dispatch(cairn_ingest_recorder_t *self)
+{
+    while (self->waiting.head) {
+        if (self->spool && !cairn_ingest_spool_empty(self->spool)) {
+            char err[512] = "";
+            cairn_ingest_recorded_t rec = {0};
+            s_job_t *job = s_list_pop(&self->waiting);
+            int rc = s_spool(self, job->key, job->req, job->len, NULL, &rec, err, sizeof err);
+            s_finish(job, rc, &rec, err);
+            continue;
+        }
+        if (self->inflight.n >= S_INFLIGHT_MAX)
+            return;
+        s_send(self, s_batch_size(self));
+    }
+}
+
+/* Reads every reply that has arrived. The ledger answers a connection's
+ * requests in the order it received them, so each reply belongs to the
+ * oldest request in flight: an append, or the append_batch of the jobs
+ * from the oldest on (its first job counts them). */
+static void s_receive(cairn_ingest_recorder_t *self)
+{
+    while (self->dealer && self->inflight.head) {
+        void *sock = zsock_resolve(self->dealer);
+        zmq_msg_t delim, body;
+        zmq_msg_init(&delim);
+        if (zmq_msg_recv(&delim, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&delim);
+            return;
+        }
+        bool framed = zmq_msg_size(&delim) == 0 && zmq_msg_more(&delim);
+        bool more = zmq_msg_more(&delim);
+        zmq_msg_close(&delim);
+        zmq_msg_init(&body);
+        if (more && zmq_msg_recv(&body, sock, 0) >= 0) {
+            framed = framed && !zmq_msg_more(&body);
+            while (zmq_msg_more(&body)) { /* drop any extra frames */
+                zmq_msg_close(&body);
+                zmq_msg_init(&body);
+                if (zmq_msg_recv(&body, sock, 0) < 0)
+                    break;
+                framed = false;
+            }
+        } else {
+            framed = false;
+        }
+        const uint8_t *reply = framed ? zmq_msg_data(&body) : (const uint8_t *)"";
+        size_t reply_len = framed ? zmq_msg_size(&body) : 0; /* unreadable: refused */
+        size_t n = self->inflight.head->batch;
+        if (n <= 1) {
+            s_answered(s_list_pop(&self->inflight), reply, reply_len);
+        } else {
+            s_job_t *jobs[S_BATCH_MAX];
+            for (size_t i = 0; i < n; i++)
+                jobs[i] = s_list_pop(&self->inflight);
+            s_answered_batch(jobs, n, reply, reply_len);
+        }
+        zmq_msg_close(&body);
+    }
+}
+
+/* When the oldest append in flight is past its deadline, the ledger is not
+ * keeping up or is gone: every append in flight goes to the spool (in
+ * order), and the connection is dropped so a late answer is never taken for
+ * another append's. A resend of one the ledger did append is harmless: the
+ * ledger deduplicates by idempotency key. */
+static void s_expire(cairn_ingest_recorder_t *self)
+{
+    if (!self->inflight.head || cairn_mono_ms() < self->inflight.head->deadline_ms)
+        return;
+    char why[256];
+    snprintf(why, sizeof why, "the ledger did not acknowledge the event within %d ms",
+             self->timeout_ms);
+    CAIRN_WARN("the ledger is not acknowledging appends", "in_flight=%zu timeout_ms=%d",
+               self->inflight.n, self->timeout_ms);
+    zsock_destroy(&self->dealer);
+    s_job_t *job;
+    while ((job = s_list_pop(&self->inflight)))
+        s_unanswered(self, job, why);
+}
+
+static void *s_sender(void *arg)
+{
+    cairn_ingest_recorder_t *self = arg;
+    for (;;) {
+        pthread_mutex_lock(&self->queue_lock);
+        s_list_move(&self->waiting, &self->queue);
+        bool stop = self->sender_stop;
+        pthread_mutex_unlock(&self->queue_lock);
+        s_dispatch(self);
+        if (stop && !self->waiting.head && !self->inflight.head)
+            break;
+        long timeout = S_POLL_MS;
+        if (self->inflight.head) {
+            int64_t left = self->inflight.head->deadline_ms - cairn_mono_ms();
+            timeout = left < 0 ? 0 : left < S_POLL_MS ? (long)left : S_POLL_MS;
+        }
+        zmq_pollitem_t items[2] = {{NULL, self->wake_fd, ZMQ_POLLIN, 0},
+                                   {self->dealer ? zsock_resolve(self->dealer) : NULL, 0,
+                                    ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, self->dealer ? 2 : 1, timeout);
+        if (n > 0 && (items[0].revents & ZMQ_POLLIN)) {
+            uint64_t count;
+            if (read(self->wake_fd, &count, sizeof count) < 0 && errno != EAGAIN)
+                CAIRN_WARN("cannot read the sender's wake-up", "error=%s",
+                           cairn_log_quote(strerror(errno)));
+        }
+        s_receive(self);
+        s_expire(self);
+    }
+    zsock_destroy(&self->dealer);
+    return NULL;
+}
+
+/* Packs the append of ev under its idempotency key. */
+static int s_pack(const Cairn__V1__Event *ev, uint8_t **req, size_t *len)
+{
     Cairn__V1__Record record = CAIRN__V1__RECORD__INIT;
     record.body_case = CAIRN__V1__RECORD__BODY_EVENT;
     record.event = (Cairn__V1__Event *)ev;
     Cairn__V1__AppendRequest append = CAIRN__V1__APPEND_REQUEST__INIT;
-    append.key = (char *)key;
+    append.key = ev->idempotency_key ? ev->idempotency_key : (char *)"";
     append.record = &record;
     Cairn__V1__LedgerRequest request = CAIRN__V1__LEDGER_REQUEST__INIT;
     request.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_APPEND;
     request.append = &append;
-    int rc = cairn_codec_pack(&request.base, &req, &len);
-    if (rc < 0) {
-        snprintf(err, errlen, "ingest ran out of memory; retry later");
-        return rc;
-    }
+    return cairn_codec_pack(&request.base, req, len);
+}
 
-    /* Events accepted while older ones wait in the spool queue behind them. */
-    if (self->spool && !cairn_ingest_spool_empty(self->spool)) {
-        rc = s_spool(self, key, req, len, NULL, &rec, err, errlen);
-        goto out;
-    }
-    cairn_client_t *client = s_client_take(self);
-    if (!client) {
-        snprintf(err, errlen, "ingest ran out of memory; retry later");
-        rc = -ENOMEM;
-        goto out;
-    }
-    char why[256] = "";
-    s_outcome_t outcome = s_call(self, client, req, len, &rec, &status, why, sizeof why);
-    s_client_give(self, client);
-    if (outcome == S_ACKED) {
-        rc = 0;
-    } else if (outcome == S_UNANSWERED) {
-        atomic_fetch_add(&self->ledger_unanswered, 1);
-        if (self->spool) {
-            rc = s_spool(self, key, req, len, why, &rec, err, errlen);
-        } else {
-            snprintf(err, errlen,
-                     "%s, so it is not recorded; retry later (the same id is never recorded "
-                     "twice)",
-                     why);
-            rc = CAIRN_EUNREACHABLE;
+void cairn_ingest_recorder_record_async(cairn_ingest_recorder_t *self, const Cairn__V1__Event *ev,
+                                        cairn_ingest_record_fn done, void *arg)
+{
+    cairn_ingest_recorded_t none = {0};
+    s_job_t *job = calloc(1, sizeof *job);
+    if (!job || !(job->key = strdup(ev->idempotency_key ? ev->idempotency_key : "")) ||
+        s_pack(ev, &job->req, &job->len) < 0) {
+        if (job) {
+            free(job->key);
+            free(job);
         }
-    } else if (outcome == S_REFUSED) {
-        snprintf(err, errlen, "%s; retry later", why);
-        rc = status < 0 ? status : CAIRN_EPROTO;
-    } else {
-        snprintf(err, errlen, "ingest ran out of memory; retry later");
-        rc = -ENOMEM;
+        done(arg, -ENOMEM, &none, "ingest ran out of memory; retry later");
+        return;
     }
-out:
-    free(req);
-    if (rc == 0)
-        *out = rec;
-    return rc;
+    job->done = done;
+    job->arg = arg;
+    pthread_mutex_lock(&self->queue_lock);
+    bool was_empty = self->queue.head == NULL;
+    s_list_push(&self->queue, job);
+    pthread_mutex_unlock(&self->queue_lock);
+    /* One wake-up per batch the sender has not taken yet is enough. */
+    if (was_empty) {
+        uint64_t one = 1;
+        if (write(self->wake_fd, &one, sizeof one) < 0)
+            CAIRN_WARN("cannot wake the sender", "error=%s", cairn_log_quote(strerror(errno)));
+    }
+}
+
+/* A synchronous caller waiting for its event. */
+typedef struct {
+    pthread_mutex_t lock;         /* guards the rest */
+    pthread_cond_t cond;          /* signalled when done */
+    bool done;                    /* the outcome is in */
+    int rc;                       /* 0 or the failure */
+    cairn_ingest_recorded_t rec;  /* where it went */
+    char err[512];                /* the failure's sentence */
+} s_waiter_t;
+
+static void s_waiter_done(void *arg, int rc, const cairn_ingest_recorded_t *rec, const char *err)
+{
+    s_waiter_t *w = arg;
+    pthread_mutex_lock(&w->lock);
+    w->rc = rc;
+    w->rec = *rec;
+    snprintf(w->err, sizeof w->err, "%s", err ? err : "");
+    w->done = true;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+int cairn_ingest_recorder_record(cairn_ingest_recorder_t *self, const Cairn__V1__Event *ev,
+                                 cairn_ingest_recorded_t *out, char *err, size_t errlen)
+{
+    s_waiter_t w = {.done = false};
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    cairn_ingest_recorder_record_async(self, ev, s_waiter_done, &w);
+    pthread_mutex_lock(&w.lock);
+    while (!w.done)
+        pthread_cond_wait(&w.cond, &w.lock);
+    pthread_mutex_unlock(&w.lock);
+    pthread_cond_destroy(&w.cond);
+    pthread_mutex_destroy(&w.lock);
+    if (w.rc < 0) {
+        snprintf(err, errlen, "%s", w.err);
+        return w.rc;
+    }
+    *out = w.rec;
+    return 0;
 }
 
 bool cairn_ingest_recorder_backlog(cairn_ingest_recorder_t *self)
@@ -283,27 +804,51 @@ static bool s_permanent(int status)
            status == CAIRN_EPARSE;
 }
 
-/* One pass: sends up to a batch of the oldest items in order, removes the
- * acknowledged ones. Returns the number acknowledged, or -1 when the ledger
- * did not take the first one it was offered (the caller backs off). */
+/* One pass: sends up to a batch of the oldest items in order (as one
+ * append_batch, when there are several), removes the acknowledged ones.
+ * Returns the number acknowledged, or -1 when the ledger did not take the
+ * first one it was offered (the caller backs off). The ledger refuses an
+ * append of a batch on its own only for what no retry changes (a bad
+ * record): anything passing fails the whole batch, so a pause never leaves
+ * a later item appended before an earlier one. */
 static int s_drain_batch(cairn_ingest_recorder_t *self)
 {
     cairn_ingest_spooled_t items[S_DRAIN_BATCH];
     uint64_t done[S_DRAIN_BATCH];
     size_t n = 0, n_done = 0;
     int result = 0;
+    Cairn__V1__LedgerReply *batch = NULL;
     if (cairn_ingest_spool_peek(self->spool, items, S_DRAIN_BATCH, &n) < 0)
         return -1;
     if (!self->drain_client && !(self->drain_client = cairn_client_new(self->ledger_endpoint))) {
         result = -1;
         goto out;
     }
+    bool batchable = n > 1 && self->batching;
+    for (size_t i = 0; batchable && i < n; i++)
+        batchable = s_is_append(items[i].request, items[i].len);
+    if (batchable) {
+        int status = 0;
+        char why[256] = "";
+        if (s_call_batch(self, self->drain_client, items, n, &batch, &status, why, sizeof why) !=
+            S_ACKED) {
+            CAIRN_DEBUG("spool drain paused", "seq=%" PRIu64 " events=%zu reason=%s", items[0].seq,
+                        n, cairn_log_quote(why));
+            result = -1;
+            goto out;
+        }
+    }
     for (size_t i = 0; i < n && !s_stopping(self); i++) {
         cairn_ingest_recorded_t rec = {0};
         int status = 0;
         char why[256] = "";
-        s_outcome_t outcome = s_call(self, self->drain_client, items[i].request, items[i].len, &rec,
-                                     &status, why, sizeof why);
+        s_outcome_t outcome;
+        if (batch)
+            outcome = s_result(batch->results[i]->status, batch->results[i]->error,
+                               batch->results[i]->ack, &rec, &status, why, sizeof why);
+        else
+            outcome = s_call(self, self->drain_client, items[i].request, items[i].len, &rec,
+                             &status, why, sizeof why);
         if (outcome == S_ACKED) {
             done[n_done++] = items[i].seq;
             CAIRN_DEBUG("spooled event recorded", "seq=%" PRIu64 " index=%" PRIu64 " duplicate=%s",
@@ -347,6 +892,7 @@ static int s_drain_batch(cairn_ingest_recorder_t *self)
         }
     }
 out:
+    CAIRN_CODEC_FREE(&batch);
     for (size_t i = 0; i < n; i++)
         cairn_ingest_spooled_clear(&items[i]);
     return result;
@@ -395,13 +941,19 @@ int cairn_ingest_recorder_new(const cairn_ingest_recorder_settings_t *settings,
     /* czmq's context is set up here, once, before worker threads race to
      * create the first ledger clients. */
     zsys_init();
-    pthread_mutex_init(&self->pool_lock, NULL);
+    self->wake_fd = -1;
+    self->batching = s_batch_framing();
+    pthread_mutex_init(&self->queue_lock, NULL);
     pthread_mutex_init(&self->wake_lock, NULL);
     pthread_cond_init(&self->wake, NULL);
     self->timeout_ms = settings->timeout_ms > 0 ? settings->timeout_ms : 1;
     self->ledger_endpoint = strdup(settings->ledger_endpoint ? settings->ledger_endpoint : "");
     if (!self->ledger_endpoint) {
         rc = -ENOMEM;
+        goto fail;
+    }
+    if ((self->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+        rc = -errno;
         goto fail;
     }
     if (settings->spool_dir && *settings->spool_dir) {
@@ -420,6 +972,11 @@ int cairn_ingest_recorder_new(const cairn_ingest_recorder_settings_t *settings,
             CAIRN_INFO("spool holds events from before; draining them first",
                        "events=%" PRIu64 " bytes=%" PRIu64, st.depth, st.bytes);
     }
+    if (pthread_create(&self->sender, NULL, s_sender, self) != 0) {
+        rc = -EAGAIN;
+        goto fail;
+    }
+    self->sender_started = true;
     *out = self;
     return 0;
 fail:
@@ -432,6 +989,17 @@ void cairn_ingest_recorder_destroy(cairn_ingest_recorder_t **self_p)
     if (!self_p || !*self_p)
         return;
     cairn_ingest_recorder_t *self = *self_p;
+    /* The sender first: it finishes every event handed to it (into the
+     * ledger or the spool) before it ends. */
+    if (self->sender_started) {
+        pthread_mutex_lock(&self->queue_lock);
+        self->sender_stop = true;
+        pthread_mutex_unlock(&self->queue_lock);
+        uint64_t one = 1;
+        if (write(self->wake_fd, &one, sizeof one) < 0)
+            CAIRN_WARN("cannot wake the sender", "error=%s", cairn_log_quote(strerror(errno)));
+        pthread_join(self->sender, NULL);
+    }
     if (self->drainer_started) {
         pthread_mutex_lock(&self->wake_lock);
         self->stop = true;
@@ -440,12 +1008,12 @@ void cairn_ingest_recorder_destroy(cairn_ingest_recorder_t **self_p)
         pthread_join(self->drainer, NULL);
     }
     cairn_client_destroy(&self->drain_client);
-    for (size_t i = 0; i < self->pool_n; i++)
-        cairn_client_destroy(&self->pool[i]);
     cairn_ingest_spool_destroy(&self->spool);
+    if (self->wake_fd >= 0)
+        close(self->wake_fd);
     pthread_cond_destroy(&self->wake);
     pthread_mutex_destroy(&self->wake_lock);
-    pthread_mutex_destroy(&self->pool_lock);
+    pthread_mutex_destroy(&self->queue_lock);
     free(self->ledger_endpoint);
     free(self);
     *self_p = NULL;
@@ -495,8 +1063,17 @@ void cairn_ingest_recorder_metrics(cairn_ingest_recorder_t *self, FILE *f)
             "# HELP cairn_ingest_ledger_unanswered_total Appends the ledger did not "
             "acknowledge within bus.request_timeout.\n"
             "# TYPE cairn_ingest_ledger_unanswered_total counter\n"
-            "cairn_ingest_ledger_unanswered_total %" PRIu64 "\n",
+            "cairn_ingest_ledger_unanswered_total %" PRIu64 "\n"
+            "# HELP cairn_ingest_ledger_batches_total append_batch requests sent to the ledger "
+            "(several appends in one request).\n"
+            "# TYPE cairn_ingest_ledger_batches_total counter\n"
+            "cairn_ingest_ledger_batches_total %" PRIu64 "\n"
+            "# HELP cairn_ingest_ledger_batched_appends_total Appends sent in append_batch "
+            "requests.\n"
+            "# TYPE cairn_ingest_ledger_batched_appends_total counter\n"
+            "cairn_ingest_ledger_batched_appends_total %" PRIu64 "\n",
             st.depth, st.bytes, st.max_depth, st.max_bytes, age, st.dead,
             atomic_load(&self->spooled), atomic_load(&self->drained),
-            atomic_load(&self->spool_full), atomic_load(&self->ledger_unanswered));
+            atomic_load(&self->spool_full), atomic_load(&self->ledger_unanswered),
+            atomic_load(&self->batches), atomic_load(&self->batched));
 }

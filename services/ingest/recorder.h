@@ -12,8 +12,22 @@
  * the order in which ingest accepted them. A full spool (ingest.spool_max,
  * ingest.spool_max_size) refuses new events with CAIRN_EBUSY (503).
  *
- * Thread-safe: any number of threads may call record() at once; each call
- * borrows a ledger client from a small pool. */
+ * One sender thread owns the connection to the ledger and keeps many
+ * appends in flight on it (the ledger answers a connection's requests in
+ * order, so each ack belongs to the oldest append in flight), so the ledger
+ * can commit many of them at once and no caller's thread waits on the
+ * network: record_async() hands the event over and returns; the outcome
+ * comes back through a callback. When the oldest append in flight is not
+ * acknowledged within the timeout, it and every append behind it go to the
+ * spool, in order.
+ *
+ * Appends that are waiting when the sender gets to them go in one
+ * append_batch request (up to 64, or 4 MiB), each with its own result, so
+ * under load the ledger decodes, commits and answers them together; the
+ * drainer empties the spool in batches the same way.
+ *
+ * Thread-safe: any number of threads may call record() and record_async()
+ * at once. */
 #ifndef CAIRN_INGEST_RECORDER_H
 #define CAIRN_INGEST_RECORDER_H
 
@@ -51,7 +65,21 @@ int cairn_ingest_recorder_new(const cairn_ingest_recorder_settings_t *settings,
  * frees (NULL-safe, sets *self_p to NULL). Spooled events stay on disk. */
 void cairn_ingest_recorder_destroy(cairn_ingest_recorder_t **self_p);
 
-/* Records ev under ev->idempotency_key. Returns 0 and fills *out, or:
+/* Told how recording one event ended: rc 0 with where it went in *rec, or
+ * a negative code as record() returns it, with a sentence for the sender in
+ * err. Called exactly once per record_async(), on the recorder's sender
+ * thread (or on the caller's, before record_async returns, when the event
+ * could not even be handed over). It must not block for long: every other
+ * event waits behind it. */
+typedef void (*cairn_ingest_record_fn)(void *arg, int rc, const cairn_ingest_recorded_t *rec,
+                                       const char *err);
+
+/* Hands ev (packed at once; ev may be freed when this returns) to the
+ * sender; done(arg, ...) gets the outcome. */
+void cairn_ingest_recorder_record_async(cairn_ingest_recorder_t *self, const Cairn__V1__Event *ev,
+                                        cairn_ingest_record_fn done, void *arg);
+
+/* Records ev under ev->idempotency_key and waits for the outcome. Returns 0 and fills *out, or:
  * CAIRN_EBUSY when the ledger did not answer and the spool is full, another
  * negative code when the event could not be made durable (the ledger refused
  * it, or did not answer and there is no spool). err gets a sentence for the
@@ -64,5 +92,14 @@ bool cairn_ingest_recorder_backlog(cairn_ingest_recorder_t *self);
 
 /* Writes the spool's gauges and counters in Prometheus text format. */
 void cairn_ingest_recorder_metrics(cairn_ingest_recorder_t *self, FILE *out);
+
+/* Makes one LedgerRequest.append_batch of reqs[0..n), each a packed
+ * LedgerRequest.append (as the recorder and the spool keep them), without
+ * unpacking them: the result equals cairn_ledger_batch_pack of their
+ * appends. Returns 0 with a malloc'd *out, CAIRN_EINVALID when n is 0 or
+ * over CAIRN_LEDGER_APPEND_BATCH_MAX or a request is not an append, or
+ * -ENOMEM. */
+int cairn_ingest_recorder_batch_pack(const uint8_t *const *reqs, const size_t *lens, size_t n,
+                                     uint8_t **out, size_t *out_len);
 
 #endif

@@ -3,7 +3,12 @@
  * restarting, events are answered 202 "spooled"; once it answers again they
  * are in the ledger exactly once and in the order ingest accepted them; a
  * redelivery is recognized while spooled and after; a full spool is 503
- * with Retry-After; the spool survives a restart of ingest. */
+ * with Retry-After; the spool survives a restart of ingest; many events in
+ * flight at once while the ledger is stopped (SIGSTOP) are all answered 202
+ * and all end up in the ledger, once each and in order; appends waiting for
+ * the sender and a spool draining go as append_batch requests, still once
+ * each and in order, a duplicate among them answered as such; and a batch
+ * made of packed appends is the same bytes as one packed from scratch. */
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
 #include <inttypes.h>
@@ -14,15 +19,20 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include <cmocka.h>
 
+#include "cairn/error.h"
+#include "cairn/ledger_batch.h"
 #include "cairn/util.h"
 #include "daemon_proc.h"
 #include "handler.h"
+#include "recorder.h"
 
 static const char s_ce_json[] = "application/cloudevents+json";
 
@@ -79,8 +89,10 @@ static int s_teardown(void **state)
     s_fixture_t *f = *state;
     cairn_ingest_response_clear(&f->r);
     cairn_ingest_handler_destroy(&f->handler);
-    if (f->ledger > 0)
+    if (f->ledger > 0) {
+        kill(f->ledger, SIGCONT); /* in case a test stopped it and failed */
         daemon_stop(f->ledger);
+    }
     nftw(f->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
     free(f);
     return 0;
@@ -281,6 +293,237 @@ static void spooled_events_survive_a_restart_of_ingest(void **state)
     s_assert_ledger(f, 6);
 }
 
+/* Answers collected from the asynchronous submit. */
+typedef struct {
+    pthread_mutex_t lock; /* guards the rest */
+    int answered;         /* how many answers came */
+    int accepted;         /* how many were 202 */
+    int spooled;          /* how many of those said "spooled" */
+} s_answers_t;
+
+static void s_count_answer(void *arg, cairn_ingest_response_t *r)
+{
+    s_answers_t *a = arg;
+    pthread_mutex_lock(&a->lock);
+    a->answered++;
+    if (r->status == 202)
+        a->accepted++;
+    if (r->body && strstr(r->body, "\"spooled\":true"))
+        a->spooled++;
+    pthread_mutex_unlock(&a->lock);
+    cairn_ingest_response_clear(r);
+}
+
+static void s_submit_async(cairn_ingest_handler_t *h, int n, s_answers_t *a)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"specversion\":\"1.0\",\"id\":\"ev-%d\",\"source\":\"/ci/acme/payments\","
+             "\"type\":\"dev.cdevents.testsuiterun.finished.0.3.0\","
+             "\"data\":{\"change\":\"CHG-%d\",\"tests_passed\":%d}}",
+             n, n % 3, n);
+    cairn_ingest_handler_submit(h, "/v1/events", s_ce_json, NULL, 0, body, strlen(body),
+                                s_count_answer, a);
+}
+
+static int s_answered_count(s_answers_t *a)
+{
+    pthread_mutex_lock(&a->lock);
+    int n = a->answered;
+    pthread_mutex_unlock(&a->lock);
+    return n;
+}
+
+static void many_events_in_flight_while_the_ledger_is_stopped_are_all_durable_in_order(
+    void **state)
+{
+    enum { STALLED = 400, AFTER = 200 };
+    s_fixture_t *f = *state;
+    s_answers_t a = {.answered = 0};
+    pthread_mutex_init(&a.lock, NULL);
+    s_ledger_up(f);
+    json_t *root = s_post(f, f->handler, 0);
+    assert_int_equal(f->r.status, 202);
+    json_decref(root);
+
+    /* Stopped, the ledger reads nothing: hundreds of appends wait in flight
+     * on one connection until the oldest times out (400 ms), then all go to
+     * the spool in order. */
+    assert_int_equal(kill(f->ledger, SIGSTOP), 0);
+    for (int i = 1; i <= STALLED; i++)
+        s_submit_async(f->handler, i, &a);
+    for (int i = 0; i < 500 && s_answered_count(&a) < STALLED; i++)
+        s_sleep_ms(20);
+    assert_int_equal(s_answered_count(&a), STALLED);
+    assert_int_equal(a.accepted, STALLED);
+    assert_true(a.spooled > 0);
+
+    /* Resumed, it first finds the appends that waited in its socket; the
+     * spool's copies are then duplicates. Events keep arriving meanwhile. */
+    assert_int_equal(kill(f->ledger, SIGCONT), 0);
+    for (int i = STALLED + 1; i <= STALLED + AFTER; i++)
+        s_submit_async(f->handler, i, &a);
+    for (int i = 0; i < 1500 && s_answered_count(&a) < STALLED + AFTER; i++)
+        s_sleep_ms(20);
+    assert_int_equal(s_answered_count(&a), STALLED + AFTER);
+    assert_int_equal(a.accepted, STALLED + AFTER);
+    s_wait_drained(f->handler);
+    s_assert_ledger(f, STALLED + AFTER + 1);
+    pthread_mutex_destroy(&a.lock);
+}
+
+/* A counter from the handler's /metrics text. */
+static uint64_t s_metric(cairn_ingest_handler_t *h, const char *name)
+{
+    char *text = cairn_ingest_handler_metrics(h);
+    assert_non_null(text);
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "\n%s ", name);
+    const char *at = strstr(text, prefix);
+    assert_non_null(at);
+    uint64_t v = strtoull(at + strlen(prefix), NULL, 10);
+    free(text);
+    return v;
+}
+
+static void spooled_events_drain_in_batches_in_order_once_with_a_duplicate_among_them(
+    void **state)
+{
+    s_fixture_t *f = *state;
+    s_ledger_up(f);
+    json_t *a = s_post(f, f->handler, 0);
+    assert_int_equal(f->r.status, 202);
+    json_decref(a);
+    uint64_t batches = s_metric(f->handler, "cairn_ingest_ledger_batches_total");
+    s_ledger_down(f);
+    /* ev-0 again (the ledger has it; the spool does not), then 1 to 29. */
+    for (int i = 0; i < 30; i++) {
+        a = s_post(f, f->handler, i);
+        assert_int_equal(f->r.status, 202);
+        assert_true(json_is_true(json_object_get(a, "spooled")));
+        json_decref(a);
+    }
+    s_ledger_up(f);
+    s_wait_drained(f->handler);
+    s_assert_ledger(f, 30);
+    assert_int_equal(s_metric(f->handler, "cairn_ingest_spool_drained_total"), 30);
+    /* Drained in append_batch requests (attempts while it was down count too). */
+    assert_true(s_metric(f->handler, "cairn_ingest_ledger_batches_total") > batches);
+    /* The duplicate did not hide the ledger's answer to the others. */
+    a = s_post(f, f->handler, 29);
+    assert_int_equal(f->r.status, 200);
+    assert_int_equal(json_integer_value(json_object_get(a, "index")), 29);
+    json_decref(a);
+}
+
+static void appends_waiting_for_the_sender_go_in_batches_in_order(void **state)
+{
+    enum { N = 300 };
+    s_fixture_t *f = *state;
+    s_answers_t a = {.answered = 0};
+    pthread_mutex_init(&a.lock, NULL);
+    s_ledger_up(f);
+    json_t *root = s_post(f, f->handler, 0);
+    assert_int_equal(f->r.status, 202);
+    json_decref(root);
+    /* Handed over faster than one round trip each: the sender finds
+     * several waiting each time it comes back to the queue. */
+    for (int i = 1; i < N; i++)
+        s_submit_async(f->handler, i, &a);
+    for (int i = 0; i < 1500 && s_answered_count(&a) < N - 1; i++)
+        s_sleep_ms(20);
+    assert_int_equal(s_answered_count(&a), N - 1);
+    assert_int_equal(a.accepted, N - 1);
+    assert_int_equal(a.spooled, 0);
+    assert_true(s_metric(f->handler, "cairn_ingest_ledger_batches_total") > 0);
+    s_assert_ledger(f, N);
+    /* Redelivered while others go in batches: duplicates, with the first index. */
+    json_t *dup = s_post(f, f->handler, 7);
+    assert_int_equal(f->r.status, 200);
+    assert_int_equal(json_integer_value(json_object_get(dup, "index")), 7);
+    json_decref(dup);
+    pthread_mutex_destroy(&a.lock);
+}
+
+/* Packs the append of event id under key as a LedgerRequest. */
+static void s_pack_append(const char *id, char *key, uint8_t **buf, size_t *len,
+                          Cairn__V1__AppendRequest *append, Cairn__V1__Record *record,
+                          Cairn__V1__Event *ev)
+{
+    cairn__v1__event__init(ev);
+    ev->id = (char *)id;
+    ev->type = (char *)"dev.cdevents.testsuiterun.finished.0.3.0";
+    ev->source = (char *)"/ci/acme/payments";
+    cairn__v1__record__init(record);
+    record->body_case = CAIRN__V1__RECORD__BODY_EVENT;
+    record->event = ev;
+    cairn__v1__append_request__init(append);
+    append->key = key;
+    append->record = record;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_APPEND;
+    req.append = append;
+    assert_int_equal(cairn_codec_pack(&req.base, buf, len), 0);
+}
+
+static void a_batch_of_packed_appends_is_the_packed_append_batch(void **state)
+{
+    (void)state;
+    enum { N = 3 };
+    static char keys[N][32] = {"ce:a\n1", "ce:a\n2", "ce:a\n3"};
+    static const char *ids[N] = {"1", "2", "3"};
+    Cairn__V1__Event evs[N];
+    Cairn__V1__Record records[N];
+    Cairn__V1__AppendRequest appends[N];
+    const Cairn__V1__AppendRequest *aps[N];
+    uint8_t *reqs[N];
+    size_t lens[N];
+    for (int i = 0; i < N; i++) {
+        s_pack_append(ids[i], keys[i], &reqs[i], &lens[i], &appends[i], &records[i], &evs[i]);
+        aps[i] = &appends[i];
+    }
+    uint8_t *want = NULL, *got = NULL;
+    size_t want_len = 0, got_len = 0;
+    assert_int_equal(cairn_ledger_batch_pack(aps, N, &want, &want_len), 0);
+    assert_int_equal(cairn_ingest_recorder_batch_pack((const uint8_t *const *)reqs, lens, N, &got,
+                                                      &got_len),
+                     0);
+    assert_int_equal(got_len, want_len);
+    assert_memory_equal(got, want, want_len);
+    Cairn__V1__LedgerRequest *back = NULL;
+    assert_int_equal(cairn_codec_ledger_request_unpack(got, got_len, &back), 0);
+    assert_int_equal(back->body_case, CAIRN__V1__LEDGER_REQUEST__BODY_APPEND_BATCH);
+    assert_int_equal(back->append_batch->n_appends, N);
+    assert_string_equal(back->append_batch->appends[2]->key, keys[2]);
+    assert_string_equal(back->append_batch->appends[2]->record->event->id, "3");
+    CAIRN_CODEC_FREE(&back);
+    free(want);
+    free(got);
+
+    /* Not appends, or none, or too many: refused. */
+    Cairn__V1__HeadRequest head = CAIRN__V1__HEAD_REQUEST__INIT;
+    Cairn__V1__LedgerRequest other = CAIRN__V1__LEDGER_REQUEST__INIT;
+    other.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_HEAD;
+    other.head = &head;
+    uint8_t *head_buf = NULL;
+    size_t head_len = 0;
+    assert_int_equal(cairn_codec_pack(&other.base, &head_buf, &head_len), 0);
+    const uint8_t *mixed[2] = {reqs[0], head_buf};
+    size_t mixed_lens[2] = {lens[0], head_len};
+    assert_int_equal(cairn_ingest_recorder_batch_pack(mixed, mixed_lens, 2, &got, &got_len),
+                     CAIRN_EINVALID);
+    assert_int_equal(cairn_ingest_recorder_batch_pack((const uint8_t *const *)reqs, lens, 0, &got,
+                                                      &got_len),
+                     CAIRN_EINVALID);
+    assert_int_equal(cairn_ingest_recorder_batch_pack((const uint8_t *const *)reqs, lens,
+                                                      CAIRN_LEDGER_APPEND_BATCH_MAX + 1, &got,
+                                                      &got_len),
+                     CAIRN_EINVALID);
+    free(head_buf);
+    for (int i = 0; i < N; i++)
+        free(reqs[i]);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
@@ -289,6 +532,10 @@ int main(void)
         T(events_accepted_while_the_spool_drains_queue_behind_it),
         T(a_full_spool_is_503_with_retry_after),
         T(spooled_events_survive_a_restart_of_ingest),
+        T(many_events_in_flight_while_the_ledger_is_stopped_are_all_durable_in_order),
+        T(spooled_events_drain_in_batches_in_order_once_with_a_duplicate_among_them),
+        T(appends_waiting_for_the_sender_go_in_batches_in_order),
+        cmocka_unit_test(a_batch_of_packed_appends_is_the_packed_append_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

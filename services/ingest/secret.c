@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cairn/error.h"
+#include "cairn/secret_file.h"
 #include "cairn/util.h"
 
 /* Largest secret file read. */
@@ -93,9 +94,13 @@ int cairn_secret_load(const char *key, const char *spec, cairn_secret_t **out, c
     }
     if (strncmp(spec, "file:", 5) == 0) {
         const char *path = spec + 5;
-        char *text = NULL;
+        char *text = NULL, why[512];
         size_t len = 0;
-        int rc = cairn_read_file(path, S_FILE_MAX, &text, &len);
+        /* Owner-only, read straight into guarded memory. */
+        int rc = cairn_secret_file_read(path, S_FILE_MAX, &text, &len, why, sizeof why);
+        if (rc == CAIRN_EINVALID || rc == CAIRN_ETOOLARGE)
+            return s_fail(err, errlen, "%s reads the file %s, which is refused: %s", key, path,
+                          why);
         if (rc < 0)
             return s_fail(err, errlen, "%s reads the file %s, which cannot be read (%s)", key, path,
                           cairn_strerror(rc));
@@ -104,12 +109,11 @@ int cairn_secret_load(const char *key, const char *spec, cairn_secret_t **out, c
         if (len > 0 && text[len - 1] == '\r')
             len--;
         if (len == 0) {
-            free(text);
+            cairn_secret_file_free(&text);
             return s_fail(err, errlen, "%s reads the file %s, which is empty", key, path);
         }
         rc = cairn_secret_from_bytes(text, len, out);
-        sodium_memzero(text, len);
-        free(text);
+        cairn_secret_file_free(&text);
         return rc;
     }
     return cairn_secret_from_bytes(spec, strlen(spec), out);

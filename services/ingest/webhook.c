@@ -13,6 +13,7 @@
 
 #include "cairn/error.h"
 #include "cloudevent.h"
+#include "json_arena.h"
 #include "normalize_fields.h"
 #include "normalize_sources.h"
 
@@ -74,8 +75,12 @@ int cairn_webhook_build(const char *source, const cairn_ingest_header_t *headers
         snprintf(err, errlen, "the request body is empty; a %s webhook sends a JSON body", source);
         return CAIRN_EPARSE;
     }
+    /* The tree lives only in this call (the normalizers copy what they
+     * keep), so it comes from this thread's arena (json_arena.h). */
+    cairn_ingest_json_arena_begin();
     root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!root) {
+        cairn_ingest_json_arena_end();
         snprintf(err, errlen, "the body is not valid JSON: line %d, column %d: %s", je.line,
                  je.column, je.text);
         return CAIRN_EPARSE;
@@ -130,6 +135,7 @@ out:
     if (rc == -ENOMEM)
         snprintf(err, errlen, "ingest ran out of memory while reading the %s webhook", source);
     json_decref(root);
+    cairn_ingest_json_arena_end();
     if (rc < 0) {
         cairn_cloudevent_free(&ev);
         return rc;

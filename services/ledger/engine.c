@@ -5,6 +5,10 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -16,6 +20,7 @@
 #include "cairn/bus.h"
 #include "cairn/codec.h"
 #include "cairn/error.h"
+#include "cairn/ledger_batch.h"
 #include "cairn/log.h"
 #include "cairn/note.h"
 #include "cairn/signals.h"
@@ -23,6 +28,7 @@
 #include "export.h"
 #include "keyfile.h"
 #include "query.h"
+#include "receipt.h"
 #include "retention.h"
 #include "store.h"
 
@@ -42,10 +48,17 @@
 #define S_TYPE_UNHOLD "dev.cdeventsx.cairn-ledger.unhold.0.1.0"
 #define S_TYPE_PURGE "dev.cdeventsx.cairn-ledger.purge.0.1.0"
 
-/* One request of the current batch, from receipt to reply. */
-typedef struct {
+/* Most appends in one append_batch request (all committed in one batch). */
+#define S_APPEND_BATCH_MAX CAIRN_LEDGER_APPEND_BATCH_MAX
+
+/* One request of the current batch, from receipt to reply; also one append
+ * of an append_batch request (then without peer and req). */
+typedef struct s_request {
     zframe_t *peer;                /* who asked; consumed by the reply */
     Cairn__V1__LedgerRequest *req; /* the decoded request; NULL when malformed */
+    const Cairn__V1__AppendRequest *append; /* append: the request's, or one of a batch's */
+    struct s_request *items;                /* append_batch: one per append, in order */
+    size_t n_items;                         /* how many */
     int status;                    /* 0, or the code the request is answered with */
     char error[S_ERROR_MAX];       /* what went wrong, for people, when status != 0 */
     char topic[S_TOPIC_MAX];       /* the topic of the entry it appends */
@@ -54,7 +67,30 @@ typedef struct {
     uint64_t purged;               /* purge: payloads deleted */
     uint64_t held;                 /* purge: payloads kept by a hold */
     bool more;                     /* purge: more are due */
+    uint8_t *record;               /* append: the packed record (the payload) */
+    size_t record_len;             /* its bytes */
+    uint8_t record_sha256[CAIRN_HASH_BYTES]; /* append: SHA-256 of record */
+    uint8_t key_sha256[CAIRN_HASH_BYTES];    /* append: SHA-256 of its key, when it has one */
+    uint8_t *proof;                /* inclusion proof of result.index for its receipt */
+    size_t proof_count;            /* hashes in proof */
 } s_request_t;
+
+/* Batches the loop hands the writer at most, one after another, before it
+ * returns to its caller (which checks for a stop request). */
+#define S_PIPELINE_ROUNDS 64
+
+/* One batch of requests, and what their answers need from the store, taken
+ * while the store was the batch's: the writer goes on with the next batch
+ * while this one is answered. */
+typedef struct {
+    s_request_t reqs[CAIRN_LEDGER_BATCH_MAX]; /* the requests, in arrival order */
+    size_t n;                                 /* how many */
+    size_t writes;                            /* appends among them (s_write_count) */
+    uint64_t size;                            /* entries after the batch's commit */
+    char *note;                               /* signed checkpoint the receipts are against */
+    size_t note_len;                          /* its bytes */
+    uint64_t note_size;                       /* its tree size */
+} s_batch_t;
 
 struct cairn_ledger_t {
     cairn_ledger_store_t *store;               /* the log */
@@ -69,7 +105,17 @@ struct cairn_ledger_t {
     cairn_ledger_stats_t stats;                /* counters since start */
     cairn_ledger_stats_t logged;               /* counters when last logged */
     int64_t next_log_ms;                       /* monotonic time of the next counter line */
-    s_request_t batch[CAIRN_LEDGER_BATCH_MAX]; /* the requests being handled */
+    cairn_ledger_stats_t wstats;      /* counters of the writing thread, merged while it waits */
+    cairn_ledger_receipt_cache_t b64; /* base64 of recent proof hashes, for receipts */
+    s_batch_t slots[2];               /* one batch being written, one gathered or answered */
+    pthread_t writer;                 /* writes and commits the batches handed to it */
+    bool writer_started;              /* writer runs */
+    pthread_mutex_t lock;             /* guards job, done and quit */
+    pthread_cond_t wake;              /* tells the writer about a job or quit */
+    s_batch_t *job;                   /* the batch handed to the writer; NULL when idle */
+    bool done;                        /* the writer finished job */
+    bool quit;                        /* the writer must exit */
+    int done_fd;                      /* eventfd the writer signals after each job */
 };
 
 static void s_log_stats(cairn_ledger_t *self)
@@ -153,6 +199,44 @@ static int s_open_store(cairn_ledger_t *self, const cairn_config_t *config, cons
     return 0;
 }
 
+static void *s_writer_run(void *arg);
+
+/* Starts the thread that writes and commits batches (see s_pipeline). */
+static int s_writer_open(cairn_ledger_t *self)
+{
+    if ((self->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+        return -errno;
+    int err = pthread_mutex_init(&self->lock, NULL);
+    if (err == 0 && (err = pthread_cond_init(&self->wake, NULL)) != 0)
+        pthread_mutex_destroy(&self->lock);
+    if (err == 0 && (err = pthread_create(&self->writer, NULL, s_writer_run, self)) != 0) {
+        pthread_cond_destroy(&self->wake);
+        pthread_mutex_destroy(&self->lock);
+    }
+    if (err != 0)
+        return -err;
+    self->writer_started = true;
+    return 0;
+}
+
+/* Stops the writer (idle: the loop never returns with a batch in flight). */
+static void s_writer_close(cairn_ledger_t *self)
+{
+    if (self->writer_started) {
+        pthread_mutex_lock(&self->lock);
+        self->quit = true;
+        pthread_cond_signal(&self->wake);
+        pthread_mutex_unlock(&self->lock);
+        pthread_join(self->writer, NULL);
+        pthread_cond_destroy(&self->wake);
+        pthread_mutex_destroy(&self->lock);
+        self->writer_started = false;
+    }
+    if (self->done_fd >= 0)
+        close(self->done_fd);
+    self->done_fd = -1;
+}
+
 cairn_ledger_t *cairn_ledger_new(const cairn_config_t *config)
 {
     int rc = 0;
@@ -164,6 +248,7 @@ cairn_ledger_t *cairn_ledger_new(const cairn_config_t *config)
         CAIRN_ERROR("cannot start ledger", "error=%s", cairn_log_quote(cairn_strerror(-ENOMEM)));
         return NULL;
     }
+    self->done_fd = -1;
     self->replay_page = (uint64_t)cairn_config_int(config, "ledger.replay_page");
     self->retention_ms = cairn_config_int(config, "ledger.retention");
     self->batch_max = (size_t)cairn_config_int(config, "ledger.batch_max");
@@ -192,6 +277,11 @@ cairn_ledger_t *cairn_ledger_new(const cairn_config_t *config)
     }
     /* Receives never block: the loop polls, then drains what is waiting. */
     zsock_set_rcvtimeo(self->api, 0);
+    if ((rc = s_writer_open(self)) < 0) {
+        CAIRN_ERROR("cannot start the ledger's writer thread", "error=%s",
+                    cairn_log_quote(cairn_strerror(rc)));
+        goto fail;
+    }
     CAIRN_INFO("ledger listening", "api=%s stream=%s replay_page=%" PRIu64, cairn_log_quote(api),
                cairn_log_quote(stream), self->replay_page);
     self->next_log_ms = cairn_mono_ms() + S_STATS_EVERY_MS;
@@ -201,6 +291,8 @@ fail:
     zsock_destroy(&self->stream);
     cairn_ledger_store_destroy(&self->store);
     cairn_note_signer_destroy(&self->signer);
+    if (self->done_fd >= 0)
+        close(self->done_fd);
     free(self);
     return NULL;
 }
@@ -210,6 +302,7 @@ void cairn_ledger_destroy(cairn_ledger_t **self_p)
     if (!self_p || !*self_p)
         return;
     cairn_ledger_t *self = *self_p;
+    s_writer_close(self);
     s_log_stats(self);
     zsock_destroy(&self->api);
     zsock_destroy(&self->stream);
@@ -245,9 +338,11 @@ static void s_reject(cairn_ledger_t *self, s_request_t *r, int status, const cha
 /* Checks an append: a record with exactly one body that yields a topic. */
 static void s_check_append(cairn_ledger_t *self, s_request_t *r)
 {
-    const Cairn__V1__AppendRequest *a = r->req->append;
-    const char *key = a->key ? a->key : "";
-    if (!a->record) {
+    const Cairn__V1__AppendRequest *a = r->append;
+    const char *key = a && a->key ? a->key : "";
+    if (!a) {
+        s_reject(self, r, CAIRN_EINVALID, "append carries no request");
+    } else if (!a->record) {
         s_reject(self, r, CAIRN_EINVALID, "append carries no record");
     } else if (a->record->body_case == CAIRN__V1__RECORD__BODY__NOT_SET) {
         s_reject(self, r, CAIRN_EINVALID,
@@ -262,14 +357,51 @@ static void s_check_append(cairn_ledger_t *self, s_request_t *r)
         else if (rc < 0)
             s_reject(self, r, CAIRN_EINVALID, "record has no topic: %s", cairn_strerror(rc));
     }
-    if (r->status != 0)
+    if (r->status != 0) {
         CAIRN_WARN("rejected append", "key=%s reason=%s", cairn_log_quote(key),
                    cairn_log_quote(r->error));
+        return;
+    }
+    /* These exact bytes are the payload: stored, digested into the leaf, served.
+     * Packed and digested here, before the batch, off the writer's path. */
+    int rc = cairn_codec_pack(&a->record->base, &r->record, &r->record_len);
+    if (rc < 0) {
+        r->status = rc;
+        snprintf(r->error, sizeof r->error, "cannot encode the record: %s", cairn_strerror(rc));
+        return;
+    }
+    cairn_sha256(r->record, r->record_len, r->record_sha256);
+    if (*key)
+        cairn_sha256(key, strlen(key), r->key_sha256);
 }
 
 static bool s_nonempty(const char *s)
 {
     return s && *s;
+}
+
+/* Checks an append_batch and each of its appends: a bad append is answered
+ * in its own result, the others go on. */
+static void s_check_batch(cairn_ledger_t *self, s_request_t *r)
+{
+    const Cairn__V1__AppendBatchRequest *b = r->req->append_batch;
+    size_t n = b ? b->n_appends : 0;
+    if (n == 0 || n > S_APPEND_BATCH_MAX) {
+        s_reject(self, r, CAIRN_EINVALID, "append_batch carries %zu appends; send 1 to %d", n,
+                 S_APPEND_BATCH_MAX);
+        CAIRN_WARN("rejected request", "reason=%s", cairn_log_quote(r->error));
+        return;
+    }
+    if (!(r->items = calloc(n, sizeof *r->items))) {
+        r->status = -ENOMEM;
+        snprintf(r->error, sizeof r->error, "the ledger is out of memory; retry later");
+        return;
+    }
+    r->n_items = n;
+    for (size_t i = 0; i < n; i++) {
+        r->items[i].append = b->appends[i];
+        s_check_append(self, &r->items[i]);
+    }
 }
 
 static void s_check_hold(cairn_ledger_t *self, s_request_t *r, const Cairn__V1__LegalHoldRequest *h)
@@ -292,7 +424,11 @@ static void s_decode(cairn_ledger_t *self, s_request_t *r, const uint8_t *payloa
         return;
     }
     switch (r->req->body_case) {
-    case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND: s_check_append(self, r); break;
+    case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND:
+        r->append = r->req->append;
+        s_check_append(self, r);
+        break;
+    case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND_BATCH: s_check_batch(self, r); break;
     case CAIRN__V1__LEDGER_REQUEST__BODY_HOLD: s_check_hold(self, r, r->req->hold); break;
     case CAIRN__V1__LEDGER_REQUEST__BODY_UNHOLD: s_check_hold(self, r, r->req->unhold); break;
     case CAIRN__V1__LEDGER_REQUEST__BODY_REPLAY:
@@ -305,8 +441,8 @@ static void s_decode(cairn_ledger_t *self, s_request_t *r, const uint8_t *payloa
     case CAIRN__V1__LEDGER_REQUEST__BODY_PURGE: break;
     default:
         s_reject(self, r, CAIRN_EINVALID,
-                 "request names no operation: set one of append, replay, query, head, "
-                 "checkpoint, prove, consistency, export, purge, hold, unhold");
+                 "request names no operation: set one of append, append_batch, replay, query, "
+                 "head, checkpoint, prove, consistency, export, purge, hold, unhold");
         CAIRN_WARN("rejected request", "reason=%s", cairn_log_quote(r->error));
         break;
     }
@@ -319,11 +455,20 @@ static bool s_is_write(const s_request_t *r)
         return false;
     switch (r->req->body_case) {
     case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND:
+    case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND_BATCH:
     case CAIRN__V1__LEDGER_REQUEST__BODY_HOLD:
     case CAIRN__V1__LEDGER_REQUEST__BODY_UNHOLD:
     case CAIRN__V1__LEDGER_REQUEST__BODY_PURGE: return true;
     default: return false;
     }
+}
+
+/* Appends a checked write adds to the batch (an upper bound). */
+static size_t s_write_count(const s_request_t *r)
+{
+    if (!s_is_write(r))
+        return 0;
+    return r->req->body_case == CAIRN__V1__LEDGER_REQUEST__BODY_APPEND_BATCH ? r->n_items : 1;
 }
 
 /* Appends packed record bytes in the open batch. A value the leaf format
@@ -332,9 +477,11 @@ static int s_store_append(cairn_ledger_t *self, s_request_t *r, const cairn_ledg
 {
     int rc = cairn_ledger_store_append(self->store, in, &r->result);
     if (rc == CAIRN_EINVALID) {
-        s_reject(self, r, CAIRN_EINVALID,
+        r->status = CAIRN_EINVALID;
+        snprintf(r->error, sizeof r->error,
                  "the record's topic, change or release holds a control character or invalid "
                  "UTF-8");
+        self->wstats.bad_requests++;
         CAIRN_WARN("rejected append", "key=%s reason=%s", cairn_log_quote(in->key),
                    cairn_log_quote(r->error));
         return 0;
@@ -347,24 +494,17 @@ static int s_store_append(cairn_ledger_t *self, s_request_t *r, const cairn_ledg
 /* Appends one checked record inside the open batch. */
 static int s_append_one(cairn_ledger_t *self, s_request_t *r, int64_t now_ms)
 {
-    const Cairn__V1__AppendRequest *a = r->req->append;
+    const Cairn__V1__AppendRequest *a = r->append;
     const Cairn__V1__Record *rec = a->record;
-    uint8_t *record = NULL;
-    size_t record_len = 0;
-    /* These exact bytes are the payload: stored, digested into the leaf, served. */
-    int rc = cairn_codec_pack(&rec->base, &record, &record_len);
-    if (rc < 0) {
-        r->status = rc;
-        snprintf(r->error, sizeof r->error, "cannot encode the record: %s", cairn_strerror(rc));
-        return 0; /* the batch is untouched */
-    }
     cairn_ledger_record_t in = {
         .key = a->key,
         .topic = r->topic,
         .change_id = cairn_codec_record_change(rec),
         .appended_at_ms = now_ms,
-        .record = record,
-        .record_len = record_len,
+        .record = r->record,
+        .record_len = r->record_len,
+        .record_sha256 = r->record_sha256,
+        .key_sha256 = r->key_sha256,
     };
     if (rec->body_case == CAIRN__V1__RECORD__BODY_EVENT) {
         const Cairn__V1__Event *ev = rec->event;
@@ -375,9 +515,7 @@ static int s_append_one(cairn_ledger_t *self, s_request_t *r, int64_t now_ms)
             in.actors[1] = ev->governance->approver;
         }
     }
-    rc = s_store_append(self, r, &in);
-    free(record);
-    return rc;
+    return s_store_append(self, r, &in);
 }
 
 /* Appends an event the ledger writes itself (hold, unhold, purge) with data. */
@@ -497,15 +635,41 @@ out:
     return rc;
 }
 
+/* Appends every checked append of an append_batch, in order. */
+static int s_append_items(cairn_ledger_t *self, s_request_t *r, int64_t now_ms)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < r->n_items; i++)
+        if (r->items[i].status == 0)
+            rc = s_append_one(self, &r->items[i], now_ms);
+    return rc;
+}
+
 static int s_write_one(cairn_ledger_t *self, s_request_t *r, int64_t now_ms)
 {
     switch (r->req->body_case) {
     case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND: return s_append_one(self, r, now_ms);
+    case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND_BATCH: return s_append_items(self, r, now_ms);
     case CAIRN__V1__LEDGER_REQUEST__BODY_HOLD: return s_hold_one(self, r, true, now_ms);
     case CAIRN__V1__LEDGER_REQUEST__BODY_UNHOLD: return s_hold_one(self, r, false, now_ms);
     case CAIRN__V1__LEDGER_REQUEST__BODY_PURGE: return s_purge_one(self, r, now_ms);
     default: return 0;
     }
+}
+
+/* Answers a write of a batch that failed to commit with the error. */
+static void s_fail_write(cairn_ledger_t *self, s_request_t *r, int rc)
+{
+    free(r->result.entry);
+    memset(&r->result, 0, sizeof r->result);
+    r->appended = false;
+    r->purged = 0;
+    r->status = rc < 0 ? rc : CAIRN_ESTORE;
+    snprintf(r->error, sizeof r->error,
+             "the ledger could not store the entry (%s); nothing was appended, retry with "
+             "the same key",
+             cairn_strerror(r->status));
+    self->wstats.store_errors += r->n_items == 0;
 }
 
 /* Writes every checked write of the batch in one transaction. On failure no
@@ -514,7 +678,7 @@ static void s_write_batch(cairn_ledger_t *self, s_request_t *batch, size_t n)
 {
     size_t writes = 0;
     for (size_t i = 0; i < n; i++)
-        writes += s_is_write(&batch[i]);
+        writes += s_write_count(&batch[i]);
     if (writes == 0)
         return;
     int64_t now_ms = cairn_now_ms();
@@ -527,7 +691,7 @@ static void s_write_batch(cairn_ledger_t *self, s_request_t *batch, size_t n)
     else
         cairn_ledger_store_abort(self->store);
     if (rc == 0) {
-        self->stats.batches++;
+        self->wstats.batches++;
         return;
     }
     CAIRN_ERROR("append batch failed", "writes=%zu error=%s lmdb=%s%s", writes,
@@ -543,16 +707,10 @@ static void s_write_batch(cairn_ledger_t *self, s_request_t *batch, size_t n)
         s_request_t *r = &batch[i];
         if (!s_is_write(r))
             continue;
-        free(r->result.entry);
-        memset(&r->result, 0, sizeof r->result);
-        r->appended = false;
-        r->purged = 0;
-        r->status = rc < 0 ? rc : CAIRN_ESTORE;
-        snprintf(r->error, sizeof r->error,
-                 "the ledger could not store the entry (%s); nothing was appended, retry with "
-                 "the same key",
-                 cairn_strerror(r->status));
-        self->stats.store_errors++;
+        for (size_t j = 0; j < r->n_items; j++)
+            if (r->items[j].status == 0)
+                s_fail_write(self, &r->items[j], rc);
+        s_fail_write(self, r, rc);
     }
 }
 
@@ -807,29 +965,6 @@ static int s_answer_proof(cairn_ledger_t *self, s_request_t *r, s_reply_t *x,
     return rc;
 }
 
-/* Fills the ack of a write: index, leaf hash and a receipt against the
- * latest checkpoint (a duplicate's receipt is fresh, too). */
-static void s_fill_ack(cairn_ledger_t *self, s_request_t *r, s_reply_t *x,
-                       Cairn__V1__LedgerReply *rep)
-{
-    size_t len = 0;
-    uint64_t size = 0;
-    cairn__v1__append_ack__init(&x->ack);
-    x->ack.index = r->result.index;
-    x->ack.duplicate = r->result.duplicate;
-    x->ack.hash.data = r->result.hash;
-    x->ack.hash.len = sizeof r->result.hash;
-    int rc = cairn_ledger_store_receipt(self->store, r->result.index, &x->receipt, &len, &size);
-    if (rc == 0) {
-        x->ack.tlog_proof = x->receipt;
-        x->ack.checkpoint_size = size;
-    } else {
-        CAIRN_WARN("cannot build receipt", "index=%" PRIu64 " error=%s", r->result.index,
-                   cairn_log_quote(cairn_strerror(rc)));
-    }
-    rep->ack = &x->ack;
-}
-
 static void s_log_write(cairn_ledger_t *self, s_request_t *r)
 {
     if (!r->appended)
@@ -837,15 +972,15 @@ static void s_log_write(cairn_ledger_t *self, s_request_t *r)
     if (r->result.duplicate) {
         self->stats.duplicates++;
         CAIRN_INFO("duplicate append", "index=%" PRIu64 " key=%s", r->result.index,
-                   cairn_log_quote(r->req->append->key));
+                   cairn_log_quote(r->append ? r->append->key : ""));
         return;
     }
     self->stats.appends++;
     /* One line per append only at debug: at info the counters line sums them up. */
     if (!self->log_appends)
         return;
-    if (r->req->body_case == CAIRN__V1__LEDGER_REQUEST__BODY_APPEND) {
-        const Cairn__V1__AppendRequest *a = r->req->append;
+    if (r->append) {
+        const Cairn__V1__AppendRequest *a = r->append;
         CAIRN_DEBUG("appended entry", "index=%" PRIu64 " topic=%s change=%s key=%s",
                     r->result.index, cairn_log_quote(r->topic),
                     cairn_log_quote(cairn_codec_record_change(a->record)), cairn_log_quote(a->key));
@@ -855,23 +990,125 @@ static void s_log_write(cairn_ledger_t *self, s_request_t *r)
     }
 }
 
-/* Answers one request, then publishes the entry it appended. */
-static void s_answer(cairn_ledger_t *self, s_request_t *r)
+/* Fills the ack of a write: index, leaf hash and a receipt against the
+ * batch's checkpoint (a duplicate's receipt is fresh, too), from the proof
+ * s_prepare() took. *receipt is malloc'd (the caller frees it after packing). */
+static void s_make_ack(cairn_ledger_t *self, const s_batch_t *b, s_request_t *r,
+                       Cairn__V1__AppendAck *ack, char **receipt)
+{
+    size_t len = 0;
+    cairn__v1__append_ack__init(ack);
+    ack->index = r->result.index;
+    ack->duplicate = r->result.duplicate;
+    ack->hash.data = r->result.hash;
+    ack->hash.len = sizeof r->result.hash;
+    int rc = r->proof && b->note ? 0 : CAIRN_ENOTFOUND;
+    if (rc == 0)
+        rc = cairn_ledger_receipt_format(&self->b64, r->result.index, r->proof, r->proof_count,
+                                         b->note, b->note_len, receipt, &len);
+    if (rc == 0) {
+        ack->tlog_proof = *receipt;
+        ack->checkpoint_size = b->note_size;
+    } else {
+        CAIRN_WARN("cannot build receipt", "index=%" PRIu64 " error=%s", r->result.index,
+                   cairn_log_quote(cairn_strerror(rc)));
+    }
+}
+
+static void s_fill_ack(cairn_ledger_t *self, const s_batch_t *b, s_request_t *r, s_reply_t *x,
+                       Cairn__V1__LedgerReply *rep)
+{
+    s_make_ack(self, b, r, &x->ack, &x->receipt);
+    rep->ack = &x->ack;
+}
+
+/* The results of an append_batch reply, one per append. */
+typedef struct {
+    Cairn__V1__AppendResult result; /* status, error, ack */
+    Cairn__V1__AppendAck ack;       /* when the append was written or found */
+    char *receipt;                  /* ack.tlog_proof */
+} s_result_t;
+
+/* Sets rep.results from the items of an append_batch; *out holds what they
+ * point into (free with s_results_free). */
+static int s_fill_results(cairn_ledger_t *self, const s_batch_t *b, s_request_t *r,
+                          s_result_t **out, Cairn__V1__AppendResult ***ptrs_out,
+                          Cairn__V1__LedgerReply *rep)
+{
+    s_result_t *res = calloc(r->n_items, sizeof *res);
+    Cairn__V1__AppendResult **ptrs = calloc(r->n_items, sizeof *ptrs);
+    if (!res || !ptrs) {
+        free(res);
+        free(ptrs);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < r->n_items; i++) {
+        s_request_t *item = &r->items[i];
+        cairn__v1__append_result__init(&res[i].result);
+        res[i].result.status = item->status;
+        res[i].result.error = item->status != 0 ? item->error : (char *)"";
+        if (item->status == 0 && item->appended) {
+            s_make_ack(self, b, item, &res[i].ack, &res[i].receipt);
+            res[i].result.ack = &res[i].ack;
+        }
+        ptrs[i] = &res[i].result;
+    }
+    rep->results = ptrs;
+    rep->n_results = r->n_items;
+    *out = res;
+    *ptrs_out = ptrs;
+    return 0;
+}
+
+static void s_results_free(s_result_t *res, Cairn__V1__AppendResult **ptrs, size_t n)
+{
+    for (size_t i = 0; res && i < n; i++)
+        free(res[i].receipt);
+    free(res);
+    free(ptrs);
+}
+
+/* Logs, counts and publishes the entry a write appended. */
+static void s_publish(cairn_ledger_t *self, s_request_t *r)
+{
+    if (r->status != 0)
+        return;
+    s_log_write(self, r);
+    if (!r->appended || r->result.duplicate)
+        return;
+    int rc = cairn_bus_publish(self->stream, r->topic, r->result.entry, r->result.entry_len);
+    if (rc < 0) /* subscribers find the gap and replay */
+        CAIRN_WARN("cannot publish entry", "index=%" PRIu64 " error=%s", r->result.index,
+                   cairn_log_quote(cairn_strerror(rc)));
+}
+
+/* Answers one request, then publishes the entries it appended. Only reads
+ * (replay, query, head, checkpoint, prove, consistency, export) use the
+ * store here, and the loop answers a batch holding reads while the writer
+ * is idle; everything else comes from r and b. */
+static void s_answer(cairn_ledger_t *self, const s_batch_t *b, s_request_t *r)
 {
     Cairn__V1__LedgerReply rep = CAIRN__V1__LEDGER_REPLY__INIT;
     s_reply_t x;
     memset(&x, 0, sizeof x);
     s_gather_t g = {0};
+    s_result_t *results = NULL;
+    Cairn__V1__AppendResult **result_ptrs = NULL;
     uint8_t *buf = NULL;
     size_t len = 0;
 
+    /* A batch is answered item by item, also when its commit failed. */
+    if (r->n_items > 0 && s_fill_results(self, b, r, &results, &result_ptrs, &rep) < 0) {
+        r->status = -ENOMEM;
+        snprintf(r->error, sizeof r->error, "the ledger is out of memory; retry later");
+    }
     if (r->status == 0) {
         switch (r->req->body_case) {
         case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND:
         case CAIRN__V1__LEDGER_REQUEST__BODY_HOLD:
         case CAIRN__V1__LEDGER_REQUEST__BODY_UNHOLD:
             if (r->appended)
-                s_fill_ack(self, r, &x, &rep);
+                s_fill_ack(self, b, r, &x, &rep);
             break;
         case CAIRN__V1__LEDGER_REQUEST__BODY_PURGE:
             cairn__v1__purge_result__init(&x.purge);
@@ -880,7 +1117,7 @@ static void s_answer(cairn_ledger_t *self, s_request_t *r)
             x.purge.more = r->more;
             if (r->appended) {
                 x.purge.entry_index = r->result.index;
-                s_fill_ack(self, r, &x, &rep);
+                s_fill_ack(self, b, r, &x, &rep);
                 self->stats.purged += r->purged;
                 CAIRN_INFO("purged payloads",
                            "count=%" PRIu64 " held=%" PRIu64 " index=%" PRIu64 " more=%s",
@@ -897,6 +1134,7 @@ static void s_answer(cairn_ledger_t *self, s_request_t *r)
             }
             break;
         case CAIRN__V1__LEDGER_REQUEST__BODY_HEAD: self->stats.queries++; break;
+        case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND_BATCH: break;
         default:
             r->status = s_answer_proof(self, r, &x, &rep);
             if (r->status != 0) {
@@ -909,7 +1147,7 @@ static void s_answer(cairn_ledger_t *self, s_request_t *r)
     }
     rep.status = r->status;
     rep.error = r->status != 0 ? r->error : (char *)"";
-    rep.size = cairn_ledger_store_size(self->store);
+    rep.size = b->size;
 
     int rc = cairn_codec_pack(&rep.base, &buf, &len);
     if (rc == 0)
@@ -917,33 +1155,42 @@ static void s_answer(cairn_ledger_t *self, s_request_t *r)
     if (rc < 0)
         CAIRN_WARN("cannot answer request", "error=%s", cairn_log_quote(cairn_strerror(rc)));
 
-    if (r->status == 0)
-        s_log_write(self, r);
-    if (r->status == 0 && r->appended && !r->result.duplicate) {
-        rc = cairn_bus_publish(self->stream, r->topic, r->result.entry, r->result.entry_len);
-        if (rc < 0) /* subscribers find the gap and replay */
-            CAIRN_WARN("cannot publish entry", "index=%" PRIu64 " error=%s", r->result.index,
-                       cairn_log_quote(cairn_strerror(rc)));
-    }
+    for (size_t i = 0; i < r->n_items; i++)
+        s_publish(self, &r->items[i]);
+    s_publish(self, r);
     free(buf);
     s_reply_clear(&x);
+    s_results_free(results, result_ptrs, r->n_items);
     s_gather_free(&g);
 }
 
 static void s_request_clear(s_request_t *r)
 {
+    for (size_t i = 0; i < r->n_items; i++) {
+        free(r->items[i].result.entry);
+        free(r->items[i].proof);
+        free(r->items[i].record);
+    }
+    free(r->proof);
+    free(r->record);
+    free(r->items);
     zframe_destroy(&r->peer);
     CAIRN_CODEC_FREE(&r->req);
     free(r->result.entry);
     memset(r, 0, sizeof *r);
 }
 
-/* Receives every request that is waiting, from slot n up to the batch size. */
-static size_t s_drain(cairn_ledger_t *self, size_t n)
+/* Receives every request that is waiting, from slot n up to the batch size:
+ * ledger.batch_max requests, or as many appends (an append_batch counts
+ * each of its appends, and is never split). *writes counts the appends. */
+static void s_drain(cairn_ledger_t *self, s_batch_t *b)
 {
+    size_t n = b->n, *writes = &b->writes;
     /* Bounded in messages too, so a flood of unanswerable ones cannot stall the loop. */
-    for (size_t tries = 0; n < self->batch_max && tries < 2 * CAIRN_LEDGER_BATCH_MAX; tries++) {
-        s_request_t *r = &self->batch[n];
+    for (size_t tries = 0;
+         n < self->batch_max && *writes < self->batch_max && tries < 2 * CAIRN_LEDGER_BATCH_MAX;
+         tries++) {
+        s_request_t *r = &b->reqs[n];
         uint8_t *payload = NULL;
         size_t len = 0;
         int rc = cairn_bus_server_recv(self->api, &r->peer, &payload, &len);
@@ -959,32 +1206,198 @@ static size_t s_drain(cairn_ledger_t *self, size_t n)
             break; /* nothing more waiting */
         s_decode(self, r, payload, len);
         free(payload);
+        *writes += s_write_count(r);
         n++;
+        b->n = n;
     }
-    return n;
 }
 
 /* Drains the socket, and while the batch holds writes and has room, keeps
  * gathering for up to ledger.batch_delay so one commit serves more appends. */
-static size_t s_gather_batch(cairn_ledger_t *self)
+static void s_gather_batch(cairn_ledger_t *self, s_batch_t *b)
 {
-    size_t n = s_drain(self, 0);
-    bool writes = false;
-    for (size_t i = 0; i < n; i++)
-        writes = writes || s_is_write(&self->batch[i]);
-    if (!writes || self->batch_delay_ms <= 0)
-        return n;
+    s_drain(self, b);
+    if (b->writes == 0 || self->batch_delay_ms <= 0)
+        return;
     int64_t deadline = cairn_mono_ms() + self->batch_delay_ms;
-    while (n < self->batch_max) {
+    while (b->n < self->batch_max && b->writes < self->batch_max) {
         int64_t left = deadline - cairn_mono_ms();
         if (left <= 0)
             break;
         zmq_pollitem_t item = {zsock_resolve(self->api), 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&item, 1, (long)left) <= 0)
             break;
-        n = s_drain(self, n);
+        s_drain(self, b);
     }
-    return n;
+}
+
+/* Takes from the store what the answers of a written batch need: the
+ * size, the signed checkpoint and each write's inclusion proof. Runs on the
+ * thread that wrote the batch, before the store moves on. */
+static void s_prove_write(cairn_ledger_t *self, s_request_t *r)
+{
+    uint8_t lh[CAIRN_HASH_BYTES], proof[CAIRN_MERKLE_MAX_PROOF * CAIRN_HASH_BYTES];
+    size_t count = 0;
+    if (r->status != 0 || !r->appended)
+        return;
+    int rc = cairn_ledger_store_prove(self->store, r->result.index, 0, lh, proof, &count);
+    if (rc == 0 && !(r->proof = malloc(count ? count * CAIRN_HASH_BYTES : 1)))
+        rc = -ENOMEM;
+    if (rc < 0) {
+        CAIRN_WARN("cannot build receipt", "index=%" PRIu64 " error=%s", r->result.index,
+                   cairn_log_quote(cairn_strerror(rc)));
+        return;
+    }
+    memcpy(r->proof, proof, count * CAIRN_HASH_BYTES);
+    r->proof_count = count;
+}
+
+static void s_prepare(cairn_ledger_t *self, s_batch_t *b)
+{
+    cairn_ledger_head_t head;
+    cairn_ledger_store_head(self->store, &head);
+    b->size = cairn_ledger_store_size(self->store);
+    b->note_size = head.size;
+    b->note_len = head.note_len;
+    if (b->writes > 0 && !(b->note = strndup(head.note, head.note_len)))
+        CAIRN_WARN("cannot build receipts", "error=%s", cairn_log_quote(cairn_strerror(-ENOMEM)));
+    for (size_t i = 0; b->writes > 0 && i < b->n; i++) {
+        s_request_t *r = &b->reqs[i];
+        for (size_t j = 0; j < r->n_items; j++)
+            s_prove_write(self, &r->items[j]);
+        s_prove_write(self, r);
+    }
+}
+
+/* Adds what the writing thread counted (while it is idle). */
+static void s_merge_stats(cairn_ledger_t *self)
+{
+    self->stats.batches += self->wstats.batches;
+    self->stats.store_errors += self->wstats.store_errors;
+    self->stats.bad_requests += self->wstats.bad_requests;
+    memset(&self->wstats, 0, sizeof self->wstats);
+}
+
+/* Answers every request of a written batch in arrival order, then empties it. */
+static void s_answer_batch(cairn_ledger_t *self, s_batch_t *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        s_answer(self, b, &b->reqs[i]);
+        s_request_clear(&b->reqs[i]);
+    }
+    free(b->note);
+    b->note = NULL;
+    b->n = b->writes = 0;
+}
+
+/* True when no request of the batch reads the store to be answered, so it
+ * can be answered while the writer goes on with the next batch. */
+static bool s_pipelinable(const s_batch_t *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (b->reqs[i].status == 0 && b->reqs[i].req && !s_is_write(&b->reqs[i]))
+            return false;
+    return true;
+}
+
+/* A batch handled on this thread alone (the writer is idle). */
+static void s_handle_sync(cairn_ledger_t *self, s_batch_t *b)
+{
+    s_write_batch(self, b->reqs, b->n);
+    s_prepare(self, b);
+    s_merge_stats(self);
+    s_answer_batch(self, b);
+}
+
+static void *s_writer_run(void *arg)
+{
+    cairn_ledger_t *self = arg;
+    uint64_t one = 1;
+    prctl(PR_SET_NAME, "ledger-writer", 0, 0, 0); /* its own line in top and perf */
+    pthread_mutex_lock(&self->lock);
+    for (;;) {
+        while (!self->quit && (!self->job || self->done))
+            pthread_cond_wait(&self->wake, &self->lock);
+        if (self->quit)
+            break;
+        s_batch_t *b = self->job;
+        pthread_mutex_unlock(&self->lock);
+        s_write_batch(self, b->reqs, b->n);
+        s_prepare(self, b);
+        pthread_mutex_lock(&self->lock);
+        self->done = true;
+        if (write(self->done_fd, &one, sizeof one) < 0)
+            CAIRN_WARN("cannot wake the ledger loop", "error=%s", cairn_log_quote(strerror(errno)));
+    }
+    pthread_mutex_unlock(&self->lock);
+    return NULL;
+}
+
+static void s_writer_start(cairn_ledger_t *self, s_batch_t *b)
+{
+    pthread_mutex_lock(&self->lock);
+    self->job = b;
+    self->done = false;
+    pthread_cond_signal(&self->wake);
+    pthread_mutex_unlock(&self->lock);
+}
+
+static bool s_writer_done(cairn_ledger_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    bool done = self->done;
+    pthread_mutex_unlock(&self->lock);
+    return done;
+}
+
+/* Waits for the writer to finish its batch; meanwhile receives and decodes
+ * the requests that arrive into next (NULL: only waits). */
+static void s_writer_wait(cairn_ledger_t *self, s_batch_t *next)
+{
+    while (!s_writer_done(self)) {
+        zmq_pollitem_t items[2] = {{NULL, self->done_fd, ZMQ_POLLIN, 0},
+                                   {zsock_resolve(self->api), 0, ZMQ_POLLIN, 0}};
+        bool room = next && next->n < self->batch_max && next->writes < self->batch_max;
+        if (zmq_poll(items, room ? 2 : 1, 100) > 0 && room && (items[1].revents & ZMQ_POLLIN))
+            s_drain(self, next);
+    }
+    uint64_t count = 0;
+    if (read(self->done_fd, &count, sizeof count) < 0 && errno != EAGAIN)
+        CAIRN_WARN("cannot read the writer's signal", "error=%s",
+                   cairn_log_quote(strerror(errno)));
+    pthread_mutex_lock(&self->lock);
+    self->job = NULL;
+    self->done = false;
+    pthread_mutex_unlock(&self->lock);
+    s_merge_stats(self);
+}
+
+/* Handles the gathered batch cur and those that follow while the writer is
+ * busy: the writer writes and commits batch k+1 while this thread answers
+ * batch k and gathers batch k+2. A batch that holds reads waits until the
+ * writer is idle and is handled here. Returns with the writer idle. */
+static void s_pipeline(cairn_ledger_t *self, s_batch_t *cur, s_batch_t *next)
+{
+    if (!s_pipelinable(cur)) {
+        s_handle_sync(self, cur);
+        return;
+    }
+    s_writer_start(self, cur);
+    for (int round = 1;; round++) {
+        s_writer_wait(self, round < S_PIPELINE_ROUNDS ? next : NULL);
+        bool go = next->n > 0 && s_pipelinable(next);
+        if (go)
+            s_writer_start(self, next);
+        s_answer_batch(self, cur);
+        if (!go) {
+            if (next->n > 0)
+                s_handle_sync(self, next);
+            return;
+        }
+        s_batch_t *t = cur;
+        cur = next;
+        next = t;
+    }
 }
 
 int cairn_ledger_run_once(cairn_ledger_t *self, int timeout_ms)
@@ -999,12 +1412,8 @@ int cairn_ledger_run_once(cairn_ledger_t *self, int timeout_ms)
         return -err;
     }
     if (ready > 0) {
-        size_t n = s_gather_batch(self);
-        s_write_batch(self, self->batch, n);
-        for (size_t i = 0; i < n; i++) {
-            s_answer(self, &self->batch[i]);
-            s_request_clear(&self->batch[i]);
-        }
+        s_gather_batch(self, &self->slots[0]);
+        s_pipeline(self, &self->slots[0], &self->slots[1]);
     }
     return 0;
 }

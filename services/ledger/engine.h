@@ -7,7 +7,11 @@
  * at most ledger.batch_delay) are one batch: one LMDB transaction holding the
  * entries and the new signed checkpoint, one synchronous commit, then one ack
  * with a receipt (C2SP tlog-proof) and one publish per entry.
- * The engine is single-threaded; all of its calls come from one thread. */
+ * All of the engine's calls come from one thread, the loop's. Inside, a
+ * writer thread writes and commits one batch while the loop answers the
+ * batch before it and receives the one after it; a batch that reads the
+ * store (replay, query, proofs, export) is handled by the loop alone once
+ * the writer is idle, and the loop never returns with a batch in flight. */
 #ifndef CAIRN_LEDGER_ENGINE_H
 #define CAIRN_LEDGER_ENGINE_H
 

@@ -23,6 +23,7 @@
 #include "cairn/codec.h"
 #include "cairn/config.h"
 #include "cairn/error.h"
+#include "cairn/ledger_batch.h"
 #include "cairn/lmdbx.h"
 #include "cairn/log.h"
 #include "cairn/merkle.h"
@@ -1070,6 +1071,295 @@ static void test_a_signing_key_others_can_read_refuses_to_start(void **state)
     assert_non_null(f->ledger);
 }
 
+/* ---- append_batch ------------------------------------------------------- */
+
+/* One append of a batch: an event (type "" = none) for change under key,
+ * or, with body_case NOT_SET, a record without a body; no_record leaves the
+ * record out. The strings are borrowed. */
+typedef struct {
+    const char *key;
+    const char *type;
+    const char *change;
+    bool no_body;
+    bool no_record;
+} s_item_t;
+
+/* Sends an append_batch of items and returns the checked reply. */
+static Cairn__V1__LedgerReply *s_append_batch(s_fixture_t *f, const s_item_t *items, size_t n)
+{
+    Cairn__V1__Correlation corr[8];
+    Cairn__V1__Event ev[8];
+    Cairn__V1__Record rec[8];
+    Cairn__V1__AppendRequest app[8];
+    const Cairn__V1__AppendRequest *ptrs[8];
+    assert_true(n <= 8);
+    for (size_t i = 0; i < n; i++) {
+        cairn__v1__correlation__init(&corr[i]);
+        cairn__v1__event__init(&ev[i]);
+        cairn__v1__record__init(&rec[i]);
+        cairn__v1__append_request__init(&app[i]);
+        corr[i].change_id = (char *)items[i].change;
+        ev[i].id = (char *)items[i].key;
+        ev[i].source = "/test";
+        ev[i].spec_version = "1.0";
+        ev[i].type = (char *)items[i].type;
+        ev[i].correlation = &corr[i];
+        if (!items[i].no_body) {
+            rec[i].body_case = CAIRN__V1__RECORD__BODY_EVENT;
+            rec[i].event = &ev[i];
+        }
+        app[i].key = (char *)items[i].key;
+        app[i].record = items[i].no_record ? NULL : &rec[i];
+        ptrs[i] = &app[i];
+    }
+    uint8_t *buf = NULL, *reply = NULL;
+    size_t len = 0, reply_len = 0;
+    Cairn__V1__LedgerReply *rep = NULL;
+    assert_int_equal(cairn_ledger_batch_pack(ptrs, n, &buf, &len), 0);
+    assert_int_equal(cairn_client_call(f->client, buf, len, S_TIMEOUT_MS, &reply, &reply_len), 0);
+    assert_int_equal(cairn_ledger_batch_reply_unpack(reply, reply_len, n, &rep), 0);
+    free(buf);
+    free(reply);
+    return rep;
+}
+
+static void test_an_append_batch_appends_in_order_with_a_receipt_each(void **state)
+{
+    s_fixture_t *f = *state;
+    s_start(f);
+    const char *type = "dev.cdevents.change.created.0.4.0";
+    const s_item_t items[] = {
+        {"b0", type, "CHG-1", false, false}, {"b1", type, "CHG-2", false, false},
+        {"b2", type, "CHG-1", false, false}, {"b3", type, "CHG-3", false, false},
+        {"b4", type, "CHG-1", false, false},
+    };
+    Cairn__V1__LedgerReply *rep = s_append_batch(f, items, 5);
+    assert_int_equal(rep->status, 0);
+    assert_int_equal(rep->size, 5);
+    assert_int_equal(rep->n_results, 5);
+    for (size_t i = 0; i < 5; i++) {
+        const Cairn__V1__AppendResult *r = rep->results[i];
+        assert_int_equal(r->status, 0);
+        assert_non_null(r->ack);
+        assert_int_equal(r->ack->index, i);
+        assert_false(r->ack->duplicate);
+        assert_int_equal(r->ack->checkpoint_size, 5);
+        s_check_receipt(f, r->ack->tlog_proof, i, 5);
+    }
+    /* Published in log order, each under its own key and change. */
+    for (size_t i = 0; i < 5; i++) {
+        char *topic = NULL;
+        Cairn__V1__Entry *e = s_receive_entry(f, &topic);
+        assert_int_equal(e->index, i);
+        assert_string_equal(e->key, items[i].key);
+        assert_string_equal(e->change_id, items[i].change);
+        assert_memory_equal(e->hash.data, rep->results[i]->ack->hash.data, 32);
+        CAIRN_CODEC_FREE(&e);
+        free(topic);
+    }
+    CAIRN_CODEC_FREE(&rep);
+    /* The chain of a change links through the batch: b4's prev is b2. */
+    Cairn__V1__LedgerReply *r4 = s_replay(f, 4, 1);
+    assert_int_equal(r4->n_entries, 1);
+    assert_non_null(strstr((const char *)r4->entries[0]->leaf.data, "prev 2\n"));
+    CAIRN_CODEC_FREE(&r4);
+}
+
+static void test_duplicates_in_and_across_batches_get_the_original_index(void **state)
+{
+    s_fixture_t *f = *state;
+    s_start(f);
+    const char *type = "dev.cdevents.change.created.0.4.0";
+    const s_item_t first[] = {
+        {"k1", type, "CHG-1", false, false},
+        {"k2", type, "CHG-1", false, false},
+        {"k1", type, "CHG-1", false, false},
+    };
+    Cairn__V1__LedgerReply *rep = s_append_batch(f, first, 3);
+    assert_int_equal(rep->status, 0);
+    assert_int_equal(rep->size, 2);
+    assert_int_equal(rep->results[0]->ack->index, 0);
+    assert_false(rep->results[0]->ack->duplicate);
+    assert_int_equal(rep->results[1]->ack->index, 1);
+    assert_int_equal(rep->results[2]->ack->index, 0);
+    assert_true(rep->results[2]->ack->duplicate);
+    assert_memory_equal(rep->results[2]->ack->hash.data, rep->results[0]->ack->hash.data, 32);
+    s_check_receipt(f, rep->results[2]->ack->tlog_proof, 0, 2);
+    CAIRN_CODEC_FREE(&rep);
+
+    const s_item_t second[] = {
+        {"k2", type, "CHG-1", false, false},
+        {"k3", type, "CHG-2", false, false},
+    };
+    rep = s_append_batch(f, second, 2);
+    assert_int_equal(rep->results[0]->ack->index, 1);
+    assert_true(rep->results[0]->ack->duplicate);
+    assert_int_equal(rep->results[1]->ack->index, 2);
+    assert_false(rep->results[1]->ack->duplicate);
+    s_check_receipt(f, rep->results[0]->ack->tlog_proof, 1, 3);
+    CAIRN_CODEC_FREE(&rep);
+
+    /* A single append sees the batch's keys, and a batch the single's. */
+    rep = s_append(f, "k3", "CHG-2");
+    assert_int_equal(rep->ack->index, 2);
+    assert_true(rep->ack->duplicate);
+    CAIRN_CODEC_FREE(&rep);
+    rep = s_append(f, "k4", "CHG-2");
+    assert_int_equal(rep->ack->index, 3);
+    CAIRN_CODEC_FREE(&rep);
+    const s_item_t third[] = {{"k4", type, "CHG-2", false, false}};
+    rep = s_append_batch(f, third, 1);
+    assert_int_equal(rep->results[0]->ack->index, 3);
+    assert_true(rep->results[0]->ack->duplicate);
+    assert_int_equal(rep->size, 4);
+    CAIRN_CODEC_FREE(&rep);
+
+    /* Only the four new entries were published. */
+    for (uint64_t i = 0; i < 4; i++) {
+        char *topic = NULL;
+        Cairn__V1__Entry *e = s_receive_entry(f, &topic);
+        assert_int_equal(e->index, i);
+        CAIRN_CODEC_FREE(&e);
+        free(topic);
+    }
+    zsock_set_rcvtimeo(f->sub, 200);
+    char *topic = NULL;
+    uint8_t *payload = NULL;
+    size_t len = 0;
+    assert_true(cairn_bus_receive(f->sub, &topic, &payload, &len) < 0);
+    s_stop(f);
+    cairn_ledger_stats_t st;
+    cairn_ledger_stats(f->ledger, &st);
+    assert_int_equal(st.appends, 4);
+    assert_int_equal(st.duplicates, 4);
+}
+
+static void test_bad_appends_in_a_batch_are_refused_one_by_one(void **state)
+{
+    s_fixture_t *f = *state;
+    s_start(f);
+    const char *type = "dev.cdevents.change.created.0.4.0";
+    const s_item_t items[] = {
+        {"ok-0", type, "CHG-1", false, false},   {"no-record", type, "CHG-1", false, true},
+        {"no-body", type, "CHG-1", true, false}, {"ok-1", type, "CHG-1", false, false},
+        {"untyped", "", "CHG-1", false, false},  {"control", type, "CHG\x01", false, false},
+        {"ok-2", type, "CHG-2", false, false},
+    };
+    Cairn__V1__LedgerReply *rep = s_append_batch(f, items, 7);
+    assert_int_equal(rep->status, 0);
+    assert_int_equal(rep->size, 3);
+    const int want[] = {0, CAIRN_EINVALID, CAIRN_EINVALID, 0, CAIRN_EINVALID, CAIRN_EINVALID, 0};
+    const uint64_t index[] = {0, 0, 0, 1, 0, 0, 2};
+    for (size_t i = 0; i < 7; i++) {
+        assert_int_equal(rep->results[i]->status, want[i]);
+        if (want[i] == 0) {
+            assert_int_equal(rep->results[i]->ack->index, index[i]);
+            s_check_receipt(f, rep->results[i]->ack->tlog_proof, index[i], 3);
+        } else {
+            assert_null(rep->results[i]->ack);
+            assert_true(strlen(rep->results[i]->error) > 0);
+        }
+    }
+    assert_non_null(strstr(rep->results[2]->error, "exactly one"));
+    assert_non_null(strstr(rep->results[4]->error, "type"));
+    assert_non_null(strstr(rep->results[5]->error, "control character"));
+    CAIRN_CODEC_FREE(&rep);
+    /* The refused keys were not taken: they append once fixed. */
+    const s_item_t fixed[] = {{"untyped", type, "CHG-1", false, false}};
+    rep = s_append_batch(f, fixed, 1);
+    assert_int_equal(rep->results[0]->status, 0);
+    assert_int_equal(rep->results[0]->ack->index, 3);
+    assert_false(rep->results[0]->ack->duplicate);
+    CAIRN_CODEC_FREE(&rep);
+}
+
+static void test_an_empty_or_oversized_batch_is_refused_whole(void **state)
+{
+    s_fixture_t *f = *state;
+    s_start(f);
+    Cairn__V1__AppendBatchRequest batch = CAIRN__V1__APPEND_BATCH_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_APPEND_BATCH;
+    req.append_batch = &batch;
+    Cairn__V1__LedgerReply *rep = s_call(f, &req);
+    assert_int_equal(rep->status, CAIRN_EINVALID);
+    assert_int_equal(rep->n_results, 0);
+    CAIRN_CODEC_FREE(&rep);
+
+    enum { N = CAIRN_LEDGER_APPEND_BATCH_MAX + 1 };
+    Cairn__V1__Event ev = CAIRN__V1__EVENT__INIT;
+    Cairn__V1__Record rec = CAIRN__V1__RECORD__INIT;
+    ev.type = "dev.cdevents.change.created.0.4.0";
+    rec.body_case = CAIRN__V1__RECORD__BODY_EVENT;
+    rec.event = &ev;
+    Cairn__V1__AppendRequest *apps = calloc(N, sizeof *apps);
+    Cairn__V1__AppendRequest **ptrs = calloc(N, sizeof *ptrs);
+    char(*keys)[16] = calloc(N, sizeof *keys);
+    assert_non_null(apps);
+    assert_non_null(ptrs);
+    assert_non_null(keys);
+    for (size_t i = 0; i < N; i++) {
+        cairn__v1__append_request__init(&apps[i]);
+        snprintf(keys[i], sizeof keys[i], "big-%zu", i);
+        apps[i].key = keys[i];
+        apps[i].record = &rec;
+        ptrs[i] = &apps[i];
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    /* The helper refuses it, and so does the ledger when sent anyway. */
+    assert_int_equal(
+        cairn_ledger_batch_pack((const Cairn__V1__AppendRequest *const *)ptrs, N, &buf, &len),
+        CAIRN_EINVALID);
+    batch.appends = ptrs;
+    batch.n_appends = N;
+    rep = s_call(f, &req);
+    assert_int_equal(rep->status, CAIRN_EINVALID);
+    assert_non_null(strstr(rep->error, "append_batch"));
+    assert_int_equal(rep->size, 0);
+    CAIRN_CODEC_FREE(&rep);
+    /* At the limit it is one commit. */
+    batch.n_appends = N - 1;
+    rep = s_call(f, &req);
+    assert_int_equal(rep->status, 0);
+    assert_int_equal(rep->n_results, N - 1);
+    assert_int_equal(rep->size, N - 1);
+    assert_int_equal(rep->results[N - 2]->ack->checkpoint_size, N - 1);
+    CAIRN_CODEC_FREE(&rep);
+    free(apps);
+    free(ptrs);
+    free(keys);
+    s_stop(f);
+    cairn_ledger_stats_t st;
+    cairn_ledger_stats(f->ledger, &st);
+    assert_int_equal(st.batches, 1);
+}
+
+static void test_a_batch_survives_a_restart_and_is_not_appended_twice(void **state)
+{
+    s_fixture_t *f = *state;
+    s_start(f);
+    const char *type = "dev.cdevents.change.created.0.4.0";
+    const s_item_t items[] = {
+        {"r0", type, "CHG-1", false, false},
+        {"r1", type, "CHG-1", false, false},
+        {"r2", type, "CHG-1", false, false},
+    };
+    Cairn__V1__LedgerReply *rep = s_append_batch(f, items, 3);
+    assert_int_equal(rep->size, 3);
+    CAIRN_CODEC_FREE(&rep);
+    s_shutdown(f);
+    s_restart(f);
+    /* A client that retries after a lost reply gets the same indexes. */
+    rep = s_append_batch(f, items, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(rep->results[i]->ack->index, i);
+        assert_true(rep->results[i]->ack->duplicate);
+    }
+    assert_int_equal(rep->size, 3);
+    CAIRN_CODEC_FREE(&rep);
+}
+
 int main(void)
 {
     cairn_log_init("ledger-test", getenv("CAIRN_TEST_LOG") ? "debug" : "error");
@@ -1103,6 +1393,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_ledger_with_a_tampered_tree_refuses_to_start,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_a_signing_key_others_can_read_refuses_to_start,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_an_append_batch_appends_in_order_with_a_receipt_each,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_duplicates_in_and_across_batches_get_the_original_index, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_appends_in_a_batch_are_refused_one_by_one, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_an_empty_or_oversized_batch_is_refused_whole, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_batch_survives_a_restart_and_is_not_appended_twice,
                                         s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 #include "cairn/lmdbx.h"
 #include "cairn/util.h"
 #include "frontier.h"
+#include "receipt.h"
 
 struct cairn_ledger_store_t {
     MDB_env *env;                        /* the environment in the ledger directory */
@@ -33,6 +34,7 @@ struct cairn_ledger_store_t {
     size_t head_note_len;                /* bytes in head_note */
     int last_mdb_rc;                     /* LMDB code of the last failed write */
     cairn_ledger_frontier_t tree;        /* right edge of the tree, and the batch's hashes */
+    cairn_ledger_receipt_cache_t b64;    /* base64 of the proof hashes receipts used last */
 };
 
 /* Maps an LMDB code of a write, remembering a failure's own description. */
@@ -560,9 +562,15 @@ int cairn_ledger_store_append(cairn_ledger_store_t *self, const cairn_ledger_rec
     leaf.topic = (char *)(rec->topic ? rec->topic : "");
     if (*key) {
         leaf.has_key = true;
-        cairn_sha256(key, strlen(key), leaf.key_sha256);
+        if (rec->key_sha256)
+            memcpy(leaf.key_sha256, rec->key_sha256, CAIRN_HASH_BYTES);
+        else
+            cairn_sha256(key, strlen(key), leaf.key_sha256);
     }
-    cairn_sha256(rec->record, rec->record_len, leaf.payload_sha256);
+    if (rec->record_sha256)
+        memcpy(leaf.payload_sha256, rec->record_sha256, CAIRN_HASH_BYTES);
+    else
+        cairn_sha256(rec->record, rec->record_len, leaf.payload_sha256);
     leaf.change = *change ? (char *)change : NULL;
     leaf.release = *release ? (char *)release : NULL;
     leaf.time_ms = rec->appended_at_ms > 0 ? (uint64_t)rec->appended_at_ms : 0;
@@ -845,8 +853,8 @@ int cairn_ledger_store_receipt(cairn_ledger_store_t *self, uint64_t index, char 
     int rc = cairn_ledger_store_prove(self, index, self->head_size, lh, proof, &count);
     if (rc < 0)
         return rc;
-    rc = cairn_tlog_proof_format(NULL, 0, index, proof, count, self->head_note, self->head_note_len,
-                                 proof_out, len_out);
+    rc = cairn_ledger_receipt_format(&self->b64, index, proof, count, self->head_note,
+                                     self->head_note_len, proof_out, len_out);
     if (rc == 0)
         *size_out = self->head_size;
     return rc;

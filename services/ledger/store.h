@@ -40,6 +40,10 @@ typedef struct {
     int64_t appended_at_ms; /* wall-clock time of the append (Unix ms) */
     const uint8_t *record;  /* the packed cairn.v1.Record: the payload, stored as is */
     size_t record_len;      /* length of record */
+    /* SHA-256 of record and of key when the caller has them (NULL: the store
+     * computes them), so that work can be done before the batch. */
+    const uint8_t *record_sha256;
+    const uint8_t *key_sha256;
 } cairn_ledger_record_t;
 
 /* Where an appended record landed. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cairn/error.h"
+#include "cairn/secret_file.h"
 #include "cairn/util.h"
 
 static void s_err(char *err, size_t errlen, const char *fmt, ...)
@@ -31,6 +32,11 @@ int cairn_secret_resolve(const char *spec, char **out, char *err, size_t errlen)
         spec = "";
     if (strncmp(spec, "file:", 5) == 0) {
         size_t len = 0;
+        char why[512];
+        if (cairn_secret_file_check(spec + 5, why, sizeof why) < 0) {
+            s_err(err, errlen, "secret file: %s", why);
+            return CAIRN_ECONFIG;
+        }
         int rc = cairn_read_file(spec + 5, 1024 * 1024, &value, &len);
         if (rc < 0) {
             s_err(err, errlen, "cannot read secret file %s: %s", spec + 5, cairn_strerror(rc));

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cairn/approval.h"
 #include "evaluate.h"
 #include "format.h"
+#include "signature.h"
 #include "sod.h"
 
 /* One open slot of a rule: filled by at most one person. */
@@ -151,6 +153,17 @@ static void s_expired_text(const cairn_policy_t *p, const cairn_facts_t *f,
         (long long)(v->expiry_ms / 3600000));
 }
 
+static void s_unsigned_text(const cairn_policy_t *p, const cairn_facts_t *f,
+                            const cairn_approval_view_t *v, char *buf, size_t len)
+{
+    const char *why = v->signature == CAIRN_SIG_NO_KEY ? "cannot be checked (no key for them)"
+                                                       : "is not signed";
+    cairn_format(buf, len,
+                 "%s's approval of %s %s, and policy %s requires signed approvals for this "
+                 "%s-risk change (approvals.require_signed); approve with `cairn approve --key`",
+                 v->src->user, f->change->id, why, p->name, cairn_risk_name(f->risk));
+}
+
 void cairn_approvals_void_reason(const cairn_policy_t *p, const cairn_facts_t *f,
                                  const cairn_approval_view_t *v, char *buf, size_t len)
 {
@@ -167,6 +180,10 @@ void cairn_approvals_void_reason(const cairn_policy_t *p, const cairn_facts_t *f
                      v->src->user, (unsigned long long)v->superseded_by);
     else if (strcmp(v->void_rule, "expiry") == 0)
         s_expired_text(p, f, v, buf, len);
+    else if (strcmp(v->void_rule, "signature") == 0)
+        cairn_signature_check(p, f->change, v->src, buf, len);
+    else if (strcmp(v->void_rule, "unsigned") == 0)
+        s_unsigned_text(p, f, v, buf, len);
     else if (v->void_sod)
         cairn_sod_violated(p, v->void_sod, f->change, v->src->user, buf, len);
 }
@@ -247,9 +264,13 @@ int cairn_approvals_evaluate(const cairn_policy_t *p, const cairn_facts_t *f, ca
 
     size_t persons = 0;
     int64_t expiry = cairn_policy_expiry_ms(p, f->risk);
+    a.signed_required =
+        p->require_signed && (cairn_when_empty(&p->require_signed_when) ||
+                              cairn_when_match(&p->require_signed_when, f) != CAIRN_WHEN_NO);
     for (size_t i = 0; i < c->n_approvals; i++) {
         cairn_approval_view_t *v = &a.views[a.n_views++];
         v->src = &c->approvals[i];
+        v->signature = (int)cairn_signature_check(p, c, v->src, NULL, 0);
         if (p->invalidate_on_new_commit && *c->commit_sha &&
             !cairn_change_is_commit(c, v->src->commit_sha)) {
             v->void_rule = "new_commit";
@@ -271,6 +292,13 @@ int cairn_approvals_evaluate(const cairn_policy_t *p, const cairn_facts_t *f, ca
                 a.any_sod_void = true;
             }
         }
+        if (!v->void_rule && v->signature == CAIRN_SIG_INVALID) {
+            v->void_rule = "signature";
+            a.any_forged = true;
+        }
+        if (!v->void_rule && !v->src->rejected && a.signed_required &&
+            v->signature != CAIRN_SIG_VALID)
+            v->void_rule = "unsigned";
         if (!v->void_rule && !v->src->rejected && expiry > 0) {
             if (v->src->at_ms > 0)
                 cairn_facts_until(f, v->src->at_ms + expiry);
@@ -329,7 +357,8 @@ static void s_roles_text(const cairn_strv_t *roles, char *buf, size_t len)
     }
 }
 
-/* "erin (dev), lee (tech_lead)" for the approvals that fill a rule. */
+/* "erin (dev, signed), sam (security, via servicenow, authenticated by
+ * webhook-signature)" for the approvals that fill a rule. */
 static void s_approvers_text(const cairn_approvals_t *a, const char *rule_id, char *buf, size_t len)
 {
     size_t used = 0;
@@ -338,8 +367,15 @@ static void s_approvers_text(const cairn_approvals_t *a, const char *rule_id, ch
         const cairn_approval_view_t *v = &a->views[i];
         if (!v->counted_rule || strcmp(v->counted_rule, rule_id) != 0)
             continue;
-        int n = cairn_format(buf + used, len - used, "%s%s (%s)", used ? ", " : "", v->src->user,
-                             v->counted_role ? v->counted_role : "?");
+        char via[200] = "";
+        const char *how = v->src->via ? v->src->via : "";
+        const char *paren = strstr(how, " (authenticated by ");
+        if (paren && cairn_approval_via_itsm_authenticated(how))
+            cairn_format(via, sizeof via, ", via %.*s, %.*s", (int)(paren - how), how,
+                         (int)(strlen(paren) - 3), paren + 2);
+        int n = cairn_format(buf + used, len - used, "%s%s (%s%s%s)", used ? ", " : "",
+                             v->src->user, v->counted_role ? v->counted_role : "?",
+                             v->signature == CAIRN_SIG_VALID ? ", signed" : "", via);
         if (n < 0)
             break;
         used += (size_t)n;
@@ -373,6 +409,39 @@ static int s_explain_sod(const cairn_approvals_t *a, const cairn_policy_t *p,
         if (!hit && rc == 0)
             rc = cairn_findings_reason(out, rule->id, CAIRN_RESULT_PASS,
                                        "no approval of %s breaks %s", c->id, rule->id);
+    }
+    return rc;
+}
+
+/* One reason per signed approval, and per approval voided for its
+ * signature or for being unsigned where signatures are required. */
+static int s_explain_signatures(const cairn_approvals_t *a, const cairn_policy_t *p,
+                                const cairn_facts_t *f, cairn_findings_t *out)
+{
+    int rc = 0;
+    for (size_t i = 0; i < a->n_views && rc == 0; i++) {
+        const cairn_approval_view_t *v = &a->views[i];
+        const char *vr = v->void_rule ? v->void_rule : "";
+        bool bad = strcmp(vr, "signature") == 0, missing = strcmp(vr, "unsigned") == 0;
+        char why[400];
+        why[0] = '\0';
+        if (bad || missing) {
+            if (out->render)
+                cairn_approvals_void_reason(p, f, v, why, sizeof why);
+            cairn_result_t r = a->satisfied ? CAIRN_RESULT_VOID
+                               : bad        ? CAIRN_RESULT_FAIL
+                                            : CAIRN_RESULT_MISSING;
+            rc = cairn_findings_reason(out, vr, r, "%s", why);
+        } else if (v->signature == CAIRN_SIG_VALID) {
+            rc = cairn_findings_reason(out, "signature", CAIRN_RESULT_PASS,
+                                       "%s's %s of %s is signed with %s's key %s", v->src->user,
+                                       v->src->rejected ? "rejection" : "approval", f->change->id,
+                                       v->src->user, v->src->key);
+        } else if (v->signature == CAIRN_SIG_NO_KEY) {
+            if (out->render)
+                cairn_signature_check(p, f->change, v->src, why, sizeof why);
+            rc = cairn_findings_reason(out, "signature", CAIRN_RESULT_SKIP, "%s", why);
+        }
     }
     return rc;
 }
@@ -438,7 +507,7 @@ int cairn_approvals_explain(const cairn_approvals_t *a, const cairn_policy_t *p,
 {
     int rc = 0;
     const cairn_change_t *c = f->change;
-    if ((rc = s_explain_sod(a, p, f, out)) < 0)
+    if ((rc = s_explain_sod(a, p, f, out)) < 0 || (rc = s_explain_signatures(a, p, f, out)) < 0)
         return rc;
     for (size_t i = 0; i < a->n_views; i++) {
         const cairn_approval_view_t *view = &a->views[i];
@@ -475,7 +544,7 @@ int cairn_approvals_explain(const cairn_approvals_t *a, const cairn_policy_t *p,
     }
     if ((rc = s_explain_rules(a, f, out)) < 0)
         return rc;
-    if (a->any_rejected || (!a->satisfied && a->any_sod_void))
+    if (a->any_rejected || (!a->satisfied && (a->any_sod_void || a->any_forged)))
         *decision = cairn_decision_worst(*decision, CAIRN__V1__DECISION__DECISION_DENY);
     else if (!a->satisfied)
         *decision = cairn_decision_worst(*decision, CAIRN__V1__DECISION__DECISION_PENDING);
@@ -504,14 +573,17 @@ int cairn_approvals_messages(const cairn_approvals_t *a, const cairn_policy_t *p
         msg->index = src->index;
         msg->void_ = view->void_rule || rejected;
         msg->void_rule = (char *)(rejected ? "rejected" : (view->void_rule ? view->void_rule : ""));
-        char why[300];
+        char why[512];
         why[0] = '\0';
         if (rejected)
             cairn_format(why, sizeof why, "%s rejected the change", src->user);
         else if (view->void_rule)
-            cairn_approvals_void_reason(p, f, view, why, 256);
+            cairn_approvals_void_reason(p, f, view, why, sizeof why);
         if (!(msg->void_reason = cairn_arena_strdup(arena, why)))
             return -ENOMEM;
+        msg->signature_verified = view->signature == CAIRN_SIG_VALID;
+        msg->key = src->key ? src->key : "";
+        msg->via = src->via ? src->via : "";
         list[i] = msg;
     }
     *out = list;

@@ -4,7 +4,10 @@
  * An approval is void when it was given for an older commit (invalidate_on:
  * [new_commit]), is older than the same person's latest decision
  * (superseded), breaks a separation-of-duties rule, or has expired
- * (approvals.expiry for the change's risk, counted from when it was given);
+ * (approvals.expiry for the change's risk, counted from when it was given),
+ * carries a signature that does not verify with the approver's key in the
+ * policy ("signature", signature.h), or is an unsigned grant where
+ * approvals.require_signed applies ("unsigned");
  * void approvals are kept and shown, never counted. A person fills slots of
  * the roles they hold, and of a role delegated to them (roles.<r>.delegate)
  * when the approval was given before the delegation's `until` and the
@@ -38,6 +41,7 @@ typedef struct {
     const char *counted_role;             /* role it fills that slot as, or NULL */
     const cairn_delegation_t *delegation; /* the delegation it counted by, or NULL */
     int64_t expires_ms;                   /* when it expires (0: never) */
+    int signature;                        /* cairn_sig_status_t of its signature */
 } cairn_approval_view_t;
 
 /* One approval rule's standing. */
@@ -54,6 +58,8 @@ typedef struct {
     size_t n_rules;
     bool satisfied;        /* every applying rule has every slot filled */
     bool any_sod_void;     /* some approval was voided by separation of duties */
+    bool any_forged;       /* some approval was voided by a signature that does not verify */
+    bool signed_required;  /* approvals.require_signed applies to this change */
     bool any_rejected;     /* a valid person rejected the current commit */
     int64_t expires_at_ms; /* earliest expiry of a counted approval (0: none) */
     const cairn_approval_view_t *expires_first; /* that approval */
@@ -80,7 +86,7 @@ void cairn_approvals_void_reason(const cairn_policy_t *p, const cairn_facts_t *f
 
 /* Adds the reasons and obligations to out and raises *decision: a
  * rejection, or unsatisfied rules with an approval voided by separation of
- * duties -> deny; otherwise unsatisfied -> pending. */
+ * duties or by a bad signature -> deny; otherwise unsatisfied -> pending. */
 int cairn_approvals_explain(const cairn_approvals_t *self, const cairn_policy_t *p,
                             const cairn_facts_t *f, cairn_findings_t *out,
                             Cairn__V1__Decision *decision);

@@ -16,6 +16,9 @@
  * - approvals: events with governance.approver and approval_decision; bound
  *   to the commit they name, else to the change's commit at that moment.
  *   A person's newer decision on the same commit replaces the older one.
+ *   A signed approval keeps its signature, key and signed time (checked by
+ *   signature.c when evaluated) and counts from the earlier of its signed
+ *   and received times; every approval notes how it arrived (via).
  * - evidence: the latest event per Evidence.kind (kinds longer than
  *   CAIRN_EVIDENCE_KIND_MAX are not evidence any gate can ask for). */
 #include "change.h"
@@ -23,6 +26,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cairn/approval.h"
+#include "cairn/util.h"
 
 int cairn_change_set(char **field, const char *value)
 {
@@ -90,6 +96,10 @@ static void s_approval_free(cairn_change_approval_t *a)
     free(a->user);
     free(a->role);
     free(a->commit_sha);
+    free(a->signature);
+    free(a->key);
+    free(a->signed_at);
+    free(a->via);
 }
 
 static void s_evidence_free(cairn_change_evidence_t *e)
@@ -139,7 +149,11 @@ int cairn_change_add_approval(cairn_change_t *self, const cairn_change_approval_
     cairn_change_approval_t copy = {.index = a->index, .rejected = a->rejected, .at_ms = a->at_ms};
     if (!(copy.user = strdup(a->user ? a->user : "")) ||
         !(copy.role = strdup(a->role ? a->role : "")) ||
-        !(copy.commit_sha = strdup(a->commit_sha ? a->commit_sha : ""))) {
+        !(copy.commit_sha = strdup(a->commit_sha ? a->commit_sha : "")) ||
+        !(copy.signature = strdup(a->signature ? a->signature : "")) ||
+        !(copy.key = strdup(a->key ? a->key : "")) ||
+        !(copy.signed_at = strdup(a->signed_at ? a->signed_at : "")) ||
+        !(copy.via = strdup(a->via ? a->via : ""))) {
         s_approval_free(&copy);
         return -ENOMEM;
     }
@@ -328,6 +342,8 @@ int cairn_change_apply_event(cairn_change_t *self, const Cairn__V1__Event *ev, u
         s_revoke(self, gov->approver,
                  corr && s_set(corr->commit_sha) ? corr->commit_sha : self->commit_sha);
     } else if (approval) {
+        char via[160];
+        cairn_approval_via(ev->ingest_source, ev->authenticated_by, via, sizeof via);
         cairn_change_approval_t a = {
             .user = gov->approver,
             .role = gov->approver_role,
@@ -335,7 +351,18 @@ int cairn_change_apply_event(cairn_change_t *self, const Cairn__V1__Event *ev, u
             .index = index,
             .rejected = strcmp(gov->approval_decision, "granted") != 0,
             .at_ms = ev->received_at_ms,
+            .signature = gov->approval_signature,
+            .key = gov->approval_key,
+            .signed_at = gov->approval_signed_at,
+            .via = via,
         };
+        /* A signed approval was given when it was signed, if that is
+         * earlier: replaying it later never makes it younger. */
+        int64_t signed_ms = 0;
+        if (s_set(gov->approval_signature) && s_set(gov->approval_signed_at) &&
+            cairn_parse_time(gov->approval_signed_at, &signed_ms) == 0 && signed_ms > 0 &&
+            (a.at_ms <= 0 || signed_ms < a.at_ms))
+            a.at_ms = signed_ms;
         if ((rc = cairn_change_add_approval(self, &a)) < 0)
             return rc;
     } else {

@@ -25,7 +25,11 @@ typedef struct {
     char *commit_sha; /* commit the approval was given for ("" if unknown) */
     uint64_t index;   /* ledger index of the approval event */
     bool rejected;    /* a rejection rather than a grant */
-    int64_t at_ms;    /* when it was given: the approval event's received time */
+    int64_t at_ms;    /* when it was given: the received time, or the earlier signed time */
+    char *signature;  /* base64(key id || signature) of the approval statement ("" unsigned) */
+    char *key;        /* "<name>+<hex8 key id>" the approval says it was signed with ("") */
+    char *signed_at;  /* the signed time, RFC 3339 as signed ("") */
+    char *via;        /* how it arrived: "servicenow (authenticated by ...)" ("" unknown) */
 } cairn_change_approval_t;
 
 typedef struct {

@@ -18,6 +18,7 @@
 #include "follower.h"
 #include "keys.h"
 #include "ledger_link.h"
+#include "partition.h"
 #include "policy_load.h"
 #include "policy_slot.h"
 #include "query.h"
@@ -33,6 +34,8 @@
 struct cairn_policy_engine_t {
     char *policy_file;                               /* policy.file ("" = built-in) */
     char *query_endpoint;                            /* bus.policy_query */
+    char *partition_endpoints;                       /* policy.partition_endpoints */
+    cairn_partition_t partition;                     /* the changes this instance evaluates */
     cairn_policy_slot_t *slot;                       /* the policy in force */
     cairn_state_t *state;                            /* change state + next index */
     cairn_ledger_link_t *link;                       /* appends and replays */
@@ -329,9 +332,20 @@ static int s_apply(void *arg, const Cairn__V1__Entry *entry)
         return s_skip(self, entry->index);
     }
     const char *id = cairn_codec_record_change(rec);
-    int rc = cairn_drift_check(self->drift, entry, rec);
+    bool mine = cairn_partition_owns(&self->partition, id);
+    int rc = mine ? cairn_drift_check(self->drift, entry, rec) : 0;
     if (rc < 0) {
         /* the drift alert was not appended: the entry is offered again */
+    } else if (!mine) {
+        /* Another partition's change (partition.h): only the overdue
+         * reviews of this instance's own changes fall due at its time. */
+        if (rec->body_case == CAIRN__V1__RECORD__BODY_EVENT) {
+            cairn_policy_t *p = cairn_policy_slot_get(self->slot);
+            rc = s_due_reviews(self, p, entry, rec->event, id);
+            cairn_policy_unref(&p);
+        }
+        if (rc == 0)
+            rc = s_skip(self, entry->index);
     } else if (rec->body_case != CAIRN__V1__RECORD__BODY_EVENT || !*id) {
         if (rec->body_case == CAIRN__V1__RECORD__BODY_EVENT) {
             cairn_policy_t *p = cairn_policy_slot_get(self->slot);
@@ -359,6 +373,24 @@ static int s_apply(void *arg, const Cairn__V1__Entry *entry)
 
 /* ---- lifetime --------------------------------------------------------------- */
 
+/* policy.partition, checked against policy.partition_endpoints. */
+static int s_partition(const cairn_config_t *config, const char *endpoints, cairn_partition_t *out)
+{
+    const char *text = cairn_config_str(config, "policy.partition");
+    if (cairn_partition_parse(text, out) < 0) {
+        CAIRN_ERROR("invalid policy.partition: write i/N with 0 <= i < N (e.g. 0/2)",
+                    "value=%s max=%d", cairn_log_quote(text), CAIRN_PARTITION_MAX);
+        return CAIRN_ECONFIG;
+    }
+    size_t n = cairn_partition_endpoint_count(endpoints);
+    if (n && n != out->count) {
+        CAIRN_ERROR("policy.partition_endpoints must list one query endpoint per partition",
+                    "partitions=%" PRIu32 " endpoints=%zu", out->count, n);
+        return CAIRN_ECONFIG;
+    }
+    return 0;
+}
+
 int cairn_policy_engine_new(const cairn_config_t *config, cairn_policy_engine_t **out)
 {
     cairn_policy_t *policy = NULL;
@@ -369,7 +401,10 @@ int cairn_policy_engine_new(const cairn_config_t *config, cairn_policy_engine_t 
     const char *state_path = cairn_config_str(config, "policy.state_path");
     self->policy_file = strdup(cairn_config_str(config, "policy.file"));
     self->query_endpoint = strdup(cairn_config_str(config, "bus.policy_query"));
-    if (!self->policy_file || !self->query_endpoint)
+    self->partition_endpoints = strdup(cairn_config_str(config, "policy.partition_endpoints"));
+    if (!self->policy_file || !self->query_endpoint || !self->partition_endpoints)
+        goto fail;
+    if ((rc = s_partition(config, self->partition_endpoints, &self->partition)) < 0)
         goto fail;
     if ((rc = s_load_policy(self->policy_file, &policy)) < 0)
         goto fail;
@@ -414,15 +449,17 @@ int cairn_policy_engine_new(const cairn_config_t *config, cairn_policy_engine_t 
         goto fail;
     }
     if ((rc = cairn_query_new(self->query_endpoint, self->state, self->slot, self->cache,
-                              &self->query)) < 0) {
+                              &self->partition, self->partition_endpoints, &self->query)) < 0) {
         CAIRN_ERROR("cannot bind the policy query socket", "endpoint=%s error=%s",
                     cairn_log_quote(self->query_endpoint), cairn_log_quote(cairn_strerror(rc)));
         goto fail;
     }
-    CAIRN_INFO("policy listening", "query=%s stream=%s ledger=%s state=%s next=%" PRIu64,
-               cairn_log_quote(self->query_endpoint), cairn_log_quote(stream),
-               cairn_log_quote(cairn_config_str(config, "bus.ledger_api")),
-               cairn_log_quote(state_path), self->applied_next);
+    CAIRN_INFO(
+        "policy listening",
+        "query=%s stream=%s ledger=%s state=%s next=%" PRIu64 " partition=%" PRIu32 "/%" PRIu32,
+        cairn_log_quote(self->query_endpoint), cairn_log_quote(stream),
+        cairn_log_quote(cairn_config_str(config, "bus.ledger_api")), cairn_log_quote(state_path),
+        self->applied_next, self->partition.index, self->partition.count);
     *out = self;
     return 0;
 fail:
@@ -458,6 +495,7 @@ void cairn_policy_engine_destroy(cairn_policy_engine_t **self_p)
     cairn_policy_slot_destroy(&self->slot);
     free(self->policy_file);
     free(self->query_endpoint);
+    free(self->partition_endpoints);
     free(self);
     *self_p = NULL;
 }

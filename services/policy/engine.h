@@ -13,7 +13,8 @@
  * they hold. If the ledger does not acknowledge, nothing is committed and the
  * entry is retried; the idempotency keys make the retry safe. Verdicts,
  * alerts and receipts on the stream are skipped (they never trigger
- * evaluation). */
+ * evaluation). With policy.partition = "i/N" the engine handles only its
+ * partition's changes (partition.h) and skips the others' entries. */
 #ifndef CAIRN_POLICY_ENGINE_H
 #define CAIRN_POLICY_ENGINE_H
 

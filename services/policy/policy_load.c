@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/approval.h"
 #include "cairn/config.h"
 #include "cairn/error.h"
 #include "cairn/util.h"
@@ -617,6 +618,90 @@ static void s_delegations(s_ctx_t *c, struct fy_node *n, const char *path, cairn
     }
 }
 
+/* An approver key of user written at n; added to the policy's keys. */
+static void s_member_key(s_ctx_t *c, struct fy_node *n, const char *path, const char *user)
+{
+    char buf[512], err[S_MSG];
+    cairn_note_verifier_t *v = NULL;
+    if (!s_text(c, n, path, buf, sizeof buf))
+        return;
+    if (cairn_approval_key_parse(user, buf, &v, err, sizeof err) < 0) {
+        s_err(c, n, "%s: %s", path, err);
+        return;
+    }
+    cairn_policy_t *p = c->p;
+    for (size_t i = 0; i < p->n_approver_keys; i++)
+        if (strcmp(p->approver_keys[i].user, user) == 0 &&
+            cairn_note_verifier_keyid(p->approver_keys[i].verifier) ==
+                cairn_note_verifier_keyid(v)) {
+            cairn_note_verifier_destroy(&v); /* the same key listed in another role */
+            return;
+        }
+    cairn_approver_key_t *grown =
+        realloc(p->approver_keys, (p->n_approver_keys + 1) * sizeof *grown);
+    const char *u = cairn_arena_strdup(p->arena, user);
+    const char *t = cairn_arena_strdup(p->arena, buf);
+    if (grown)
+        p->approver_keys = grown;
+    if (!grown || !u || !t) {
+        cairn_note_verifier_destroy(&v);
+        s_oom(c);
+        return;
+    }
+    grown[p->n_approver_keys++] = (cairn_approver_key_t){u, t, v};
+}
+
+/* roles.<name>.users: names, or {name, key} for a member with a signing key
+ * (key: one key or a list, for rotation). */
+static void s_members(s_ctx_t *c, struct fy_node *n, const char *path, cairn_strv_t *out)
+{
+    static const char *const keys[] = {"name", "key", "description", NULL};
+    if (!n || !fy_node_is_sequence(n)) {
+        s_err(c, n, "%s must be a list, e.g. [dana, {name: erin, key: \"erin+...\"}]", path);
+        return;
+    }
+    size_t count = s_seq_count(n);
+    const char **items = s_alloc(c, count + 1, sizeof *items);
+    if (!items)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; i < count; i++) {
+        struct fy_node *item = fy_node_sequence_get_by_index(n, (int)i);
+        char ipath[S_PATH], sub[S_PATH];
+        s_idx(ipath, path, (int)i);
+        if (!item || !fy_node_is_mapping(item)) {
+            const char *name = s_str(c, item, ipath);
+            if (name)
+                items[k++] = name;
+            continue;
+        }
+        s_check_keys(c, item, ipath, keys);
+        struct fy_node *nm = s_get(item, "name");
+        s_sub(sub, ipath, "name");
+        const char *name = NULL;
+        if (!nm)
+            s_err(c, item, "missing key 'name' in %s (the member's user name)", ipath);
+        else
+            name = s_str(c, nm, sub);
+        if (!name)
+            continue;
+        items[k++] = name;
+        struct fy_node *key = s_get(item, "key");
+        s_sub(sub, ipath, "key");
+        if (key && fy_node_is_sequence(key)) {
+            for (size_t j = 0; j < s_seq_count(key); j++) {
+                char kpath[S_PATH];
+                s_idx(kpath, sub, (int)j);
+                s_member_key(c, fy_node_sequence_get_by_index(key, (int)j), kpath, name);
+            }
+        } else if (key) {
+            s_member_key(c, key, sub, name);
+        }
+    }
+    out->items = items;
+    out->count = k;
+}
+
 static void s_roles(s_ctx_t *c, struct fy_node *n)
 {
     if (s_expect_map(c, n, "roles") < 0)
@@ -647,7 +732,7 @@ static void s_roles(s_ctx_t *c, struct fy_node *n)
         char sub[S_PATH];
         if (u) {
             s_sub(sub, path, "users");
-            s_strv(c, u, sub, &r->users);
+            s_members(c, u, sub, &r->users);
         }
         struct fy_node *kind = s_get(v, "kind");
         if (kind) {
@@ -976,7 +1061,7 @@ static void s_approvals(s_ctx_t *c, struct fy_node *n)
     if (s_expect_map(c, n, "approvals") < 0)
         return;
     static const char *const keys[] = {"distinct_persons", "invalidate_on", "expiry", "rules",
-                                       NULL};
+                                       "require_signed",   NULL};
     static const char *const invalidators[] = {"new_commit", NULL};
     s_check_keys(c, n, "approvals", keys);
     struct fy_node *v;
@@ -1008,6 +1093,21 @@ static void s_approvals(s_ctx_t *c, struct fy_node *n)
     }
     if ((v = s_get(n, "rules")) != NULL)
         s_approval_rules(c, v);
+    /* require_signed (extension): true, or the `when:` of the changes whose
+     * approvals must be signed, e.g. { risk_min: high }. */
+    c->p->require_signed_when.risk_min = c->p->require_signed_when.risk_max = CAIRN_RISK_UNSET;
+    if ((v = s_get(n, "require_signed")) != NULL) {
+        if (fy_node_is_mapping(v)) {
+            s_when(c, v, "approvals.require_signed", &c->p->require_signed_when);
+            c->p->require_signed = true;
+        } else if (fy_node_is_scalar(v) && !s_is_null(v)) {
+            s_bool(c, v, "approvals.require_signed", &c->p->require_signed);
+        } else {
+            s_err(c, v,
+                  "approvals.require_signed must be true, false, or the changes it covers as "
+                  "a when: mapping, e.g. { risk_min: high }");
+        }
+    }
 }
 
 static const cairn_approval_rule_t *s_approval_rule(const cairn_policy_t *p, const char *id)
@@ -1622,6 +1722,41 @@ static void s_flush(s_ctx_t *c, cairn_errlist_t *errs)
     c->n_problems = c->cap = 0;
 }
 
+/* Most nodes a policy may stand for once its aliases are followed, and the
+ * deepest nesting: a few anchors and aliases can otherwise describe an
+ * exponentially large document ("billion laughs"). Real policies are a few
+ * thousand nodes, a dozen levels deep. */
+#define S_MAX_EXPANDED_NODES 200000
+#define S_MAX_DEPTH 64
+
+/* Counts the nodes under n with aliases followed, as resolving would copy
+ * them; -1 as soon as a limit is passed (or an alias is dangling). */
+static int s_expanded(struct fy_node *n, size_t *count, int depth)
+{
+    if (!n)
+        return 0;
+    if (++*count > S_MAX_EXPANDED_NODES || depth > S_MAX_DEPTH)
+        return -1;
+    if (fy_node_is_alias(n)) {
+        struct fy_node *target = fy_node_resolve_alias(n);
+        return target ? s_expanded(target, count, depth + 1) : -1;
+    }
+    void *it = NULL;
+    if (fy_node_is_sequence(n)) {
+        struct fy_node *item;
+        while ((item = fy_node_sequence_iterate(n, &it)) != NULL)
+            if (s_expanded(item, count, depth + 1) < 0)
+                return -1;
+    } else if (fy_node_is_mapping(n)) {
+        struct fy_node_pair *pair;
+        while ((pair = fy_node_mapping_iterate(n, &it)) != NULL)
+            if (s_expanded(fy_node_pair_key(pair), count, depth + 1) < 0 ||
+                s_expanded(fy_node_pair_value(pair), count, depth + 1) < 0)
+                return -1;
+    }
+    return 0;
+}
+
 int cairn_policy_load_string(const char *name, const char *text, size_t len, cairn_errlist_t *errs,
                              cairn_policy_t **out)
 {
@@ -1644,11 +1779,14 @@ int cairn_policy_load_string(const char *name, const char *text, size_t len, cai
     }
     fy_diag_set_collect_errors(diag, true);
     struct fy_parse_cfg cfg = {
-        .flags = FYPCF_QUIET | FYPCF_RESOLVE_DOCUMENT | FYPCF_DISABLE_MMAP_OPT,
+        .flags = FYPCF_QUIET | FYPCF_DISABLE_MMAP_OPT, /* resolved below, once bounded */
         .diag = diag,
     };
-    doc = fy_document_build_from_string(&cfg, text, len);
-    if (!doc) {
+    /* YAML is Unicode text; libfyaml can loop forever on some invalid
+     * UTF-8, so it never sees any. */
+    if (!cairn_utf8_valid(text, len))
+        s_add(&c, 0, 0, "not valid UTF-8 text (a policy is a UTF-8 YAML file)");
+    else if ((doc = fy_document_build_from_string(&cfg, text, len)) == NULL) {
         void *it = NULL;
         struct fy_diag_error *e;
         int any = 0;
@@ -1661,7 +1799,15 @@ int cairn_policy_load_string(const char *name, const char *text, size_t len, cai
         if (!any)
             s_add(&c, 0, 0, "not valid YAML");
     } else {
-        s_walk(&c, fy_document_root(doc));
+        size_t nodes = 0;
+        if (s_expanded(fy_document_root(doc), &nodes, 0) < 0)
+            s_add(&c, 0, 0,
+                  "the policy nests deeper than 64 levels or its aliases expand to more than "
+                  "200000 nodes");
+        else if (fy_document_resolve(doc) != 0)
+            s_add(&c, 0, 0, "the policy's anchors and aliases cannot be resolved");
+        else
+            s_walk(&c, fy_document_root(doc));
     }
 
     if (c.oom) {

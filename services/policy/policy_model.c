@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/note.h"
+
 bool cairn_strv_contains(const cairn_strv_t *v, const char *s)
 {
     for (size_t i = 0; i < v->count; i++)
@@ -64,8 +66,19 @@ void cairn_policy_unref(cairn_policy_t **self_p)
     if (atomic_fetch_sub(&self->refs, 1) != 1)
         return;
     cairn_tz_destroy(&self->tz);
+    for (size_t i = 0; i < self->n_approver_keys; i++)
+        cairn_note_verifier_destroy(&self->approver_keys[i].verifier);
+    free(self->approver_keys);
     cairn_arena_destroy(&self->arena);
     free(self);
+}
+
+bool cairn_policy_user_has_key(const cairn_policy_t *self, const char *user)
+{
+    for (size_t i = 0; i < self->n_approver_keys; i++)
+        if (strcmp(self->approver_keys[i].user, user) == 0)
+            return true;
+    return false;
 }
 
 const cairn_role_t *cairn_policy_role(const cairn_policy_t *self, const char *name)

@@ -73,6 +73,14 @@ typedef struct {
     size_t n_delegations;
 } cairn_role_t;
 
+/* roles.<r>.users[] {name, key} (extension): an approver's Ed25519 public
+ * key; signed approvals by that person are checked against it. */
+typedef struct {
+    const char *user;                      /* the member it belongs to */
+    const char *text;                      /* the key as written in the policy */
+    struct cairn_note_verifier *verifier;  /* parsed, named after user (owned by the policy) */
+} cairn_approver_key_t;
+
 /* data_classes.<name> (extension): paths that put a change in the class. */
 typedef struct {
     const char *name;   /* e.g. "PII" */
@@ -255,6 +263,11 @@ typedef struct cairn_policy_t {
     int64_t expiry_ms[CAIRN_RISK_LEVELS]; /* approvals.expiry per risk (0 = none) */
     cairn_approval_rule_t *approval_rules;
     size_t n_approval_rules;
+    bool require_signed;            /* approvals.require_signed (extension) is in force ... */
+    cairn_when_t require_signed_when; /* ... for changes it matches (empty: all) */
+
+    cairn_approver_key_t *approver_keys; /* every member's key, in file order (malloc'd) */
+    size_t n_approver_keys;
 
     cairn_sod_rule_t *sod;
     size_t n_sod;
@@ -302,6 +315,9 @@ const cairn_change_type_t *cairn_policy_change_type(const cairn_policy_t *self, 
 /* The approval expiry for a risk level: its own entry, else the nearest
  * lower level's; 0 when none applies. */
 int64_t cairn_policy_expiry_ms(const cairn_policy_t *self, cairn_risk_t risk);
+
+/* Whether the policy holds at least one key for user. */
+bool cairn_policy_user_has_key(const cairn_policy_t *self, const char *user);
 
 /* Gate names joined by ", " into buf (for error sentences). */
 void cairn_policy_gate_list(const cairn_policy_t *self, char *buf, size_t len);

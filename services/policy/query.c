@@ -17,6 +17,7 @@
 #include "cairn/log.h"
 #include "cairn/util.h"
 #include "evaluate.h"
+#include "partition.h"
 
 struct cairn_query_t {
     zactor_t *actor;              /* the thread serving the ROUTER socket */
@@ -24,6 +25,8 @@ struct cairn_query_t {
     cairn_state_t *state;         /* read-only use (not owned) */
     cairn_policy_slot_t *slot;    /* policy in force (not owned) */
     cairn_verdict_cache_t *cache; /* verdicts already computed (not owned; may be NULL) */
+    cairn_partition_t partition;  /* the changes this instance holds */
+    const char *endpoints;        /* policy.partition_endpoints (not owned) */
     int bind_rc;                  /* result of binding, set by the thread */
 };
 
@@ -243,8 +246,11 @@ static void s_serve_one(cairn_query_t *self, zsock_t *router)
             CAIRN_WARN("dropped a malformed query message", NULL);
         return;
     }
-    rc = cairn_query_answer(self->state, self->slot, self->cache, payload, len, cairn_now_ms(),
-                            &reply, &reply_len);
+    rc = cairn_partition_redirect(&self->partition, self->endpoints, self->state, payload, len,
+                                  &reply, &reply_len);
+    if (rc == 0)
+        rc = cairn_query_answer(self->state, self->slot, self->cache, payload, len, cairn_now_ms(),
+                                &reply, &reply_len);
     free(payload);
     if (rc < 0) {
         CAIRN_ERROR("cannot answer a query", "error=%s", cairn_log_quote(cairn_strerror(rc)));
@@ -286,12 +292,15 @@ static void s_actor(zsock_t *pipe, void *arg)
 }
 
 int cairn_query_new(const char *endpoint, cairn_state_t *state, cairn_policy_slot_t *slot,
-                    cairn_verdict_cache_t *cache, cairn_query_t **out)
+                    cairn_verdict_cache_t *cache, const cairn_partition_t *partition,
+                    const char *endpoints, cairn_query_t **out)
 {
     cairn_query_t *self = calloc(1, sizeof *self);
     if (!self)
         return -ENOMEM;
     self->endpoint = endpoint;
+    self->partition = partition ? *partition : (cairn_partition_t){0, 1};
+    self->endpoints = endpoints ? endpoints : "";
     self->state = state;
     self->slot = slot;
     self->cache = cache;

@@ -15,13 +15,17 @@
  * "sha:<commit>", "pr:<repo>#<n>", ...); the reply names the change found
  * (Verdict.change_id, ChangeStatus.change_id). Every reply carries
  * applied_index, the next ledger index the policy will apply, so a client
- * can tell whether its event has been seen. */
+ * can tell whether its event has been seen.
+ * An instance that holds one partition of the changes (partition.h) answers
+ * a key that names none of its changes and belongs to another partition
+ * with status CAIRN_EPARTITION. */
 #ifndef CAIRN_POLICY_QUERY_H
 #define CAIRN_POLICY_QUERY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "partition.h"
 #include "policy_slot.h"
 #include "state.h"
 #include "verdict_cache.h"
@@ -29,9 +33,13 @@
 typedef struct cairn_query_t cairn_query_t;
 
 /* Binds endpoint and starts the query thread. state, slot and cache (may
- * be NULL: no cache) are not owned and must outlive the query server. */
+ * be NULL: no cache) are not owned and must outlive the query server.
+ * partition (copied; NULL: all changes) and endpoints
+ * (policy.partition_endpoints, not owned; may be NULL) select the changes
+ * this instance answers for. */
 int cairn_query_new(const char *endpoint, cairn_state_t *state, cairn_policy_slot_t *slot,
-                    cairn_verdict_cache_t *cache, cairn_query_t **out);
+                    cairn_verdict_cache_t *cache, const cairn_partition_t *partition,
+                    const char *endpoints, cairn_query_t **out);
 void cairn_query_destroy(cairn_query_t **self_p);
 
 /* Answers one encoded PolicyRequest at now_ms (the thread's work, exposed

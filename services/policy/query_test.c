@@ -47,7 +47,7 @@ static int s_setup(void **state)
     cairn_change_evidence_t t = {
         .kind = "test_report", .index = 1, .commit_sha = "", .outcome = "success", .passed = 3};
     cairn_change_put_evidence(c, &t);
-    cairn_change_approval_t a = {"dana", "", "abc", 2, false, 0};
+    cairn_change_approval_t a = {"dana", "", "abc", 2, false, 0, NULL, NULL, NULL, NULL};
     cairn_change_add_approval(c, &a);
     cairn_change_add_input(c, 0);
     cairn_change_add_input(c, 1);

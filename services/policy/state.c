@@ -19,7 +19,7 @@
 #define S_MAP_SIZE ((size_t)1 << 30)
 #define S_NEXT_KEY "next_index"
 #define S_LAYOUT_KEY "layout"
-#define S_LAYOUT 3
+#define S_LAYOUT 4
 #define S_KEY_MAX 511 /* LMDB's default maximum key size */
 
 struct cairn_state_t {
@@ -178,6 +178,10 @@ static int s_to_msg(const cairn_change_t *c, s_msg_t *m)
         x->index = a->index;
         x->rejected = a->rejected;
         x->at_ms = a->at_ms;
+        x->signature = a->signature;
+        x->key = a->key;
+        x->signed_at = a->signed_at;
+        x->via = a->via;
         m->app[i] = x;
     }
     s->approvals = m->app;
@@ -346,8 +350,9 @@ static int s_from_msg(const Cairn__V1__PolicyStateChange *s, cairn_change_t *c)
     c->deployed_at_ms = s->deployed_at_ms;
     for (size_t i = 0; i < s->n_approvals; i++) {
         const Cairn__V1__PolicyStateApproval *a = s->approvals[i];
-        cairn_change_approval_t ap = {a->user,  a->role,     a->commit_sha,
-                                      a->index, a->rejected, a->at_ms};
+        cairn_change_approval_t ap = {a->user,      a->role,  a->commit_sha, a->index,
+                                      a->rejected,  a->at_ms, a->signature,  a->key,
+                                      a->signed_at, a->via};
         if ((rc = cairn_change_add_approval(c, &ap)) < 0)
             return rc;
     }

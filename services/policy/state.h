@@ -6,7 +6,7 @@
  *
  * Layout (values are protobuf, through the codecs):
  *   meta    "next_index"   -> u64 (8 bytes, big-endian)
- *   meta    "layout"       -> u64: 3. A store without it (or another value)
+ *   meta    "layout"       -> u64: 4. A store without it (or another value)
  *                             was written by an older daemon: it is emptied
  *                             when opened and re-derived from the ledger.
  *   changes "s" 0 <id>     -> PolicyStateChange (proto/cairn/v1/policy_state.proto):

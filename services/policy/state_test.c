@@ -69,8 +69,8 @@ static cairn_change_t *s_sample(const char *id)
     c->deployed_at_ms = 1795600900000LL;
     c->review_due_ms = 1795860100000LL;
     c->expiry_warned_ms = 1795687200000LL;
-    cairn_change_approval_t a1 = {"erin", "dev", "abc123", 7, false, 1795600700000LL};
-    cairn_change_approval_t a2 = {"lee", "", "abc123", 9, true, 1795600750000LL};
+    cairn_change_approval_t a1 = {"erin", "dev", "abc123", 7, false, 1795600700000LL, NULL, NULL, NULL, NULL};
+    cairn_change_approval_t a2 = {"lee", "", "abc123", 9, true, 1795600750000LL, NULL, NULL, NULL, NULL};
     assert_int_equal(cairn_change_add_approval(c, &a1), 0);
     assert_int_equal(cairn_change_add_approval(c, &a2), 0);
     cairn_change_evidence_t t = {.kind = "test_report",
@@ -213,9 +213,9 @@ static void an_approval_replaces_the_same_persons_earlier_decision(void **state)
 {
     (void)state;
     cairn_change_t *c = cairn_change_new("CHG-2");
-    cairn_change_approval_t no = {"erin", "", "abc", 3, true, 0};
-    cairn_change_approval_t yes = {"erin", "", "abc", 4, false, 0};
-    cairn_change_approval_t other = {"erin", "", "def", 5, false, 0};
+    cairn_change_approval_t no = {"erin", "", "abc", 3, true, 0, NULL, NULL, NULL, NULL};
+    cairn_change_approval_t yes = {"erin", "", "abc", 4, false, 0, NULL, NULL, NULL, NULL};
+    cairn_change_approval_t other = {"erin", "", "def", 5, false, 0, NULL, NULL, NULL, NULL};
     assert_int_equal(cairn_change_add_approval(c, &no), 0);
     assert_int_equal(cairn_change_add_approval(c, &yes), 0);
     assert_int_equal(c->n_approvals, 1);

@@ -116,6 +116,35 @@ static void the_format_example_test_passes(void **state)
     cairn_policy_unref(&p);
 }
 
+/* Signed approvals end to end through ingest's normalizer: the signature
+ * fields of the approval events' data reach the policy, which checks them
+ * against the role directory's keys. */
+static void the_signed_approval_examples_pass(void **state)
+{
+    (void)state;
+    char path[1024];
+    s_src(path, sizeof path, "signed.yaml");
+    cairn_policy_t *p = s_load_file(path);
+    assert_int_equal(p->n_tests, 5);
+    cairn_testcase_result_t *rs = NULL;
+    assert_int_equal(cairn_testcases_run_all(p, path, &rs), 0);
+    for (size_t i = 0; i < p->n_tests; i++) {
+        if (!rs[i].passed)
+            print_message("%s: %s\n", rs[i].name, rs[i].message);
+        assert_true(rs[i].passed);
+    }
+    const Cairn__V1__Approval *signed_ok = rs[0].verdicts[0]->approvals[0];
+    assert_true(signed_ok->signature_verified);
+    assert_string_equal(signed_ok->key, "erin+e66fe3bd");
+    assert_string_equal(signed_ok->via, "cloudevents (unauthenticated)");
+    const Cairn__V1__Approval *forged = rs[1].verdicts[0]->approvals[0];
+    assert_false(forged->signature_verified);
+    assert_string_equal(forged->void_rule, "signature");
+    assert_non_null(strstr(forged->void_reason, "signed with frank's key (frank+f208daa9)"));
+    cairn_testcase_results_free(&rs, p->n_tests);
+    cairn_policy_unref(&p);
+}
+
 static void a_wrong_expectation_fails_and_says_what_was_found(void **state)
 {
     char path[64];
@@ -231,6 +260,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_lifecycle_examples_pass),
+        cmocka_unit_test(the_signed_approval_examples_pass),
         cmocka_unit_test(the_format_example_test_passes),
         cmocka_unit_test(a_wrong_expectation_fails_and_says_what_was_found),
         cmocka_unit_test(a_case_that_expects_nothing_fails),

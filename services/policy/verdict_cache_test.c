@@ -74,7 +74,7 @@ static int s_setup(void **state)
     cairn_change_evidence_t t = {
         .kind = "test_report", .index = 1, .commit_sha = "", .outcome = "success", .passed = 3};
     cairn_change_put_evidence(c, &t);
-    cairn_change_approval_t a = {"erin", "dev", "abc", 2, false, T0};
+    cairn_change_approval_t a = {"erin", "dev", "abc", 2, false, T0, NULL, NULL, NULL, NULL};
     cairn_change_add_approval(c, &a);
     for (uint64_t i = 0; i < 3; i++)
         cairn_change_add_input(c, i);
@@ -198,7 +198,7 @@ static void a_new_state_another_environment_or_policy_is_a_miss(void **state)
     s_expect_hit(f, now);
 
     /* An event changed the stored state: dana approved her own change. */
-    cairn_change_approval_t a = {"dana", "dev", "abc", 3, false, T0};
+    cairn_change_approval_t a = {"dana", "dev", "abc", 3, false, T0, NULL, NULL, NULL, NULL};
     assert_int_equal(cairn_change_add_approval(f->change, &a), 0);
     assert_int_equal(cairn_change_add_input(f->change, 3), 0);
     assert_int_equal(cairn_state_commit(f->state, f->change, 4), 0);

@@ -15,7 +15,7 @@
  * request whose client went away (e.g. the sender was killed while the
  * answer was held) is logged with "answered": false. Each request is logged
  * twice: {"phase":"arrived"} when its body is in, and {"phase":"answered"}
- * with what was answered. */
+ * with what was answered; both carry "at_ms", the wall-clock time. */
 #define _GNU_SOURCE /* POLLRDHUP */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -64,6 +64,14 @@ static long long s_mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wall-clock ms, so a test can line records up with its own events. */
+static long long s_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -118,8 +126,8 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
     }
     pthread_mutex_lock(&s_cfg.lock);
     int n = ++s_cfg.count;
-    json_t *arrived = json_pack("{s:i, s:s, s:s, s:O}", "n", n, "phase", "arrived", "path", url,
-                                "headers", r->headers);
+    json_t *arrived = json_pack("{s:i, s:s, s:s, s:O, s:I}", "n", n, "phase", "arrived", "path",
+                                url, "headers", r->headers, "at_ms", (json_int_t)s_wall_ms());
     char *aline = json_dumps(arrived, JSON_COMPACT);
     fprintf(s_cfg.log, "%s\n", aline);
     fflush(s_cfg.log);
@@ -136,10 +144,10 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
             usleep(20000);
     }
     bool gone = s_peer_gone(c);
-    json_t *rec = json_pack("{s:i, s:s, s:s, s:s, s:O, s:s#, s:i, s:b}", "n", n, "phase",
+    json_t *rec = json_pack("{s:i, s:s, s:s, s:s, s:O, s:s#, s:i, s:b, s:I}", "n", n, "phase",
                             "answered", "method", method, "path", url, "headers", r->headers,
                             "body", r->body ? r->body : "", (int)r->len, "status",
-                            gone ? 0 : status, "answered", !gone);
+                            gone ? 0 : status, "answered", !gone, "at_ms", (json_int_t)s_wall_ms());
     pthread_mutex_lock(&s_cfg.lock);
     char *line = json_dumps(rec, JSON_COMPACT);
     fprintf(s_cfg.log, "%s\n", line);

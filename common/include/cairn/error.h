@@ -21,6 +21,7 @@ enum {
     CAIRN_ETOOLARGE = -10012,    /* input over a configured limit */
     CAIRN_EBUSY = -10013,        /* temporarily cannot accept work */
     CAIRN_EINTERNAL = -10014,    /* a bug: please report it */
+    CAIRN_EPARTITION = -10015,   /* the change belongs to another policy partition */
 };
 
 /* A sentence for any Cairn code, negative errno, or LMDB code. Never NULL. */

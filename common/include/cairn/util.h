@@ -2,6 +2,7 @@
 #ifndef CAIRN_UTIL_H
 #define CAIRN_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,10 @@ void cairn_hex(const uint8_t *bytes, size_t len, char *out);
 
 /* SHA-256 (libsodium). */
 void cairn_sha256(const void *data, size_t len, uint8_t out[32]);
+
+/* True if len bytes of text are well-formed UTF-8 (no overlong forms, no
+ * surrogates, nothing above U+10FFFF). NUL bytes are allowed. */
+bool cairn_utf8_valid(const void *text, size_t len);
 
 /* Reads a whole file into a malloc'd NUL-terminated buffer (limit: max bytes). */
 int cairn_read_file(const char *path, size_t max, char **buf_out, size_t *len_out);

@@ -21,49 +21,94 @@ struct fake_ledger_t {
     pthread_t thread;     /* answers requests */
     atomic_bool stop;     /* asks the thread to end */
     atomic_bool silent;   /* read requests but never answer */
+    atomic_size_t batches; /* append_batch requests answered */
     pthread_mutex_t lock; /* guards entries and n */
     s_entry_t *entries;   /* appended entries, in order */
     size_t n;             /* how many */
 };
 
+/* Appends one record under its key (or finds the key); fills *ack. */
+static void s_append(fake_ledger_t *self, const Cairn__V1__AppendRequest *append,
+                     Cairn__V1__AppendAck *ack)
+{
+    pthread_mutex_lock(&self->lock);
+    size_t index = self->n;
+    bool duplicate = false;
+    for (size_t i = 0; i < self->n; i++) {
+        if (*append->key && strcmp(self->entries[i].key, append->key) == 0) {
+            index = i;
+            duplicate = true;
+        }
+    }
+    if (!duplicate) {
+        s_entry_t *grown = realloc(self->entries, (self->n + 1) * sizeof *grown);
+        if (grown) {
+            self->entries = grown;
+            s_entry_t *e = &grown[self->n++];
+            e->key = strdup(append->key);
+            cairn_codec_pack(&append->record->base, &e->record, &e->len);
+        }
+    }
+    pthread_mutex_unlock(&self->lock);
+    ack->index = index;
+    ack->duplicate = duplicate;
+}
+
+static bool s_appendable(const Cairn__V1__AppendRequest *append)
+{
+    return append && append->record;
+}
+
 static void s_answer(fake_ledger_t *self, zframe_t **peer, const Cairn__V1__LedgerRequest *req)
 {
     Cairn__V1__LedgerReply reply = CAIRN__V1__LEDGER_REPLY__INIT;
     Cairn__V1__AppendAck ack = CAIRN__V1__APPEND_ACK__INIT;
-    if (req->body_case != CAIRN__V1__LEDGER_REQUEST__BODY_APPEND || !req->append->record) {
+    Cairn__V1__AppendAck *acks = NULL;
+    Cairn__V1__AppendResult *results = NULL, **ptrs = NULL;
+    if (req->body_case == CAIRN__V1__LEDGER_REQUEST__BODY_APPEND && s_appendable(req->append)) {
+        s_append(self, req->append, &ack);
+        reply.ack = &ack;
+    } else if (req->body_case == CAIRN__V1__LEDGER_REQUEST__BODY_APPEND_BATCH &&
+               req->append_batch->n_appends > 0) {
+        size_t n = req->append_batch->n_appends;
+        acks = calloc(n, sizeof *acks);
+        results = calloc(n, sizeof *results);
+        ptrs = calloc(n, sizeof *ptrs);
+        if (!acks || !results || !ptrs) {
+            reply.status = -ENOMEM;
+            reply.error = "the fake ledger is out of memory";
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                const Cairn__V1__AppendRequest *a = req->append_batch->appends[i];
+                cairn__v1__append_ack__init(&acks[i]);
+                cairn__v1__append_result__init(&results[i]);
+                if (s_appendable(a)) {
+                    s_append(self, a, &acks[i]);
+                    results[i].ack = &acks[i];
+                } else {
+                    results[i].status = CAIRN_EINVALID;
+                    results[i].error = "an append carries no record";
+                }
+                ptrs[i] = &results[i];
+            }
+            reply.results = ptrs;
+            reply.n_results = n;
+            atomic_fetch_add(&self->batches, 1);
+        }
+    } else {
         reply.status = CAIRN_EINVALID;
         reply.error = "the fake ledger only appends";
-    } else {
-        pthread_mutex_lock(&self->lock);
-        size_t index = self->n;
-        bool duplicate = false;
-        for (size_t i = 0; i < self->n; i++) {
-            if (*req->append->key && strcmp(self->entries[i].key, req->append->key) == 0) {
-                index = i;
-                duplicate = true;
-            }
-        }
-        if (!duplicate) {
-            s_entry_t *grown = realloc(self->entries, (self->n + 1) * sizeof *grown);
-            if (grown) {
-                self->entries = grown;
-                s_entry_t *e = &grown[self->n++];
-                e->key = strdup(req->append->key);
-                cairn_codec_pack(&req->append->record->base, &e->record, &e->len);
-            }
-        }
-        reply.size = self->n;
-        pthread_mutex_unlock(&self->lock);
-        ack.index = index;
-        ack.duplicate = duplicate;
-        reply.ack = &ack;
     }
+    reply.size = fake_ledger_size(self);
     uint8_t *buf = NULL;
     size_t len = 0;
     if (cairn_codec_pack(&reply.base, &buf, &len) == 0)
         cairn_bus_server_reply(self->router, peer, buf, len);
     zframe_destroy(peer);
     free(buf);
+    free(acks);
+    free(results);
+    free(ptrs);
 }
 
 static void *s_run(void *arg)
@@ -126,6 +171,11 @@ void fake_ledger_stop(fake_ledger_t **self_p)
 void fake_ledger_set_silent(fake_ledger_t *self, bool silent)
 {
     atomic_store(&self->silent, silent);
+}
+
+size_t fake_ledger_batches(fake_ledger_t *self)
+{
+    return atomic_load(&self->batches);
 }
 
 size_t fake_ledger_size(fake_ledger_t *self)

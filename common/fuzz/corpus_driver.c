@@ -1,7 +1,7 @@
-/* The corpus driver every ingest fuzz target shares when it is not built
- * with libFuzzer: runs each file (or each file of each directory) named on
- * the command line through LLVMFuzzerTestOneInput once, so every build and
- * every ctest run exercises the committed corpora. */
+/* The corpus driver every fuzz target shares when it is not built with
+ * libFuzzer (see fuzz.cmake): runs each file (or each file of each
+ * directory) named on the command line through LLVMFuzzerTestOneInput once,
+ * so every build and every ctest run exercises the committed corpora. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -1,0 +1,1 @@
+Ûno such change

@@ -1,0 +1,4 @@
+
+'
+github:acme/shop#42
+deploymentprod

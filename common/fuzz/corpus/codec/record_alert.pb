@@ -1,0 +1,1 @@
+$sod_violation"github:acme/shop#42

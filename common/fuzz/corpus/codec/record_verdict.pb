@@ -1,0 +1,3 @@
+3
+github:acme/shop#42prod"
+deployment(Zpayments

@@ -1,0 +1,3 @@
+
+/v1/webhooks/githubapplication/json
+x-github-eventping"{"zen":"hi"}
