@@ -8,6 +8,10 @@
 #
 #   bench/chaos.sh [BUILD_DIR]      (default: build; a Release build)
 #
+# About 10 minutes on a 2-core machine: ~2 for the load, 5-8 for the stack
+# to settle (mostly cairn-notify delivering ~26000 notifications), ~1.5 for
+# the checks. Results: bench/README.md, section "chaos".
+#
 # Environment: CAIRN_CHAOS_EVENTS (30000), CAIRN_CHAOS_KILLS (40),
 # CAIRN_CHAOS_KILL_MS (1500), CAIRN_CHAOS_CLIENTS (4), CAIRN_CHAOS_SEED
 # (random) to rerun a seed.

@@ -134,9 +134,12 @@ static int s_watch_event(cairn_zap_t *self, s_watch_t *w)
         if (event == ZMQ_EVENT_MONITOR_STOPPED) {
             ended = 1;
         } else if (self->refused) {
+            /* A client without CURVE sees the mismatch too and may hang up
+             * first, which leaves no detail. */
             const char *reason = event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
                                      ? s_protocol_reason(value)
-                                     : "handshake failed";
+                                     : "handshake failed before a key was shown (client without "
+                                       "CURVE?)";
             self->refused(w->domain, "", address ? address : "", reason, self->arg);
         }
         zstr_free(&address);

@@ -46,9 +46,9 @@ static const char *const s_daemons[] = {"cairn-ledger", "cairn-ingest", "cairn-p
 
 /* The outcome of one request (its event id is "ovl-<phase>-<index>"). */
 typedef struct {
-    uint16_t status;     /* HTTP status; 0: no answer or not sent */
-    bool sent;           /* false: the client had no free transfer when it was due */
-    bool retry_after;    /* the answer carried Retry-After with a positive value */
+    uint16_t status;  /* HTTP status; 0: no answer or not sent */
+    bool sent;        /* false: the client had no free transfer when it was due */
+    bool retry_after; /* the answer carried Retry-After with a positive value */
 } s_req_t;
 
 /* The requests of one phase. */
@@ -239,8 +239,8 @@ static int64_t s_run(s_phase_t *ph, double rate, size_t open_max, int ms)
 }
 
 /* Counts ph's outcomes; prints them. */
-static void s_tally(const s_phase_t *ph, size_t *n202, size_t *n503, size_t *n503_ra,
-                    size_t *other, size_t *unsent)
+static void s_tally(const s_phase_t *ph, size_t *n202, size_t *n503, size_t *n503_ra, size_t *other,
+                    size_t *unsent)
 {
     *n202 = *n503 = *n503_ra = *other = *unsent = 0;
     for (size_t i = 0; i < ph->n; i++) {
@@ -256,8 +256,9 @@ static void s_tally(const s_phase_t *ph, size_t *n202, size_t *n503, size_t *n50
             (*other)++;
         }
     }
-    fprintf(stderr, "overload: %s: %zu requests, 202 %zu, 503 %zu (%zu with Retry-After), other %zu,"
-                    " not sent (client saturated) %zu\n",
+    fprintf(stderr,
+            "overload: %s: %zu requests, 202 %zu, 503 %zu (%zu with Retry-After), other %zu,"
+            " not sent (client saturated) %zu\n",
             ph->name, ph->n, *n202, *n503, *n503_ra, *other, *unsent);
 }
 

@@ -16,7 +16,6 @@
 set -euo pipefail
 
 BIN=${CAIRN_BIN_DIR:?CAIRN_BIN_DIR must name the directory with cairn and the daemons}
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NET=10.231.7
 RUN="cairn-mh$$"
 
