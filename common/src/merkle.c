@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cairn/error.h"
+#include "cairn/util.h"
 
 /* Bits needed to write x (0 for 0). */
 static unsigned s_bitlen(uint64_t x)
@@ -29,13 +30,8 @@ static uint64_t s_split(uint64_t n)
 
 void cairn_merkle_leaf_hash(const void *leaf, size_t len, uint8_t out[CAIRN_HASH_BYTES])
 {
-    crypto_hash_sha256_state st;
     const uint8_t prefix = 0x00;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, &prefix, 1);
-    if (len > 0)
-        crypto_hash_sha256_update(&st, (const unsigned char *)leaf, len);
-    crypto_hash_sha256_final(&st, out);
+    cairn_sha256_2(&prefix, 1, leaf, len, out);
 }
 
 void cairn_merkle_node_hash(const uint8_t left[CAIRN_HASH_BYTES],
@@ -45,12 +41,12 @@ void cairn_merkle_node_hash(const uint8_t left[CAIRN_HASH_BYTES],
     buf[0] = 0x01;
     memcpy(buf + 1, left, CAIRN_HASH_BYTES);
     memcpy(buf + 1 + CAIRN_HASH_BYTES, right, CAIRN_HASH_BYTES);
-    crypto_hash_sha256(out, buf, sizeof buf);
+    cairn_sha256(buf, sizeof buf, out);
 }
 
 void cairn_merkle_empty_root(uint8_t out[CAIRN_HASH_BYTES])
 {
-    crypto_hash_sha256(out, (const unsigned char *)"", 0);
+    cairn_sha256("", 0, out);
 }
 
 /* ---- verification ---------------------------------------------------- */

@@ -129,11 +129,6 @@ void cairn_hex(const uint8_t *bytes, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-void cairn_sha256(const void *data, size_t len, uint8_t out[32])
-{
-    crypto_hash_sha256(out, (const unsigned char *)data, len);
-}
-
 bool cairn_utf8_valid(const void *text, size_t len)
 {
     const uint8_t *p = text;

@@ -1,11 +1,14 @@
 /* The ledger engine: drains LedgerRequests from the ROUTER socket in batches,
  * writes the batch's appends, holds and purges in one durable commit with a
  * new signed checkpoint, answers every request (appends with a receipt),
- * then publishes each new entry on the PUB socket in log order. */
+ * then publishes each new entry on the PUB socket in log order. A writer
+ * thread commits one batch while the loop thread answers the one before
+ * and receives the one after (s_pipeline). */
 #include "engine.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -188,6 +191,9 @@ static int s_open_store(cairn_ledger_t *self, const cairn_config_t *config, cons
                     cairn_log_quote(cairn_strerror(rc)));
         return rc;
     }
+    if (cairn_ledger_store_migrated(self->store))
+        CAIRN_INFO("migrated ledger store", "path=%s layout=%d", cairn_log_quote(path),
+                   CAIRN_LEDGER_LAYOUT_VERSION);
     cairn_ledger_head_t head;
     char hex[2 * CAIRN_HASH_BYTES + 1];
     cairn_ledger_store_head(self->store, &head);
@@ -204,19 +210,29 @@ static void *s_writer_run(void *arg);
 /* Starts the thread that writes and commits batches (see s_pipeline). */
 static int s_writer_open(cairn_ledger_t *self)
 {
+    sigset_t all, old;
+    int err = 0;
     if ((self->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
         return -errno;
-    int err = pthread_mutex_init(&self->lock, NULL);
-    if (err == 0 && (err = pthread_cond_init(&self->wake, NULL)) != 0)
-        pthread_mutex_destroy(&self->lock);
-    if (err == 0 && (err = pthread_create(&self->writer, NULL, s_writer_run, self)) != 0) {
-        pthread_cond_destroy(&self->wake);
-        pthread_mutex_destroy(&self->lock);
-    }
-    if (err != 0)
+    if ((err = pthread_mutex_init(&self->lock, NULL)) != 0)
         return -err;
+    if ((err = pthread_cond_init(&self->wake, NULL)) != 0)
+        goto fail_lock;
+    /* Signals (SIGTERM, SIGINT) go to the loop thread, which checks for a stop. */
+    sigfillset(&all);
+    if ((err = pthread_sigmask(SIG_BLOCK, &all, &old)) != 0)
+        goto fail_cond;
+    err = pthread_create(&self->writer, NULL, s_writer_run, self);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0)
+        goto fail_cond;
     self->writer_started = true;
     return 0;
+fail_cond:
+    pthread_cond_destroy(&self->wake);
+fail_lock:
+    pthread_mutex_destroy(&self->lock);
+    return -err;
 }
 
 /* Stops the writer (idle: the loop never returns with a batch in flight). */

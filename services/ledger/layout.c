@@ -24,12 +24,13 @@ int cairn_ledger_layout_open(MDB_txn *txn, bool create, cairn_ledger_dbs_t *out)
     } dbs[] = {
         {"leaves", 0, &out->leaves},
         {"payloads", 0, &out->payloads},
-        {"nodes", 0, &out->nodes},
+        {"tree", 0, &out->tree},
         {"checkpoints", 0, &out->checkpoints},
         {"vkeys", 0, &out->vkeys},
         {"keys", 0, &out->keys},
         {"entry_keys", 0, &out->entry_keys},
         {"lookup", dup, &out->lookup},
+        {"heads", 0, &out->heads},
         {"times", dup, &out->times},
         {"holds", 0, &out->holds},
         {"purged", 0, &out->purged},
@@ -60,6 +61,99 @@ int cairn_ledger_layout_check(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool *
     if (rc < 0)
         return rc;
     return version == CAIRN_LEDGER_LAYOUT_VERSION ? 0 : CAIRN_ECONFIG;
+}
+
+/* Layout 2's `nodes` (u8 level || BE u64 index) rewritten into `tree`. */
+static int s_migrate_nodes(MDB_txn *txn, const cairn_ledger_dbs_t *db)
+{
+    MDB_dbi nodes;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc = cairn_lmdb_code(mdb_dbi_open(txn, "nodes", 0, &nodes));
+    if (rc < 0)
+        return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
+    if ((rc = cairn_lmdb_code(mdb_cursor_open(txn, nodes, &cur))) < 0)
+        return rc;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    for (; mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *kb = k.mv_data;
+        if (k.mv_size != CAIRN_LEDGER_NODE_KEY_BYTES || v.mv_size != CAIRN_HASH_BYTES ||
+            kb[0] >= 64) {
+            rc = CAIRN_EINTEGRITY;
+            break;
+        }
+        uint8_t nk[CAIRN_LEDGER_NODE_KEY_BYTES], hash[CAIRN_HASH_BYTES];
+        memcpy(hash, v.mv_data, sizeof hash);
+        cairn_ledger_node_key(kb[0], cairn_key_to_u64(kb + 1), nk);
+        MDB_val nkv = {sizeof nk, nk}, hv = {sizeof hash, hash};
+        if ((rc = cairn_lmdb_code(mdb_put(txn, db->tree, &nkv, &hv, MDB_NOOVERWRITE))) < 0)
+            break;
+    }
+    if (rc == 0 && mrc != MDB_NOTFOUND)
+        rc = cairn_lmdb_code(mrc);
+    mdb_cursor_close(cur);
+    return rc < 0 ? rc : cairn_lmdb_code(mdb_drop(txn, nodes, 1));
+}
+
+/* Layout 2's change rows in `lookup`: the newest of each goes to `heads`. */
+static int s_migrate_changes(MDB_txn *txn, const cairn_ledger_dbs_t *db)
+{
+    MDB_cursor *cur = NULL;
+    uint8_t kind = CAIRN_LEDGER_BY_CHANGE, kb[CAIRN_LEDGER_LOOKUP_KEY_BYTES], ib[8];
+    int rc = cairn_lmdb_code(mdb_cursor_open(txn, db->lookup, &cur));
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        MDB_val k = {1, &kind}, v;
+        int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (mrc == MDB_NOTFOUND || (mrc == 0 && (k.mv_size == 0 || *(uint8_t *)k.mv_data != kind)))
+            break;
+        if (mrc == 0)
+            mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST_DUP);
+        if (mrc != 0) {
+            rc = cairn_lmdb_code(mrc);
+            break;
+        }
+        if (v.mv_size != 8 || k.mv_size > sizeof kb) {
+            rc = CAIRN_EINTEGRITY;
+            break;
+        }
+        memcpy(kb, k.mv_data, k.mv_size);
+        memcpy(ib, v.mv_data, sizeof ib);
+        MDB_val hk = {k.mv_size, kb}, hv = {sizeof ib, ib};
+        if ((rc = cairn_lmdb_code(mdb_cursor_del(cur, MDB_NODUPDATA))) < 0 ||
+            (rc = cairn_lmdb_code(mdb_put(txn, db->heads, &hk, &hv, 0))) < 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int cairn_ledger_layout_migrate(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool *migrated_out)
+{
+    uint64_t version = 0;
+    *migrated_out = false;
+    int rc = cairn_lmdb_get_u64(txn, db->meta, CAIRN_LEDGER_META_LAYOUT, &version);
+    if (rc == CAIRN_ENOTFOUND)
+        return 0;
+    if (rc < 0 || version != CAIRN_LEDGER_LAYOUT_MIGRATED)
+        return rc;
+    if ((rc = s_migrate_nodes(txn, db)) < 0 || (rc = s_migrate_changes(txn, db)) < 0 ||
+        (rc = cairn_lmdb_put_u64(txn, db->meta, CAIRN_LEDGER_META_LAYOUT,
+                                 CAIRN_LEDGER_LAYOUT_VERSION)) < 0)
+        return rc;
+    *migrated_out = true;
+    return 0;
+}
+
+int cairn_ledger_change_head(const cairn_ledger_view_t *v, const char *change, bool *has_out,
+                             uint64_t *index_out)
+{
+    uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES];
+    MDB_val k = cairn_ledger_lookup_key(v->max_key, CAIRN_LEDGER_BY_CHANGE, change, buf);
+    int rc = cairn_ledger_get_u64(v->txn, v->db->heads, &k, index_out);
+    *has_out = rc == 0;
+    return rc == CAIRN_ENOTFOUND ? 0 : rc;
 }
 
 /* Strings read from protobuf-c end at their first NUL, so a digest key
@@ -93,8 +187,8 @@ MDB_val cairn_ledger_lookup_key(size_t max_key, cairn_ledger_by_t kind, const ch
 
 void cairn_ledger_node_key(unsigned level, uint64_t index, uint8_t out[CAIRN_LEDGER_NODE_KEY_BYTES])
 {
-    out[0] = (uint8_t)level;
-    cairn_u64_to_key(index, out + 1);
+    cairn_u64_to_key(((index + 1) << level) - 1, out);
+    out[8] = (uint8_t)level;
 }
 
 int cairn_ledger_node_get(void *arg, unsigned level, uint64_t index, uint8_t out[CAIRN_HASH_BYTES])
@@ -103,7 +197,7 @@ int cairn_ledger_node_get(void *arg, unsigned level, uint64_t index, uint8_t out
     uint8_t kb[CAIRN_LEDGER_NODE_KEY_BYTES];
     cairn_ledger_node_key(level, index, kb);
     MDB_val k = {sizeof kb, kb}, val;
-    int rc = cairn_lmdb_code(mdb_get(v->txn, v->db->nodes, &k, &val));
+    int rc = cairn_lmdb_code(mdb_get(v->txn, v->db->tree, &k, &val));
     if (rc < 0)
         return rc;
     if (val.mv_size != CAIRN_HASH_BYTES)
@@ -267,6 +361,34 @@ void cairn_ledger_indexes_free(cairn_ledger_indexes_t *list)
     memset(list, 0, sizeof *list);
 }
 
+/* A change's entries at or above from: its head, then down its prev chain. */
+static int s_collect_change(const cairn_ledger_view_t *v, const char *change, uint64_t from,
+                            cairn_ledger_indexes_t *out)
+{
+    bool has = false;
+    uint64_t index = 0;
+    int rc = cairn_ledger_change_head(v, change, &has, &index);
+    while (rc == 0 && has && index >= from) {
+        MDB_val lv;
+        cairn_leaf_t leaf;
+        memset(&leaf, 0, sizeof leaf);
+        if ((rc = cairn_ledger_indexes_push(out, index)) < 0)
+            break;
+        if ((rc = cairn_ledger_leaf_get(v, index, &lv)) < 0) {
+            rc = rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
+            break;
+        }
+        if (cairn_leaf_parse(lv.mv_data, lv.mv_size, &leaf) < 0 || leaf.index != index ||
+            !leaf.change || strcmp(leaf.change, change) != 0 ||
+            (leaf.has_prev && leaf.prev >= index))
+            rc = CAIRN_EINTEGRITY;
+        has = leaf.has_prev;
+        index = leaf.prev;
+        cairn_leaf_clear(&leaf);
+    }
+    return rc;
+}
+
 int cairn_ledger_indexes_collect(const cairn_ledger_view_t *v, cairn_ledger_by_t kind,
                                  const char *text, uint64_t from, cairn_ledger_indexes_t *out)
 {
@@ -275,6 +397,8 @@ int cairn_ledger_indexes_collect(const cairn_ledger_view_t *v, cairn_ledger_by_t
     uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES], fb[8];
     if (!text || !*text)
         return 0;
+    if (kind == CAIRN_LEDGER_BY_CHANGE)
+        return s_collect_change(v, text, from, out);
     if ((rc = cairn_lmdb_code(mdb_cursor_open(v->txn, v->db->lookup, &cur))) < 0)
         return rc;
     cairn_u64_to_key(from, fb);

@@ -6,13 +6,17 @@
  *   leaves       BE u64 index -> leaf bytes (cairn/bundle.h leaf text)
  *   payloads     BE u64 index -> payload bytes (the packed cairn.v1.Record);
  *                deleted by a purge
- *   nodes        u8 level || BE u64 index -> 32-byte perfect-subtree hash
+ *   tree         BE u64 index of the subtree's last leaf || u8 level ->
+ *                32-byte perfect-subtree hash (an append's hashes all sort
+ *                after every earlier one: they are written with MDB_APPEND)
  *   checkpoints  BE u64 tree size -> signed checkpoint note
  *   vkeys        vkey text -> BE u64 size of the first checkpoint it signed
  *   keys         idempotency key -> BE u64 index
  *   entry_keys   BE u64 index -> idempotency key of that entry
  *   lookup       kind byte || string -> BE u64 index (sorted duplicates: log
- *                order); kinds: change, release, actor, topic
+ *                order); kinds: release, actor, topic
+ *   heads        'c' || change -> BE u64 index of the change's newest entry;
+ *                the older ones follow from the leaves' `prev` chain
  *   times        BE u64 Unix ms -> BE u64 index (sorted duplicates)
  *   holds        "change:<id>" / "release:<id>" -> BE u64 index of the hold entry
  *   purged       BE u64 index -> BE u64 index of the purge entry that deleted
@@ -20,9 +24,10 @@
  *   meta         "size" -> BE u64 entry count, "origin" -> log origin,
  *                "layout" -> BE u64 version of this layout
  *
- * Every entry's rows but `keys` grow at the end of their database (or of a
- * string's duplicates), so a batch dirties few pages: the write cost of a
- * durable commit is mostly pages written.
+ * Every entry's rows but `keys` and `heads` grow at the end of their database
+ * (or of a string's duplicates), and `heads` holds one small row per change,
+ * so a batch dirties few pages: the write cost of a durable commit is mostly
+ * pages written.
  *
  * Strings longer than LMDB's key limit are keyed by a digest instead:
  * 0x00 || SHA-256(string) in keys and holds, kind || 0x00 || SHA-256 in lookup. */
@@ -45,12 +50,15 @@
 #define CAIRN_LEDGER_META_ORIGIN "origin"
 #define CAIRN_LEDGER_META_LAYOUT "layout"
 /* Version of this layout, in meta "layout". Version 1 (payloads keyed by
- * their SHA-256, one database per string index) had no "layout" row. */
-#define CAIRN_LEDGER_LAYOUT_VERSION 2
+ * their SHA-256, one database per string index) had no "layout" row and is
+ * refused. Version 2 (`nodes` keyed level || index, every entry of a change
+ * in `lookup`) is migrated in place (cairn_ledger_layout_migrate). */
+#define CAIRN_LEDGER_LAYOUT_VERSION 3
+#define CAIRN_LEDGER_LAYOUT_MIGRATED 2
 
 /* What a lookup row indexes an entry by: the kind byte of its key. */
 typedef enum {
-    CAIRN_LEDGER_BY_CHANGE = 'c',  /* the change the entry belongs to */
+    CAIRN_LEDGER_BY_CHANGE = 'c',  /* the change the entry belongs to (heads) */
     CAIRN_LEDGER_BY_RELEASE = 'r', /* the release it names */
     CAIRN_LEDGER_BY_ACTOR = 'a',   /* actor or approver of its event */
     CAIRN_LEDGER_BY_TOPIC = 't',   /* its topic */
@@ -60,12 +68,13 @@ typedef enum {
 typedef struct {
     MDB_dbi leaves;      /* BE u64 index -> leaf bytes */
     MDB_dbi payloads;    /* BE u64 index -> payload bytes */
-    MDB_dbi nodes;       /* level || BE u64 index -> perfect-subtree hash */
+    MDB_dbi tree;        /* BE u64 last leaf || level -> perfect-subtree hash */
     MDB_dbi checkpoints; /* BE u64 size -> signed note */
     MDB_dbi vkeys;       /* vkey text -> BE u64 first size */
     MDB_dbi keys;        /* idempotency key -> BE u64 index */
     MDB_dbi entry_keys;  /* BE u64 index -> idempotency key */
     MDB_dbi lookup;      /* kind || string -> index (dupsort) */
+    MDB_dbi heads;       /* 'c' || change -> index of its newest entry */
     MDB_dbi times;       /* BE u64 ms -> index (dupsort) */
     MDB_dbi holds;       /* hold key -> BE u64 index of the hold entry */
     MDB_dbi purged;      /* BE u64 index -> BE u64 index of the purge entry */
@@ -88,6 +97,17 @@ int cairn_ledger_layout_open(MDB_txn *txn, bool create, cairn_ledger_dbs_t *out)
  * tells that the row is absent (a new store; the writer then records it). */
 int cairn_ledger_layout_check(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool *missing_out);
 
+/* Rewrites a layout-2 store as this layout inside txn (a write transaction
+ * whose databases db opened with create): the `nodes` rows move to `tree`
+ * under their new keys and `nodes` is deleted; each change keeps only its
+ * newest index, in `heads`. Anything else is left alone. *migrated_out tells
+ * whether it did. One transaction: an interrupted migration leaves layout 2. */
+int cairn_ledger_layout_migrate(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool *migrated_out);
+
+/* The newest entry of change (heads): *has_out false when it has none. */
+int cairn_ledger_change_head(const cairn_ledger_view_t *v, const char *change, bool *has_out,
+                             uint64_t *index_out);
+
 /* Key of a keys or holds row: the string, or 0x00 || SHA-256 when too long. */
 MDB_val cairn_ledger_index_key(size_t max_key, const char *text,
                                uint8_t buf[CAIRN_LEDGER_DIGEST_KEY_BYTES]);
@@ -97,11 +117,12 @@ MDB_val cairn_ledger_index_key(size_t max_key, const char *text,
 MDB_val cairn_ledger_lookup_key(size_t max_key, cairn_ledger_by_t kind, const char *text,
                                 uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES]);
 
-/* Key of perfect subtree (level, index) in nodes. */
+/* Key of perfect subtree (level, index) in tree: the index of its last leaf,
+ * ((index + 1) << level) - 1, then level. */
 void cairn_ledger_node_key(unsigned level, uint64_t index,
                            uint8_t out[CAIRN_LEDGER_NODE_KEY_BYTES]);
 
-/* cairn_merkle_get_fn over nodes; arg is a cairn_ledger_view_t. A stored
+/* cairn_merkle_get_fn over tree; arg is a cairn_ledger_view_t. A stored
  * value that is not 32 bytes is CAIRN_EINTEGRITY. */
 int cairn_ledger_node_get(void *arg, unsigned level, uint64_t index, uint8_t out[CAIRN_HASH_BYTES]);
 
@@ -130,7 +151,9 @@ void cairn_ledger_indexes_sort(cairn_ledger_indexes_t *list);
 void cairn_ledger_indexes_free(cairn_ledger_indexes_t *list);
 
 /* Appends every index at or above `from` that lookup holds under kind and
- * text (NULL or "" adds nothing). */
+ * text (NULL or "" adds nothing), in no particular order. A change's are its
+ * head and the `prev` chain of its leaves below it (a leaf of another change,
+ * or a prev not below its entry, is CAIRN_EINTEGRITY). */
 int cairn_ledger_indexes_collect(const cairn_ledger_view_t *v, cairn_ledger_by_t kind,
                                  const char *text, uint64_t from, cairn_ledger_indexes_t *out);
 

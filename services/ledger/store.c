@@ -35,6 +35,8 @@ struct cairn_ledger_store_t {
     int last_mdb_rc;                     /* LMDB code of the last failed write */
     cairn_ledger_frontier_t tree;        /* right edge of the tree, and the batch's hashes */
     cairn_ledger_receipt_cache_t b64;    /* base64 of the proof hashes receipts used last */
+    uint64_t last_time_ms;               /* latest time written to times (a hint only) */
+    bool migrated;                       /* open rewrote a layout-2 store */
 };
 
 /* Maps an LMDB code of a write, remembering a failure's own description. */
@@ -221,7 +223,9 @@ out:
 static int s_check_layout(cairn_ledger_store_t *self, MDB_txn *txn)
 {
     bool missing = false;
-    int rc = cairn_ledger_layout_check(txn, &self->db, &missing);
+    int rc = cairn_ledger_layout_migrate(txn, &self->db, &self->migrated);
+    if (rc == 0)
+        rc = cairn_ledger_layout_check(txn, &self->db, &missing);
     if (rc < 0 || !missing)
         return rc;
     return cairn_lmdb_put_u64(txn, self->db.meta, CAIRN_LEDGER_META_LAYOUT,
@@ -341,6 +345,11 @@ const char *cairn_ledger_store_last_error(const cairn_ledger_store_t *self)
     return self->last_mdb_rc ? mdb_strerror(self->last_mdb_rc) : "no error";
 }
 
+bool cairn_ledger_store_migrated(const cairn_ledger_store_t *self)
+{
+    return self->migrated;
+}
+
 bool cairn_ledger_store_full(const cairn_ledger_store_t *self)
 {
     return self->last_mdb_rc == MDB_MAP_FULL;
@@ -420,7 +429,7 @@ typedef struct {
     cairn_ledger_view_t *view;   /* the batch's or a read transaction (begun on demand) */
 } s_tree_read_t;
 
-/* cairn_merkle_put_fn over nodes, inside the batch (arg is an s_tree_read_t);
+/* cairn_merkle_put_fn over tree, inside the batch (arg is an s_tree_read_t);
  * the frontier keeps a copy. */
 static int s_node_put(void *arg, unsigned level, uint64_t index,
                       const uint8_t hash[CAIRN_HASH_BYTES])
@@ -429,7 +438,8 @@ static int s_node_put(void *arg, unsigned level, uint64_t index,
     uint8_t kb[CAIRN_LEDGER_NODE_KEY_BYTES];
     cairn_ledger_node_key(level, index, kb);
     MDB_val k = {sizeof kb, kb}, v = {CAIRN_HASH_BYTES, (void *)hash};
-    int rc = s_mdb(self, mdb_put(self->wtxn, self->db.nodes, &k, &v, MDB_NOOVERWRITE));
+    /* Appends write hashes in key order; MDB_APPEND also refuses any other. */
+    int rc = s_mdb(self, mdb_put(self->wtxn, self->db.tree, &k, &v, MDB_APPEND));
     return rc < 0 ? rc : cairn_ledger_frontier_put(&self->tree, level, index, hash);
 }
 
@@ -448,28 +458,19 @@ static int s_tree_get(void *arg, unsigned level, uint64_t index, uint8_t out[CAI
 static int s_last_of_change(cairn_ledger_store_t *self, const char *change, bool *has_out,
                             uint64_t *index_out)
 {
-    MDB_cursor *cur = NULL;
+    cairn_ledger_view_t v = s_view(self, self->wtxn);
+    return cairn_ledger_change_head(&v, change, has_out, index_out);
+}
+
+/* Makes index the newest entry of change. */
+static int s_head_put(cairn_ledger_store_t *self, const char *change, const uint8_t index_be[8])
+{
+    if (!change || !*change)
+        return 0;
     uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES];
-    int rc = s_mdb(self, mdb_cursor_open(self->wtxn, self->db.lookup, &cur));
-    if (rc < 0)
-        return rc;
-    MDB_val k = cairn_ledger_lookup_key(self->max_key, CAIRN_LEDGER_BY_CHANGE, change, buf), v;
-    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-    if (mrc == 0)
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST_DUP);
-    *has_out = false;
-    if (mrc == 0) {
-        if (v.mv_size != 8) {
-            rc = CAIRN_EINTEGRITY;
-        } else {
-            *has_out = true;
-            *index_out = cairn_key_to_u64(v.mv_data);
-        }
-    } else if (mrc != MDB_NOTFOUND) {
-        rc = s_mdb(self, mrc);
-    }
-    mdb_cursor_close(cur);
-    return rc;
+    MDB_val k = cairn_ledger_lookup_key(self->max_key, CAIRN_LEDGER_BY_CHANGE, change, buf),
+            v = {8, (void *)index_be};
+    return s_mdb(self, mdb_put(self->wtxn, self->db.heads, &k, &v, 0));
 }
 
 /* Adds index under kind and text in lookup (skips NULL or ""). */
@@ -480,7 +481,8 @@ static int s_lookup_put(cairn_ledger_store_t *self, cairn_ledger_by_t kind, cons
         return 0;
     uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES];
     MDB_val k = cairn_ledger_lookup_key(self->max_key, kind, text, buf), v = {8, (void *)index_be};
-    return s_mdb(self, mdb_put(self->wtxn, self->db.lookup, &k, &v, 0));
+    /* index is the newest entry: the end of the string's sorted duplicates. */
+    return s_mdb(self, mdb_put(self->wtxn, self->db.lookup, &k, &v, MDB_APPENDDUP));
 }
 
 /* Writes the leaf, payload, tree hashes and index rows of a new entry whose
@@ -507,17 +509,13 @@ static int s_write_entry(cairn_ledger_store_t *self, const cairn_ledger_record_t
     s_tree_read_t t = {self, &view};
     if ((rc = cairn_merkle_append(s_tree_get, s_node_put, &t, leaf->index, lh)) < 0)
         return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
-    if (*key) {
-        uint8_t buf[CAIRN_LEDGER_DIGEST_KEY_BYTES];
-        MDB_val kkey = cairn_ledger_index_key(self->max_key, key, buf);
+    if (*key) { /* its `keys` row is already written (cairn_ledger_store_append) */
         MDB_val vkey = {strlen(key), (void *)key};
-        if ((rc = s_mdb(self, mdb_put(self->wtxn, self->db.keys, &kkey, &vidx, MDB_NOOVERWRITE))) <
-                0 ||
-            (rc = s_mdb(self, mdb_put(self->wtxn, self->db.entry_keys, &kidx, &vkey, MDB_APPEND))) <
-                0)
+        if ((rc = s_mdb(self, mdb_put(self->wtxn, self->db.entry_keys, &kidx, &vkey, MDB_APPEND))) <
+            0)
             return rc;
     }
-    if ((rc = s_lookup_put(self, CAIRN_LEDGER_BY_CHANGE, rec->change_id, index_be)) < 0 ||
+    if ((rc = s_head_put(self, rec->change_id, index_be)) < 0 ||
         (rc = s_lookup_put(self, CAIRN_LEDGER_BY_RELEASE, rec->release_id, index_be)) < 0 ||
         (rc = s_lookup_put(self, CAIRN_LEDGER_BY_TOPIC, rec->topic, index_be)) < 0 ||
         (rc = s_lookup_put(self, CAIRN_LEDGER_BY_ACTOR, rec->actors[0], index_be)) < 0)
@@ -525,7 +523,17 @@ static int s_write_entry(cairn_ledger_store_t *self, const cairn_ledger_record_t
     if (!(rec->actors[0] && rec->actors[1] && strcmp(rec->actors[0], rec->actors[1]) == 0) &&
         (rc = s_lookup_put(self, CAIRN_LEDGER_BY_ACTOR, rec->actors[1], index_be)) < 0)
         return rc;
-    return s_mdb(self, mdb_put(self->wtxn, self->db.times, &ktime, &vidx, 0));
+    /* Ledger time rarely steps back: a later time goes at the end of times
+     * (MDB_APPEND checks it is later, else refuses before writing). */
+    unsigned flags = MDB_APPENDDUP;
+    if (leaf->time_ms > self->last_time_ms)
+        flags |= MDB_APPEND;
+    int mrc = mdb_put(self->wtxn, self->db.times, &ktime, &vidx, flags);
+    if (mrc == MDB_KEYEXIST && (flags & MDB_APPEND))
+        mrc = mdb_put(self->wtxn, self->db.times, &ktime, &vidx, MDB_APPENDDUP);
+    if (mrc == 0 && leaf->time_ms > self->last_time_ms)
+        self->last_time_ms = leaf->time_ms;
+    return s_mdb(self, mrc);
 }
 
 int cairn_ledger_store_append(cairn_ledger_store_t *self, const cairn_ledger_record_t *rec,
@@ -540,20 +548,11 @@ int cairn_ledger_store_append(cairn_ledger_store_t *self, const cairn_ledger_rec
     const char *key = rec->key ? rec->key : "";
     const char *change = rec->change_id ? rec->change_id : "";
     const char *release = rec->release_id ? rec->release_id : "";
+    MDB_val kkey = {0, NULL};
     if (!self->wtxn)
         return self->failed ? CAIRN_ESTORE : CAIRN_EINTERNAL;
-
-    if (*key) {
-        MDB_val kkey = cairn_ledger_index_key(self->max_key, key, keybuf), found;
-        int mrc = mdb_get(self->wtxn, self->db.keys, &kkey, &found);
-        if (mrc == 0) {
-            if ((rc = s_duplicate(self, &found, out)) < 0)
-                return cairn_ledger_store_fail(self, rc);
-            return 0;
-        }
-        if (mrc != MDB_NOTFOUND)
-            return cairn_ledger_store_fail(self, s_mdb(self, mrc));
-    }
+    if (*key)
+        kkey = cairn_ledger_index_key(self->max_key, key, keybuf);
 
     cairn_leaf_t leaf;
     memset(&leaf, 0, sizeof leaf);
@@ -577,9 +576,35 @@ int cairn_ledger_store_append(cairn_ledger_store_t *self, const cairn_ledger_rec
     if (*change && (rc = s_last_of_change(self, change, &leaf.has_prev, &leaf.prev)) < 0)
         return cairn_ledger_store_fail(self, rc);
     /* A value the leaf format refuses (a control character, invalid UTF-8)
-     * is the request's fault: nothing is written yet, the batch stays usable. */
-    if ((rc = cairn_leaf_format(&leaf, &text, &text_len)) < 0)
-        return rc;
+     * is the request's fault: nothing is written yet, the batch stays usable.
+     * A key already in the log still gets its entry back. */
+    if ((rc = cairn_leaf_format(&leaf, &text, &text_len)) < 0) {
+        MDB_val found;
+        int mrc = *key ? mdb_get(self->wtxn, self->db.keys, &kkey, &found) : MDB_NOTFOUND;
+        if (mrc == MDB_NOTFOUND)
+            return rc;
+        if (mrc != 0)
+            return cairn_ledger_store_fail(self, s_mdb(self, mrc));
+        if ((rc = s_duplicate(self, &found, out)) < 0)
+            return cairn_ledger_store_fail(self, rc);
+        return 0;
+    }
+    /* The idempotency check and the key's row in one put: a key already in
+     * the log is refused with the index it holds (a duplicate, nothing written). */
+    if (*key) {
+        uint8_t index_be[8];
+        cairn_u64_to_key(leaf.index, index_be);
+        MDB_val v = {8, index_be};
+        int mrc = mdb_put(self->wtxn, self->db.keys, &kkey, &v, MDB_NOOVERWRITE);
+        if (mrc == MDB_KEYEXIST) {
+            free(text);
+            if ((rc = s_duplicate(self, &v, out)) < 0)
+                return cairn_ledger_store_fail(self, rc);
+            return 0;
+        }
+        if ((rc = s_mdb(self, mrc)) < 0)
+            goto fail;
+    }
     cairn_merkle_leaf_hash(text, text_len, lh);
     if ((rc = s_write_entry(self, rec, &leaf, text, text_len, lh)) < 0)
         goto fail;
@@ -712,29 +737,19 @@ int cairn_ledger_store_by_change(cairn_ledger_store_t *self, const char *change_
 {
     int rc = 0;
     cairn_ledger_view_t v;
-    MDB_cursor *cur = NULL;
-    uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES];
+    cairn_ledger_indexes_t found = {0};
     if (!change_id || !*change_id)
         return 0;
     if ((rc = cairn_ledger_store_begin_read(self, &v)) < 0)
         return rc;
-    if ((rc = cairn_lmdb_code(mdb_cursor_open(v.txn, self->db.lookup, &cur))) < 0)
+    if ((rc = cairn_ledger_indexes_collect(&v, CAIRN_LEDGER_BY_CHANGE, change_id, 0, &found)) < 0)
         goto out;
-    MDB_val k = cairn_ledger_lookup_key(self->max_key, CAIRN_LEDGER_BY_CHANGE, change_id, buf), val;
-    int mrc = mdb_cursor_get(cur, &k, &val, MDB_SET_KEY);
-    while (mrc == 0) {
-        if (val.mv_size != 8) {
-            rc = CAIRN_EINTEGRITY;
-            goto out;
-        }
-        if ((rc = s_serve(&v, cairn_key_to_u64(val.mv_data), fn, arg)) != 0)
-            goto out;
-        mrc = mdb_cursor_get(cur, &k, &val, MDB_NEXT_DUP);
-    }
-    if (mrc != MDB_NOTFOUND)
-        rc = cairn_lmdb_code(mrc);
+    cairn_ledger_indexes_sort(&found);
+    for (size_t i = 0; i < found.n; i++)
+        if ((rc = s_serve(&v, found.items[i], fn, arg)) != 0)
+            break;
 out:
-    mdb_cursor_close(cur);
+    cairn_ledger_indexes_free(&found);
     cairn_ledger_store_end_read(&v);
     return rc < 0 ? rc : 0;
 }

@@ -136,6 +136,9 @@ void cairn_ledger_store_end_read(cairn_ledger_view_t *view);
 const char *cairn_ledger_store_last_error(const cairn_ledger_store_t *self);
 
 /* True when the last batch failed because the map is full (ledger.map_size). */
+/* True when opening rewrote a store of the previous layout as this one. */
+bool cairn_ledger_store_migrated(const cairn_ledger_store_t *self);
+
 bool cairn_ledger_store_full(const cairn_ledger_store_t *self);
 
 /* Reads up to limit committed entries starting at index from, in order. */

@@ -20,6 +20,7 @@
 #include "cairn/note.h"
 #include "cairn/util.h"
 #include "layout.h"
+#include "query.h"
 #include "store.h"
 #include "testutil.h"
 #include "verify.h"
@@ -491,10 +492,10 @@ static void test_a_flipped_last_leaf_or_root_node_refuses_to_open(void **state)
     /* The perfect subtree of leaves 0..7 feeds the root of size 11. */
     uint8_t node[CAIRN_LEDGER_NODE_KEY_BYTES];
     cairn_ledger_node_key(3, 0, node);
-    lt_flip(f->dir, "nodes", node, sizeof node, 0);
+    lt_flip(f->dir, "tree", node, sizeof node, 0);
     assert_int_equal(cairn_ledger_store_open(f->dir, LT_MAP_SIZE, LT_ORIGIN, f->signer, &f->store),
                      CAIRN_EINTEGRITY);
-    lt_flip(f->dir, "nodes", node, sizeof node, 0);
+    lt_flip(f->dir, "tree", node, sizeof node, 0);
 
     /* A checkpoint whose signature no longer verifies. */
     cairn_u64_to_key(11, key);
@@ -519,7 +520,7 @@ static void test_a_tree_that_no_longer_matches_the_checkpoint_is_never_signed(vo
     /* Rewrite a stored node behind the open store's back. */
     uint8_t node[CAIRN_LEDGER_NODE_KEY_BYTES];
     cairn_ledger_node_key(2, 0, node);
-    lt_flip(f->dir, "nodes", node, sizeof node, 0);
+    lt_flip(f->dir, "tree", node, sizeof node, 0);
     assert_int_equal(cairn_ledger_store_begin(f->store), 0);
     cairn_ledger_append_t r = lt_append_in(f->store, NULL, "CHG-1", NULL, "late", 1);
     free(r.entry);
@@ -671,6 +672,176 @@ static void test_a_store_in_another_layout_is_refused_not_misread(void **state)
     assert_int_equal(cairn_ledger_store_size(f->store), 3);
 }
 
+/* Indexes by_change serves for change, in the order it serves them. */
+static size_t s_change_indexes(s_fixture_t *f, const char *change, uint64_t *out, size_t max)
+{
+    s_entries_t es = {.n = 0};
+    assert_int_equal(cairn_ledger_store_by_change(f->store, change, s_collect, &es), 0);
+    assert_true(es.n <= max);
+    for (size_t i = 0; i < es.n; i++) {
+        out[i] = es.items[i]->index;
+        assert_string_equal(es.items[i]->change_id, change);
+    }
+    size_t n = es.n;
+    s_entries_free(&es);
+    return n;
+}
+
+/* Rewrites this layout's store as layout 2 wrote it: tree hashes keyed
+ * level || index in `nodes`, and a `lookup` row per entry of a change. */
+static void s_downgrade_to_layout_2(const char *dir)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_dbi tree, nodes, heads, lookup, leaves, meta;
+    MDB_val k, v;
+    assert_int_equal(cairn_lmdb_open(dir, LT_MAP_SIZE, CAIRN_LEDGER_MAX_DBS, &env), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "tree", 0, &tree), 0);
+    assert_int_equal(mdb_dbi_open(txn, "nodes", MDB_CREATE, &nodes), 0);
+    assert_int_equal(mdb_dbi_open(txn, "heads", 0, &heads), 0);
+    assert_int_equal(mdb_dbi_open(txn, "lookup", 0, &lookup), 0);
+    assert_int_equal(mdb_dbi_open(txn, "leaves", 0, &leaves), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_cursor_open(txn, tree, &cur), 0);
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        assert_int_equal(k.mv_size, 9);
+        const uint8_t *kb = k.mv_data;
+        uint8_t old[9];
+        old[0] = kb[8];
+        cairn_u64_to_key(((cairn_key_to_u64(kb) + 1) >> kb[8]) - 1, old + 1);
+        MDB_val ok = {sizeof old, old};
+        assert_int_equal(mdb_put(txn, nodes, &ok, &v, MDB_NOOVERWRITE), 0);
+    }
+    mdb_cursor_close(cur);
+    assert_int_equal(mdb_cursor_open(txn, leaves, &cur), 0);
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        cairn_leaf_t leaf;
+        memset(&leaf, 0, sizeof leaf);
+        assert_int_equal(cairn_leaf_parse(v.mv_data, v.mv_size, &leaf), 0);
+        if (leaf.change) {
+            uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES];
+            MDB_val lk = cairn_ledger_lookup_key((size_t)mdb_env_get_maxkeysize(env),
+                                                 CAIRN_LEDGER_BY_CHANGE, leaf.change, buf);
+            MDB_val lv = {8, k.mv_data};
+            assert_int_equal(mdb_put(txn, lookup, &lk, &lv, 0), 0);
+        }
+        cairn_leaf_clear(&leaf);
+    }
+    mdb_cursor_close(cur);
+    assert_int_equal(mdb_drop(txn, tree, 1), 0);
+    assert_int_equal(mdb_drop(txn, heads, 1), 0);
+    assert_int_equal(cairn_lmdb_put_u64(txn, meta, CAIRN_LEDGER_META_LAYOUT, 2), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+static void test_a_layout_2_store_is_migrated_with_every_entry_and_proof(void **state)
+{
+    s_fixture_t *f = *state;
+    const char *changes[] = {"CHG-1", "CHG-2", "CHG-3"};
+    uint64_t before[3][64], after[3][64];
+    size_t n_before[3];
+    char id[32], key[48];
+    /* 37 entries over three changes, two batches, one with a key. */
+    for (int b = 0; b < 2; b++) {
+        assert_int_equal(cairn_ledger_store_begin(f->store), 0);
+        for (int i = 0; i < 19 - b; i++) {
+            snprintf(id, sizeof id, "m%d-%d", b, i);
+            snprintf(key, sizeof key, "ce:/test\n%s", id);
+            cairn_ledger_append_t r =
+                lt_append_in(f->store, i == 3 ? key : NULL, changes[(i * 7 + b) % 3], NULL, id,
+                             1764107400000 + i);
+            free(r.entry);
+        }
+        assert_int_equal(cairn_ledger_store_commit(f->store), 0);
+    }
+    cairn_checkpoint_t cp_before, cp_after;
+    s_checkpoint(f, 0, &cp_before);
+    for (int c = 0; c < 3; c++)
+        n_before[c] = s_change_indexes(f, changes[c], before[c], 64);
+    assert_int_equal(n_before[0] + n_before[1] + n_before[2], 37);
+    cairn_ledger_store_destroy(&f->store);
+
+    s_downgrade_to_layout_2(f->dir);
+    cairn_ledger_verify_report_t rep;
+    assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), CAIRN_ECONFIG);
+    s_open(f);
+    assert_true(cairn_ledger_store_migrated(f->store));
+    assert_int_equal(cairn_ledger_store_size(f->store), 37);
+    s_checkpoint(f, 0, &cp_after);
+    assert_int_equal(cp_after.size, cp_before.size);
+    assert_memory_equal(cp_after.root, cp_before.root, 32);
+    for (int c = 0; c < 3; c++) {
+        assert_int_equal(s_change_indexes(f, changes[c], after[c], 64), n_before[c]);
+        assert_memory_equal(after[c], before[c], n_before[c] * sizeof after[c][0]);
+    }
+    /* The key still deduplicates; new entries chain onto each change. */
+    snprintf(key, sizeof key, "ce:/test\n%s", "m0-3");
+    assert_int_equal(cairn_ledger_store_begin(f->store), 0);
+    cairn_ledger_append_t dup = lt_append_in(f->store, key, "CHG-1", NULL, "m0-3", 1764107400000);
+    assert_true(dup.duplicate);
+    for (int c = 0; c < 3; c++) {
+        snprintf(id, sizeof id, "new-%d", c);
+        cairn_ledger_append_t r = lt_append_in(f->store, NULL, changes[c], NULL, id, 1764107400000);
+        assert_int_equal(r.index, 37 + c);
+        free(r.entry);
+    }
+    assert_int_equal(cairn_ledger_store_commit(f->store), 0);
+    for (int c = 0; c < 3; c++) {
+        size_t n = s_change_indexes(f, changes[c], after[c], 64);
+        assert_int_equal(n, n_before[c] + 1);
+        assert_int_equal(after[c][n - 1], 37 + (uint64_t)c);
+    }
+    /* The whole log, its proofs and checkpoints verify; no layout-2 database is left. */
+    cairn_ledger_store_destroy(&f->store);
+    assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), 0);
+    assert_int_equal(rep.size, 40);
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi nodes;
+    assert_int_equal(cairn_lmdb_open(f->dir, LT_MAP_SIZE, CAIRN_LEDGER_MAX_DBS, &env), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "nodes", 0, &nodes), MDB_NOTFOUND);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    s_open(f);
+    assert_false(cairn_ledger_store_migrated(f->store));
+    cairn_checkpoint_clear(&cp_before);
+    cairn_checkpoint_clear(&cp_after);
+}
+
+static void test_times_that_step_back_are_still_found_by_time(void **state)
+{
+    s_fixture_t *f = *state;
+    const int64_t t[] = {5000, 7000, 7000, 3000, 9000, 3000, 8000};
+    assert_int_equal(cairn_ledger_store_begin(f->store), 0);
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "t%zu", i);
+        cairn_ledger_append_t r = lt_append_in(f->store, NULL, "CHG-1", NULL, id, t[i]);
+        free(r.entry);
+    }
+    assert_int_equal(cairn_ledger_store_commit(f->store), 0);
+    cairn_ledger_query_t q = {.from_ms = 3000, .to_ms = 7001};
+    s_entries_t es = {.n = 0};
+    assert_int_equal(cairn_ledger_query(f->store, &q, s_collect, &es), 0);
+    const uint64_t want[] = {0, 1, 2, 3, 5};
+    assert_int_equal(es.n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < es.n; i++)
+        assert_int_equal(es.items[i]->index, want[i]);
+    s_entries_free(&es);
+    q = (cairn_ledger_query_t){.from_ms = 8000};
+    assert_int_equal(cairn_ledger_query(f->store, &q, s_collect, &es), 0);
+    assert_int_equal(es.n, 2);
+    assert_int_equal(es.items[0]->index, 4);
+    assert_int_equal(es.items[1]->index, 6);
+    s_entries_free(&es);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -701,6 +872,10 @@ int main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_a_store_in_another_layout_is_refused_not_misread,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_layout_2_store_is_migrated_with_every_entry_and_proof, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_times_that_step_back_are_still_found_by_time, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

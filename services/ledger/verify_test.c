@@ -111,7 +111,7 @@ static void test_a_flipped_tree_node_is_named_by_the_first_entry_it_covers(void 
     s_fixture_t *f = *state;
     uint8_t node[CAIRN_LEDGER_NODE_KEY_BYTES];
     cairn_ledger_node_key(2, 2, node); /* entries 8..11 */
-    lt_flip(f->dir, "nodes", node, sizeof node, 31);
+    lt_flip(f->dir, "tree", node, sizeof node, 31);
     cairn_ledger_verify_report_t rep;
     assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), CAIRN_EINTEGRITY);
     assert_true(rep.has_bad_index);

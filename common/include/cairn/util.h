@@ -22,8 +22,11 @@ int cairn_parse_time(const char *text, int64_t *unix_ms_out);
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
 void cairn_hex(const uint8_t *bytes, size_t len, char *out);
 
-/* SHA-256 (libsodium). */
+/* SHA-256 (OpenSSL, with the CPU's SHA extensions where present; sha256.c). */
 void cairn_sha256(const void *data, size_t len, uint8_t out[32]);
+
+/* SHA-256 of a_len bytes of a followed by b_len bytes of b (either may be 0). */
+void cairn_sha256_2(const void *a, size_t a_len, const void *b, size_t b_len, uint8_t out[32]);
 
 /* True if len bytes of text are well-formed UTF-8 (no overlong forms, no
  * surrogates, nothing above U+10FFFF). NUL bytes are allowed. */
