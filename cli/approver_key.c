@@ -18,7 +18,6 @@
 int cli_approver_keygen(const cli_args_t *args)
 {
     int code = CLI_EXIT_DENIED;
-    char err[1024];
     char *pub = NULL, *vkey = NULL;
     json_t *obj = NULL;
     const char *user = cli_opt(args, "name");
@@ -30,24 +29,13 @@ int cli_approver_keygen(const cli_args_t *args)
                                "policy's roles list it");
     if (!path || !*path)
         return cli_usage_error(args->cmd, "--approver needs -o FILE: where to write the key");
-    size_t len = strlen(path);
-    if (!(pub = malloc(len + 5))) {
+    bool replaced = false;
+    if (!(pub = cli_keygen_pub_path(path))) {
         fprintf(stderr, "cairn keygen: out of memory\n");
         goto out;
     }
-    memcpy(pub, path, len);
-    memcpy(pub + len, ".pub", 5);
-    bool force = cli_flag(args, "force");
-    bool replaced = force && (cli_path_exists(path) || cli_path_exists(pub));
-    int rc = cli_keygen_write(user, path, pub, force, &vkey, err, sizeof err);
-    if (rc == CAIRN_EINVALID || rc == -EEXIST) {
-        code = cli_usage_error(args->cmd, "%s", err);
+    if ((code = cli_keygen_run_write(args, user, path, pub, &vkey, &replaced)) != CLI_EXIT_OK)
         goto out;
-    }
-    if (rc < 0) {
-        fprintf(stderr, "cairn keygen: %s\n", err);
-        goto out;
-    }
     if (args->json) {
         obj = json_pack("{s:s, s:s, s:s, s:s, s:b}", "approver", user, "key_file", path,
                         "public_key_file", pub, "vkey", vkey, "replaced", replaced);

@@ -143,6 +143,28 @@ out:
     return rc;
 }
 
+int cli_keygen_run_write(const cli_args_t *args, const char *name, const char *key_path,
+                         const char *vkey_path, char **vkey_out, bool *replaced_out)
+{
+    char err[1024];
+    bool force = cli_flag(args, "force");
+    bool replaced = force && (cli_path_exists(key_path) || cli_path_exists(vkey_path));
+    int rc = cli_keygen_write(name, key_path, vkey_path, force, vkey_out, err, sizeof err);
+    if (rc == CAIRN_EINVALID || rc == -EEXIST)
+        return cli_usage_error(args->cmd, "%s", err);
+    if (rc < 0) {
+        fprintf(stderr, "cairn keygen: %s\n", err);
+        return CLI_EXIT_DENIED;
+    }
+    *replaced_out = replaced;
+    return CLI_EXIT_OK;
+}
+
+char *cli_keygen_pub_path(const char *path)
+{
+    return s_concat(path, strlen(path), ".pub");
+}
+
 /* `cairn keygen --curve -o FILE`: FILE (key pair, 0600) and FILE.pub. */
 static int s_run_curve(const cli_args_t *args)
 {
@@ -162,7 +184,7 @@ static int s_run_curve(const cli_args_t *args)
         code = cli_usage_error(args->cmd, "--name must be one line");
         goto out;
     }
-    if (!(pub = s_concat(path, strlen(path), ".pub"))) {
+    if (!(pub = cli_keygen_pub_path(path))) {
         fprintf(stderr, "cairn keygen: out of memory\n");
         goto out;
     }
@@ -206,7 +228,6 @@ static int s_run(const cli_args_t *args)
     if (cli_flag(args, "approver"))
         return cli_approver_keygen(args); /* approver_key.c */
     int code = CLI_EXIT_USAGE;
-    int rc;
     char err[1024];
     cairn_config_t *cfg = NULL;
     char *key_path = NULL, *vkey_path = NULL, *vkey = NULL;
@@ -218,24 +239,16 @@ static int s_run(const cli_args_t *args)
     }
     const char *origin = cairn_config_str(cfg, "ledger.origin");
     const char *name = cli_opt(args, "name") ? cli_opt(args, "name") : origin;
-    bool force = cli_flag(args, "force");
+    bool replaced = false;
     if (cli_keygen_paths(cairn_config_str(cfg, "ledger.key_file"), cli_opt(args, "out"), &key_path,
                          &vkey_path) < 0) {
         fprintf(stderr, "cairn keygen: out of memory\n");
         code = CLI_EXIT_DENIED;
         goto out;
     }
-    bool replaced = force && (cli_path_exists(key_path) || cli_path_exists(vkey_path));
-    rc = cli_keygen_write(name, key_path, vkey_path, force, &vkey, err, sizeof err);
-    if (rc == CAIRN_EINVALID || rc == -EEXIST) {
-        code = cli_usage_error(args->cmd, "%s", err);
+    if ((code = cli_keygen_run_write(args, name, key_path, vkey_path, &vkey, &replaced)) !=
+        CLI_EXIT_OK)
         goto out;
-    }
-    if (rc < 0) {
-        fprintf(stderr, "cairn keygen: %s\n", err);
-        code = CLI_EXIT_DENIED;
-        goto out;
-    }
     if (args->json) {
         char keyid[9];
         cairn_note_verifier_t *verifier = NULL;

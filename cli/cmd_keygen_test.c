@@ -1,6 +1,6 @@
 /* Tests for `cairn keygen`: where the files go, their modes, that the key
  * loads back and matches its vkey, and that nothing is overwritten without
- * --force. */
+ * --force (the ledger's key and an approver's). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -153,6 +153,46 @@ static void a_bad_name_is_refused_before_anything_is_written(void **state)
     assert_int_equal(access(dir, F_OK), -1);
 }
 
+/* The first line of path (without its newline). */
+static void s_first_line(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(buf, (int)len, f));
+    fclose(f);
+    buf[strcspn(buf, "\n")] = '\0';
+}
+
+static void an_approver_key_is_replaced_only_with_force(void **state)
+{
+    (void)state;
+    char key[128], pub[160], err[256], first[256], again[256];
+    snprintf(key, sizeof key, "%s/d/erin.key", s_tmp);
+    snprintf(pub, sizeof pub, "%s.pub", key);
+    char *argv[] = {"--approver", "--name", "erin", "-o", key, "--force"};
+    cli_args_t args;
+    assert_int_equal(cli_parse(&cli_cmd_keygen, 5, argv, &args, err, sizeof err), 0);
+    assert_int_equal(cli_approver_keygen(&args), CLI_EXIT_OK);
+    assert_int_equal(s_mode(key), 0600);
+    assert_int_equal(s_mode(pub), 0644);
+    s_first_line(pub, first, sizeof first);
+    assert_int_equal(strncmp(first, "erin+", 5), 0);
+
+    /* Without --force the key stays; with it, a new one replaces it. */
+    assert_int_equal(cli_approver_keygen(&args), CLI_EXIT_USAGE);
+    s_first_line(pub, again, sizeof again);
+    assert_string_equal(again, first);
+    assert_int_equal(cli_parse(&cli_cmd_keygen, 6, argv, &args, err, sizeof err), 0);
+    assert_int_equal(cli_approver_keygen(&args), CLI_EXIT_OK);
+    s_first_line(pub, again, sizeof again);
+    assert_string_not_equal(again, first);
+
+    /* A name a key cannot carry is a usage error too. */
+    argv[2] = "erin jones";
+    assert_int_equal(cli_parse(&cli_cmd_keygen, 5, argv, &args, err, sizeof err), 0);
+    assert_int_equal(cli_approver_keygen(&args), CLI_EXIT_USAGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +200,7 @@ int main(void)
         cmocka_unit_test(a_new_key_is_secret_and_its_vkey_public),
         cmocka_unit_test(a_vkey_left_behind_also_blocks_a_new_key),
         cmocka_unit_test(a_bad_name_is_refused_before_anything_is_written),
+        cmocka_unit_test(an_approver_key_is_replaced_only_with_force),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

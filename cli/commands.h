@@ -118,6 +118,16 @@ int cli_keygen_paths(const char *key_file, const char *out_dir, char **key_out, 
 int cli_keygen_write(const char *name, const char *key_path, const char *vkey_path, bool force,
                      char **vkey_out, char *err, size_t errlen);
 
+/* cli_keygen_write for `cairn keygen` (--force from args), with its errors
+ * reported on stderr: returns CLI_EXIT_OK, CLI_EXIT_USAGE (a bad name, a
+ * file that exists without --force) or CLI_EXIT_DENIED. *replaced_out: a
+ * file was there and --force replaces it. */
+int cli_keygen_run_write(const cli_args_t *args, const char *name, const char *key_path,
+                         const char *vkey_path, char **vkey_out, bool *replaced_out);
+
+/* path + ".pub", malloc'd (NULL when out of memory). */
+char *cli_keygen_pub_path(const char *path);
+
 /* --- log --- */
 
 /* {vkey, name, key_id} for a vkey text (name and key_id null when it does not parse). */

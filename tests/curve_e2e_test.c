@@ -8,7 +8,6 @@
  * log.level=debug, no secret from the configuration or the key files ever
  * shows in the daemons' output. */
 #include <errno.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,18 +57,6 @@ static int s_stop_stack(void **state)
     if (s_stack.up > 0)
         stack_stop(&s_stack);
     return 0;
-}
-
-static int s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-        return -1;
-    close(fd);
-    return ntohs(a.sin_port);
 }
 
 /* `cairn keygen --curve -o dir/name.key --name name`. */
@@ -205,8 +191,8 @@ static void only_allowed_keys_append_to_the_ledger_or_hear_its_stream(void **sta
     s_keygen(bin, dir, "cli");
     s_keygen(bin, dir, "stranger");
     char api[64], stream[64], config[128], log[128], path[160], err[512];
-    snprintf(api, sizeof api, "tcp://127.0.0.1:%d", s_free_port());
-    snprintf(stream, sizeof stream, "tcp://127.0.0.1:%d", s_free_port());
+    snprintf(api, sizeof api, "tcp://127.0.0.1:%d", stack_free_port());
+    snprintf(stream, sizeof stream, "tcp://127.0.0.1:%d", stack_free_port());
     snprintf(config, sizeof config, "%s/cairn.yaml", dir);
     snprintf(log, sizeof log, "%s/ledger.log", dir);
     FILE *f = fopen(config, "w");
@@ -338,7 +324,7 @@ static void the_whole_stack_runs_on_tcp_with_curve_and_never_logs_a_secret(void 
                                       "policy_query", "notify_api",    "notify_feed"};
     for (size_t i = 0; i < 6; i++)
         n += snprintf(bus + n, sizeof bus - (size_t)n, "  %s: tcp://127.0.0.1:%d\n  %s_allow: %s\n",
-                      eps[i], s_free_port(), eps[i], keys);
+                      eps[i], stack_free_port(), eps[i], keys);
     for (size_t i = 0; i < 4; i++)
         n += snprintf(bus + n, sizeof bus - (size_t)n, "  %s_public_key: %s/%s.key.pub\n", names[i],
                       keys, names[i]);

@@ -43,7 +43,7 @@ char *slurp(const char *path)
     return buf;
 }
 
-static int s_free_port(void)
+int stack_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -81,7 +81,7 @@ int stack_start_with(e2e_stack_t *s, const stack_opts_t *o)
         return -1;
     snprintf(s->config, sizeof s->config, "%s/cairn.yaml", s->dir);
     snprintf(s->log, sizeof s->log, "%s/stack.log", s->dir);
-    s->http_port = s_free_port();
+    s->http_port = stack_free_port();
     FILE *f = fopen(s->config, "w");
     if (!f || s->http_port <= 0)
         return -1;

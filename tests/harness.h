@@ -55,6 +55,9 @@ int stack_cli(const e2e_stack_t *s, char **out, const char *fmt, ...)
 int stack_cli_json(const e2e_stack_t *s, json_t **out, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A TCP port on 127.0.0.1 that was free a moment ago (-1 on error). */
+int stack_free_port(void);
+
 /* Sleeps ms milliseconds. */
 void sleep_ms(int ms);
 

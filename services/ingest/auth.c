@@ -146,8 +146,7 @@ void cairn_ingest_auth_destroy(cairn_ingest_auth_t **self_p)
 /* --- primitives --------------------------------------------------------- */
 
 /* HMAC-SHA256 of the body (digest.h); 0 or -ENOMEM. */
-static int s_hmac(const cairn_secret_t *key, const void *body, size_t len,
-                  uint8_t mac[S_MAC_BYTES])
+static int s_hmac(const cairn_secret_t *key, const void *body, size_t len, uint8_t mac[S_MAC_BYTES])
 {
     cairn_ingest_span_t part = {body, len};
     return cairn_ingest_hmac_sha256(cairn_secret_data(key), cairn_secret_len(key), &part, 1, mac);
@@ -327,9 +326,9 @@ static int s_check_standard(const s_source_t *src, const cairn_ingest_header_t *
     const cairn_ingest_span_t signed_parts[] = {
         {id, strlen(id)}, {".", 1}, {ts, strlen(ts)}, {".", 1}, {body, len},
     };
-    int rc = cairn_ingest_hmac_sha256(cairn_secret_data(src->signing),
-                                      cairn_secret_len(src->signing), signed_parts,
-                                      sizeof signed_parts / sizeof signed_parts[0], want);
+    int rc =
+        cairn_ingest_hmac_sha256(cairn_secret_data(src->signing), cairn_secret_len(src->signing),
+                                 signed_parts, sizeof signed_parts / sizeof signed_parts[0], want);
     if (rc < 0)
         return rc;
 

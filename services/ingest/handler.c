@@ -25,6 +25,7 @@
 #include "cairn/util.h"
 #include "digest.h"
 #include "json_arena.h"
+#include "latch.h"
 #include "normalize_fields.h"
 #include "recorder.h"
 #include "rejected.h"
@@ -324,11 +325,6 @@ static json_t *s_ack_json(const s_ack_t *ack, bool with_duplicate)
     return item;
 }
 
-/* One event: 202 {"accepted":[{id,index}]}, or 200 {"duplicate":true,id,index}.
- * A batch: 202 {"accepted":[...]} with "duplicate":true on redelivered
- * items, or 200 {"duplicate":true,"accepted":[...]} when all were. An event
- * held in the spool shows "spooled":true and "spool_seq" instead of
- * "index", and the answer then also carries "spooled":true. */
 /* The answer to the common case, one event newly recorded, written
  * directly: the same bytes jansson would write, when the id needs no
  * escaping. NULL when that does not apply (or out of memory). */
@@ -347,6 +343,11 @@ static char *s_plain_accepted(const s_ack_t *ack)
     return text;
 }
 
+/* One event: 202 {"accepted":[{id,index}]}, or 200 {"duplicate":true,id,index}.
+ * A batch: 202 {"accepted":[...]} with "duplicate":true on redelivered
+ * items, or 200 {"duplicate":true,"accepted":[...]} when all were. An event
+ * held in the spool shows "spooled":true and "spool_seq" instead of
+ * "index", and the answer then also carries "spooled":true. */
 static void s_success(cairn_ingest_handler_t *self, const s_ack_t *acks, size_t n, bool batch,
                       cairn_ingest_response_t *out)
 {
@@ -797,20 +798,15 @@ void cairn_ingest_handler_submit(cairn_ingest_handler_t *self, const char *path,
 
 /* A synchronous caller waiting for its answer. */
 typedef struct {
-    pthread_mutex_t lock;         /* guards the rest */
-    pthread_cond_t cond;          /* signalled when answered */
-    bool done;                    /* the answer is in */
-    cairn_ingest_response_t *out; /* where it goes */
+    cairn_ingest_latch_t latch;   /* opened when answered */
+    cairn_ingest_response_t *out; /* where the answer goes */
 } s_waiter_t;
 
 static void s_waiter_answer(void *arg, cairn_ingest_response_t *response)
 {
     s_waiter_t *w = arg;
-    pthread_mutex_lock(&w->lock);
     *w->out = *response;
-    w->done = true;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
+    cairn_ingest_latch_open(&w->latch);
 }
 
 static void s_handle_wait(cairn_ingest_handler_t *self, s_via_t via, const char *path,
@@ -818,16 +814,10 @@ static void s_handle_wait(cairn_ingest_handler_t *self, s_via_t via, const char 
                           size_t n_headers, const void *body, size_t len,
                           cairn_ingest_response_t *out)
 {
-    s_waiter_t w = {.done = false, .out = out};
-    pthread_mutex_init(&w.lock, NULL);
-    pthread_cond_init(&w.cond, NULL);
+    s_waiter_t w = {.out = out};
+    cairn_ingest_latch_init(&w.latch);
     s_submit(self, via, path, content_type, headers, n_headers, body, len, s_waiter_answer, &w);
-    pthread_mutex_lock(&w.lock);
-    while (!w.done)
-        pthread_cond_wait(&w.cond, &w.lock);
-    pthread_mutex_unlock(&w.lock);
-    pthread_cond_destroy(&w.cond);
-    pthread_mutex_destroy(&w.lock);
+    cairn_ingest_latch_wait(&w.latch);
 }
 
 void cairn_ingest_handler_handle(cairn_ingest_handler_t *self, const char *path,

@@ -19,7 +19,9 @@
  * 404 unknown path or webhook source, 413 too large, 415 unsupported media
  * type, 422 not a known event, 503 with Retry-After when the event could
  * not be made durable (the ledger did not acknowledge and the spool is
- * full or not configured, or the ledger refused it).
+ * full or not configured, or the ledger refused it) or when ingest.max_inflight
+ * events already wait to be made durable (then at once, touching neither the
+ * ledger nor the spool).
  * Every error body is {"error":"<sentence>"}. Rejected input is kept with
  * an index line (rejected.h).
  *

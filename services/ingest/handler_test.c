@@ -385,7 +385,7 @@ static void metrics_count_answers_by_status_and_events_by_outcome(void **state)
 
 /* Answers of asynchronous submissions, as they come. */
 typedef struct {
-    _Atomic int answered;      /* how many came */
+    _Atomic int answered;       /* how many came */
     _Atomic unsigned status[4]; /* their statuses, in submission order */
 } s_answers_t;
 
@@ -427,8 +427,8 @@ static void past_max_inflight_a_submission_is_503_at_once_without_the_ledger(voi
     }
     /* two wait for the silent ledger; the third is refused before it */
     for (int i = 0; i < 2; i++)
-        cairn_ingest_handler_submit(h, "/v1/events", s_ce_json, NULL, 0, body[i],
-                                    strlen(body[i]), s_async_answer, &args[i]);
+        cairn_ingest_handler_submit(h, "/v1/events", s_ce_json, NULL, 0, body[i], strlen(body[i]),
+                                    s_async_answer, &args[i]);
     assert_int_equal(atomic_load(&all.answered), 0);
     cairn_ingest_response_t r = {0};
     cairn_ingest_handler_handle(h, "/v1/events", s_ce_json, NULL, 0, body[2], strlen(body[2]), &r);

@@ -65,7 +65,8 @@ int cairn_ingest_header_keepable(const char *name)
     if (!ok)
         return 0;
     /* Idempotency-Key names a delivery, not a credential. */
-    if (short_name ? strcmp(lower, "idempotency-key") == 0 : strcasecmp(name, "idempotency-key") == 0)
+    if (short_name ? strcmp(lower, "idempotency-key") == 0
+                   : strcasecmp(name, "idempotency-key") == 0)
         return 1;
     for (size_t i = 0; i < sizeof credentials / sizeof credentials[0]; i++)
         if (short_name ? strstr(lower, credentials[i]) != NULL : s_contains(name, credentials[i]))

@@ -18,7 +18,8 @@
 
 #include "json_arena.h"
 
-static const char s_doc[] = "{\"a\":[1,2,{\"b\":\"text\",\"c\":null}],\"d\":{\"e\":1.5,\"f\":true}}";
+static const char s_doc[] =
+    "{\"a\":[1,2,{\"b\":\"text\",\"c\":null}],\"d\":{\"e\":1.5,\"f\":true}}";
 
 static json_t *s_parse(const char *text)
 {
@@ -34,9 +35,9 @@ static void a_tree_freed_in_its_window_leaves_the_arena_empty(void **state)
     cairn_ingest_json_arena_install();
     cairn_ingest_json_arena_begin();
     json_t *first = s_parse(s_doc);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_object_get(first, "a"), 2), "b")),
-                        "text");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(first, "a"), 2), "b")),
+        "text");
     json_decref(first);
     assert_true(cairn_ingest_json_arena_end());
     cairn_ingest_json_arena_begin();

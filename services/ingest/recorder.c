@@ -19,6 +19,7 @@
 #include "cairn/ledger_batch.h"
 #include "cairn/log.h"
 #include "cairn/util.h"
+#include "latch.h"
 #include "spool.h"
 
 /* Appends in flight on the pipeline at most. Below libzmq's default high-water
@@ -39,14 +40,14 @@
 
 /* One event on its way to durability. */
 typedef struct s_job {
-    struct s_job *next;              /* next in its list (queue, waiting or in flight) */
-    uint8_t *req;                    /* packed LedgerRequest (an append) */
-    size_t len;                      /* bytes in req */
-    char *key;                       /* its idempotency key (for the spool) */
-    int64_t deadline_ms;             /* monotonic: no ack by then means unanswered */
-    size_t batch;                    /* in flight: jobs in the request this one opens, else 0 */
-    cairn_ingest_record_fn done;     /* told the outcome, once */
-    void *arg;                       /* for done */
+    struct s_job *next;          /* next in its list (queue, waiting or in flight) */
+    uint8_t *req;                /* packed LedgerRequest (an append) */
+    size_t len;                  /* bytes in req */
+    char *key;                   /* its idempotency key (for the spool) */
+    int64_t deadline_ms;         /* monotonic: no ack by then means unanswered */
+    size_t batch;                /* in flight: jobs in the request this one opens, else 0 */
+    cairn_ingest_record_fn done; /* told the outcome, once */
+    void *arg;                   /* for done */
 } s_job_t;
 
 /* A first-in first-out list of jobs. */
@@ -97,8 +98,7 @@ typedef enum {
 /* What the ledger said of one append: its status, error and ack (of a
  * single append's reply, or of one result of an append_batch). */
 static s_outcome_t s_result(int status, const char *error, const Cairn__V1__AppendAck *ack,
-                            cairn_ingest_recorded_t *out, int *status_out, char *err,
-                            size_t errlen)
+                            cairn_ingest_recorded_t *out, int *status_out, char *err, size_t errlen)
 {
     if (status != 0 || !ack) {
         *status_out = status != 0 ? status : CAIRN_EPROTO;
@@ -179,8 +179,8 @@ static bool s_batch_framing(void)
 {
     return s_field_is(&cairn__v1__ledger_request__descriptor, "append", S_FIELD_APPEND,
                       PROTOBUF_C_LABEL_NONE) &&
-           s_field_is(&cairn__v1__ledger_request__descriptor, "append_batch",
-                      S_FIELD_APPEND_BATCH, PROTOBUF_C_LABEL_NONE) &&
+           s_field_is(&cairn__v1__ledger_request__descriptor, "append_batch", S_FIELD_APPEND_BATCH,
+                      PROTOBUF_C_LABEL_NONE) &&
            s_field_is(&cairn__v1__append_batch_request__descriptor, "appends", S_FIELD_APPENDS,
                       PROTOBUF_C_LABEL_REPEATED);
 }
@@ -286,8 +286,7 @@ static s_outcome_t s_call_batch(cairn_ingest_recorder_t *self, cairn_client_t *c
     }
     int rc = cairn_ingest_recorder_batch_pack(reqs, lens, n, &req, &len);
     if (rc < 0) {
-        snprintf(err, errlen, "cannot make a batch of the spooled events (%s)",
-                 cairn_strerror(rc));
+        snprintf(err, errlen, "cannot make a batch of the spooled events (%s)", cairn_strerror(rc));
         *status_out = rc;
         return S_FAILED;
     }
@@ -465,8 +464,7 @@ static bool s_nobody_listens(const char *endpoint)
 {
     static const char ipc[] = "ipc://";
     struct stat st;
-    return strncmp(endpoint, ipc, sizeof ipc - 1) == 0 &&
-           stat(endpoint + sizeof ipc - 1, &st) != 0;
+    return strncmp(endpoint, ipc, sizeof ipc - 1) == 0 && stat(endpoint + sizeof ipc - 1, &st) != 0;
 }
 
 /* The first n waiting jobs did not get onto the pipeline (why). */
@@ -659,9 +657,9 @@ static void *s_sender(void *arg)
             int64_t left = self->inflight.head->deadline_ms - cairn_mono_ms();
             timeout = left < 0 ? 0 : left < S_POLL_MS ? (long)left : S_POLL_MS;
         }
-        zmq_pollitem_t items[2] = {{NULL, self->wake_fd, ZMQ_POLLIN, 0},
-                                   {self->dealer ? zsock_resolve(self->dealer) : NULL, 0,
-                                    ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[2] = {
+            {NULL, self->wake_fd, ZMQ_POLLIN, 0},
+            {self->dealer ? zsock_resolve(self->dealer) : NULL, 0, ZMQ_POLLIN, 0}};
         int n = zmq_poll(items, self->dealer ? 2 : 1, timeout);
         if (n > 0 && (items[0].revents & ZMQ_POLLIN)) {
             uint64_t count;
@@ -721,39 +719,28 @@ void cairn_ingest_recorder_record_async(cairn_ingest_recorder_t *self, const Cai
 
 /* A synchronous caller waiting for its event. */
 typedef struct {
-    pthread_mutex_t lock;         /* guards the rest */
-    pthread_cond_t cond;          /* signalled when done */
-    bool done;                    /* the outcome is in */
-    int rc;                       /* 0 or the failure */
-    cairn_ingest_recorded_t rec;  /* where it went */
-    char err[512];                /* the failure's sentence */
+    cairn_ingest_latch_t latch;  /* opened when done */
+    int rc;                      /* 0 or the failure */
+    cairn_ingest_recorded_t rec; /* where it went */
+    char err[512];               /* the failure's sentence */
 } s_waiter_t;
 
 static void s_waiter_done(void *arg, int rc, const cairn_ingest_recorded_t *rec, const char *err)
 {
     s_waiter_t *w = arg;
-    pthread_mutex_lock(&w->lock);
     w->rc = rc;
     w->rec = *rec;
     snprintf(w->err, sizeof w->err, "%s", err ? err : "");
-    w->done = true;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
+    cairn_ingest_latch_open(&w->latch);
 }
 
 int cairn_ingest_recorder_record(cairn_ingest_recorder_t *self, const Cairn__V1__Event *ev,
                                  cairn_ingest_recorded_t *out, char *err, size_t errlen)
 {
-    s_waiter_t w = {.done = false};
-    pthread_mutex_init(&w.lock, NULL);
-    pthread_cond_init(&w.cond, NULL);
+    s_waiter_t w = {.rc = 0};
+    cairn_ingest_latch_init(&w.latch);
     cairn_ingest_recorder_record_async(self, ev, s_waiter_done, &w);
-    pthread_mutex_lock(&w.lock);
-    while (!w.done)
-        pthread_cond_wait(&w.cond, &w.lock);
-    pthread_mutex_unlock(&w.lock);
-    pthread_cond_destroy(&w.cond);
-    pthread_mutex_destroy(&w.lock);
+    cairn_ingest_latch_wait(&w.latch);
     if (w.rc < 0) {
         snprintf(err, errlen, "%s", w.err);
         return w.rc;

@@ -13,14 +13,14 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <pthread.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -334,8 +334,7 @@ static int s_answered_count(s_answers_t *a)
     return n;
 }
 
-static void many_events_in_flight_while_the_ledger_is_stopped_are_all_durable_in_order(
-    void **state)
+static void many_events_in_flight_while_the_ledger_is_stopped_are_all_durable_in_order(void **state)
 {
     enum { STALLED = 400, AFTER = 200 };
     s_fixture_t *f = *state;
@@ -386,8 +385,7 @@ static uint64_t s_metric(cairn_ingest_handler_t *h, const char *name)
     return v;
 }
 
-static void spooled_events_drain_in_batches_in_order_once_with_a_duplicate_among_them(
-    void **state)
+static void spooled_events_drain_in_batches_in_order_once_with_a_duplicate_among_them(void **state)
 {
     s_fixture_t *f = *state;
     s_ledger_up(f);
@@ -485,9 +483,8 @@ static void a_batch_of_packed_appends_is_the_packed_append_batch(void **state)
     uint8_t *want = NULL, *got = NULL;
     size_t want_len = 0, got_len = 0;
     assert_int_equal(cairn_ledger_batch_pack(aps, N, &want, &want_len), 0);
-    assert_int_equal(cairn_ingest_recorder_batch_pack((const uint8_t *const *)reqs, lens, N, &got,
-                                                      &got_len),
-                     0);
+    assert_int_equal(
+        cairn_ingest_recorder_batch_pack((const uint8_t *const *)reqs, lens, N, &got, &got_len), 0);
     assert_int_equal(got_len, want_len);
     assert_memory_equal(got, want, want_len);
     Cairn__V1__LedgerRequest *back = NULL;
@@ -512,9 +509,9 @@ static void a_batch_of_packed_appends_is_the_packed_append_batch(void **state)
     size_t mixed_lens[2] = {lens[0], head_len};
     assert_int_equal(cairn_ingest_recorder_batch_pack(mixed, mixed_lens, 2, &got, &got_len),
                      CAIRN_EINVALID);
-    assert_int_equal(cairn_ingest_recorder_batch_pack((const uint8_t *const *)reqs, lens, 0, &got,
-                                                      &got_len),
-                     CAIRN_EINVALID);
+    assert_int_equal(
+        cairn_ingest_recorder_batch_pack((const uint8_t *const *)reqs, lens, 0, &got, &got_len),
+        CAIRN_EINVALID);
     assert_int_equal(cairn_ingest_recorder_batch_pack((const uint8_t *const *)reqs, lens,
                                                       CAIRN_LEDGER_APPEND_BATCH_MAX + 1, &got,
                                                       &got_len),

@@ -25,43 +25,15 @@
 #define S_OTHER "0000000000000000000000000000000000000001"
 
 static tl_ledger_t s_ledger;
-static int64_t s_clock = 1795600800000LL;
-
-static uint64_t s_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static uint64_t s_event(const char *fmt, ...)
-{
-    char json[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(json, sizeof json, fmt, ap);
-    va_end(ap);
-    uint64_t index = 0;
-    s_clock += 1000;
-    assert_int_equal(tl_append_event(&s_ledger, json, s_clock, &index), 0);
-    return index;
-}
 
 static void s_allowed_change(const char *change)
 {
-    s_event("{\"specversion\":\"1.0\",\"id\":\"%s-created\",\"source\":\"/ci\","
-            "\"type\":\"dev.cdevents.change.created.0.4.0\",\"data\":{\"context\":{},"
-            "\"subject\":{\"id\":\"%s\",\"content\":{}},\"customData\":{\"author\":\"dana\","
-            "\"commit\":\"" S_SHA "\",\"environment\":\"prod\"}}}",
-            change, change);
-    s_event("{\"specversion\":\"1.0\",\"id\":\"%s-tests\",\"source\":\"/ci\","
-            "\"type\":\"dev.cdevents.testsuiterun.finished.0.3.0\",\"data\":{\"context\":{},"
-            "\"subject\":{\"id\":\"unit\",\"content\":{\"outcome\":\"success\"}},"
-            "\"customData\":{\"change\":\"%s\",\"commit\":\"" S_SHA "\",\"tests_passed\":3}}}",
-            change, change);
+    assert_int_equal(tl_append_change(&s_ledger, change, S_SHA), 0);
 }
 
 static void s_approve(const char *change)
 {
-    s_event("{\"specversion\":\"1.0\",\"id\":\"%s-lee\",\"source\":\"/cairn/cli\","
-            "\"type\":\"dev.cdeventsx.cairn-approval.granted.0.1.0\",\"data\":{\"change\":\"%s\","
-            "\"approver\":\"lee\",\"role\":\"tech_lead\"}}",
-            change, change);
+    assert_int_equal(tl_append_lee_approval(&s_ledger, change), 0);
 }
 
 /* A deployment of change (NULL: none named) to env at commit. */
@@ -70,26 +42,17 @@ static uint64_t s_deploy(const char *id, const char *change, const char *env, co
     char extra[256] = "";
     if (change)
         snprintf(extra, sizeof extra, "\"change\":\"%s\",", change);
-    return s_event(
-        "{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"/cd\","
-        "\"type\":\"dev.cdevents.service.deployed.0.3.0\",\"data\":{\"context\":{},"
-        "\"subject\":{\"id\":\"payments\",\"content\":{\"environment\":{\"id\":\"%s\"}}},"
-        "\"customData\":{%s\"commit\":\"%s\",\"deployer\":\"ci-bot\"}}}",
-        id, env, extra, commit);
-}
-
-static void s_settle(cairn_policy_engine_t *engine)
-{
-    uint64_t size = 0, last = UINT64_MAX;
-    int stable = 0;
-    int64_t deadline = cairn_mono_ms() + 30000;
-    while (stable < 5 && cairn_mono_ms() < deadline) {
-        cairn_policy_engine_run_once(engine, 50);
-        assert_int_equal(tl_size(&s_ledger, &size), 0);
-        stable = size == last && cairn_policy_engine_next(engine) == size ? stable + 1 : 0;
-        last = size;
-    }
-    assert_int_equal(cairn_policy_engine_next(engine), size);
+    uint64_t index = 0;
+    assert_int_equal(
+        tl_append_eventf(
+            &s_ledger, &index,
+            "{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"/cd\","
+            "\"type\":\"dev.cdevents.service.deployed.0.3.0\",\"data\":{\"context\":{},"
+            "\"subject\":{\"id\":\"payments\",\"content\":{\"environment\":{\"id\":\"%s\"}}},"
+            "\"customData\":{%s\"commit\":\"%s\",\"deployer\":\"ci-bot\"}}}",
+            id, env, extra, commit),
+        0);
+    return index;
 }
 
 static cairn_policy_engine_t *s_engine(const char *state_dir, cairn_config_t **cfg_out)
@@ -157,7 +120,8 @@ static void deployments_without_an_allow_raise_drift_alerts(void **state)
 
     s_allowed_change("CHG-1");
     s_approve("CHG-1");
-    s_settle(e); /* the allow must be published before the deployment arrives */
+    assert_int_equal(tl_engine_settle(&s_ledger, e),
+                     0); /* the allow must be published before the deployment arrives */
     s_deploy("d1", "CHG-1", "prod", S_SHA); /* allowed: no alert */
     s_allowed_change("CHG-2");              /* no approval: pending */
     uint64_t d2 = s_deploy("d2", "CHG-2", "prod", S_SHA);
@@ -165,10 +129,10 @@ static void deployments_without_an_allow_raise_drift_alerts(void **state)
     uint64_t d4 = s_deploy("d4", NULL, "prod", S_SHA);          /* names no change */
     s_allowed_change("CHG-3");
     s_approve("CHG-3");
-    s_settle(e);
+    assert_int_equal(tl_engine_settle(&s_ledger, e), 0);
     s_deploy("d5", "CHG-3", "staging", S_SHA);              /* not production */
     uint64_t d6 = s_deploy("d6", "CHG-1", "prod", S_OTHER); /* another commit */
-    s_settle(e);
+    assert_int_equal(tl_engine_settle(&s_ledger, e), 0);
 
     Cairn__V1__Alert *alerts[8];
     size_t n = s_drift_alerts(alerts);
@@ -195,7 +159,7 @@ static void deployments_without_an_allow_raise_drift_alerts(void **state)
 
     /* A policy with no state re-derives everything: the same four alerts. */
     e = s_engine("policy-again", &cfg);
-    s_settle(e);
+    assert_int_equal(tl_engine_settle(&s_ledger, e), 0);
     assert_int_equal(s_drift_alerts(NULL), 4);
     cairn_policy_engine_destroy(&e);
     cairn_config_destroy(&cfg);

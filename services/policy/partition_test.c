@@ -116,43 +116,19 @@ static void a_query_for_another_partition_names_it(void **state)
 /* ---- engines against the real ledger ------------------------------------- */
 
 static tl_ledger_t s_ledger;
-static int64_t s_clock = 1795600800000LL;
-
-static void s_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void s_event(const char *fmt, ...)
-{
-    char json[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(json, sizeof json, fmt, ap);
-    va_end(ap);
-    s_clock += 1000;
-    assert_int_equal(tl_append_event(&s_ledger, json, s_clock, NULL), 0);
-}
+/* Appends a CloudEvent, one second after the previous one. */
+#define S_EVENT(...) assert_int_equal(tl_append_eventf(&s_ledger, NULL, __VA_ARGS__), 0)
 
 static void s_change(const char *change, bool approved)
 {
-    s_event("{\"specversion\":\"1.0\",\"id\":\"%s-created\",\"source\":\"/ci\","
-            "\"type\":\"dev.cdevents.change.created.0.4.0\",\"data\":{\"context\":{},"
-            "\"subject\":{\"id\":\"%s\",\"content\":{}},\"customData\":{\"author\":\"dana\","
-            "\"commit\":\"" S_SHA "\",\"environment\":\"prod\"}}}",
-            change, change);
-    s_event("{\"specversion\":\"1.0\",\"id\":\"%s-tests\",\"source\":\"/ci\","
-            "\"type\":\"dev.cdevents.testsuiterun.finished.0.3.0\",\"data\":{\"context\":{},"
-            "\"subject\":{\"id\":\"unit\",\"content\":{\"outcome\":\"success\"}},"
-            "\"customData\":{\"change\":\"%s\",\"commit\":\"" S_SHA "\",\"tests_passed\":3}}}",
-            change, change);
+    assert_int_equal(tl_append_change(&s_ledger, change, S_SHA), 0);
     if (approved)
-        s_event("{\"specversion\":\"1.0\",\"id\":\"%s-lee\",\"source\":\"/cairn/cli\","
-                "\"type\":\"dev.cdeventsx.cairn-approval.granted.0.1.0\",\"data\":{\"change\":"
-                "\"%s\",\"approver\":\"lee\",\"role\":\"tech_lead\"}}",
-                change, change);
+        assert_int_equal(tl_append_lee_approval(&s_ledger, change), 0);
 }
 
 static void s_deploy(const char *id, const char *change)
 {
-    s_event("{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"/cd\","
+    S_EVENT("{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"/cd\","
             "\"type\":\"dev.cdevents.service.deployed.0.3.0\",\"data\":{\"context\":{},"
             "\"subject\":{\"id\":\"payments\",\"content\":{\"environment\":{\"id\":\"prod\"}}},"
             "\"customData\":{\"change\":\"%s\",\"commit\":\"" S_SHA "\",\"deployer\":\"ci-bot\"}}}",
@@ -175,20 +151,6 @@ static cairn_policy_engine_t *s_engine(const char *name, const char *partition,
     assert_int_equal(cairn_policy_engine_new(cfg, &e), 0);
     *cfg_out = cfg;
     return e;
-}
-
-static void s_settle(cairn_policy_engine_t *engine)
-{
-    uint64_t size = 0, last = UINT64_MAX;
-    int stable = 0;
-    int64_t deadline = cairn_mono_ms() + 30000;
-    while (stable < 5 && cairn_mono_ms() < deadline) {
-        cairn_policy_engine_run_once(engine, 50);
-        assert_int_equal(tl_size(&s_ledger, &size), 0);
-        stable = size == last && cairn_policy_engine_next(engine) == size ? stable + 1 : 0;
-        last = size;
-    }
-    assert_int_equal(cairn_policy_engine_next(engine), size);
 }
 
 /* Verdicts and alerts in the ledger per partition of their change (2 partitions). */
@@ -225,7 +187,7 @@ static void an_instance_evaluates_only_its_partition(void **state)
     s_deploy("d4", "CHG-4"); /* and one for partition 0 */
 
     cairn_policy_engine_t *e0 = s_engine("p0", "0/2", &c0);
-    s_settle(e0);
+    assert_int_equal(tl_engine_settle(&s_ledger, e0), 0);
     size_t v[2], a[2];
     s_count(v, a);
     assert_true(v[0] > 0);
@@ -234,8 +196,9 @@ static void an_instance_evaluates_only_its_partition(void **state)
     assert_int_equal(a[1], 0);
 
     cairn_policy_engine_t *e1 = s_engine("p1", "1/2", &c1);
-    s_settle(e1);
-    s_settle(e0); /* instance 0 follows the other's verdicts, and skips them */
+    assert_int_equal(tl_engine_settle(&s_ledger, e1), 0);
+    assert_int_equal(tl_engine_settle(&s_ledger, e0),
+                     0); /* instance 0 follows the other's verdicts, and skips them */
     size_t v2[2], a2[2];
     s_count(v2, a2);
     assert_int_equal(v2[0], v[0]); /* instance 1 added nothing for partition 0 */
@@ -247,7 +210,7 @@ static void an_instance_evaluates_only_its_partition(void **state)
     uint64_t before = 0, after = 0;
     assert_int_equal(tl_size(&s_ledger, &before), 0);
     cairn_policy_engine_t *eall = s_engine("all", "0/1", &call);
-    s_settle(eall);
+    assert_int_equal(tl_engine_settle(&s_ledger, eall), 0);
     assert_int_equal(tl_size(&s_ledger, &after), 0);
     assert_int_equal(after, before);
 

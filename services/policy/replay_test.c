@@ -22,28 +22,15 @@
 #include "replay.h"
 
 #define S_SHA "4f2a9c0d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39"
-#define S_T0 1795600800000LL
 
 static tl_ledger_t s_ledger;
 
-static void s_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int64_t s_clock = S_T0;
-
-static void s_event(const char *fmt, ...)
-{
-    char json[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(json, sizeof json, fmt, ap);
-    va_end(ap);
-    s_clock += 1000;
-    assert_int_equal(tl_append_event(&s_ledger, json, s_clock, NULL), 0);
-}
+/* Appends a CloudEvent, one second after the previous one. */
+#define S_EVENT(...) assert_int_equal(tl_append_eventf(&s_ledger, NULL, __VA_ARGS__), 0)
 
 static void s_created(const char *change)
 {
-    s_event("{\"specversion\":\"1.0\",\"id\":\"%s-created\",\"source\":\"/ci\","
+    S_EVENT("{\"specversion\":\"1.0\",\"id\":\"%s-created\",\"source\":\"/ci\","
             "\"type\":\"dev.cdevents.change.created.0.4.0\",\"data\":{\"context\":{},"
             "\"subject\":{\"id\":\"%s\",\"content\":{}},\"customData\":{\"author\":\"dana\","
             "\"committers\":[\"dana\"],\"commit\":\"" S_SHA "\",\"environment\":\"prod\"}}}",
@@ -52,7 +39,7 @@ static void s_created(const char *change)
 
 static void s_tests(const char *change)
 {
-    s_event("{\"specversion\":\"1.0\",\"id\":\"%s-tests\",\"source\":\"/ci\","
+    S_EVENT("{\"specversion\":\"1.0\",\"id\":\"%s-tests\",\"source\":\"/ci\","
             "\"type\":\"dev.cdevents.testsuiterun.finished.0.3.0\",\"data\":{\"context\":{},"
             "\"subject\":{\"id\":\"unit\",\"content\":{\"outcome\":\"success\"}},"
             "\"customData\":{\"change\":\"%s\",\"commit\":\"" S_SHA "\",\"tests_passed\":12,"
@@ -62,28 +49,10 @@ static void s_tests(const char *change)
 
 static void s_approve(const char *change, const char *who, const char *role)
 {
-    s_event("{\"specversion\":\"1.0\",\"id\":\"%s-approved-by-%s\",\"source\":\"/cairn/cli\","
+    S_EVENT("{\"specversion\":\"1.0\",\"id\":\"%s-approved-by-%s\",\"source\":\"/cairn/cli\","
             "\"type\":\"dev.cdeventsx.cairn-approval.granted.0.1.0\",\"data\":{\"change\":\"%s\","
             "\"approver\":\"%s\",\"role\":\"%s\",\"commit\":\"" S_SHA "\"}}",
             change, who, change, who, role);
-}
-
-/* Runs the engine until it applied every entry and the log stopped growing. */
-static void s_settle(cairn_policy_engine_t *engine)
-{
-    uint64_t size = 0, last = UINT64_MAX;
-    int stable = 0;
-    int64_t deadline = cairn_mono_ms() + 30000;
-    while (stable < 5 && cairn_mono_ms() < deadline) {
-        cairn_policy_engine_run_once(engine, 50);
-        assert_int_equal(tl_size(&s_ledger, &size), 0);
-        if (size == last && cairn_policy_engine_next(engine) == size)
-            stable++;
-        else
-            stable = 0;
-        last = size;
-    }
-    assert_int_equal(cairn_policy_engine_next(engine), size);
 }
 
 static int s_setup(void **state)
@@ -108,7 +77,7 @@ static int s_setup(void **state)
     cairn_policy_engine_t *engine = NULL;
     if (!cfg || cairn_policy_engine_new(cfg, &engine) < 0)
         return -1;
-    s_settle(engine);
+    assert_int_equal(tl_engine_settle(&s_ledger, engine), 0);
     cairn_policy_engine_destroy(&engine);
     cairn_config_destroy(&cfg);
     return 0;

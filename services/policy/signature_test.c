@@ -114,45 +114,66 @@ static void s_event(s_fixture_t *f, const char *author, const char *path)
     assert_int_equal(cairn_change_apply_event(f->change, &ev, f->next++), 0);
 }
 
+#define APPROVAL_GRANTED "dev.cdeventsx.cairn-approval.granted.0.1.0"
+
+/* An unsigned approval by who of type in CHG-1, received a minute ago. */
+static void s_approval_init(s_approval_t *a, const char *type, const char *who)
+{
+    memset(a, 0, sizeof *a);
+    cairn__v1__event__init(&a->ev);
+    cairn__v1__correlation__init(&a->corr);
+    cairn__v1__governance__init(&a->gov);
+    a->ev.type = (char *)type;
+    a->ev.correlation = &a->corr;
+    a->ev.governance = &a->gov;
+    a->ev.received_at_ms = NOW_MS - 60000;
+    a->corr.change_id = "CHG-1";
+    a->gov.approver = (char *)who;
+    a->gov.approval_decision = "granted";
+}
+
+/* Signs a statement that skey's owner granted commit in role dev at
+ * signed_at, and carries the signature in the event. */
+static void s_approval_sign(s_approval_t *a, const char *skey, const char *commit,
+                            const char *signed_at)
+{
+    cairn_note_signer_t *signer = NULL;
+    assert_int_equal(cairn_note_signer_parse(skey, &signer), 0);
+    cairn_approval_stmt_t st = {.change = "CHG-1",
+                                .commit = commit,
+                                .role = "dev",
+                                .decision = "granted",
+                                .approver = cairn_note_signer_name(signer),
+                                .signed_at = signed_at};
+    assert_int_equal(cairn_approval_sign(&st, signer, &a->sig, &a->key), 0);
+    cairn_note_signer_destroy(&signer);
+    a->gov.approval_signature = a->sig;
+    a->gov.approval_key = a->key;
+    a->gov.approval_signed_at = (char *)signed_at;
+}
+
+/* Folds the approval into the change as the daemon does. */
+static void s_approval_apply(s_fixture_t *f, s_approval_t *a)
+{
+    assert_int_equal(cairn_change_apply_event(f->change, &a->ev, f->next++), 0);
+    free(a->sig);
+    free(a->key);
+}
+
 /* who approves SHA_A in role dev; signed with skey (NULL: unsigned) at
  * signed_at. The statement signed may differ from the event (tamper). */
 static void s_approve(s_fixture_t *f, const char *who, const char *skey, const char *signed_at,
                       const char *signed_commit)
 {
     s_approval_t a;
-    memset(&a, 0, sizeof a);
-    cairn__v1__event__init(&a.ev);
-    cairn__v1__correlation__init(&a.corr);
-    cairn__v1__governance__init(&a.gov);
-    a.ev.type = "dev.cdeventsx.cairn-approval.granted.0.1.0";
-    a.ev.correlation = &a.corr;
-    a.ev.governance = &a.gov;
-    a.ev.received_at_ms = NOW_MS - 60000;
+    s_approval_init(&a, APPROVAL_GRANTED, who);
     a.ev.ingest_source = "cloudevents";
     a.ev.authenticated_by = "submit-socket";
-    a.corr.change_id = "CHG-1";
     a.corr.commit_sha = SHA_A;
-    a.gov.approver = (char *)who;
     a.gov.approver_role = "dev";
-    a.gov.approval_decision = "granted";
-    if (skey) {
-        cairn_note_signer_t *signer = NULL;
-        assert_int_equal(cairn_note_signer_parse(skey, &signer), 0);
-        cairn_approval_stmt_t st = {.change = "CHG-1",
-                                    .commit = signed_commit ? signed_commit : SHA_A,
-                                    .role = "dev",
-                                    .decision = "granted",
-                                    .approver = cairn_note_signer_name(signer),
-                                    .signed_at = signed_at};
-        assert_int_equal(cairn_approval_sign(&st, signer, &a.sig, &a.key), 0);
-        cairn_note_signer_destroy(&signer);
-        a.gov.approval_signature = a.sig;
-        a.gov.approval_key = a.key;
-        a.gov.approval_signed_at = (char *)signed_at;
-    }
-    assert_int_equal(cairn_change_apply_event(f->change, &a.ev, f->next++), 0);
-    free(a.sig);
-    free(a.key);
+    if (skey)
+        s_approval_sign(&a, skey, signed_commit ? signed_commit : SHA_A, signed_at);
+    s_approval_apply(f, &a);
 }
 
 static const Cairn__V1__Verdict *s_evaluate(s_fixture_t *f)
@@ -265,35 +286,11 @@ static void an_approval_signed_with_another_persons_key_is_void(void **state)
     s_event(f, "dana", NULL);
     /* frank signs a statement naming erin as the approver. */
     s_approval_t a;
-    memset(&a, 0, sizeof a);
-    cairn_note_signer_t *frank = NULL;
-    assert_int_equal(cairn_note_signer_parse(FRANK_SKEY, &frank), 0);
-    cairn_approval_stmt_t st = {.change = "CHG-1",
-                                .commit = SHA_A,
-                                .role = "dev",
-                                .decision = "granted",
-                                .approver = "frank",
-                                .signed_at = "2026-11-25T09:58:00Z"};
-    assert_int_equal(cairn_approval_sign(&st, frank, &a.sig, &a.key), 0);
-    cairn_note_signer_destroy(&frank);
-    cairn__v1__event__init(&a.ev);
-    cairn__v1__correlation__init(&a.corr);
-    cairn__v1__governance__init(&a.gov);
-    a.ev.type = "dev.cdeventsx.cairn-approval.granted.0.1.0";
-    a.ev.correlation = &a.corr;
-    a.ev.governance = &a.gov;
-    a.ev.received_at_ms = NOW_MS - 60000;
-    a.corr.change_id = "CHG-1";
+    s_approval_init(&a, APPROVAL_GRANTED, "erin");
     a.corr.commit_sha = SHA_A;
-    a.gov.approver = "erin";
     a.gov.approver_role = "dev";
-    a.gov.approval_decision = "granted";
-    a.gov.approval_signature = a.sig;
-    a.gov.approval_key = a.key;
-    a.gov.approval_signed_at = "2026-11-25T09:58:00Z";
-    assert_int_equal(cairn_change_apply_event(f->change, &a.ev, f->next++), 0);
-    free(a.sig);
-    free(a.key);
+    s_approval_sign(&a, FRANK_SKEY, SHA_A, "2026-11-25T09:58:00Z");
+    s_approval_apply(f, &a);
 
     const Cairn__V1__Verdict *v = s_evaluate(f);
     assert_int_equal(v->decision, DENY);
@@ -373,22 +370,11 @@ static void an_approval_from_an_authenticated_itsm_source_says_so(void **state)
 {
     s_fixture_t *f = *state;
     s_event(f, "dana", NULL);
-    Cairn__V1__Event ev;
-    Cairn__V1__Correlation corr;
-    Cairn__V1__Governance gov;
-    cairn__v1__event__init(&ev);
-    cairn__v1__correlation__init(&corr);
-    cairn__v1__governance__init(&gov);
-    ev.type = "com.servicenow.approval.approved";
-    ev.correlation = &corr;
-    ev.governance = &gov;
-    ev.received_at_ms = NOW_MS - 60000;
-    ev.ingest_source = "servicenow";
-    ev.authenticated_by = "webhook-signature";
-    corr.change_id = "CHG-1";
-    gov.approver = "gina";
-    gov.approval_decision = "granted";
-    assert_int_equal(cairn_change_apply_event(f->change, &ev, f->next++), 0);
+    s_approval_t a;
+    s_approval_init(&a, "com.servicenow.approval.approved", "gina");
+    a.ev.ingest_source = "servicenow";
+    a.ev.authenticated_by = "webhook-signature";
+    s_approval_apply(f, &a);
     const Cairn__V1__Verdict *v = s_evaluate(f);
     assert_int_equal(v->decision, ALLOW);
     assert_string_equal(v->approvals[0]->via, "servicenow (authenticated by webhook-signature)");

@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "cairn/codec.h"
 #include "cairn/util.h"
@@ -94,17 +93,11 @@ static void s_sample_rss(void)
     }
 }
 
-static size_t s_discard(char *p, size_t size, size_t n, void *u)
-{
-    (void)p;
-    (void)u;
-    return size * n;
-}
-
 static size_t s_header(char *p, size_t size, size_t n, void *u)
 {
     s_slot_t *slot = u;
-    if (size * n > 12 && strncasecmp(p, "retry-after:", 12) == 0 && strtol(p + 12, NULL, 10) > 0)
+    long seconds;
+    if (probe_retry_after(p, size * n, &seconds) && seconds > 0)
         slot->req->retry_after = true;
     return size * n;
 }
@@ -182,7 +175,7 @@ static int64_t s_run(s_phase_t *ph, double rate, size_t open_max, int ms)
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
         curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s_discard);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, probe_discard);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, s_header);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, &slots[k]);
         curl_easy_setopt(h, CURLOPT_PRIVATE, &slots[k]);

@@ -145,21 +145,26 @@ double probe_metric(const e2e_stack_t *s, const char *name)
     return value;
 }
 
-static size_t s_discard(char *ptr, size_t size, size_t nmemb, void *user)
+size_t probe_discard(char *ptr, size_t size, size_t nmemb, void *user)
 {
     (void)ptr;
     (void)user;
     return size * nmemb;
 }
 
+bool probe_retry_after(const char *line, size_t n, long *seconds_out)
+{
+    static const char name[] = "retry-after:";
+    if (n <= sizeof name || strncasecmp(line, name, sizeof name - 1) != 0)
+        return false;
+    *seconds_out = strtol(line + sizeof name - 1, NULL, 10);
+    return true;
+}
+
 static size_t s_header(char *ptr, size_t size, size_t nmemb, void *user)
 {
-    long *retry_after = user;
-    size_t n = size * nmemb;
-    static const char name[] = "retry-after:";
-    if (n > sizeof name && strncasecmp(ptr, name, sizeof name - 1) == 0)
-        *retry_after = strtol(ptr + sizeof name - 1, NULL, 10);
-    return n;
+    probe_retry_after(ptr, size * nmemb, user);
+    return size * nmemb;
 }
 
 long probe_post(CURL *c, const char *url, const char *body, long *retry_after)
@@ -175,7 +180,7 @@ long probe_post(CURL *c, const char *url, const char *body, long *retry_after)
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 2L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_discard);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, probe_discard);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, retry_after);
     long status = 0;

@@ -6,6 +6,7 @@
 #define CAIRN_TEST_CHAOS_PROBE_H
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -35,6 +36,13 @@ long probe_rss_kb(pid_t pid);
 /* The value of one metric line of ingest's GET /metrics ("name" or
  * "name{labels}"), or -1 when absent or ingest did not answer. */
 double probe_metric(const e2e_stack_t *s, const char *name);
+
+/* A libcurl write callback that drops the body. */
+size_t probe_discard(char *ptr, size_t size, size_t nmemb, void *user);
+
+/* For a libcurl header callback: true when the header line (n bytes, with
+ * its CRLF) is Retry-After; *seconds_out gets its value. */
+bool probe_retry_after(const char *line, size_t n, long *seconds_out);
 
 /* POSTs body as application/cloudevents+json to url with a reused handle.
  * Returns the status (0: no answer); *retry_after gets the Retry-After

@@ -17,14 +17,14 @@ typedef struct {
 } s_entry_t;
 
 struct fake_ledger_t {
-    zsock_t *router;      /* used only by the thread once it runs */
-    pthread_t thread;     /* answers requests */
-    atomic_bool stop;     /* asks the thread to end */
-    atomic_bool silent;   /* read requests but never answer */
+    zsock_t *router;       /* used only by the thread once it runs */
+    pthread_t thread;      /* answers requests */
+    atomic_bool stop;      /* asks the thread to end */
+    atomic_bool silent;    /* read requests but never answer */
     atomic_size_t batches; /* append_batch requests answered */
-    pthread_mutex_t lock; /* guards entries and n */
-    s_entry_t *entries;   /* appended entries, in order */
-    size_t n;             /* how many */
+    pthread_mutex_t lock;  /* guards entries and n */
+    s_entry_t *entries;    /* appended entries, in order */
+    size_t n;              /* how many */
 };
 
 /* Appends one record under its key (or finds the key); fills *ack. */

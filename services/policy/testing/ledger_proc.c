@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../engine.h"
 #include "cairn/bus.h"
 #include "cairn/error.h"
 #include "cairn/util.h"
@@ -19,6 +21,7 @@
 
 #define S_START_MS 10000
 #define S_STOP_MS 10000
+#define S_CLOCK_START_MS 1795600800000LL /* 2026-11-25T10:00:00Z */
 
 static void s_sleep_ms(int ms)
 {
@@ -67,6 +70,7 @@ static pid_t s_spawn(const char *name, const char *dir, const char *log, const c
 int tl_ledger_start(tl_ledger_t *l, const char *prefix)
 {
     memset(l, 0, sizeof *l);
+    l->clock_ms = S_CLOCK_START_MS;
     snprintf(l->dir, sizeof l->dir, "/tmp/%s-XXXXXX", prefix);
     if (!mkdtemp(l->dir))
         return -errno;
@@ -215,6 +219,67 @@ int tl_append_event(tl_ledger_t *l, const char *json, int64_t received_ms, uint6
     rc = cairn_ledger_link_append(l->link, key, &rec, index_out, NULL, err, sizeof err);
     cairn_cloudevent_free(&ev);
     return rc;
+}
+
+int tl_append_eventf(tl_ledger_t *l, uint64_t *index_out, const char *fmt, ...)
+{
+    char json[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(json, sizeof json, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof json) {
+        fprintf(stderr, "bad test event: longer than %zu bytes\n", sizeof json - 1);
+        return CAIRN_EINVALID;
+    }
+    l->clock_ms += 1000;
+    return tl_append_event(l, json, l->clock_ms, index_out);
+}
+
+int tl_append_change(tl_ledger_t *l, const char *change, const char *commit)
+{
+    int rc = tl_append_eventf(
+        l, NULL,
+        "{\"specversion\":\"1.0\",\"id\":\"%s-created\",\"source\":\"/ci\","
+        "\"type\":\"dev.cdevents.change.created.0.4.0\",\"data\":{\"context\":{},"
+        "\"subject\":{\"id\":\"%s\",\"content\":{}},\"customData\":{\"author\":\"dana\","
+        "\"commit\":\"%s\",\"environment\":\"prod\"}}}",
+        change, change, commit);
+    if (rc < 0)
+        return rc;
+    return tl_append_eventf(
+        l, NULL,
+        "{\"specversion\":\"1.0\",\"id\":\"%s-tests\",\"source\":\"/ci\","
+        "\"type\":\"dev.cdevents.testsuiterun.finished.0.3.0\",\"data\":{\"context\":{},"
+        "\"subject\":{\"id\":\"unit\",\"content\":{\"outcome\":\"success\"}},"
+        "\"customData\":{\"change\":\"%s\",\"commit\":\"%s\",\"tests_passed\":3}}}",
+        change, change, commit);
+}
+
+int tl_append_lee_approval(tl_ledger_t *l, const char *change)
+{
+    return tl_append_eventf(
+        l, NULL,
+        "{\"specversion\":\"1.0\",\"id\":\"%s-lee\",\"source\":\"/cairn/cli\","
+        "\"type\":\"dev.cdeventsx.cairn-approval.granted.0.1.0\",\"data\":{\"change\":\"%s\","
+        "\"approver\":\"lee\",\"role\":\"tech_lead\"}}",
+        change, change);
+}
+
+int tl_engine_settle(tl_ledger_t *l, cairn_policy_engine_t *engine)
+{
+    uint64_t size = 0, last = UINT64_MAX;
+    int stable = 0;
+    int64_t deadline = cairn_mono_ms() + 30000;
+    while (stable < 5 && cairn_mono_ms() < deadline) {
+        cairn_policy_engine_run_once(engine, 50);
+        int rc = tl_size(l, &size);
+        if (rc < 0)
+            return rc;
+        stable = size == last && cairn_policy_engine_next(engine) == size ? stable + 1 : 0;
+        last = size;
+    }
+    return cairn_policy_engine_next(engine) == size ? 0 : CAIRN_ETIMEOUT;
 }
 
 int tl_size(tl_ledger_t *l, uint64_t *size_out)

@@ -22,7 +22,10 @@ typedef struct {
     pid_t policy_pid;          /* cairn-policy, when started */
     char policy_log[160];      /* its stderr */
     cairn_ledger_link_t *link; /* appends and replays */
+    int64_t clock_ms;          /* received time of the last tl_append_eventf event */
 } tl_ledger_t;
+
+typedef struct cairn_policy_engine_t cairn_policy_engine_t; /* engine.h */
 
 /* Makes the directory, starts cairn-ledger and waits until it answers.
  * prefix names the directory (/tmp/<prefix>-XXXXXX). 0 on success. */
@@ -45,6 +48,22 @@ cairn_config_t *tl_policy_config(const tl_ledger_t *l, const char *policy_file);
 /* Parses one structured CloudEvent, sets its received time, and appends it
  * under "ce:<source>\n<id>". *index_out (may be NULL) gets its index. */
 int tl_append_event(tl_ledger_t *l, const char *json, int64_t received_ms, uint64_t *index_out);
+
+/* tl_append_event of the event printf formats, received one second after
+ * the previous one appended this way (the first at 2026-11-25T10:00:01Z). */
+int tl_append_eventf(tl_ledger_t *l, uint64_t *index_out, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A change as CI reports it: "<change>-created" by dana for prod at commit,
+ * then "<change>-tests" (3 unit tests passed), each with tl_append_eventf. */
+int tl_append_change(tl_ledger_t *l, const char *change, const char *commit);
+
+/* "<change>-lee": lee grants the change as tech_lead (tl_append_eventf). */
+int tl_append_lee_approval(tl_ledger_t *l, const char *change);
+
+/* Runs engine until it applied every entry and the log stopped growing
+ * (30 s at most): 0, or CAIRN_ETIMEOUT when it did not catch up. */
+int tl_engine_settle(tl_ledger_t *l, cairn_policy_engine_t *engine);
 
 /* Number of entries in the log. */
 int tl_size(tl_ledger_t *l, uint64_t *size_out);
