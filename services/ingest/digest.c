@@ -1,4 +1,4 @@
-/* SHA-256 and HMAC-SHA256 of request bodies with libcrypto (see digest.h). */
+/* HMAC-SHA256 of request bodies with libcrypto (see digest.h). */
 #include "digest.h"
 
 #include <errno.h>
@@ -7,23 +7,11 @@
 #include <pthread.h>
 
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
-static EVP_MD *s_md;   /* SHA-256, fetched once */
 static EVP_MAC *s_mac; /* HMAC, fetched once */
 
 static void s_fetch(void)
 {
-    s_md = EVP_MD_fetch(NULL, "SHA256", NULL);
     s_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-}
-
-int cairn_ingest_sha256(const void *data, size_t len, uint8_t out[CAIRN_INGEST_DIGEST_BYTES])
-{
-    pthread_once(&s_once, s_fetch);
-    unsigned int out_len = 0;
-    if (!s_md || !EVP_Digest(data, len, out, &out_len, s_md, NULL) ||
-        out_len != CAIRN_INGEST_DIGEST_BYTES)
-        return -ENOMEM;
-    return 0;
 }
 
 int cairn_ingest_hmac_sha256(const void *key, size_t key_len, const cairn_ingest_span_t *parts,

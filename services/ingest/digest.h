@@ -1,9 +1,9 @@
-/* The digests ingest takes of every request body: its SHA-256 (the evidence
- * digest and the fallback id) and the HMAC-SHA256 that authenticates a
- * signed webhook. They run over every byte of every body, so they use
- * libcrypto's SHA-256, which uses the CPU's SHA instructions where there
- * are any (several times faster than a portable implementation). The MACs
- * are still compared in constant time by the caller (auth.c). */
+/* The HMAC-SHA256 that authenticates a signed webhook. It runs over every
+ * byte of every signed body, so it uses libcrypto, whose SHA-256 uses the
+ * CPU's SHA instructions where there are any (several times faster than a
+ * portable implementation). The MACs are still compared in constant time by
+ * the caller (auth.c). The body's plain SHA-256 is cairn_sha256 (util.h),
+ * which is built the same way. */
 #ifndef CAIRN_INGEST_DIGEST_H
 #define CAIRN_INGEST_DIGEST_H
 
@@ -17,9 +17,6 @@ typedef struct {
     const void *data;
     size_t len;
 } cairn_ingest_span_t;
-
-/* SHA-256 of data[0..len). Returns 0, or -ENOMEM. */
-int cairn_ingest_sha256(const void *data, size_t len, uint8_t out[CAIRN_INGEST_DIGEST_BYTES]);
 
 /* HMAC-SHA256 under key of the concatenation of parts[0..n). Returns 0,
  * or -ENOMEM. */

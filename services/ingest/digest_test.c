@@ -25,10 +25,10 @@ static void known_answers(void **state)
     (void)state;
     uint8_t d[CAIRN_INGEST_DIGEST_BYTES];
     char hex[65];
-    assert_int_equal(cairn_ingest_sha256("abc", 3, d), 0);
+    cairn_sha256("abc", 3, d);
     s_hex(d, hex);
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    assert_int_equal(cairn_ingest_sha256("", 0, d), 0);
+    cairn_sha256("", 0, d);
     s_hex(d, hex);
     assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     /* RFC 4231, test case 2. */
@@ -66,7 +66,7 @@ static void agrees_with_libsodium_on_every_key_and_body_length(void **state)
     for (size_t bl = 0; bl <= sizeof body; bl++) {
         uint8_t want[32], got[32];
         crypto_hash_sha256(want, body, bl);
-        assert_int_equal(cairn_ingest_sha256(body, bl, got), 0);
+        cairn_sha256(body, bl, got);
         assert_memory_equal(want, got, sizeof want);
     }
 }

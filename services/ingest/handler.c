@@ -23,7 +23,6 @@
 #include "cairn/error.h"
 #include "cairn/log.h"
 #include "cairn/util.h"
-#include "digest.h"
 #include "json_arena.h"
 #include "latch.h"
 #include "normalize_fields.h"
@@ -767,11 +766,8 @@ static bool s_handle(cairn_ingest_handler_t *self, s_via_t via, const char *path
         s_reject(self, &req, 413, err, out);
         return false;
     }
-    uint8_t sha[CAIRN_INGEST_DIGEST_BYTES];
-    if (cairn_ingest_sha256(req.body, len, sha) < 0) {
-        s_error(self, 500, "ingest ran out of memory; retry later", out);
-        return false;
-    }
+    uint8_t sha[32];
+    cairn_sha256(req.body, len, sha);
     cairn_hex(sha, sizeof sha, req.sha_hex);
     if (events)
         return s_cloudevents(self, &req, out, answer, arg);
