@@ -1714,6 +1714,8 @@ typedef struct {
     double batch_gen_cpu_us;         /* the same for the append_batch step */
     double flat_writer_cpu_us;       /* the ledger's writer thread CPU per flat-out append */
     double batch_writer_cpu_us;      /* the same for the append_batch step */
+    double flat_loop_cpu_us;         /* the ledger's loop (main) thread CPU per flat-out append */
+    double batch_loop_cpu_us;        /* the same for the append_batch step */
     size_t batch_in_flight;          /* most append_batch appends in flight */
     uint64_t receipts;               /* receipts verified over all pipelined steps */
     double late_p50_us[S_RATES_MAX]; /* paced: how late sends left, median */
@@ -1729,7 +1731,7 @@ typedef struct {
  * requests of per appends (the same number of appends in flight). */
 static int s_flat_round(const s_options_t *o, s_ledger_t *l, s_gen_t *g, uint64_t appends,
                         size_t per, s_acc_t *acc, double *gen_cpu_us, double *writer_cpu_us,
-                        size_t *in_flight, uint64_t *receipts)
+                        double *loop_cpu_us, size_t *in_flight, uint64_t *receipts)
 {
     s_reqs_t reqs;
     s_gen_run_t run;
@@ -1738,13 +1740,18 @@ static int s_flat_round(const s_options_t *o, s_ledger_t *l, s_gen_t *g, uint64_
                      : s_reqs_build(l, appends, NULL, &reqs);
     if (rc < 0)
         return rc;
+    /* The loop thread is the main one, named after the program. */
     uint64_t cpu = s_cpu_ns(l->pid), wcpu = s_thread_cpu_ns(l->pid, "ledger-writer");
+    uint64_t lcpu = s_thread_cpu_ns(l->pid, "cairn-ledger");
     rc = s_gen_run(g, &reqs, 0, window, &run);
     uint64_t cpu_after = s_cpu_ns(l->pid), wcpu_after = s_thread_cpu_ns(l->pid, "ledger-writer");
+    uint64_t lcpu_after = s_thread_cpu_ns(l->pid, "cairn-ledger");
     s_reqs_free(&reqs);
     if (rc == 0) {
         if (wcpu && wcpu_after >= wcpu)
             *writer_cpu_us += (double)(wcpu_after - wcpu) / 1000.0;
+        if (lcpu && lcpu_after >= lcpu)
+            *loop_cpu_us += (double)(lcpu_after - lcpu) / 1000.0;
         for (size_t i = 0; i < run.lat.n; i++)
             s_samples_add(&acc->samples, run.lat.ns[i]);
         s_acc_add(acc, run.acked, run.elapsed_ns, cpu && cpu_after >= cpu ? cpu_after - cpu : 0);
@@ -1791,11 +1798,13 @@ static int s_bench_flat_out(const s_options_t *o, const char *tmp, s_ledger_t *l
                 goto out;
             if (step == 1 &&
                 s_flat_round(o, l, g, per_round, 1, &acc_flat, &x->flat_gen_cpu_us,
-                             &x->flat_writer_cpu_us, &x->flat_in_flight, &x->receipts) < 0)
+                             &x->flat_writer_cpu_us, &x->flat_loop_cpu_us, &x->flat_in_flight,
+                             &x->receipts) < 0)
                 goto out;
             if (step == 2 &&
                 s_flat_round(o, l, g, per_round, per, &acc_fb, &x->batch_gen_cpu_us,
-                             &x->batch_writer_cpu_us, &x->batch_in_flight, &x->receipts) < 0)
+                             &x->batch_writer_cpu_us, &x->batch_loop_cpu_us, &x->batch_in_flight,
+                             &x->receipts) < 0)
                 goto out;
         }
     }
@@ -1807,6 +1816,8 @@ static int s_bench_flat_out(const s_options_t *o, const char *tmp, s_ledger_t *l
     x->batch_gen_cpu_us /= (double)(acc_fb.ops ? acc_fb.ops : 1);
     x->flat_writer_cpu_us /= (double)(acc_flat.ops ? acc_flat.ops : 1);
     x->batch_writer_cpu_us /= (double)(acc_fb.ops ? acc_fb.ops : 1);
+    x->flat_loop_cpu_us /= (double)(acc_flat.ops ? acc_flat.ops : 1);
+    x->batch_loop_cpu_us /= (double)(acc_fb.ops ? acc_fb.ops : 1);
     snprintf(raw_name, sizeof raw_name, "raw limit, %d entries/commit", o->batch);
     snprintf(batch_name, sizeof batch_name, "lmdb commit, %d entries/txn", o->batch);
     snprintf(flat_name, sizeof flat_name, "ledger append, pipelined %dx%d", o->sockets, o->window);
@@ -2502,14 +2513,16 @@ int main(int argc, char **argv)
 
     s_print_table();
     printf("\npipelined flat out: %.1f appends per commit, at most %zu in flight, load generator "
-           "cpu %.1f us/append, ledger writer thread cpu %.1f us/append\n",
+           "cpu %.1f us/append, ledger writer thread cpu %.1f us/append, ledger loop thread cpu "
+           "%.1f us/append\n",
            s_rows[S_ROW_FLAT].per_commit, x.flat_in_flight, x.flat_gen_cpu_us,
-           x.flat_writer_cpu_us);
+           x.flat_writer_cpu_us, x.flat_loop_cpu_us);
     if (o.batch_requests > 0)
         printf("append_batch flat out: %.1f appends per commit, at most %zu in flight, load "
-               "generator cpu %.1f us/append, ledger writer thread cpu %.1f us/append\n",
+               "generator cpu %.1f us/append, ledger writer thread cpu %.1f us/append, ledger "
+               "loop thread cpu %.1f us/append\n",
                s_rows[S_ROW_FLAT_BATCH].per_commit, x.batch_in_flight, x.batch_gen_cpu_us,
-               x.batch_writer_cpu_us);
+               x.batch_writer_cpu_us, x.batch_loop_cpu_us);
     for (int i = 0; i < o.n_rates; i++)
         printf("paced %d/s: sends left p50 %.1f us, p99 %.1f us after their due time, %" PRIu64
                " more than 1 ms late; load generator cpu %.1f us/append\n",

@@ -25,6 +25,22 @@ int cairn_codec_pack(const ProtobufCMessage *msg, uint8_t **buf_out, size_t *len
     return 0;
 }
 
+int cairn_codec_pack_with(ProtobufCAllocator *allocator, const ProtobufCMessage *msg,
+                          uint8_t **buf_out, size_t *len_out)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = allocator->alloc(allocator->allocator_data, len ? len : 1);
+    if (!buf)
+        return -ENOMEM;
+    if (protobuf_c_message_pack(msg, buf) != len) {
+        allocator->free(allocator->allocator_data, buf);
+        return CAIRN_EINTERNAL;
+    }
+    *buf_out = buf;
+    *len_out = len;
+    return 0;
+}
+
 /* protobuf-c keeps an unknown field numbered 0 when its tag is written in an
  * overlong form, but refuses the canonical form it packs it to: a message
  * carrying one would re-encode (as the ledger stores payloads) into bytes
@@ -58,20 +74,45 @@ static bool s_has_field_zero(const ProtobufCMessage *m)
     return false;
 }
 
-static int s_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
-                    ProtobufCMessage **out)
+static int s_unpack_with(ProtobufCAllocator *allocator, const ProtobufCMessageDescriptor *desc,
+                         const uint8_t *buf, size_t len, ProtobufCMessage **out)
 {
     if (len > CAIRN_CODEC_MAX_BYTES || (!buf && len))
         return CAIRN_EPROTO;
-    ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, buf ? buf : (const uint8_t *)"");
+    ProtobufCMessage *m =
+        protobuf_c_message_unpack(desc, allocator, len, buf ? buf : (const uint8_t *)"");
     if (!m)
         return CAIRN_EPROTO;
     if (s_has_field_zero(m)) {
-        protobuf_c_message_free_unpacked(m, NULL);
+        protobuf_c_message_free_unpacked(m, allocator);
         return CAIRN_EPROTO;
     }
     *out = m;
     return 0;
+}
+
+static int s_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
+                    ProtobufCMessage **out)
+{
+    return s_unpack_with(NULL, desc, buf, len, out);
+}
+
+int cairn_codec_ledger_request_unpack_with(ProtobufCAllocator *allocator, const uint8_t *buf,
+                                           size_t len, Cairn__V1__LedgerRequest **out)
+{
+    ProtobufCMessage *m = NULL;
+    int rc = s_unpack_with(allocator, &cairn__v1__ledger_request__descriptor, buf, len, &m);
+    if (rc == 0)
+        *out = (Cairn__V1__LedgerRequest *)m;
+    return rc;
+}
+
+void cairn_codec_free_with(ProtobufCAllocator *allocator, ProtobufCMessage **msg_p)
+{
+    if (!msg_p || !*msg_p)
+        return;
+    protobuf_c_message_free_unpacked(*msg_p, allocator);
+    *msg_p = NULL;
 }
 
 void cairn_codec_free(ProtobufCMessage **msg_p)

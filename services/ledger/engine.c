@@ -28,6 +28,7 @@
 #include "cairn/note.h"
 #include "cairn/signals.h"
 #include "cairn/util.h"
+#include "arena.h"
 #include "export.h"
 #include "keyfile.h"
 #include "query.h"
@@ -70,7 +71,7 @@ typedef struct s_request {
     uint64_t purged;               /* purge: payloads deleted */
     uint64_t held;                 /* purge: payloads kept by a hold */
     bool more;                     /* purge: more are due */
-    uint8_t *record;               /* append: the packed record (the payload) */
+    uint8_t *record;               /* append: the packed record (the payload), in the arena */
     size_t record_len;             /* its bytes */
     uint8_t record_sha256[CAIRN_HASH_BYTES]; /* append: SHA-256 of record */
     uint8_t key_sha256[CAIRN_HASH_BYTES];    /* append: SHA-256 of its key, when it has one */
@@ -93,6 +94,7 @@ typedef struct {
     char *note;                               /* signed checkpoint the receipts are against */
     size_t note_len;                          /* its bytes */
     uint64_t note_size;                       /* its tree size */
+    cairn_ledger_arena_t arena; /* the requests' decoded messages, records and replies */
 } s_batch_t;
 
 struct cairn_ledger_t {
@@ -324,6 +326,8 @@ void cairn_ledger_destroy(cairn_ledger_t **self_p)
     zsock_destroy(&self->stream);
     cairn_ledger_store_destroy(&self->store);
     cairn_note_signer_destroy(&self->signer);
+    for (size_t i = 0; i < sizeof self->slots / sizeof self->slots[0]; i++)
+        cairn_ledger_arena_free_all(&self->slots[i].arena);
     free(self);
     *self_p = NULL;
 }
@@ -352,7 +356,7 @@ static void s_reject(cairn_ledger_t *self, s_request_t *r, int status, const cha
 }
 
 /* Checks an append: a record with exactly one body that yields a topic. */
-static void s_check_append(cairn_ledger_t *self, s_request_t *r)
+static void s_check_append(cairn_ledger_t *self, cairn_ledger_arena_t *arena, s_request_t *r)
 {
     const Cairn__V1__AppendRequest *a = r->append;
     const char *key = a && a->key ? a->key : "";
@@ -380,7 +384,8 @@ static void s_check_append(cairn_ledger_t *self, s_request_t *r)
     }
     /* These exact bytes are the payload: stored, digested into the leaf, served.
      * Packed and digested here, before the batch, off the writer's path. */
-    int rc = cairn_codec_pack(&a->record->base, &r->record, &r->record_len);
+    int rc = cairn_codec_pack_with(cairn_ledger_arena_allocator(arena), &a->record->base,
+                                   &r->record, &r->record_len);
     if (rc < 0) {
         r->status = rc;
         snprintf(r->error, sizeof r->error, "cannot encode the record: %s", cairn_strerror(rc));
@@ -398,7 +403,7 @@ static bool s_nonempty(const char *s)
 
 /* Checks an append_batch and each of its appends: a bad append is answered
  * in its own result, the others go on. */
-static void s_check_batch(cairn_ledger_t *self, s_request_t *r)
+static void s_check_batch(cairn_ledger_t *self, cairn_ledger_arena_t *arena, s_request_t *r)
 {
     const Cairn__V1__AppendBatchRequest *b = r->req->append_batch;
     size_t n = b ? b->n_appends : 0;
@@ -408,7 +413,7 @@ static void s_check_batch(cairn_ledger_t *self, s_request_t *r)
         CAIRN_WARN("rejected request", "reason=%s", cairn_log_quote(r->error));
         return;
     }
-    if (!(r->items = calloc(n, sizeof *r->items))) {
+    if (!(r->items = cairn_ledger_arena_calloc(arena, n, sizeof *r->items))) {
         r->status = -ENOMEM;
         snprintf(r->error, sizeof r->error, "the ledger is out of memory; retry later");
         return;
@@ -416,7 +421,7 @@ static void s_check_batch(cairn_ledger_t *self, s_request_t *r)
     r->n_items = n;
     for (size_t i = 0; i < n; i++) {
         r->items[i].append = b->appends[i];
-        s_check_append(self, &r->items[i]);
+        s_check_append(self, arena, &r->items[i]);
     }
 }
 
@@ -429,10 +434,13 @@ static void s_check_hold(cairn_ledger_t *self, s_request_t *r, const Cairn__V1__
     }
 }
 
-/* Decodes one request and checks what can be checked before the store. */
-static void s_decode(cairn_ledger_t *self, s_request_t *r, const uint8_t *payload, size_t len)
+/* Decodes one request into the batch's arena and checks what can be
+ * checked before the store. */
+static void s_decode(cairn_ledger_t *self, cairn_ledger_arena_t *arena, s_request_t *r,
+                     const uint8_t *payload, size_t len)
 {
-    if (cairn_codec_ledger_request_unpack(payload, len, &r->req) < 0) {
+    if (cairn_codec_ledger_request_unpack_with(cairn_ledger_arena_allocator(arena), payload, len,
+                                               &r->req) < 0) {
         char head[2 * S_LOG_HEAD_BYTES + 1];
         cairn_hex(payload, len < S_LOG_HEAD_BYTES ? len : S_LOG_HEAD_BYTES, head);
         s_reject(self, r, CAIRN_EPROTO, "request is not a cairn.v1.LedgerRequest (%zu bytes)", len);
@@ -442,9 +450,9 @@ static void s_decode(cairn_ledger_t *self, s_request_t *r, const uint8_t *payloa
     switch (r->req->body_case) {
     case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND:
         r->append = r->req->append;
-        s_check_append(self, r);
+        s_check_append(self, arena, r);
         break;
-    case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND_BATCH: s_check_batch(self, r); break;
+    case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND_BATCH: s_check_batch(self, arena, r); break;
     case CAIRN__V1__LEDGER_REQUEST__BODY_HOLD: s_check_hold(self, r, r->req->hold); break;
     case CAIRN__V1__LEDGER_REQUEST__BODY_UNHOLD: s_check_hold(self, r, r->req->unhold); break;
     case CAIRN__V1__LEDGER_REQUEST__BODY_REPLAY:
@@ -1046,18 +1054,14 @@ typedef struct {
 } s_result_t;
 
 /* Sets rep.results from the items of an append_batch; *out holds what they
- * point into (free with s_results_free). */
-static int s_fill_results(cairn_ledger_t *self, const s_batch_t *b, s_request_t *r,
-                          s_result_t **out, Cairn__V1__AppendResult ***ptrs_out,
+ * point into (in the batch's arena; free the receipts with s_results_free). */
+static int s_fill_results(cairn_ledger_t *self, s_batch_t *b, s_request_t *r, s_result_t **out,
                           Cairn__V1__LedgerReply *rep)
 {
-    s_result_t *res = calloc(r->n_items, sizeof *res);
-    Cairn__V1__AppendResult **ptrs = calloc(r->n_items, sizeof *ptrs);
-    if (!res || !ptrs) {
-        free(res);
-        free(ptrs);
+    s_result_t *res = cairn_ledger_arena_calloc(&b->arena, r->n_items, sizeof *res);
+    Cairn__V1__AppendResult **ptrs = cairn_ledger_arena_calloc(&b->arena, r->n_items, sizeof *ptrs);
+    if (!res || !ptrs)
         return -ENOMEM;
-    }
     for (size_t i = 0; i < r->n_items; i++) {
         s_request_t *item = &r->items[i];
         cairn__v1__append_result__init(&res[i].result);
@@ -1072,16 +1076,13 @@ static int s_fill_results(cairn_ledger_t *self, const s_batch_t *b, s_request_t 
     rep->results = ptrs;
     rep->n_results = r->n_items;
     *out = res;
-    *ptrs_out = ptrs;
     return 0;
 }
 
-static void s_results_free(s_result_t *res, Cairn__V1__AppendResult **ptrs, size_t n)
+static void s_results_free(s_result_t *res, size_t n)
 {
     for (size_t i = 0; res && i < n; i++)
         free(res[i].receipt);
-    free(res);
-    free(ptrs);
 }
 
 /* Logs, counts and publishes the entry a write appended. */
@@ -1102,19 +1103,18 @@ static void s_publish(cairn_ledger_t *self, s_request_t *r)
  * (replay, query, head, checkpoint, prove, consistency, export) use the
  * store here, and the loop answers a batch holding reads while the writer
  * is idle; everything else comes from r and b. */
-static void s_answer(cairn_ledger_t *self, const s_batch_t *b, s_request_t *r)
+static void s_answer(cairn_ledger_t *self, s_batch_t *b, s_request_t *r)
 {
     Cairn__V1__LedgerReply rep = CAIRN__V1__LEDGER_REPLY__INIT;
     s_reply_t x;
     memset(&x, 0, sizeof x);
     s_gather_t g = {0};
     s_result_t *results = NULL;
-    Cairn__V1__AppendResult **result_ptrs = NULL;
     uint8_t *buf = NULL;
     size_t len = 0;
 
     /* A batch is answered item by item, also when its commit failed. */
-    if (r->n_items > 0 && s_fill_results(self, b, r, &results, &result_ptrs, &rep) < 0) {
+    if (r->n_items > 0 && s_fill_results(self, b, r, &results, &rep) < 0) {
         r->status = -ENOMEM;
         snprintf(r->error, sizeof r->error, "the ledger is out of memory; retry later");
     }
@@ -1165,7 +1165,7 @@ static void s_answer(cairn_ledger_t *self, const s_batch_t *b, s_request_t *r)
     rep.error = r->status != 0 ? r->error : (char *)"";
     rep.size = b->size;
 
-    int rc = cairn_codec_pack(&rep.base, &buf, &len);
+    int rc = cairn_codec_pack_with(cairn_ledger_arena_allocator(&b->arena), &rep.base, &buf, &len);
     if (rc == 0)
         rc = cairn_bus_server_reply(self->api, &r->peer, buf, len);
     if (rc < 0)
@@ -1174,24 +1174,21 @@ static void s_answer(cairn_ledger_t *self, const s_batch_t *b, s_request_t *r)
     for (size_t i = 0; i < r->n_items; i++)
         s_publish(self, &r->items[i]);
     s_publish(self, r);
-    free(buf);
     s_reply_clear(&x);
-    s_results_free(results, result_ptrs, r->n_items);
+    s_results_free(results, r->n_items);
     s_gather_free(&g);
 }
 
+/* Frees what the writer gave the request; its decoded message, records and
+ * items go with the batch's arena. */
 static void s_request_clear(s_request_t *r)
 {
     for (size_t i = 0; i < r->n_items; i++) {
         free(r->items[i].result.entry);
         free(r->items[i].proof);
-        free(r->items[i].record);
     }
     free(r->proof);
-    free(r->record);
-    free(r->items);
     zframe_destroy(&r->peer);
-    CAIRN_CODEC_FREE(&r->req);
     free(r->result.entry);
     memset(r, 0, sizeof *r);
 }
@@ -1220,7 +1217,7 @@ static void s_drain(cairn_ledger_t *self, s_batch_t *b)
         }
         if (rc < 0)
             break; /* nothing more waiting */
-        s_decode(self, r, payload, len);
+        s_decode(self, &b->arena, r, payload, len);
         free(payload);
         *writes += s_write_count(r);
         n++;
@@ -1301,6 +1298,7 @@ static void s_answer_batch(cairn_ledger_t *self, s_batch_t *b)
         s_answer(self, b, &b->reqs[i]);
         s_request_clear(&b->reqs[i]);
     }
+    cairn_ledger_arena_reset(&b->arena);
     free(b->note);
     b->note = NULL;
     b->n = b->writes = 0;

@@ -20,8 +20,16 @@
 /* Packs any message into a malloc'd buffer. */
 int cairn_codec_pack(const ProtobufCMessage *msg, uint8_t **buf_out, size_t *len_out);
 
+/* Packs into a buffer taken from allocator (freed with it, e.g. an arena's reset). */
+int cairn_codec_pack_with(ProtobufCAllocator *allocator, const ProtobufCMessage *msg,
+                          uint8_t **buf_out, size_t *len_out);
+
 /* Ledger family. */
 int cairn_codec_ledger_request_unpack(const uint8_t *buf, size_t len, Cairn__V1__LedgerRequest **out);
+/* The same checks, with every part of the message taken from allocator (e.g.
+ * an arena); free with cairn_codec_free_with() and the same allocator. */
+int cairn_codec_ledger_request_unpack_with(ProtobufCAllocator *allocator, const uint8_t *buf,
+                                           size_t len, Cairn__V1__LedgerRequest **out);
 int cairn_codec_ledger_reply_unpack(const uint8_t *buf, size_t len, Cairn__V1__LedgerReply **out);
 int cairn_codec_entry_unpack(const uint8_t *buf, size_t len, Cairn__V1__Entry **out);
 int cairn_codec_record_unpack(const uint8_t *buf, size_t len, Cairn__V1__Record **out);
@@ -37,6 +45,8 @@ int cairn_codec_submit_reply_unpack(const uint8_t *buf, size_t len, Cairn__V1__S
 /* Frees anything unpacked above (NULL-safe, sets *msg_p to NULL). */
 void cairn_codec_free(ProtobufCMessage **msg_p);
 #define CAIRN_CODEC_FREE(pp) cairn_codec_free((ProtobufCMessage **)(pp))
+/* Frees what an unpack _with allocator returned (NULL-safe, sets *msg_p to NULL). */
+void cairn_codec_free_with(ProtobufCAllocator *allocator, ProtobufCMessage **msg_p);
 
 /* The topic an entry for this record is published under:
  * the event type, "verdict.<gate>", "alert.<kind>", "receipt.<receiver>",
