@@ -365,6 +365,11 @@ int cairn_config_finalize(cairn_config_t *self, char *err, size_t errlen)
         return CAIRN_ECONFIG;
     }
     static const char token[] = "{data_dir}";
+    if (strstr(data_dir, token)) {
+        s_err(err, errlen, "'cairn.data_dir' cannot contain {data_dir} (it is what {data_dir} "
+                           "stands for); give a directory path");
+        return CAIRN_ECONFIG;
+    }
     for (size_t i = 0; i < self->count; i++) {
         if (self->options[i].type != CAIRN_OPT_STRING)
             continue;

@@ -46,6 +46,20 @@ static void data_dir_is_expanded_on_finalize(void **state)
     cairn_config_destroy(&cfg);
 }
 
+/* A data_dir naming itself would be rewritten while it is being used. */
+static void a_data_dir_containing_its_own_token_is_refused(void **state)
+{
+    (void)state;
+    cairn_config_t *cfg = cairn_config_new();
+    char err[256] = "";
+    assert_int_equal(
+        cairn_config_set(cfg, "cairn.data_dir", "/v{data_dir}/x", err, sizeof err), 0);
+    assert_int_equal(cairn_config_finalize(cfg, err, sizeof err), CAIRN_ECONFIG);
+    assert_non_null(strstr(err, "cairn.data_dir"));
+    assert_string_equal(cairn_config_str(cfg, "cairn.data_dir"), "/v{data_dir}/x");
+    cairn_config_destroy(&cfg);
+}
+
 static void yaml_file_overrides_defaults(void **state)
 {
     char *path = s_write_tmp("ingest:\n  http_port: 9090\n  max_body: 1M\nlog:\n  level: debug\n"
@@ -159,6 +173,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_option_has_a_valid_default),
         cmocka_unit_test(data_dir_is_expanded_on_finalize),
+        cmocka_unit_test(a_data_dir_containing_its_own_token_is_refused),
         cmocka_unit_test(yaml_file_overrides_defaults),
         cmocka_unit_test(unknown_key_is_rejected_with_file_line_and_column),
         cmocka_unit_test(unknown_section_and_bad_values_are_rejected),
