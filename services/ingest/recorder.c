@@ -467,6 +467,19 @@ static bool s_nobody_listens(const char *endpoint)
     return strncmp(endpoint, ipc, sizeof ipc - 1) == 0 && stat(endpoint + sizeof ipc - 1, &st) != 0;
 }
 
+/* Drops the connection to the ledger. Every append still in flight on it
+ * goes to the spool (in order): its answer can no longer arrive, and an
+ * answer on the next connection belongs to an append sent there. A resend
+ * of one the ledger did append is harmless: the ledger deduplicates by
+ * idempotency key. */
+static void s_drop_connection(cairn_ingest_recorder_t *self, const char *why)
+{
+    zsock_destroy(&self->dealer);
+    s_job_t *job;
+    while ((job = s_list_pop(&self->inflight)))
+        s_unanswered(self, job, why);
+}
+
 /* The first n waiting jobs did not get onto the pipeline (why). */
 static void s_unsent(cairn_ingest_recorder_t *self, size_t n, const char *why)
 {
@@ -522,7 +535,7 @@ static void s_send(cairn_ingest_recorder_t *self, size_t n)
     if (sent < 0) {
         /* A half-sent message would garble the stream: start a new one. */
         snprintf(why, sizeof why, "cannot send to the ledger (%s)", zmq_strerror(zmq_errno()));
-        zsock_destroy(&self->dealer);
+        s_drop_connection(self, why);
         s_unsent(self, n, why);
         return;
     }
@@ -622,10 +635,8 @@ static void s_receive(cairn_ingest_recorder_t *self)
 }
 
 /* When the oldest append in flight is past its deadline, the ledger is not
- * keeping up or is gone: every append in flight goes to the spool (in
- * order), and the connection is dropped so a late answer is never taken for
- * another append's. A resend of one the ledger did append is harmless: the
- * ledger deduplicates by idempotency key. */
+ * keeping up or is gone: the connection is dropped (its appends in flight
+ * go to the spool) so a late answer is never taken for another append's. */
 static void s_expire(cairn_ingest_recorder_t *self)
 {
     if (!self->inflight.head || cairn_mono_ms() < self->inflight.head->deadline_ms)
@@ -635,10 +646,7 @@ static void s_expire(cairn_ingest_recorder_t *self)
              self->timeout_ms);
     CAIRN_WARN("the ledger is not acknowledging appends", "in_flight=%zu timeout_ms=%d",
                self->inflight.n, self->timeout_ms);
-    zsock_destroy(&self->dealer);
-    s_job_t *job;
-    while ((job = s_list_pop(&self->inflight)))
-        s_unanswered(self, job, why);
+    s_drop_connection(self, why);
 }
 
 static void *s_sender(void *arg)

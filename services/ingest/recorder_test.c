@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -371,6 +372,53 @@ static void many_events_in_flight_while_the_ledger_is_stopped_are_all_durable_in
     pthread_mutex_destroy(&a.lock);
 }
 
+/* A ledger killed with appends in flight on the connection never answers
+ * them. When the next send then fails (the connection is gone), those
+ * appends go to the spool before the new ones, and the next connection's
+ * answers are never taken for theirs: every event ends up in the ledger,
+ * in order, once. */
+static void a_ledger_killed_with_appends_in_flight_loses_none_of_them(void **state)
+{
+    enum { IN_FLIGHT = 5, TOTAL = 9 };
+    s_fixture_t *f = *state;
+    cairn_ingest_handler_destroy(&f->handler);
+    f->handler = s_handler(f, 1000, 3000); /* expiry must not be what saves them */
+    assert_non_null(f->handler);
+    s_answers_t a = {.answered = 0};
+    pthread_mutex_init(&a.lock, NULL);
+    s_ledger_up(f);
+    json_t *root = s_post(f, f->handler, 0);
+    assert_int_equal(f->r.status, 202);
+    json_decref(root);
+
+    assert_int_equal(kill(f->ledger, SIGSTOP), 0);
+    for (int i = 1; i <= IN_FLIGHT; i++)
+        s_submit_async(f->handler, i, &a);
+    s_sleep_ms(200);
+    assert_int_equal(kill(f->ledger, SIGKILL), 0);
+    assert_int_equal(waitpid(f->ledger, NULL, 0), f->ledger);
+    f->ledger = -1;
+    s_ledger_up(f);
+    s_sleep_ms(300);
+
+    /* The old connection is gone: this send fails and the spool takes over. */
+    s_submit_async(f->handler, IN_FLIGHT + 1, &a);
+    for (int i = 0; i < 250 && s_answered_count(&a) < IN_FLIGHT + 1; i++)
+        s_sleep_ms(20);
+    assert_int_equal(s_answered_count(&a), IN_FLIGHT + 1);
+    s_wait_drained(f->handler);
+    /* A new connection: its answers belong to its own appends. */
+    for (int i = IN_FLIGHT + 2; i < TOTAL; i++)
+        s_submit_async(f->handler, i, &a);
+    for (int i = 0; i < 100 && s_answered_count(&a) < TOTAL - 1; i++)
+        s_sleep_ms(20);
+    assert_int_equal(s_answered_count(&a), TOTAL - 1);
+    assert_int_equal(a.accepted, TOTAL - 1);
+    s_wait_drained(f->handler);
+    s_assert_ledger(f, TOTAL);
+    pthread_mutex_destroy(&a.lock);
+}
+
 /* A counter from the handler's /metrics text. */
 static uint64_t s_metric(cairn_ingest_handler_t *h, const char *name)
 {
@@ -530,6 +578,7 @@ int main(void)
         T(a_full_spool_is_503_with_retry_after),
         T(spooled_events_survive_a_restart_of_ingest),
         T(many_events_in_flight_while_the_ledger_is_stopped_are_all_durable_in_order),
+        T(a_ledger_killed_with_appends_in_flight_loses_none_of_them),
         T(spooled_events_drain_in_batches_in_order_once_with_a_duplicate_among_them),
         T(appends_waiting_for_the_sender_go_in_batches_in_order),
         cmocka_unit_test(a_batch_of_packed_appends_is_the_packed_append_batch),
