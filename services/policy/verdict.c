@@ -27,7 +27,7 @@ int cairn_msg_set_str(char **field, const char *value)
     return 0;
 }
 
-static char *s_vformat(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static char *s_vformat(const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);
