@@ -128,7 +128,10 @@ int cli_status_exit(int status)
     case CAIRN_ETIMEOUT: return CLI_EXIT_UNREACHABLE;
     case CAIRN_EINVALID:
     case CAIRN_EPARSE:
-    case CAIRN_ECONFIG: return CLI_EXIT_USAGE;
+    case CAIRN_ECONFIG:
+    /* Asked the wrong policy partition: the CLI's partition endpoints are
+     * missing or wrong. Never "denied", which a pipeline would act on. */
+    case CAIRN_EPARTITION: return CLI_EXIT_USAGE;
     case CAIRN_EBUSY:
     case CAIRN_ENOTFOUND: return CLI_EXIT_PENDING;
     default: return CLI_EXIT_DENIED;

@@ -412,7 +412,7 @@ cli gate CHG-1 --gate deployment --set "bus.policy_query=$POLICY1" --set policy.
     >"$TMP/gate.out" 2>&1
 code=$?
 set -e
-[ "$code" -eq 1 ] && grep -q "belongs to partition 1/2 at $POLICY2" "$TMP/gate.out" ||
+[ "$code" -eq 2 ] && grep -q "belongs to partition 1/2 at $POLICY2" "$TMP/gate.out" ||
     fail "partition 0/2 answered a gate query for CHG-1 with exit $code: $(cat "$TMP/gate.out")"
 
 # A process whose key is on no allow-list is not heard: the ledger refuses it
