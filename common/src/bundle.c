@@ -26,6 +26,53 @@ static bool s_value_ok(const char *v)
     return !memchr(v, '\n', len) && cairn_note_text_valid(v, len);
 }
 
+/* Leaf text writers: each appends at p and returns the new end. The ledger
+ * formats a leaf for every append on its serial writer thread, where
+ * snprintf's parsing of a format cost more than the rest of the text. */
+static char *s_put(char *p, const char *s, size_t len)
+{
+    memcpy(p, s, len);
+    return p + len;
+}
+
+#define S_PUT_LIT(p, lit) s_put((p), (lit), sizeof(lit) - 1)
+
+/* Decimal digits of v, as "%" PRIu64 writes them. */
+static char *s_put_u64(char *p, uint64_t v)
+{
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = digits[--n];
+    return p;
+}
+
+/* "<tag><value>\n" */
+static char *s_put_line(char *p, const char *tag, size_t tag_len, const char *value,
+                        size_t value_len)
+{
+    p = s_put(p, tag, tag_len);
+    p = s_put(p, value, value_len);
+    *p++ = '\n';
+    return p;
+}
+
+/* "<tag>sha256:<64 hex digits>\n" */
+static char *s_put_hash(char *p, const char *tag, size_t tag_len,
+                        const uint8_t hash[CAIRN_HASH_BYTES])
+{
+    p = s_put(p, tag, tag_len);
+    p = S_PUT_LIT(p, "sha256:");
+    cairn_hex(hash, CAIRN_HASH_BYTES, p);
+    p += 2 * CAIRN_HASH_BYTES;
+    *p++ = '\n';
+    return p;
+}
+
 int cairn_leaf_format(const cairn_leaf_t *leaf, char **text_out, size_t *len_out)
 {
     if (!leaf || !text_out || !len_out)
@@ -34,37 +81,39 @@ int cairn_leaf_format(const cairn_leaf_t *leaf, char **text_out, size_t *len_out
         (leaf->change && !s_value_ok(leaf->change)) ||
         (leaf->release && !s_value_ok(leaf->release)) || (leaf->has_prev && !leaf->change))
         return CAIRN_EINVALID;
-    char key_hex[2 * CAIRN_HASH_BYTES + 1], payload_hex[2 * CAIRN_HASH_BYTES + 1];
-    cairn_hex(leaf->key_sha256, CAIRN_HASH_BYTES, key_hex);
-    cairn_hex(leaf->payload_sha256, CAIRN_HASH_BYTES, payload_hex);
-    char prev[32];
-    if (leaf->has_prev)
-        snprintf(prev, sizeof prev, "%" PRIu64, leaf->prev);
-    else
-        snprintf(prev, sizeof prev, "none");
-
-    size_t cap = 512 + strlen(leaf->origin) + strlen(leaf->topic) +
-                 (leaf->change ? strlen(leaf->change) : 0) +
-                 (leaf->release ? strlen(leaf->release) : 0);
+    size_t origin_len = strlen(leaf->origin), topic_len = strlen(leaf->topic);
+    size_t change_len = leaf->change ? strlen(leaf->change) : 0;
+    size_t release_len = leaf->release ? strlen(leaf->release) : 0;
+    /* 512 covers the magic, tags, two hashes and three 20-digit numbers. */
+    size_t cap = 512 + origin_len + topic_len + change_len + release_len;
     char *text = malloc(cap);
     if (!text)
         return -ENOMEM;
-    size_t n = 0;
-    n += (size_t)snprintf(text + n, cap - n,
-                          CAIRN_LEAF_MAGIC "\norigin %s\nindex %" PRIu64 "\ntopic %s\n",
-                          leaf->origin, leaf->index, leaf->topic);
+    char *p = text;
+    p = S_PUT_LIT(p, CAIRN_LEAF_MAGIC "\n");
+    p = s_put_line(p, "origin ", 7, leaf->origin, origin_len);
+    p = S_PUT_LIT(p, "index ");
+    p = s_put_u64(p, leaf->index);
+    *p++ = '\n';
+    p = s_put_line(p, "topic ", 6, leaf->topic, topic_len);
     if (leaf->has_key)
-        n += (size_t)snprintf(text + n, cap - n, "key sha256:%s\n", key_hex);
-    n += (size_t)snprintf(text + n, cap - n, "payload sha256:%s\n", payload_hex);
+        p = s_put_hash(p, "key ", 4, leaf->key_sha256);
+    p = s_put_hash(p, "payload ", 8, leaf->payload_sha256);
     if (leaf->change)
-        n += (size_t)snprintf(text + n, cap - n, "change %s\n", leaf->change);
+        p = s_put_line(p, "change ", 7, leaf->change, change_len);
     if (leaf->release)
-        n += (size_t)snprintf(text + n, cap - n, "release %s\n", leaf->release);
-    if (leaf->change)
-        n += (size_t)snprintf(text + n, cap - n, "prev %s\n", prev);
-    n += (size_t)snprintf(text + n, cap - n, "time %" PRIu64 "\n", leaf->time_ms);
+        p = s_put_line(p, "release ", 8, leaf->release, release_len);
+    if (leaf->change) {
+        p = S_PUT_LIT(p, "prev ");
+        p = leaf->has_prev ? s_put_u64(p, leaf->prev) : S_PUT_LIT(p, "none");
+        *p++ = '\n';
+    }
+    p = S_PUT_LIT(p, "time ");
+    p = s_put_u64(p, leaf->time_ms);
+    *p++ = '\n';
+    *p = '\0';
     *text_out = text;
-    *len_out = n;
+    *len_out = (size_t)(p - text);
     return 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdbool.h>
@@ -85,6 +86,71 @@ static void leaves_round_trip_through_format_and_parse(void **state)
     assert_false(leaf.has_prev);
     cairn_leaf_clear(&leaf);
     free(text);
+}
+
+/* The leaf text as written with snprintf (the format of docs/formats.md,
+ * spelled out independently of the library's writers). */
+static size_t s_reference_leaf(const cairn_leaf_t *l, char *out, size_t cap)
+{
+    char key_hex[65], payload_hex[65];
+    cairn_hex(l->key_sha256, 32, key_hex);
+    cairn_hex(l->payload_sha256, 32, payload_hex);
+    size_t n = (size_t)snprintf(out, cap,
+                                "cairn.ledger/entry/v1\norigin %s\nindex %" PRIu64 "\ntopic %s\n",
+                                l->origin, l->index, l->topic);
+    if (l->has_key)
+        n += (size_t)snprintf(out + n, cap - n, "key sha256:%s\n", key_hex);
+    n += (size_t)snprintf(out + n, cap - n, "payload sha256:%s\n", payload_hex);
+    if (l->change)
+        n += (size_t)snprintf(out + n, cap - n, "change %s\n", l->change);
+    if (l->release)
+        n += (size_t)snprintf(out + n, cap - n, "release %s\n", l->release);
+    if (l->change && l->has_prev)
+        n += (size_t)snprintf(out + n, cap - n, "prev %" PRIu64 "\n", l->prev);
+    else if (l->change)
+        n += (size_t)snprintf(out + n, cap - n, "prev none\n");
+    n += (size_t)snprintf(out + n, cap - n, "time %" PRIu64 "\n", l->time_ms);
+    return n;
+}
+
+static void leaf_text_matches_the_reference_for_every_shape(void **state)
+{
+    (void)state;
+    const uint64_t numbers[] = {
+        0, 1, 9, 10, 99, 1000, 1795600800500ull, UINT64_MAX - 1, UINT64_MAX,
+    };
+    const char *changes[] = {NULL, "CHG-1", "\xc3\xa9t\xc3\xa9 change"};
+    const char *releases[] = {NULL, "R-2026.11"};
+    char want[2048];
+    size_t shapes = 0;
+    for (size_t c = 0; c < 3; c++)
+        for (size_t r = 0; r < 2; r++)
+            for (size_t k = 0; k < 2; k++)
+                for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+                    cairn_leaf_t l;
+                    memset(&l, 0, sizeof l);
+                    l.origin = ORIGIN;
+                    l.topic = "dev.cdevents.change.merged.0.2.0";
+                    l.index = numbers[i];
+                    l.time_ms = numbers[(i + 3) % 9];
+                    l.change = (char *)changes[c];
+                    l.release = (char *)releases[r];
+                    l.has_key = k == 1;
+                    l.has_prev = l.change && i % 2 == 0;
+                    l.prev = numbers[(i + 5) % 9];
+                    randombytes_buf(l.key_sha256, sizeof l.key_sha256);
+                    randombytes_buf(l.payload_sha256, sizeof l.payload_sha256);
+                    char *text = NULL;
+                    size_t len = 0;
+                    assert_int_equal(cairn_leaf_format(&l, &text, &len), 0);
+                    size_t want_len = s_reference_leaf(&l, want, sizeof want);
+                    assert_int_equal(len, want_len);
+                    assert_int_equal(strlen(text), len);
+                    assert_memory_equal(text, want, want_len);
+                    free(text);
+                    shapes++;
+                }
+    assert_int_equal(shapes, 3 * 2 * 2 * 9);
 }
 
 static void leaf_format_refuses_values_it_could_not_parse_back(void **state)
@@ -630,6 +696,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(leaves_round_trip_through_format_and_parse),
+        cmocka_unit_test(leaf_text_matches_the_reference_for_every_shape),
         cmocka_unit_test(leaf_format_refuses_values_it_could_not_parse_back),
         cmocka_unit_test(leaf_parse_accepts_only_the_canonical_encoding),
         cmocka_unit_test_setup_teardown(bundle_of_a_change_verifies_with_only_the_vkey, setup_log,

@@ -233,6 +233,115 @@ int cairn_bus_server_reply(zsock_t *router, zframe_t **peer_p, const void *paylo
     return 0;
 }
 
+void cairn_bus_peer_close(cairn_bus_peer_t *peer)
+{
+    if (peer && peer->live) {
+        zmq_msg_close(&peer->id);
+        peer->live = false;
+    }
+}
+
+/* Receives one frame into msg (initialised here); *more tells whether
+ * another frame of the same message follows. A frame after the first is
+ * already there: a signal interrupting its receive is retried. */
+static int s_recv_frame(void *sock, zmq_msg_t *msg, bool *more, bool first)
+{
+    zmq_msg_init(msg);
+    int rc;
+    while ((rc = zmq_msg_recv(msg, sock, 0)) < 0 && !first && zmq_errno() == EINTR)
+        ;
+    if (rc < 0) {
+        int err = zmq_errno();
+        zmq_msg_close(msg);
+        return err == EAGAIN ? CAIRN_ETIMEOUT : CAIRN_EUNREACHABLE;
+    }
+    *more = zmq_msg_more(msg) != 0;
+    return 0;
+}
+
+/* Reads and drops the rest of a message whose first frames were taken. */
+static void s_drop_rest(void *sock, bool more)
+{
+    while (more) {
+        zmq_msg_t rest;
+        if (s_recv_frame(sock, &rest, &more, false) < 0)
+            return;
+        zmq_msg_close(&rest);
+    }
+}
+
+int cairn_bus_server_recv_msg(zsock_t *router, cairn_bus_peer_t *peer, zmq_msg_t *body)
+{
+    void *sock = zsock_resolve(router);
+    zmq_msg_t id, empty;
+    bool more = false;
+    peer->live = false;
+    int rc = s_recv_frame(sock, &id, &more, true);
+    if (rc < 0)
+        return rc;
+    /* [identity][empty][payload]; the rest of a message is always there
+     * once its first frame is. */
+    if (!more) {
+        zmq_msg_close(&id);
+        return CAIRN_EPROTO;
+    }
+    if ((rc = s_recv_frame(sock, &empty, &more, false)) < 0) {
+        zmq_msg_close(&id);
+        return rc;
+    }
+    bool delimited = zmq_msg_size(&empty) == 0 && more;
+    zmq_msg_close(&empty);
+    if (!delimited) {
+        zmq_msg_close(&id);
+        s_drop_rest(sock, more);
+        return CAIRN_EPROTO;
+    }
+    if ((rc = s_recv_frame(sock, body, &more, false)) < 0) {
+        zmq_msg_close(&id);
+        return rc;
+    }
+    if (more) {
+        zmq_msg_close(&id);
+        zmq_msg_close(body);
+        s_drop_rest(sock, more);
+        return CAIRN_EPROTO;
+    }
+    peer->id = id;
+    peer->live = true;
+    return 0;
+}
+
+int cairn_bus_server_reply_msg(zsock_t *router, cairn_bus_peer_t *peer, zmq_msg_t *body)
+{
+    void *sock = zsock_resolve(router);
+    int rc = 0;
+    if (!peer->live) {
+        zmq_msg_close(body);
+        return CAIRN_EINVALID;
+    }
+    /* A sent message is released by libzmq; a refused one stays ours. */
+    if (zmq_msg_send(&peer->id, sock, ZMQ_SNDMORE) < 0) {
+        rc = CAIRN_EUNREACHABLE;
+        zmq_msg_close(&peer->id);
+    } else if (zmq_send(sock, "", 0, ZMQ_SNDMORE) < 0) {
+        rc = CAIRN_EUNREACHABLE;
+    }
+    peer->live = false;
+    if (rc == 0 && zmq_msg_send(body, sock, 0) >= 0)
+        return 0;
+    zmq_msg_close(body);
+    return CAIRN_EUNREACHABLE;
+}
+
+int cairn_bus_publish_msg(zsock_t *sock, const char *topic, zmq_msg_t *payload)
+{
+    void *s = zsock_resolve(sock);
+    if (zmq_send(s, topic, strlen(topic), ZMQ_SNDMORE) >= 0 && zmq_msg_send(payload, s, 0) >= 0)
+        return 0;
+    zmq_msg_close(payload);
+    return CAIRN_EUNREACHABLE;
+}
+
 struct cairn_client_t {
     char *endpoint;  /* where requests go */
     zsock_t *dealer; /* current socket; rebuilt after a timeout */

@@ -288,6 +288,62 @@ static void only_allowed_keys_reach_the_router_and_hear_the_publisher(void **sta
     cairn_config_destroy(&cfg);
 }
 
+/* The zero-copy receive, reply and publish run on the same CURVE sockets:
+ * only the allowed key gets through, and it is answered and heard. */
+static void the_zero_copy_path_keeps_curve(void **state)
+{
+    s_fixture_t *f = *state;
+    char err[512];
+    cairn_config_t *cfg = s_config(f, true);
+    assert_int_equal(cairn_bus_secure(cfg, "ledger", err, sizeof err), 0);
+    zsock_t *router = NULL, *pub = NULL, *good = NULL, *good_sub = NULL;
+    assert_int_equal(cairn_bus_bind(ZMQ_ROUTER, f->api, &router), 0);
+    assert_int_equal(cairn_bus_bind(ZMQ_PUB, f->stream, &pub), 0);
+    zsock_t *stranger = s_raw_dealer(f->api, f->stranger, cairn_curve_keypair_public(f->self));
+    zsock_t *stranger_sub = s_raw_sub(f->stream, f->stranger, cairn_curve_keypair_public(f->self));
+    assert_int_equal(cairn_bus_connect(ZMQ_DEALER, f->api, NULL, &good), 0);
+    assert_int_equal(cairn_bus_connect(ZMQ_SUB, f->stream, "", &good_sub), 0);
+    s_send_request(stranger, "from a stranger");
+    s_send_request(good, "hello");
+
+    cairn_bus_peer_t peer = {.live = false};
+    zmq_msg_t body, reply;
+    zsock_set_rcvtimeo(router, 5000);
+    assert_int_equal(cairn_bus_server_recv_msg(router, &peer, &body), 0);
+    assert_int_equal(zmq_msg_size(&body), 5);
+    assert_memory_equal(zmq_msg_data(&body), "hello", 5);
+    zmq_msg_close(&body);
+    zmq_msg_init_size(&reply, 5);
+    memcpy(zmq_msg_data(&reply), "world", 5);
+    assert_int_equal(cairn_bus_server_reply_msg(router, &peer, &reply), 0);
+    assert_true(s_readable(good, 5000));
+    zmsg_t *got = zmsg_recv(good);
+    assert_int_equal(zmsg_size(got), 2);
+    assert_true(zframe_streq(zmsg_last(got), "world"));
+    zmsg_destroy(&got);
+
+    bool heard = false;
+    for (int i = 0; i < 100 && !heard; i++) { /* slow joiner, bounded */
+        zmq_msg_t m;
+        zmq_msg_init_size(&m, 1);
+        memcpy(zmq_msg_data(&m), "x", 1);
+        assert_int_equal(cairn_bus_publish_msg(pub, "entry.", &m), 0);
+        heard = s_readable(good_sub, 50);
+    }
+    assert_true(heard);
+    assert_false(s_readable(router, 300));
+    assert_false(s_readable(stranger, 0));
+    assert_false(s_readable(stranger_sub, 0));
+
+    zsock_destroy(&stranger);
+    zsock_destroy(&stranger_sub);
+    zsock_destroy(&good);
+    zsock_destroy(&good_sub);
+    zsock_destroy(&router);
+    zsock_destroy(&pub);
+    cairn_config_destroy(&cfg);
+}
+
 static void an_ipc_directory_is_made_owner_only(void **state)
 {
     s_fixture_t *f = *state;
@@ -308,6 +364,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_tcp_endpoint_without_keys_is_a_configuration_error),
         cmocka_unit_test(only_allowed_keys_reach_the_router_and_hear_the_publisher),
+        cmocka_unit_test(the_zero_copy_path_keeps_curve),
         cmocka_unit_test(an_ipc_directory_is_made_owner_only),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);

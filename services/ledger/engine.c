@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,7 @@
 /* One request of the current batch, from receipt to reply; also one append
  * of an append_batch request (then without peer and req). */
 typedef struct s_request {
-    zframe_t *peer;                /* who asked; consumed by the reply */
+    cairn_bus_peer_t peer;         /* who asked; consumed by the reply */
     Cairn__V1__LedgerRequest *req; /* the decoded request; NULL when malformed */
     const Cairn__V1__AppendRequest *append; /* append: the request's, or one of a batch's */
     struct s_request *items;                /* append_batch: one per append, in order */
@@ -75,7 +76,7 @@ typedef struct s_request {
     size_t record_len;             /* its bytes */
     uint8_t record_sha256[CAIRN_HASH_BYTES]; /* append: SHA-256 of record */
     uint8_t key_sha256[CAIRN_HASH_BYTES];    /* append: SHA-256 of its key, when it has one */
-    uint8_t *proof;                /* inclusion proof of result.index for its receipt */
+    uint8_t *proof;                /* inclusion proof of result.index, in the arena */
     size_t proof_count;            /* hashes in proof */
 } s_request_t;
 
@@ -830,20 +831,23 @@ typedef struct {
     Cairn__V1__Checkpoint checkpoint; /* checkpoint, prove, consistency, export */
     Cairn__V1__Proof proof;           /* prove, consistency */
     Cairn__V1__PurgeResult purge;     /* purge */
-    char *receipt;                    /* ack.tlog_proof */
     char *note;                       /* checkpoint.note */
     cairn_checkpoint_t parsed;        /* the note's size and root */
+    char *tlog_proof;                 /* proof.tlog_proof */
+    char *bundle;                     /* export JSON */
+    size_t bundle_len;                /* its length */
+    /* From here on, written before use: left uninitialised (S_REPLY_INIT_BYTES). */
     uint8_t hashes[CAIRN_MERKLE_MAX_PROOF * CAIRN_HASH_BYTES]; /* proof hashes */
     ProtobufCBinaryData hash_items[CAIRN_MERKLE_MAX_PROOF];    /* proof.hashes items */
     uint8_t leaf_hash[CAIRN_HASH_BYTES];                       /* proof.leaf_hash */
-    char *tlog_proof;                                          /* proof.tlog_proof */
-    char *bundle;                                              /* export JSON */
-    size_t bundle_len;                                         /* its length */
 } s_reply_t;
+
+/* The part of an s_reply_t zeroed for every request (the proof buffers
+ * after it are 3 KB an append does not use). */
+#define S_REPLY_INIT_BYTES offsetof(s_reply_t, hashes)
 
 static void s_reply_clear(s_reply_t *x)
 {
-    free(x->receipt);
     free(x->note);
     free(x->tlog_proof);
     free(x->bundle);
@@ -1016,22 +1020,27 @@ static void s_log_write(cairn_ledger_t *self, s_request_t *r)
 
 /* Fills the ack of a write: index, leaf hash and a receipt against the
  * batch's checkpoint (a duplicate's receipt is fresh, too), from the proof
- * s_prepare() took. *receipt is malloc'd (the caller frees it after packing). */
-static void s_make_ack(cairn_ledger_t *self, const s_batch_t *b, s_request_t *r,
-                       Cairn__V1__AppendAck *ack, char **receipt)
+ * s_prepare() took. The receipt's text is in the batch's arena. */
+static void s_make_ack(cairn_ledger_t *self, s_batch_t *b, s_request_t *r,
+                       Cairn__V1__AppendAck *ack)
 {
-    size_t len = 0;
+    size_t len = 0, cap = 0;
+    char *receipt = NULL;
     cairn__v1__append_ack__init(ack);
     ack->index = r->result.index;
     ack->duplicate = r->result.duplicate;
     ack->hash.data = r->result.hash;
     ack->hash.len = sizeof r->result.hash;
     int rc = r->proof && b->note ? 0 : CAIRN_ENOTFOUND;
-    if (rc == 0)
-        rc = cairn_ledger_receipt_format(&self->b64, r->result.index, r->proof, r->proof_count,
-                                         b->note, b->note_len, receipt, &len);
     if (rc == 0) {
-        ack->tlog_proof = *receipt;
+        cap = cairn_ledger_receipt_cap(r->proof_count, b->note_len);
+        rc = (receipt = cairn_ledger_arena_alloc(&b->arena, cap)) ? 0 : -ENOMEM;
+    }
+    if (rc == 0)
+        rc = cairn_ledger_receipt_write(&self->b64, r->result.index, r->proof, r->proof_count,
+                                        b->note, b->note_len, receipt, cap, &len);
+    if (rc == 0) {
+        ack->tlog_proof = receipt;
         ack->checkpoint_size = b->note_size;
     } else {
         CAIRN_WARN("cannot build receipt", "index=%" PRIu64 " error=%s", r->result.index,
@@ -1039,10 +1048,10 @@ static void s_make_ack(cairn_ledger_t *self, const s_batch_t *b, s_request_t *r,
     }
 }
 
-static void s_fill_ack(cairn_ledger_t *self, const s_batch_t *b, s_request_t *r, s_reply_t *x,
+static void s_fill_ack(cairn_ledger_t *self, s_batch_t *b, s_request_t *r, s_reply_t *x,
                        Cairn__V1__LedgerReply *rep)
 {
-    s_make_ack(self, b, r, &x->ack, &x->receipt);
+    s_make_ack(self, b, r, &x->ack);
     rep->ack = &x->ack;
 }
 
@@ -1050,11 +1059,10 @@ static void s_fill_ack(cairn_ledger_t *self, const s_batch_t *b, s_request_t *r,
 typedef struct {
     Cairn__V1__AppendResult result; /* status, error, ack */
     Cairn__V1__AppendAck ack;       /* when the append was written or found */
-    char *receipt;                  /* ack.tlog_proof */
 } s_result_t;
 
 /* Sets rep.results from the items of an append_batch; *out holds what they
- * point into (in the batch's arena; free the receipts with s_results_free). */
+ * point into (in the batch's arena, receipts included). */
 static int s_fill_results(cairn_ledger_t *self, s_batch_t *b, s_request_t *r, s_result_t **out,
                           Cairn__V1__LedgerReply *rep)
 {
@@ -1068,7 +1076,7 @@ static int s_fill_results(cairn_ledger_t *self, s_batch_t *b, s_request_t *r, s_
         res[i].result.status = item->status;
         res[i].result.error = item->status != 0 ? item->error : (char *)"";
         if (item->status == 0 && item->appended) {
-            s_make_ack(self, b, item, &res[i].ack, &res[i].receipt);
+            s_make_ack(self, b, item, &res[i].ack);
             res[i].result.ack = &res[i].ack;
         }
         ptrs[i] = &res[i].result;
@@ -1079,10 +1087,11 @@ static int s_fill_results(cairn_ledger_t *self, s_batch_t *b, s_request_t *r, s_
     return 0;
 }
 
-static void s_results_free(s_result_t *res, size_t n)
+/* Releases a published entry (libzmq calls it, on any of its threads). */
+static void s_free_entry(void *data, void *hint)
 {
-    for (size_t i = 0; res && i < n; i++)
-        free(res[i].receipt);
+    (void)hint;
+    free(data);
 }
 
 /* Logs, counts and publishes the entry a write appended. */
@@ -1093,10 +1102,31 @@ static void s_publish(cairn_ledger_t *self, s_request_t *r)
     s_log_write(self, r);
     if (!r->appended || r->result.duplicate)
         return;
-    int rc = cairn_bus_publish(self->stream, r->topic, r->result.entry, r->result.entry_len);
+    /* The entry's buffer goes to libzmq as it is, released once sent. */
+    zmq_msg_t msg;
+    int rc = -ENOMEM;
+    if (zmq_msg_init_data(&msg, r->result.entry, r->result.entry_len, s_free_entry, NULL) == 0) {
+        r->result.entry = NULL;
+        rc = cairn_bus_publish_msg(self->stream, r->topic, &msg);
+    }
     if (rc < 0) /* subscribers find the gap and replay */
         CAIRN_WARN("cannot publish entry", "index=%" PRIu64 " error=%s", r->result.index,
                    cairn_log_quote(cairn_strerror(rc)));
+}
+
+/* Packs the reply straight into the message that carries it and sends it
+ * to the request's client (no copy of the packed bytes). */
+static int s_reply(cairn_ledger_t *self, s_request_t *r, const ProtobufCMessage *reply)
+{
+    zmq_msg_t msg;
+    size_t len = protobuf_c_message_get_packed_size(reply);
+    if (zmq_msg_init_size(&msg, len) != 0)
+        return -ENOMEM;
+    if (protobuf_c_message_pack(reply, zmq_msg_data(&msg)) != len) {
+        zmq_msg_close(&msg);
+        return CAIRN_EINTERNAL;
+    }
+    return cairn_bus_server_reply_msg(self->api, &r->peer, &msg);
 }
 
 /* Answers one request, then publishes the entries it appended. Only reads
@@ -1107,11 +1137,9 @@ static void s_answer(cairn_ledger_t *self, s_batch_t *b, s_request_t *r)
 {
     Cairn__V1__LedgerReply rep = CAIRN__V1__LEDGER_REPLY__INIT;
     s_reply_t x;
-    memset(&x, 0, sizeof x);
+    memset(&x, 0, S_REPLY_INIT_BYTES);
     s_gather_t g = {0};
     s_result_t *results = NULL;
-    uint8_t *buf = NULL;
-    size_t len = 0;
 
     /* A batch is answered item by item, also when its commit failed. */
     if (r->n_items > 0 && s_fill_results(self, b, r, &results, &rep) < 0) {
@@ -1165,9 +1193,7 @@ static void s_answer(cairn_ledger_t *self, s_batch_t *b, s_request_t *r)
     rep.error = r->status != 0 ? r->error : (char *)"";
     rep.size = b->size;
 
-    int rc = cairn_codec_pack_with(cairn_ledger_arena_allocator(&b->arena), &rep.base, &buf, &len);
-    if (rc == 0)
-        rc = cairn_bus_server_reply(self->api, &r->peer, buf, len);
+    int rc = s_reply(self, r, &rep.base);
     if (rc < 0)
         CAIRN_WARN("cannot answer request", "error=%s", cairn_log_quote(cairn_strerror(rc)));
 
@@ -1175,7 +1201,6 @@ static void s_answer(cairn_ledger_t *self, s_batch_t *b, s_request_t *r)
         s_publish(self, &r->items[i]);
     s_publish(self, r);
     s_reply_clear(&x);
-    s_results_free(results, r->n_items);
     s_gather_free(&g);
 }
 
@@ -1183,12 +1208,9 @@ static void s_answer(cairn_ledger_t *self, s_batch_t *b, s_request_t *r)
  * items go with the batch's arena. */
 static void s_request_clear(s_request_t *r)
 {
-    for (size_t i = 0; i < r->n_items; i++) {
+    for (size_t i = 0; i < r->n_items; i++)
         free(r->items[i].result.entry);
-        free(r->items[i].proof);
-    }
-    free(r->proof);
-    zframe_destroy(&r->peer);
+    cairn_bus_peer_close(&r->peer);
     free(r->result.entry);
     memset(r, 0, sizeof *r);
 }
@@ -1204,9 +1226,8 @@ static void s_drain(cairn_ledger_t *self, s_batch_t *b)
          n < self->batch_max && *writes < self->batch_max && tries < 2 * CAIRN_LEDGER_BATCH_MAX;
          tries++) {
         s_request_t *r = &b->reqs[n];
-        uint8_t *payload = NULL;
-        size_t len = 0;
-        int rc = cairn_bus_server_recv(self->api, &r->peer, &payload, &len);
+        zmq_msg_t body;
+        int rc = cairn_bus_server_recv_msg(self->api, &r->peer, &body);
         if (rc == CAIRN_EPROTO) {
             /* Bad framing: there is nobody to answer, so count and drop it. */
             self->stats.bad_requests++;
@@ -1217,8 +1238,9 @@ static void s_drain(cairn_ledger_t *self, s_batch_t *b)
         }
         if (rc < 0)
             break; /* nothing more waiting */
-        s_decode(self, &b->arena, r, payload, len);
-        free(payload);
+        /* Decoding copies what it keeps into the arena: the body goes at once. */
+        s_decode(self, &b->arena, r, zmq_msg_data(&body), zmq_msg_size(&body));
+        zmq_msg_close(&body);
         *writes += s_write_count(r);
         n++;
         b->n = n;
@@ -1246,15 +1268,18 @@ static void s_gather_batch(cairn_ledger_t *self, s_batch_t *b)
 
 /* Takes from the store what the answers of a written batch need: the
  * size, the signed checkpoint and each write's inclusion proof. Runs on the
- * thread that wrote the batch, before the store moves on. */
-static void s_prove_write(cairn_ledger_t *self, s_request_t *r)
+ * thread that wrote the batch, before the store moves on. The proofs go in
+ * the batch's arena: the loop thread leaves a batch's arena alone from the
+ * moment it hands the batch over until the writer is done with it. */
+static void s_prove_write(cairn_ledger_t *self, cairn_ledger_arena_t *arena, s_request_t *r)
 {
     uint8_t lh[CAIRN_HASH_BYTES], proof[CAIRN_MERKLE_MAX_PROOF * CAIRN_HASH_BYTES];
     size_t count = 0;
     if (r->status != 0 || !r->appended)
         return;
     int rc = cairn_ledger_store_prove(self->store, r->result.index, 0, lh, proof, &count);
-    if (rc == 0 && !(r->proof = malloc(count ? count * CAIRN_HASH_BYTES : 1)))
+    if (rc == 0 &&
+        !(r->proof = cairn_ledger_arena_alloc(arena, count ? count * CAIRN_HASH_BYTES : 1)))
         rc = -ENOMEM;
     if (rc < 0) {
         CAIRN_WARN("cannot build receipt", "index=%" PRIu64 " error=%s", r->result.index,
@@ -1277,8 +1302,8 @@ static void s_prepare(cairn_ledger_t *self, s_batch_t *b)
     for (size_t i = 0; b->writes > 0 && i < b->n; i++) {
         s_request_t *r = &b->reqs[i];
         for (size_t j = 0; j < r->n_items; j++)
-            s_prove_write(self, &r->items[j]);
-        s_prove_write(self, r);
+            s_prove_write(self, &b->arena, &r->items[j]);
+        s_prove_write(self, &b->arena, r);
     }
 }
 

@@ -277,6 +277,61 @@ static void test_a_repeated_key_is_acked_with_the_original_index_and_not_publish
     CAIRN_CODEC_FREE(&again);
 }
 
+/* Messages without the [empty][request] framing have nobody to answer:
+ * dropped and counted, and the connection's next good request is served. */
+static void test_badly_framed_messages_are_dropped_and_the_next_is_served(void **state)
+{
+    s_fixture_t *f = *state;
+    s_start(f);
+    zsock_t *dealer = NULL;
+    assert_int_equal(
+        cairn_bus_connect(ZMQ_DEALER, cairn_config_str(f->config, "bus.ledger_api"), NULL, &dealer),
+        0);
+    void *sock = zsock_resolve(dealer);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    s_append_request("k-framed", "dev.cdevents.change.created.0.4.0", "CHG-F", &buf, &len);
+    /* no delimiter; a delimiter that is not empty; one frame too many */
+    assert_true(zmq_send(sock, buf, len, 0) >= 0);
+    assert_true(zmq_send(sock, "x", 1, ZMQ_SNDMORE) >= 0 && zmq_send(sock, buf, len, 0) >= 0);
+    assert_true(zmq_send(sock, "", 0, ZMQ_SNDMORE) >= 0 &&
+                zmq_send(sock, buf, len, ZMQ_SNDMORE) >= 0 && zmq_send(sock, "y", 1, 0) >= 0);
+    /* then the same append, framed */
+    assert_true(zmq_send(sock, "", 0, ZMQ_SNDMORE) >= 0 && zmq_send(sock, buf, len, 0) >= 0);
+    free(buf);
+    zsock_set_rcvtimeo(dealer, S_TIMEOUT_MS);
+    zmsg_t *msg = zmsg_recv(dealer);
+    assert_non_null(msg);
+    assert_int_equal(zmsg_size(msg), 2);
+    assert_int_equal(zframe_size(zmsg_first(msg)), 0);
+    zframe_t *body = zmsg_next(msg);
+    Cairn__V1__LedgerReply *rep = NULL;
+    assert_int_equal(cairn_codec_ledger_reply_unpack(zframe_data(body), zframe_size(body), &rep),
+                     0);
+    zmsg_destroy(&msg);
+    assert_int_equal(rep->status, 0);
+    assert_non_null(rep->ack);
+    assert_int_equal(rep->ack->index, 0);
+    assert_false(rep->ack->duplicate);
+    assert_non_null(strstr(rep->ack->tlog_proof, "c2sp.org/tlog-proof@v1\nindex 0\n"));
+    CAIRN_CODEC_FREE(&rep);
+    /* exactly one answer, and the entry is published */
+    zsock_set_rcvtimeo(dealer, 200);
+    assert_null(zmsg_recv(dealer));
+    char *topic = NULL;
+    Cairn__V1__Entry *e = s_receive_entry(f, &topic);
+    assert_int_equal(e->index, 0);
+    assert_string_equal(topic, "dev.cdevents.change.created.0.4.0");
+    free(topic);
+    CAIRN_CODEC_FREE(&e);
+    s_stop(f);
+    cairn_ledger_stats_t st;
+    cairn_ledger_stats(f->ledger, &st);
+    assert_int_equal(st.appends, 1);
+    assert_int_equal(st.bad_requests, 3);
+    zsock_destroy(&dealer);
+}
+
 static void test_bad_requests_get_an_error_reply_and_append_nothing(void **state)
 {
     s_fixture_t *f = *state;
@@ -1371,6 +1426,8 @@ int main(void)
             s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests_get_an_error_reply_and_append_nothing,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_badly_framed_messages_are_dropped_and_the_next_is_served, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_replay_pages_and_query_by_change, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_waiting_appends_are_committed_as_one_batch, s_setup,
                                         s_teardown),

@@ -34,4 +34,15 @@ int cairn_ledger_receipt_format(cairn_ledger_receipt_cache_t *cache, uint64_t in
                                 const uint8_t *proof, size_t count, const char *note,
                                 size_t note_len, char **text_out, size_t *len_out);
 
+/* Bytes cairn_ledger_receipt_write needs at most for count hashes and a
+ * note of note_len bytes (NUL included). */
+size_t cairn_ledger_receipt_cap(size_t count, size_t note_len);
+
+/* Like cairn_ledger_receipt_format, into buf (cap bytes, at least
+ * cairn_ledger_receipt_cap): for a caller with its own memory (an arena).
+ * CAIRN_EINVALID also for a buffer that is too small. */
+int cairn_ledger_receipt_write(cairn_ledger_receipt_cache_t *cache, uint64_t index,
+                               const uint8_t *proof, size_t count, const char *note,
+                               size_t note_len, char *buf, size_t cap, size_t *len_out);
+
 #endif

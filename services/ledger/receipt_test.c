@@ -71,6 +71,38 @@ static void test_cached_receipts_follow_every_change_of_hash(void **state)
     s_assert_same(&cache, 4, proof + CAIRN_HASH_BYTES, 20);
 }
 
+static void test_receipt_written_into_a_buffer_is_the_same_text(void **state)
+{
+    (void)state;
+    cairn_ledger_receipt_cache_t cache;
+    memset(&cache, 0, sizeof cache);
+    uint8_t proof[CAIRN_MERKLE_MAX_PROOF * CAIRN_HASH_BYTES];
+    randombytes_buf(proof, sizeof proof);
+    const uint64_t indexes[] = {0, 9, UINT64_MAX};
+    for (size_t k = 0; k < 3; k++) {
+        for (size_t count = 0; count <= CAIRN_MERKLE_MAX_PROOF; count += 7) {
+            size_t cap = cairn_ledger_receipt_cap(count, strlen(s_note)), want_len = 0, len = 0;
+            char *want = NULL, *buf = malloc(cap);
+            assert_non_null(buf);
+            assert_int_equal(cairn_tlog_proof_format(NULL, 0, indexes[k], proof, count, s_note,
+                                                     strlen(s_note), &want, &want_len),
+                             0);
+            assert_int_equal(cairn_ledger_receipt_write(&cache, indexes[k], proof, count, s_note,
+                                                        strlen(s_note), buf, cap, &len),
+                             0);
+            assert_true(len < cap);
+            assert_int_equal(len, want_len);
+            assert_memory_equal(buf, want, want_len);
+            /* One byte short of the bound is refused, nothing written past it. */
+            assert_int_equal(cairn_ledger_receipt_write(&cache, indexes[k], proof, count, s_note,
+                                                        strlen(s_note), buf, cap - 1, &len),
+                             CAIRN_EINVALID);
+            free(want);
+            free(buf);
+        }
+    }
+}
+
 static void test_receipt_refuses_bad_arguments(void **state)
 {
     (void)state;
@@ -96,6 +128,7 @@ int main(void)
         cmocka_unit_test(test_receipt_text_matches_the_common_formatter),
         cmocka_unit_test(test_cached_receipts_follow_every_change_of_hash),
         cmocka_unit_test(test_receipt_refuses_bad_arguments),
+        cmocka_unit_test(test_receipt_written_into_a_buffer_is_the_same_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

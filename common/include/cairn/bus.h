@@ -17,6 +17,7 @@
 #define CAIRN_BUS_H
 
 #include <czmq.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -91,6 +92,41 @@ int cairn_bus_server_recv(zsock_t *router, zframe_t **peer_out, uint8_t **payloa
 
 /* ROUTER side: sends a reply to peer (takes ownership of *peer_p). */
 int cairn_bus_server_reply(zsock_t *router, zframe_t **peer_p, const void *payload, size_t len);
+
+/* The zero-copy path of a ROUTER server and a publisher, for a daemon whose
+ * loop handles many small messages (the ledger): libzmq messages straight
+ * from and to the socket, no czmq message or frame objects, no copy of a
+ * request's body on receive and none of a reply or entry the caller built in
+ * a zmq_msg_t. Same framing and results as cairn_bus_server_recv,
+ * cairn_bus_server_reply and cairn_bus_publish, on sockets made by
+ * cairn_bus_bind (CURVE and ZAP apply to them unchanged). */
+
+/* The client a request came from: its routing id. A zeroed peer holds none. */
+typedef struct {
+    zmq_msg_t id; /* the routing id frame, when live */
+    bool live;    /* id holds a message (release with cairn_bus_peer_close) */
+} cairn_bus_peer_t;
+
+/* Releases peer's routing id (nothing when it holds none). */
+void cairn_bus_peer_close(cairn_bus_peer_t *peer);
+
+/* ROUTER side: receives one request [identity][empty][body] into a peer
+ * that holds nothing (zeroed or closed). On success *peer holds the client
+ * and *body the request's bytes (zmq_msg_data, zmq_msg_size; the caller
+ * closes it with zmq_msg_close). Returns CAIRN_ETIMEOUT when nothing is
+ * waiting within the socket's receive timeout, CAIRN_EPROTO for a malformed
+ * message (consumed and dropped; peer and body then hold nothing),
+ * CAIRN_EUNREACHABLE for any other failure. */
+int cairn_bus_server_recv_msg(zsock_t *router, cairn_bus_peer_t *peer, zmq_msg_t *body);
+
+/* ROUTER side: sends body to peer as [identity][empty][body]. Takes both:
+ * the peer's id and body are released whether or not it was sent. Returns
+ * 0, or CAIRN_EUNREACHABLE (CAIRN_EINVALID for a peer holding no id). */
+int cairn_bus_server_reply_msg(zsock_t *router, cairn_bus_peer_t *peer, zmq_msg_t *body);
+
+/* Sends [topic][payload] on a PUB socket; takes payload (released whether or
+ * not it was sent), so a zmq_msg_init_data buffer is never copied. */
+int cairn_bus_publish_msg(zsock_t *sock, const char *topic, zmq_msg_t *payload);
 
 /* A request/reply client with timeouts. It owns a DEALER socket that is
  * rebuilt after a timeout so a late answer is never read as the next reply. */
