@@ -1,28 +1,27 @@
 /* CloudEvents 1.0 parsing (structured, batched and binary HTTP modes) into
- * canonical events. JSON is decoded by jansson with duplicate keys rejected,
- * so two readers of the same bytes can never see different attributes. The
- * built events own every string (malloc'd) and are released with
- * protobuf_c_message_free_unpacked, like any unpacked message. */
+ * canonical events. JSON is decoded strictly (json_body.h: duplicate keys,
+ * invalid UTF-8 and \u0000 are refused), so two readers of the same bytes
+ * can never see different attributes. The built events own every string
+ * (malloc'd) and are released with protobuf_c_message_free_unpacked, like
+ * any unpacked message. */
 #include "cloudevent.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistr.h>
 
 #include "cairn/error.h"
 #include "cairn/util.h"
+#include "json_arena.h"
 #include "normalize.h"
-
-/* Decoder flags: duplicate keys are ambiguous and refused; any JSON value is
- * decoded so that valid JSON which is not an object is told apart (422) from
- * malformed JSON (400). */
-#define S_JSON_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
 
 static int s_fail(int code, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -38,25 +37,9 @@ static int s_fail(int code, char *err, size_t errlen, const char *fmt, ...)
     return code;
 }
 
-static int s_json_error(const json_error_t *je, const char *what, char *err, size_t errlen)
+static const char *s_kind(const cJSON *v)
 {
-    return s_fail(CAIRN_EPARSE, err, errlen, "%s is not valid JSON: line %d, column %d: %s", what,
-                  je->line, je->column, je->text);
-}
-
-static const char *s_kind(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "a list";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "a value";
+    return cJSON_IsNumber(v) ? "a number" : cairn_json_kind(v);
 }
 
 static int s_set(char **field, const char *value, size_t len)
@@ -161,33 +144,31 @@ static int s_check_time(const char *value, char *err, size_t errlen)
 }
 
 /* A required string attribute of a structured event. */
-static int s_required(const json_t *obj, const char *name, const char **out, char *err,
+static int s_required(const cJSON *obj, const char *name, const char **out, char *err,
                       size_t errlen)
 {
-    const json_t *v = json_object_get(obj, name);
-    if (!v || json_is_null(v))
+    const cJSON *v = cairn_json_get(obj, name);
+    if (!v || cJSON_IsNull(v))
         return s_fail(CAIRN_EINVALID, err, errlen, "missing required attribute '%s'", name);
-    if (!json_is_string(v))
+    if (!cJSON_IsString(v))
         return s_fail(CAIRN_EINVALID, err, errlen, "attribute '%s' must be a string, got %s", name,
                       s_kind(v));
-    if (json_string_length(v) == 0)
+    if (!*v->valuestring) /* json_body.h refuses \u0000, so the length is the whole string */
         return s_fail(CAIRN_EINVALID, err, errlen, "attribute '%s' must not be empty", name);
-    if (strlen(json_string_value(v)) != json_string_length(v))
-        return s_fail(CAIRN_EINVALID, err, errlen, "attribute '%s' contains a NUL character", name);
-    *out = json_string_value(v);
+    *out = cairn_json_str(v);
     return 0;
 }
 
 /* An optional string attribute: absent or null leaves *field alone. */
-static int s_optional(const json_t *obj, const char *name, char **field, char *err, size_t errlen)
+static int s_optional(const cJSON *obj, const char *name, char **field, char *err, size_t errlen)
 {
-    const json_t *v = json_object_get(obj, name);
-    if (!v || json_is_null(v))
+    const cJSON *v = cairn_json_get(obj, name);
+    if (!v || cJSON_IsNull(v))
         return 0;
-    if (!json_is_string(v))
+    if (!cJSON_IsString(v))
         return s_fail(CAIRN_EINVALID, err, errlen, "attribute '%s' must be a string, got %s", name,
                       s_kind(v));
-    return s_set_str(field, json_string_value(v));
+    return s_set_str(field, cairn_json_str(v));
 }
 
 static bool s_is_context_attribute(const char *name)
@@ -201,21 +182,65 @@ static bool s_is_context_attribute(const char *name)
     return false;
 }
 
+/* A decoded value as a jansson value, to encode it: cJSON's own printer
+ * rounds numbers to 15 significant digits when they read back within
+ * DBL_EPSILON, which would change integers of 16 digits. Integers
+ * (json_body.h) stay integers; other numbers are printed with jansson's 17
+ * significant digits, which read back as the same double. NULL when out of
+ * memory. */
+static json_t *s_to_jansson(const cJSON *v)
+{
+    if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+        json_t *out = cJSON_IsObject(v) ? json_object() : json_array();
+        const cJSON *item;
+        cairn_json_foreach(item, v)
+        {
+            json_t *j = out ? s_to_jansson(item) : NULL;
+            /* jansson takes j (and frees it) even when adding fails */
+            if (!j || (cJSON_IsObject(v) ? json_object_set_new(out, item->string, j)
+                                         : json_array_append_new(out, j)) < 0) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+        return out;
+    }
+    if (cJSON_IsString(v))
+        return json_string(v->valuestring);
+    if (cairn_json_is_integer(v))
+        return json_integer((json_int_t)cairn_json_integer(v));
+    if (cJSON_IsNumber(v))
+        return json_real(v->valuedouble);
+    if (cJSON_IsBool(v))
+        return json_boolean(cJSON_IsTrue(v));
+    return json_null();
+}
+
+/* Compact JSON text of a decoded value (free with free), or NULL. */
+static char *s_encode(const cJSON *v)
+{
+    json_t *j = s_to_jansson(v);
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(j);
+    return text;
+}
+
 /* Extension values are kept as text: strings as they are, everything else as
  * compact JSON ("true", "42", "[1,2]"). */
-static int s_extensions(Cairn__V1__Event *ev, const json_t *obj)
+static int s_extensions(Cairn__V1__Event *ev, const cJSON *obj)
 {
     const char *name;
-    const json_t *v;
-    json_object_foreach((json_t *)obj, name, v)
+    const cJSON *v;
+    cairn_json_foreach(v, obj)
     {
-        if (s_is_context_attribute(name) || json_is_null(v))
+        name = v->string;
+        if (s_is_context_attribute(name) || cJSON_IsNull(v))
             continue;
         int rc;
-        if (json_is_string(v)) {
-            rc = s_add_extension(ev, name, json_string_value(v));
+        if (cJSON_IsString(v)) {
+            rc = s_add_extension(ev, name, cairn_json_str(v));
         } else {
-            char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            char *text = s_encode(v);
             if (!text)
                 return -ENOMEM;
             rc = s_add_extension(ev, name, text);
@@ -229,14 +254,14 @@ static int s_extensions(Cairn__V1__Event *ev, const json_t *obj)
 
 /* Decodes data_base64 into ev->data; *json_out receives the decoded JSON when
  * the datacontenttype says JSON (caller decrefs). */
-static int s_data_base64(Cairn__V1__Event *ev, const json_t *v, json_t **json_out, char *err,
+static int s_data_base64(Cairn__V1__Event *ev, const cJSON *v, cJSON **json_out, char *err,
                          size_t errlen)
 {
-    if (!json_is_string(v))
+    if (!cJSON_IsString(v))
         return s_fail(CAIRN_EINVALID, err, errlen,
                       "attribute 'data_base64' must be a base64 string, got %s", s_kind(v));
-    const char *b64 = json_string_value(v);
-    size_t b64_len = json_string_length(v);
+    const char *b64 = cairn_json_str(v);
+    size_t b64_len = strlen(b64);
     size_t max = b64_len / 4 * 3 + 3;
     uint8_t *bin = malloc(max ? max : 1);
     if (!bin)
@@ -258,20 +283,21 @@ static int s_data_base64(Cairn__V1__Event *ev, const json_t *v, json_t **json_ou
     ev->data.len = bin_len;
 
     if (cairn_cloudevent_is_json_type(ev->data_content_type) && bin_len > 0) {
-        json_error_t je;
-        *json_out = json_loadb((const char *)bin, bin_len, S_JSON_FLAGS, &je);
-        if (!*json_out)
-            return s_fail(CAIRN_EINVALID, err, errlen,
-                          "attribute 'data_base64' decodes to invalid JSON although "
-                          "datacontenttype is '%.64s': line %d, column %d: %s",
-                          ev->data_content_type, je.line, je.column, je.text);
+        char why[300];
+        int rc = cairn_ingest_json_parse(bin, bin_len, "the decoded data_base64", json_out, why,
+                                         sizeof why);
+        if (rc == -ENOMEM)
+            return rc;
+        if (rc < 0)
+            return s_fail(CAIRN_EINVALID, err, errlen, "%s (datacontenttype is '%.64s')", why,
+                          ev->data_content_type);
     }
     return 0;
 }
 
-static int s_data_json(Cairn__V1__Event *ev, const json_t *v)
+static int s_data_json(Cairn__V1__Event *ev, const cJSON *v)
 {
-    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *text = s_encode(v);
     if (!text)
         return -ENOMEM;
     ev->data.data = (uint8_t *)text;
@@ -279,9 +305,9 @@ static int s_data_json(Cairn__V1__Event *ev, const json_t *v)
     return 0;
 }
 
-static int s_from_json(const json_t *obj, Cairn__V1__Event *ev, char *err, size_t errlen)
+static int s_from_json(const cJSON *obj, Cairn__V1__Event *ev, char *err, size_t errlen)
 {
-    if (!json_is_object(obj))
+    if (!cJSON_IsObject(obj))
         return s_fail(CAIRN_EINVALID, err, errlen,
                       "expected a CloudEvent (a JSON object with specversion, id, source and "
                       "type), got %s",
@@ -318,24 +344,24 @@ static int s_from_json(const json_t *obj, Cairn__V1__Event *ev, char *err, size_
     if (rc < 0)
         return rc;
 
-    const json_t *data = json_object_get(obj, "data");
-    const json_t *data_b64 = json_object_get(obj, "data_base64");
-    if (data && json_is_null(data))
+    const cJSON *data = cairn_json_get(obj, "data");
+    const cJSON *data_b64 = cairn_json_get(obj, "data_base64");
+    if (data && cJSON_IsNull(data))
         data = NULL;
-    if (data_b64 && json_is_null(data_b64))
+    if (data_b64 && cJSON_IsNull(data_b64))
         data_b64 = NULL;
     if (data && data_b64)
         return s_fail(CAIRN_EINVALID, err, errlen,
                       "attributes 'data' and 'data_base64' are both present; send only one");
 
-    json_t *decoded = NULL;
+    cJSON *decoded = NULL;
     if (data)
         rc = s_data_json(ev, data);
     else if (data_b64)
         rc = s_data_base64(ev, data_b64, &decoded, err, errlen);
     if (rc == 0)
         rc = cairn_normalize_event(ev, decoded ? decoded : data, err, errlen);
-    json_decref(decoded);
+    cJSON_Delete(decoded);
     return rc;
 }
 
@@ -353,7 +379,7 @@ static int s_finish(int rc, Cairn__V1__Event **ev_p, Cairn__V1__Event **out, cha
     return 0;
 }
 
-int cairn_cloudevent_from_json(const json_t *obj, Cairn__V1__Event **out, char *err, size_t errlen)
+int cairn_cloudevent_from_cjson(const cJSON *obj, Cairn__V1__Event **out, char *err, size_t errlen)
 {
     Cairn__V1__Event *ev = NULL;
     int rc = s_event_new(&ev);
@@ -362,58 +388,83 @@ int cairn_cloudevent_from_json(const json_t *obj, Cairn__V1__Event **out, char *
     return s_finish(rc, &ev, out, err, errlen);
 }
 
+int cairn_cloudevent_from_json(const json_t *obj, Cairn__V1__Event **out, char *err, size_t errlen)
+{
+    char *text = json_dumps(obj, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text)
+        return s_fail(-ENOMEM, err, errlen, "out of memory while parsing the event");
+    cJSON *root = NULL;
+    int rc = cairn_ingest_json_parse(text, strlen(text), "the event", &root, err, errlen);
+    free(text);
+    if (rc == 0)
+        rc = cairn_cloudevent_from_cjson(root, out, err, errlen);
+    cJSON_Delete(root);
+    return rc;
+}
+
 int cairn_cloudevent_parse(const void *body, size_t len, Cairn__V1__Event **out, char *err,
                            size_t errlen)
 {
-    json_error_t je;
-    json_t *root = json_loadb(body, len, S_JSON_FLAGS, &je);
-    if (!root)
-        return s_json_error(&je, "the body", err, errlen);
-    int rc = cairn_cloudevent_from_json(root, out, err, errlen);
-    json_decref(root);
+    /* The tree lives only in this call: it comes from this thread's arena. */
+    cJSON *root = NULL;
+    cairn_ingest_json_arena_begin();
+    int rc = cairn_ingest_json_parse(body, len, "the body", &root, err, errlen);
+    if (rc == 0)
+        rc = cairn_cloudevent_from_cjson(root, out, err, errlen);
+    cJSON_Delete(root);
+    cairn_ingest_json_arena_end();
     return rc;
 }
 
 int cairn_cloudevent_parse_batch(const void *body, size_t len, Cairn__V1__Event ***events_out,
                                  size_t *n_out, char *err, size_t errlen)
 {
-    json_error_t je;
     Cairn__V1__Event **events = NULL;
     size_t n = 0;
-    int rc = 0;
-    json_t *root = json_loadb(body, len, S_JSON_FLAGS, &je);
-    if (!root)
-        return s_json_error(&je, "the body", err, errlen);
-    if (!json_is_array(root)) {
+    cJSON *root = NULL;
+    cairn_ingest_json_arena_begin();
+    int rc = cairn_ingest_json_parse(body, len, "the body", &root, err, errlen);
+    if (rc < 0)
+        goto out;
+    if (!cJSON_IsArray(root)) {
         rc = s_fail(CAIRN_EINVALID, err, errlen,
                     "a batch (application/cloudevents-batch+json) must be a JSON list of "
                     "events, got %s",
                     s_kind(root));
         goto out;
     }
-    if (json_array_size(root) == 0) {
+    size_t count = 0;
+    const cJSON *item;
+    cairn_json_foreach(item, root)
+    {
+        count++;
+    }
+    if (count == 0) {
         rc = s_fail(CAIRN_EINVALID, err, errlen, "the batch holds no events; send at least one");
         goto out;
     }
-    events = calloc(json_array_size(root), sizeof *events);
+    events = calloc(count, sizeof *events);
     if (!events) {
         rc = s_fail(-ENOMEM, err, errlen, "out of memory while parsing the batch");
         goto out;
     }
-    for (n = 0; n < json_array_size(root); n++) {
+    cairn_json_foreach(item, root)
+    {
         char inner[400];
-        rc = cairn_cloudevent_from_json(json_array_get(root, n), &events[n], inner, sizeof inner);
+        rc = cairn_cloudevent_from_cjson(item, &events[n], inner, sizeof inner);
         if (rc < 0) {
             s_fail(rc, err, errlen, "event %zu in the batch: %s", n, inner);
             goto out;
         }
+        n++;
     }
     *events_out = events;
     *n_out = n;
     events = NULL;
 out:
     cairn_cloudevent_free_all(&events, n);
-    json_decref(root);
+    cJSON_Delete(root);
+    cairn_ingest_json_arena_end();
     return rc;
 }
 
@@ -469,12 +520,10 @@ static int s_header_decode(const char *name, const char *raw, char **out, char *
         i += 2;
     }
     decoded[d] = '\0';
-    json_t *check = json_stringn(decoded, d); /* jansson validates UTF-8 */
-    if (!check) {
+    if (u8_check((const uint8_t *)decoded, d)) {
         rc = s_fail(CAIRN_EPARSE, err, errlen, "header %s is not valid UTF-8 after decoding", name);
         goto out;
     }
-    json_decref(check);
     *out = decoded;
     decoded = NULL;
 out:
@@ -549,7 +598,7 @@ int cairn_cloudevent_parse_binary(const cairn_ingest_header_t *headers, size_t n
                                   Cairn__V1__Event **out, char *err, size_t errlen)
 {
     Cairn__V1__Event *ev = NULL;
-    json_t *data = NULL;
+    cJSON *data = NULL;
     int rc = s_event_new(&ev);
     if (rc == 0)
         rc = s_from_headers(headers, n_headers, ev, err, errlen);
@@ -566,14 +615,13 @@ int cairn_cloudevent_parse_binary(const cairn_ingest_header_t *headers, size_t n
             ev->data.len = len;
         }
     }
+    cairn_ingest_json_arena_begin();
     if (rc == 0 && len > 0 && cairn_cloudevent_is_json_type(content_type)) {
-        json_error_t je;
-        data = json_loadb(body, len, S_JSON_FLAGS, &je);
-        if (!data)
-            rc = s_json_error(&je, "the body (binary-mode data)", err, errlen);
+        rc = cairn_ingest_json_parse(body, len, "the body (binary-mode data)", &data, err, errlen);
     }
     if (rc == 0)
         rc = cairn_normalize_event(ev, data, err, errlen);
-    json_decref(data);
+    cJSON_Delete(data);
+    cairn_ingest_json_arena_end();
     return s_finish(rc, &ev, out, err, errlen);
 }

@@ -16,8 +16,14 @@
 
 #include "cairn/v1/event.pb-c.h"
 #include "headers.h"
+#include "json_body.h"
 
-/* Builds an event from a decoded structured-mode JSON value. */
+/* Builds an event from a decoded structured-mode JSON value
+ * (cairn_ingest_json_parse, json_body.h). */
+int cairn_cloudevent_from_cjson(const cJSON *obj, Cairn__V1__Event **out, char *err, size_t errlen);
+
+/* The same for a value decoded by jansson (other daemons' callers): it is
+ * encoded and decoded again under the same rules. */
 int cairn_cloudevent_from_json(const json_t *obj, Cairn__V1__Event **out, char *err, size_t errlen);
 
 /* Parses a structured-mode body (application/cloudevents+json). */

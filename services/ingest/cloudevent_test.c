@@ -188,6 +188,14 @@ static void data_base64_is_decoded_into_data(void **state)
                     "\"data\":{},\"data_base64\":\"aGk=\"}",
                     CAIRN_EINVALID),
         "attributes 'data' and 'data_base64' are both present; send only one");
+    /* JSON inside base64 is read as strictly as the body: {"change":"A","change":"B"} */
+    assert_string_equal(
+        s_parse_err("{\"specversion\":\"1.0\",\"id\":\"e\",\"source\":\"/s\",\"type\":\"t\","
+                    "\"datacontenttype\":\"application/json\","
+                    "\"data_base64\":\"eyJjaGFuZ2UiOiJBIiwiY2hhbmdlIjoiQiJ9\"}",
+                    CAIRN_EINVALID),
+        "the decoded data_base64 is not valid JSON: an object has the key 'change' twice "
+        "(duplicate keys are ambiguous) (datacontenttype is 'application/json')");
 }
 
 static void a_cdevents_change_created_maps_to_change_author_commit_and_environment(void **state)
@@ -309,6 +317,20 @@ static void duplicate_keys_are_refused_as_ambiguous(void **state)
         "{\"specversion\":\"1.0\",\"id\":\"a\",\"id\":\"b\",\"source\":\"/s\",\"type\":\"t\"}",
         CAIRN_EPARSE);
     assert_non_null(strstr(msg, "duplicate"));
+    /* A NUL would cut the attribute short for any C reader. */
+    msg = s_parse_err(
+        "{\"specversion\":\"1.0\",\"id\":\"a\\u0000b\",\"source\":\"/s\",\"type\":\"t\"}",
+        CAIRN_EPARSE);
+    assert_non_null(strstr(msg, "\\u0000"));
+    /* Structured data is kept as compact JSON with its integers exact. */
+    Cairn__V1__Event *ev =
+        s_parse_ok("{\"specversion\":\"1.0\",\"id\":\"a\",\"source\":\"/s\",\"type\":\"t\","
+                   "\"data\":{\"pr\":9007199254740991, \"n\": [1.5, true, null]}}");
+    assert_int_equal(ev->data.len, strlen("{\"pr\":9007199254740991,\"n\":[1.5,true,null]}"));
+    assert_memory_equal(ev->data.data, "{\"pr\":9007199254740991,\"n\":[1.5,true,null]}",
+                        ev->data.len);
+    assert_string_equal(ev->correlation->pr_number, "9007199254740991");
+    cairn_cloudevent_free(&ev);
 }
 
 static void json_that_is_not_an_object_is_not_a_cloudevent(void **state)

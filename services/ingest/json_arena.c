@@ -1,7 +1,7 @@
-/* The per-thread arena behind jansson's allocator (see json_arena.h). */
+/* The per-thread arena behind cJSON's allocator (see json_arena.h). */
 #include "json_arena.h"
 
-#include <jansson.h>
+#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -81,7 +81,8 @@ static void s_thread_end(void *arg)
 static void s_install(void)
 {
     pthread_key_create(&s_key, s_thread_end);
-    json_set_alloc_funcs(s_alloc, s_free);
+    cJSON_Hooks hooks = {.malloc_fn = s_alloc, .free_fn = s_free};
+    cJSON_InitHooks(&hooks);
 }
 
 void cairn_ingest_json_arena_install(void)

@@ -29,19 +29,9 @@ static int s_fail(char *err, size_t errlen, const char *fmt, ...)
     return CAIRN_EINVALID;
 }
 
-static const char *s_kind(const json_t *v)
+static const char *s_kind(const cJSON *v)
 {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "a list";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "a value";
+    return cairn_json_kind(v);
 }
 
 /* Replaces a protobuf-c string field with a malloc'd copy of value. */
@@ -61,30 +51,30 @@ static bool s_empty(const char *s)
     return !s || !*s;
 }
 
-bool cairn_normalize_is_cdevent(const json_t *data)
+bool cairn_normalize_is_cdevent(const cJSON *data)
 {
-    return json_is_object(data) && json_is_object(json_object_get(data, "context")) &&
-           json_is_object(json_object_get(data, "subject"));
+    return cJSON_IsObject(data) && cJSON_IsObject(cairn_json_get(data, "context")) &&
+           cJSON_IsObject(cairn_json_get(data, "subject"));
 }
 
-static const json_t *s_present(const json_t *v)
+static const cJSON *s_present(const cJSON *v)
 {
-    return (v && !json_is_null(v)) ? v : NULL;
+    return (v && !cJSON_IsNull(v)) ? v : NULL;
 }
 
-const json_t *cairn_normalize_lookup(const json_t *data, const char *key)
+const cJSON *cairn_normalize_lookup(const cJSON *data, const char *key)
 {
-    if (!json_is_object(data))
+    if (!cJSON_IsObject(data))
         return NULL;
     if (!cairn_normalize_is_cdevent(data))
-        return s_present(json_object_get(data, key));
+        return s_present(cairn_json_get(data, key));
 
-    const json_t *custom = json_object_get(data, "customData");
-    const json_t *v = json_is_object(custom) ? s_present(json_object_get(custom, key)) : NULL;
+    const cJSON *custom = cairn_json_get(data, "customData");
+    const cJSON *v = cJSON_IsObject(custom) ? s_present(cairn_json_get(custom, key)) : NULL;
     if (v)
         return v;
-    const json_t *content = json_object_get(json_object_get(data, "subject"), "content");
-    return json_is_object(content) ? s_present(json_object_get(content, key)) : NULL;
+    const cJSON *content = cairn_json_get(cairn_json_get(data, "subject"), "content");
+    return cJSON_IsObject(content) ? s_present(cairn_json_get(content, key)) : NULL;
 }
 
 /* True when type contains the dotted segment sequence seg ("build.finished"),
@@ -126,17 +116,17 @@ const char *cairn_normalize_evidence_kind(const char *type)
 
 /* A scalar identifier: a string, an integer (PR numbers), or an object with a
  * string "id" (CDEvents references such as {"id":"acme/payments"}). */
-static int s_ident(const json_t *v, const char *key, char *buf, size_t buflen, char *err,
+static int s_ident(const cJSON *v, const char *key, char *buf, size_t buflen, char *err,
                    size_t errlen)
 {
-    if (json_is_object(v) && json_is_string(json_object_get(v, "id")))
-        v = json_object_get(v, "id");
-    if (json_is_string(v)) {
-        snprintf(buf, buflen, "%s", json_string_value(v));
+    if (cJSON_IsObject(v) && cJSON_IsString(cairn_json_get(v, "id")))
+        v = cairn_json_get(v, "id");
+    if (cJSON_IsString(v)) {
+        snprintf(buf, buflen, "%s", cairn_json_str(v));
         return 0;
     }
-    if (json_is_integer(v)) {
-        snprintf(buf, buflen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    if (cairn_json_is_integer(v)) {
+        snprintf(buf, buflen, "%" PRId64, cairn_json_integer(v));
         return 0;
     }
     return s_fail(err, errlen, "data field '%s' must be a string, got %s", key, s_kind(v));
@@ -144,15 +134,15 @@ static int s_ident(const json_t *v, const char *key, char *buf, size_t buflen, c
 
 /* Sets *field from lookup(key) unless the value is absent or empty. The
  * value may be long (a purl, a URI): it is copied through a heap buffer. */
-static int s_str(const json_t *data, const char *key, char **field, char *err, size_t errlen)
+static int s_str(const cJSON *data, const char *key, char **field, char *err, size_t errlen)
 {
-    const json_t *v = cairn_normalize_lookup(data, key);
+    const cJSON *v = cairn_normalize_lookup(data, key);
     if (!v)
         return 0;
-    if (json_is_object(v) && json_is_string(json_object_get(v, "id")))
-        v = json_object_get(v, "id");
-    if (json_is_string(v))
-        return json_string_length(v) ? s_set(field, json_string_value(v)) : 0;
+    if (cJSON_IsObject(v) && cJSON_IsString(cairn_json_get(v, "id")))
+        v = cairn_json_get(v, "id");
+    if (cJSON_IsString(v))
+        return *v->valuestring ? s_set(field, cairn_json_str(v)) : 0;
     char small[32];
     int rc = s_ident(v, key, small, sizeof small, err, errlen);
     return rc < 0 ? rc : s_set(field, small);
@@ -182,29 +172,30 @@ static void s_clear_list(char ***arr, size_t *n)
 
 /* A list of strings: a JSON list of strings (or integers), a single string,
  * or for labels a {"name":"value"} map, kept as "name=value". */
-static int s_list(const json_t *data, const char *key, char ***arr, size_t *n, char *err,
+static int s_list(const cJSON *data, const char *key, char ***arr, size_t *n, char *err,
                   size_t errlen)
 {
-    const json_t *v = cairn_normalize_lookup(data, key);
+    const cJSON *v = cairn_normalize_lookup(data, key);
     if (!v)
         return 0;
     s_clear_list(arr, n);
-    if (json_is_string(v))
-        return s_push(arr, n, json_string_value(v));
-    if (json_is_object(v) && strcmp(key, "labels") == 0) {
+    if (cJSON_IsString(v))
+        return s_push(arr, n, cairn_json_str(v));
+    if (cJSON_IsObject(v) && strcmp(key, "labels") == 0) {
         const char *name;
-        const json_t *item;
-        json_object_foreach((json_t *)v, name, item)
+        const cJSON *item;
+        cairn_json_foreach(item, v)
         {
-            if (!json_is_string(item))
+            name = item->string;
+            if (!cJSON_IsString(item))
                 return s_fail(err, errlen,
                               "data field 'labels' entry '%s' must be a string, got %s", name,
                               s_kind(item));
-            size_t len = strlen(name) + json_string_length(item) + 2;
+            size_t len = strlen(name) + strlen(item->valuestring) + 2;
             char *pair = malloc(len);
             if (!pair)
                 return -ENOMEM;
-            snprintf(pair, len, "%s=%s", name, json_string_value(item));
+            snprintf(pair, len, "%s=%s", name, cairn_json_str(item));
             int rc = s_push(arr, n, pair);
             free(pair);
             if (rc < 0)
@@ -212,19 +203,19 @@ static int s_list(const json_t *data, const char *key, char ***arr, size_t *n, c
         }
         return 0;
     }
-    if (!json_is_array(v))
+    if (!cJSON_IsArray(v))
         return s_fail(err, errlen, "data field '%s' must be a list of strings, got %s", key,
                       s_kind(v));
-    size_t i;
-    const json_t *item;
-    json_array_foreach(v, i, item)
+    size_t i = 0;
+    const cJSON *item;
+    cairn_json_foreach(item, v)
     {
         char small[32];
         const char *text;
-        if (json_is_string(item)) {
-            text = json_string_value(item);
-        } else if (json_is_integer(item)) {
-            snprintf(small, sizeof small, "%" JSON_INTEGER_FORMAT, json_integer_value(item));
+        if (cJSON_IsString(item)) {
+            text = cairn_json_str(item);
+        } else if (cairn_json_is_integer(item)) {
+            snprintf(small, sizeof small, "%" PRId64, cairn_json_integer(item));
             text = small;
         } else {
             return s_fail(err, errlen, "data field '%s' item %zu must be a string, got %s", key, i,
@@ -233,19 +224,20 @@ static int s_list(const json_t *data, const char *key, char ***arr, size_t *n, c
         int rc = s_push(arr, n, text);
         if (rc < 0)
             return rc;
+        i++;
     }
     return 0;
 }
 
 /* A count: a non-negative JSON integer or a string of digits (ITSM tools send
  * every value as a string) that fits in 32 bits. */
-static int s_count_value(const json_t *v, const char *name, uint32_t *out, char *err, size_t errlen)
+static int s_count_value(const cJSON *v, const char *name, uint32_t *out, char *err, size_t errlen)
 {
     long long value = -1;
-    if (json_is_integer(v)) {
-        value = json_integer_value(v);
-    } else if (json_is_string(v)) {
-        const char *s = json_string_value(v);
+    if (cairn_json_is_integer(v)) {
+        value = cairn_json_integer(v);
+    } else if (cJSON_IsString(v)) {
+        const char *s = cairn_json_str(v);
         char *end = NULL;
         errno = 0;
         if (*s >= '0' && *s <= '9') {
@@ -253,35 +245,35 @@ static int s_count_value(const json_t *v, const char *name, uint32_t *out, char 
             if (errno || *end)
                 value = -1;
         }
-    } else if (json_is_real(v)) {
-        double d = json_real_value(v);
+    } else if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
         if (d >= 0 && d <= UINT32_MAX && floor(d) == d)
             value = (long long)d;
     }
     if (value < 0 || value > (long long)UINT32_MAX)
         return s_fail(err, errlen, "data field '%s' must be a non-negative integer, got %s", name,
-                      json_is_string(v) ? "a string that is not one" : s_kind(v));
+                      cJSON_IsString(v) ? "a string that is not one" : s_kind(v));
     *out = (uint32_t)value;
     return 0;
 }
 
-static int s_count(const json_t *data, const char *key, uint32_t *out, bool *seen, char *err,
+static int s_count(const cJSON *data, const char *key, uint32_t *out, bool *seen, char *err,
                    size_t errlen)
 {
-    const json_t *v = cairn_normalize_lookup(data, key);
+    const cJSON *v = cairn_normalize_lookup(data, key);
     if (!v)
         return 0;
     *seen = true;
     return s_count_value(v, key, out, err, errlen);
 }
 
-static int s_findings(const json_t *data, Cairn__V1__Evidence *e, bool *seen, char *err,
+static int s_findings(const cJSON *data, Cairn__V1__Evidence *e, bool *seen, char *err,
                       size_t errlen)
 {
-    const json_t *v = cairn_normalize_lookup(data, "findings");
+    const cJSON *v = cairn_normalize_lookup(data, "findings");
     if (!v)
         return 0;
-    if (!json_is_object(v))
+    if (!cJSON_IsObject(v))
         return s_fail(err, errlen,
                       "data field 'findings' must be an object like {\"critical\":0,\"high\":1}, "
                       "got %s",
@@ -291,7 +283,7 @@ static int s_findings(const json_t *data, Cairn__V1__Evidence *e, bool *seen, ch
                          &e->findings_low};
     *seen = true;
     for (size_t i = 0; i < 4; i++) {
-        const json_t *item = s_present(json_object_get(v, names[i]));
+        const cJSON *item = s_present(cairn_json_get(v, names[i]));
         if (!item)
             continue;
         char name[32];
@@ -303,18 +295,18 @@ static int s_findings(const json_t *data, Cairn__V1__Evidence *e, bool *seen, ch
     return 0;
 }
 
-static int s_coverage(const json_t *data, Cairn__V1__Evidence *e, char *err, size_t errlen)
+static int s_coverage(const cJSON *data, Cairn__V1__Evidence *e, char *err, size_t errlen)
 {
-    const json_t *v = cairn_normalize_lookup(data, "coverage_line_pct");
+    const cJSON *v = cairn_normalize_lookup(data, "coverage_line_pct");
     if (!v)
         return 0;
     double pct = -1;
-    if (json_is_number(v)) {
-        pct = json_number_value(v);
-    } else if (json_is_string(v)) {
+    if (cJSON_IsNumber(v)) {
+        pct = v->valuedouble;
+    } else if (cJSON_IsString(v)) {
         char *end = NULL;
-        pct = strtod(json_string_value(v), &end);
-        if (end == json_string_value(v) || *end)
+        pct = strtod(cairn_json_str(v), &end);
+        if (end == cairn_json_str(v) || *end)
             pct = -1;
     }
     if (!(pct >= 0 && pct <= 100))
@@ -325,7 +317,7 @@ static int s_coverage(const json_t *data, Cairn__V1__Evidence *e, char *err, siz
 }
 
 /* CDEvents v0.4 used "pass"/"fail" where v0.5 says "success"/"failure". */
-static int s_outcome(const json_t *data, Cairn__V1__Evidence *e, char *err, size_t errlen)
+static int s_outcome(const cJSON *data, Cairn__V1__Evidence *e, char *err, size_t errlen)
 {
     int rc = s_str(data, "outcome", &e->outcome, err, errlen);
     if (rc < 0)
@@ -338,11 +330,11 @@ static int s_outcome(const json_t *data, Cairn__V1__Evidence *e, char *err, size
 }
 
 /* The CDEvent subject id, or the CloudEvents subject when data is not a CDEvent. */
-static const char *s_subject_id(const Cairn__V1__Event *ev, const json_t *data)
+static const char *s_subject_id(const Cairn__V1__Event *ev, const cJSON *data)
 {
     if (cairn_normalize_is_cdevent(data)) {
-        const json_t *id = json_object_get(json_object_get(data, "subject"), "id");
-        return json_is_string(id) ? json_string_value(id) : "";
+        const cJSON *id = cairn_json_get(cairn_json_get(data, "subject"), "id");
+        return cJSON_IsString(id) ? cairn_json_str(id) : "";
     }
     return ev->subject ? ev->subject : "";
 }
@@ -352,7 +344,7 @@ static int s_default(char **field, const char *value)
     return (s_empty(*field) && !s_empty(value)) ? s_set(field, value) : 0;
 }
 
-static int s_correlation(Cairn__V1__Event *ev, const json_t *data, char *err, size_t errlen)
+static int s_correlation(Cairn__V1__Event *ev, const cJSON *data, char *err, size_t errlen)
 {
     Cairn__V1__Correlation *c = ev->correlation;
     const struct {
@@ -404,7 +396,7 @@ static int s_decision(const char *text, char *err, size_t errlen, const char **o
     return 0;
 }
 
-static int s_governance(Cairn__V1__Event *ev, const json_t *data, char *err, size_t errlen)
+static int s_governance(Cairn__V1__Event *ev, const cJSON *data, char *err, size_t errlen)
 {
     Cairn__V1__Governance *g = ev->governance;
     const struct {
@@ -434,11 +426,11 @@ static int s_governance(Cairn__V1__Event *ev, const json_t *data, char *err, siz
         return rc;
 
     const char *stated = NULL;
-    const json_t *d = cairn_normalize_lookup(data, "decision");
+    const cJSON *d = cairn_normalize_lookup(data, "decision");
     if (d) {
-        if (!json_is_string(d))
+        if (!cJSON_IsString(d))
             return s_fail(err, errlen, "data field 'decision' must be a string, got %s", s_kind(d));
-        if ((rc = s_decision(json_string_value(d), err, errlen, &stated)) < 0)
+        if ((rc = s_decision(cairn_json_str(d), err, errlen, &stated)) < 0)
             return rc;
     }
 
@@ -482,7 +474,7 @@ static int s_governance(Cairn__V1__Event *ev, const json_t *data, char *err, siz
     return stated ? s_set(&g->approval_decision, stated) : 0;
 }
 
-static int s_evidence(Cairn__V1__Event *ev, const json_t *data, char *err, size_t errlen)
+static int s_evidence(Cairn__V1__Event *ev, const cJSON *data, char *err, size_t errlen)
 {
     Cairn__V1__Evidence *e = ev->evidence;
     int rc = s_set(&e->kind, cairn_normalize_evidence_kind(ev->type));
@@ -525,7 +517,7 @@ static int s_alloc_parts(Cairn__V1__Event *ev)
     return 0;
 }
 
-int cairn_normalize_event(Cairn__V1__Event *ev, const json_t *data, char *err, size_t errlen)
+int cairn_normalize_event(Cairn__V1__Event *ev, const cJSON *data, char *err, size_t errlen)
 {
     int rc = s_alloc_parts(ev);
     if (rc == 0)

@@ -9,17 +9,17 @@
 #ifndef CAIRN_INGEST_NORMALIZE_H
 #define CAIRN_INGEST_NORMALIZE_H
 
-#include <jansson.h>
+#include "json_body.h"
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "cairn/v1/event.pb-c.h"
 
 /* True when data has the CDEvents shape (object with "context" and "subject"). */
-bool cairn_normalize_is_cdevent(const json_t *data);
+bool cairn_normalize_is_cdevent(const cJSON *data);
 
 /* lookup(K) as described above; NULL when absent or JSON null. Borrowed. */
-const json_t *cairn_normalize_lookup(const json_t *data, const char *key);
+const cJSON *cairn_normalize_lookup(const cJSON *data, const char *key);
 
 /* Evidence kind implied by a CloudEvents type ("test_report", "build",
  * "deployment", "scan", "verification"), or "" when the type carries none. */
@@ -30,6 +30,6 @@ const char *cairn_normalize_evidence_kind(const char *type);
  * A known key with a value of the wrong shape, or an approval event without
  * its approver or change, is CAIRN_EINVALID with a sentence naming the field
  * in err. ev keeps whatever was filled either way; the caller frees it. */
-int cairn_normalize_event(Cairn__V1__Event *ev, const json_t *data, char *err, size_t errlen);
+int cairn_normalize_event(Cairn__V1__Event *ev, const cJSON *data, char *err, size_t errlen);
 
 #endif

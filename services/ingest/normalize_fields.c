@@ -13,9 +13,9 @@
 #include "cairn/error.h"
 #include "cairn/util.h"
 
-const json_t *cairn_nf_at(const json_t *root, const char *path)
+const cJSON *cairn_nf_at(const cJSON *root, const char *path)
 {
-    const json_t *v = root;
+    const cJSON *v = root;
     const char *p = path;
     while (v && *p) {
         size_t n = strcspn(p, ".");
@@ -24,10 +24,10 @@ const json_t *cairn_nf_at(const json_t *root, const char *path)
             return NULL;
         memcpy(seg, p, n);
         seg[n] = '\0';
-        if (json_is_object(v)) {
-            v = json_object_get(v, seg);
-        } else if (json_is_array(v) && n > 0 && strspn(seg, "0123456789") == n) {
-            v = json_array_get(v, strtoul(seg, NULL, 10));
+        if (cJSON_IsObject(v)) {
+            v = cairn_json_get(v, seg);
+        } else if (cJSON_IsArray(v) && n > 0 && n < 10 && strspn(seg, "0123456789") == n) {
+            v = cJSON_GetArrayItem(v, (int)strtol(seg, NULL, 10));
         } else {
             return NULL;
         }
@@ -35,29 +35,29 @@ const json_t *cairn_nf_at(const json_t *root, const char *path)
         if (*p == '.')
             p++;
     }
-    return v && !json_is_null(v) ? v : NULL;
+    return v && !cJSON_IsNull(v) ? v : NULL;
 }
 
-const char *cairn_nf_str(const json_t *root, const char *path)
+const char *cairn_nf_str(const cJSON *root, const char *path)
 {
-    const json_t *v = cairn_nf_at(root, path);
-    return json_is_string(v) && json_string_length(v) > 0 ? json_string_value(v) : NULL;
+    const char *s = cairn_json_str(cairn_nf_at(root, path));
+    return s && *s ? s : NULL;
 }
 
-const char *cairn_nf_text(const json_t *v, char buf[32])
+const char *cairn_nf_text(const cJSON *v, char buf[32])
 {
-    if (json_is_string(v))
-        return json_string_length(v) > 0 ? json_string_value(v) : NULL;
-    if (json_is_integer(v)) {
-        snprintf(buf, 32, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    if (cJSON_IsString(v))
+        return *v->valuestring ? v->valuestring : NULL;
+    if (cairn_json_is_integer(v)) {
+        snprintf(buf, 32, "%" PRId64, cairn_json_integer(v));
         return buf;
     }
-    if (json_is_boolean(v))
-        return json_is_true(v) ? "true" : "false";
+    if (cJSON_IsBool(v))
+        return cJSON_IsTrue(v) ? "true" : "false";
     return NULL;
 }
 
-const char *cairn_nf_text_at(const json_t *root, const char *path, char buf[32])
+const char *cairn_nf_text_at(const cJSON *root, const char *path, char buf[32])
 {
     return cairn_nf_text(cairn_nf_at(root, path), buf);
 }
@@ -75,7 +75,7 @@ int cairn_nf_set(char **field, const char *value)
     return 0;
 }
 
-int cairn_nf_set_at(char **field, const json_t *root, const char *path)
+int cairn_nf_set_at(char **field, const cJSON *root, const char *path)
 {
     char buf[32];
     return cairn_nf_set(field, cairn_nf_text_at(root, path, buf));

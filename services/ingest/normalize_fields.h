@@ -7,7 +7,7 @@
 #ifndef CAIRN_INGEST_NORMALIZE_FIELDS_H
 #define CAIRN_INGEST_NORMALIZE_FIELDS_H
 
-#include <jansson.h>
+#include "json_body.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,23 +16,25 @@
 
 /* The value at a dotted path ("workflow_run.pull_requests.0.number"; a
  * numeric segment indexes a list), or NULL when absent or JSON null. */
-const json_t *cairn_nf_at(const json_t *root, const char *path);
+const cJSON *cairn_nf_at(const cJSON *root, const char *path);
 
 /* The non-empty string at path, or NULL. */
-const char *cairn_nf_str(const json_t *root, const char *path);
+const char *cairn_nf_str(const cJSON *root, const char *path);
 
 /* A scalar as text: a string as it is, an integer in decimal (in buf), a
- * boolean as "true"/"false"; NULL for anything else or an empty string. */
-const char *cairn_nf_text(const json_t *v, char buf[32]);
+ * boolean as "true"/"false"; NULL for anything else or an empty string.
+ * An integer is a number with an integral value of magnitude at most 2^53
+ * (json_body.h), printed exactly; larger or fractional numbers give NULL. */
+const char *cairn_nf_text(const cJSON *v, char buf[32]);
 
 /* cairn_nf_text of the value at path. */
-const char *cairn_nf_text_at(const json_t *root, const char *path, char buf[32]);
+const char *cairn_nf_text_at(const cJSON *root, const char *path, char buf[32]);
 
 /* Sets *field to value; NULL or "" leaves the field as it is. */
 int cairn_nf_set(char **field, const char *value);
 
 /* Sets *field to the text at path (cairn_nf_text_at); absent leaves it. */
-int cairn_nf_set_at(char **field, const json_t *root, const char *path);
+int cairn_nf_set_at(char **field, const cJSON *root, const char *path);
 
 /* Sets *field only while it is empty. */
 int cairn_nf_default(char **field, const char *value);

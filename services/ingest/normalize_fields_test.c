@@ -15,9 +15,8 @@
 static void paths_walk_objects_and_lists(void **state)
 {
     (void)state;
-    json_t *root = json_loads("{\"a\":{\"list\":[{\"n\":1},{\"n\":\"two\"}],\"empty\":\"\","
-                              "\"nothing\":null,\"yes\":true}}",
-                              0, NULL);
+    cJSON *root = cJSON_Parse("{\"a\":{\"list\":[{\"n\":1},{\"n\":\"two\"}],\"empty\":\"\","
+                              "\"nothing\":null,\"yes\":true}}");
     char buf[32];
     assert_non_null(root);
     assert_string_equal(cairn_nf_text_at(root, "a.list.0.n", buf), "1");
@@ -28,7 +27,7 @@ static void paths_walk_objects_and_lists(void **state)
     assert_null(cairn_nf_at(root, "a.nothing"));
     assert_null(cairn_nf_str(root, "a.empty"));
     assert_null(cairn_nf_str(root, "a.list"));
-    json_decref(root);
+    cJSON_Delete(root);
 }
 
 static void the_last_cairn_change_trailer_wins(void **state)

@@ -22,7 +22,7 @@ static const char s_supported[] =
     "deployment_review, deployment_protection_rule, pull_request, pull_request_review, push, "
     "code_scanning_alert, release (and ping)";
 
-typedef int (*s_event_fn)(const json_t *b, const char *action, Cairn__V1__Event *ev, char *err,
+typedef int (*s_event_fn)(const cJSON *b, const char *action, Cairn__V1__Event *ev, char *err,
                           size_t errlen);
 
 /* --- shared pieces ------------------------------------------------------ */
@@ -40,16 +40,20 @@ static int s_change_from_text(Cairn__V1__Event *ev, const char *text)
 
 /* A deployment's payload may state the change (and service): it is an
  * object, or a string holding JSON. */
-static int s_deployment_payload(Cairn__V1__Event *ev, const json_t *deployment)
+static int s_deployment_payload(Cairn__V1__Event *ev, const cJSON *deployment)
 {
-    const json_t *payload = cairn_nf_at(deployment, "payload");
-    json_t *decoded = NULL;
-    if (json_is_string(payload)) {
-        decoded = json_loads(json_string_value(payload), JSON_REJECT_DUPLICATES, NULL);
+    const cJSON *payload = cairn_nf_at(deployment, "payload");
+    cJSON *decoded = NULL;
+    if (cJSON_IsString(payload)) {
+        const char *text = cairn_json_str(payload);
+        char ignored[8];
+        if (cairn_ingest_json_parse(text, strlen(text), "the payload", &decoded, ignored,
+                                    sizeof ignored) < 0)
+            decoded = NULL;
         payload = decoded;
     }
     int rc = 0;
-    if (json_is_object(payload)) {
+    if (cJSON_IsObject(payload)) {
         static const char *const keys[] = {"change_id", "change", "cairn_change"};
         for (size_t i = 0; rc == 0 && i < 3; i++) {
             char buf[32];
@@ -59,19 +63,18 @@ static int s_deployment_payload(Cairn__V1__Event *ev, const json_t *deployment)
         if (rc == 0)
             rc = cairn_nf_default(&ev->correlation->service, cairn_nf_str(payload, "service"));
     }
-    json_decref(decoded);
+    cJSON_Delete(decoded);
     return rc;
 }
 
-static int s_labels(Cairn__V1__Event *ev, const json_t *labels)
+static int s_labels(Cairn__V1__Event *ev, const cJSON *labels)
 {
-    size_t i;
-    const json_t *label;
+    const cJSON *label;
     int rc = 0;
     Cairn__V1__Governance *g = ev->governance;
-    if (!json_is_array(labels))
+    if (!cJSON_IsArray(labels))
         return 0;
-    json_array_foreach(labels, i, label)
+    cairn_json_foreach(label, labels)
     {
         if (rc == 0)
             rc = cairn_nf_add(&g->labels, &g->n_labels, cairn_nf_str(label, "name"));
@@ -92,7 +95,7 @@ static int s_outcome(Cairn__V1__Event *ev, const char *kind, const char *result,
 }
 
 /* The pull request object as every pull_request* event carries it. */
-static int s_pull_request(Cairn__V1__Event *ev, const json_t *pr)
+static int s_pull_request(Cairn__V1__Event *ev, const cJSON *pr)
 {
     Cairn__V1__Correlation *c = ev->correlation;
     Cairn__V1__Governance *g = ev->governance;
@@ -105,19 +108,18 @@ static int s_pull_request(Cairn__V1__Event *ev, const json_t *pr)
         rc = s_labels(ev, cairn_nf_at(pr, "labels"));
     if (rc == 0)
         rc = s_change_from_text(ev, cairn_nf_str(pr, "body"));
-    const json_t *add = cairn_nf_at(pr, "additions"), *del = cairn_nf_at(pr, "deletions");
-    if (json_is_integer(add) && json_is_integer(del) && json_integer_value(add) >= 0 &&
-        json_integer_value(del) >= 0 &&
-        json_integer_value(add) + json_integer_value(del) < UINT32_MAX)
-        g->lines_changed = (uint32_t)(json_integer_value(add) + json_integer_value(del));
+    const cJSON *add = cairn_nf_at(pr, "additions"), *del = cairn_nf_at(pr, "deletions");
+    if (cairn_json_is_integer(add) && cairn_json_is_integer(del) && cairn_json_integer(add) >= 0 &&
+        cairn_json_integer(del) >= 0 &&
+        cairn_json_integer(add) + cairn_json_integer(del) < UINT32_MAX)
+        g->lines_changed = (uint32_t)(cairn_json_integer(add) + cairn_json_integer(del));
     return rc;
 }
 
-static int s_require(const json_t *b, const char *name, const json_t **out, char *err,
-                     size_t errlen)
+static int s_require(const cJSON *b, const char *name, const cJSON **out, char *err, size_t errlen)
 {
     *out = cairn_nf_at(b, name);
-    if (json_is_object(*out))
+    if (cJSON_IsObject(*out))
         return 0;
     return cairn_nf_fail(err, errlen,
                          "this GitHub event has no '%s' object; it does not look like a GitHub "
@@ -127,10 +129,10 @@ static int s_require(const json_t *b, const char *name, const json_t **out, char
 
 /* --- events ------------------------------------------------------------- */
 
-static int s_workflow_run(const json_t *b, const char *action, Cairn__V1__Event *ev, char *err,
+static int s_workflow_run(const cJSON *b, const char *action, Cairn__V1__Event *ev, char *err,
                           size_t errlen)
 {
-    const json_t *wr;
+    const cJSON *wr;
     int rc = s_require(b, "workflow_run", &wr, err, errlen);
     if (rc < 0)
         return rc;
@@ -157,10 +159,10 @@ static int s_workflow_run(const json_t *b, const char *action, Cairn__V1__Event 
     return rc;
 }
 
-static int s_workflow_job(const json_t *b, const char *action, Cairn__V1__Event *ev, char *err,
+static int s_workflow_job(const cJSON *b, const char *action, Cairn__V1__Event *ev, char *err,
                           size_t errlen)
 {
-    const json_t *wj;
+    const cJSON *wj;
     int rc = s_require(b, "workflow_job", &wj, err, errlen);
     if (rc < 0)
         return rc;
@@ -183,10 +185,10 @@ static int s_workflow_job(const json_t *b, const char *action, Cairn__V1__Event 
     return rc;
 }
 
-static int s_check_suite(const json_t *b, const char *action, Cairn__V1__Event *ev, char *err,
+static int s_check_suite(const cJSON *b, const char *action, Cairn__V1__Event *ev, char *err,
                          size_t errlen)
 {
-    const json_t *cs;
+    const cJSON *cs;
     int rc = s_require(b, "check_suite", &cs, err, errlen);
     if (rc == 0)
         rc = cairn_nf_type(ev, "com.github.check_suite.%s", action);
@@ -207,10 +209,10 @@ static int s_check_suite(const json_t *b, const char *action, Cairn__V1__Event *
     return rc;
 }
 
-static int s_check_run(const json_t *b, const char *action, Cairn__V1__Event *ev, char *err,
+static int s_check_run(const cJSON *b, const char *action, Cairn__V1__Event *ev, char *err,
                        size_t errlen)
 {
-    const json_t *cr;
+    const cJSON *cr;
     int rc = s_require(b, "check_run", &cr, err, errlen);
     if (rc == 0)
         rc = cairn_nf_type(ev, "com.github.check_run.%s", action);
@@ -230,7 +232,7 @@ static int s_check_run(const json_t *b, const char *action, Cairn__V1__Event *ev
 }
 
 /* What every deployment* event says about its deployment object. */
-static int s_deployment_common(Cairn__V1__Event *ev, const json_t *d)
+static int s_deployment_common(Cairn__V1__Event *ev, const cJSON *d)
 {
     int rc = cairn_nf_set_at(&ev->subject, d, "id");
     if (rc == 0)
@@ -246,10 +248,10 @@ static int s_deployment_common(Cairn__V1__Event *ev, const json_t *d)
     return rc;
 }
 
-static int s_deployment(const json_t *b, const char *action, Cairn__V1__Event *ev, char *err,
+static int s_deployment(const cJSON *b, const char *action, Cairn__V1__Event *ev, char *err,
                         size_t errlen)
 {
-    const json_t *d;
+    const cJSON *d;
     int rc = s_require(b, "deployment", &d, err, errlen);
     if (rc == 0)
         rc = cairn_nf_type(ev, "com.github.deployment.%s", action);
@@ -262,10 +264,10 @@ static int s_deployment(const json_t *b, const char *action, Cairn__V1__Event *e
     return rc;
 }
 
-static int s_deployment_status(const json_t *b, const char *action, Cairn__V1__Event *ev, char *err,
+static int s_deployment_status(const cJSON *b, const char *action, Cairn__V1__Event *ev, char *err,
                                size_t errlen)
 {
-    const json_t *ds = NULL, *d = NULL;
+    const cJSON *ds = NULL, *d = NULL;
     int rc = s_require(b, "deployment_status", &ds, err, errlen);
     if (rc == 0)
         rc = s_require(b, "deployment", &d, err, errlen);
@@ -298,7 +300,7 @@ static int s_deployment_status(const json_t *b, const char *action, Cairn__V1__E
     return rc;
 }
 
-static int s_deployment_review(const json_t *b, const char *action, Cairn__V1__Event *ev, char *err,
+static int s_deployment_review(const cJSON *b, const char *action, Cairn__V1__Event *ev, char *err,
                                size_t errlen)
 {
     const char *env = cairn_nf_str(b, "environment");
@@ -326,16 +328,16 @@ static int s_deployment_review(const json_t *b, const char *action, Cairn__V1__E
     return rc;
 }
 
-static int s_deployment_protection_rule(const json_t *b, const char *action, Cairn__V1__Event *ev,
+static int s_deployment_protection_rule(const cJSON *b, const char *action, Cairn__V1__Event *ev,
                                         char *err, size_t errlen)
 {
-    const json_t *d = cairn_nf_at(b, "deployment");
+    const cJSON *d = cairn_nf_at(b, "deployment");
     int rc = cairn_nf_type(ev, "com.github.deployment_protection_rule.%s", action);
     if (rc == 0)
         rc = cairn_nf_set(&ev->correlation->environment, cairn_nf_str(b, "environment"));
     if (rc == 0)
         rc = cairn_nf_set(&ev->correlation->commit_sha, cairn_nf_str(b, "sha"));
-    if (rc == 0 && json_is_object(d))
+    if (rc == 0 && cJSON_IsObject(d))
         rc = s_deployment_common(ev, d);
     if (rc == 0)
         rc = cairn_nf_set_at(&ev->correlation->pr_number, b, "pull_requests.0.number");
@@ -348,17 +350,17 @@ static int s_deployment_protection_rule(const json_t *b, const char *action, Cai
     return rc;
 }
 
-static int s_pull_request_event(const json_t *b, const char *action, Cairn__V1__Event *ev,
-                                char *err, size_t errlen)
+static int s_pull_request_event(const cJSON *b, const char *action, Cairn__V1__Event *ev, char *err,
+                                size_t errlen)
 {
-    const json_t *pr;
+    const cJSON *pr;
     int rc = s_require(b, "pull_request", &pr, err, errlen);
     if (rc < 0)
         return rc;
     static const char *const updates[] = {"reopened",         "synchronize",        "edited",
                                           "ready_for_review", "converted_to_draft", "labeled",
                                           "unlabeled"};
-    bool merged = json_is_true(cairn_nf_at(pr, "merged"));
+    bool merged = cJSON_IsTrue(cairn_nf_at(pr, "merged"));
     bool update = false;
     for (size_t i = 0; i < sizeof updates / sizeof updates[0]; i++)
         update = update || strcmp(action, updates[i]) == 0;
@@ -385,10 +387,10 @@ static int s_pull_request_event(const json_t *b, const char *action, Cairn__V1__
     return rc;
 }
 
-static int s_pull_request_review(const json_t *b, const char *action, Cairn__V1__Event *ev,
+static int s_pull_request_review(const cJSON *b, const char *action, Cairn__V1__Event *ev,
                                  char *err, size_t errlen)
 {
-    const json_t *review = NULL, *pr = NULL;
+    const cJSON *review = NULL, *pr = NULL;
     int rc = s_require(b, "review", &review, err, errlen);
     if (rc == 0)
         rc = s_require(b, "pull_request", &pr, err, errlen);
@@ -441,24 +443,23 @@ static int s_pull_request_review(const json_t *b, const char *action, Cairn__V1_
     return rc;
 }
 
-static int s_add_paths(Cairn__V1__Governance *g, const json_t *list)
+static int s_add_paths(Cairn__V1__Governance *g, const cJSON *list)
 {
-    size_t i;
-    const json_t *path;
+    const cJSON *path;
     int rc = 0;
-    if (!json_is_array(list))
+    if (!cJSON_IsArray(list))
         return 0;
-    json_array_foreach(list, i, path)
+    cairn_json_foreach(path, list)
     {
-        if (rc == 0 && g->n_paths < S_PATHS_MAX && json_is_string(path))
-            rc = cairn_nf_add(&g->paths, &g->n_paths, json_string_value(path));
+        if (rc == 0 && g->n_paths < S_PATHS_MAX && cJSON_IsString(path))
+            rc = cairn_nf_add(&g->paths, &g->n_paths, cairn_json_str(path));
     }
     return rc;
 }
 
 /* A commit's person: the GitHub login when GitHub knows it. The web-flow
  * account commits web merges on behalf of people; it is nobody. */
-static int s_person(Cairn__V1__Governance *g, const json_t *who)
+static int s_person(Cairn__V1__Governance *g, const cJSON *who)
 {
     const char *login = cairn_nf_str(who, "username");
     if (!login || strcmp(login, "web-flow") == 0)
@@ -466,11 +467,11 @@ static int s_person(Cairn__V1__Governance *g, const json_t *who)
     return cairn_nf_add(&g->committers, &g->n_committers, login);
 }
 
-static int s_push(const json_t *b, const char *action, Cairn__V1__Event *ev, char *err,
+static int s_push(const cJSON *b, const char *action, Cairn__V1__Event *ev, char *err,
                   size_t errlen)
 {
     Cairn__V1__Governance *g = ev->governance;
-    const json_t *commits = cairn_nf_at(b, "commits");
+    const cJSON *commits = cairn_nf_at(b, "commits");
     const char *after = cairn_nf_str(b, "after");
     const char *ref = cairn_nf_str(b, "ref");
     if (!ref)
@@ -478,7 +479,7 @@ static int s_push(const json_t *b, const char *action, Cairn__V1__Event *ev, cha
                              "push event without 'ref'; it does not look like a GitHub webhook "
                              "payload");
     bool deleted =
-        json_is_true(cairn_nf_at(b, "deleted")) || (after && strspn(after, "0") == strlen(after));
+        cJSON_IsTrue(cairn_nf_at(b, "deleted")) || (after && strspn(after, "0") == strlen(after));
     int rc = cairn_nf_type(ev, "com.github.push");
     if (rc == 0)
         rc = cairn_nf_set(&ev->subject, ref);
@@ -486,7 +487,7 @@ static int s_push(const json_t *b, const char *action, Cairn__V1__Event *ev, cha
         rc = cairn_nf_set(&ev->correlation->commit_sha, after);
     if (rc == 0 && deleted)
         rc = cairn_nf_ext(ev, "deleted", "true");
-    if (rc == 0 && json_is_true(cairn_nf_at(b, "forced")))
+    if (rc == 0 && cJSON_IsTrue(cairn_nf_at(b, "forced")))
         rc = cairn_nf_ext(ev, "forced", "true");
     if (rc == 0)
         rc = cairn_nf_default(&g->actor, cairn_nf_str(b, "pusher.name"));
@@ -496,9 +497,10 @@ static int s_push(const json_t *b, const char *action, Cairn__V1__Event *ev, cha
         rc = s_change_from_text(ev, cairn_nf_str(b, "head_commit.message"));
     if (rc == 0)
         rc = cairn_nf_time(ev, cairn_nf_str(b, "head_commit.timestamp"));
-    size_t n = json_is_array(commits) ? json_array_size(commits) : 0;
-    for (size_t i = n; rc == 0 && i > 0; i--) {
-        const json_t *commit = json_array_get(commits, i - 1);
+    /* newest first: a list's first item links back to its last */
+    const cJSON *first = cJSON_IsArray(commits) ? commits->child : NULL;
+    for (const cJSON *commit = first ? first->prev : NULL; rc == 0 && commit;
+         commit = commit == first ? NULL : commit->prev) {
         rc = s_change_from_text(ev, cairn_nf_str(commit, "message"));
         if (rc == 0)
             rc = s_person(g, cairn_nf_at(commit, "author"));
@@ -517,10 +519,10 @@ static int s_push(const json_t *b, const char *action, Cairn__V1__Event *ev, cha
 
 /* Code scanning reports one alert per event. Its severity is the security
  * severity when the rule has one, else the rule's level. */
-static int s_code_scanning_alert(const json_t *b, const char *action, Cairn__V1__Event *ev,
+static int s_code_scanning_alert(const cJSON *b, const char *action, Cairn__V1__Event *ev,
                                  char *err, size_t errlen)
 {
-    const json_t *alert;
+    const cJSON *alert;
     int rc = s_require(b, "alert", &alert, err, errlen);
     if (rc < 0)
         return rc;
@@ -565,10 +567,10 @@ static int s_code_scanning_alert(const json_t *b, const char *action, Cairn__V1_
     return rc;
 }
 
-static int s_release(const json_t *b, const char *action, Cairn__V1__Event *ev, char *err,
+static int s_release(const cJSON *b, const char *action, Cairn__V1__Event *ev, char *err,
                      size_t errlen)
 {
-    const json_t *rel;
+    const cJSON *rel;
     int rc = s_require(b, "release", &rel, err, errlen);
     if (rc < 0)
         return rc;
@@ -583,9 +585,9 @@ static int s_release(const json_t *b, const char *action, Cairn__V1__Event *ev, 
         rc = cairn_nf_set(&ev->correlation->commit_sha, target);
     if (rc == 0)
         rc = cairn_nf_set(&g->author, cairn_nf_str(rel, "author.login"));
-    if (rc == 0 && json_is_true(cairn_nf_at(rel, "prerelease")))
+    if (rc == 0 && cJSON_IsTrue(cairn_nf_at(rel, "prerelease")))
         rc = cairn_nf_add(&g->labels, &g->n_labels, "prerelease");
-    if (rc == 0 && json_is_true(cairn_nf_at(rel, "draft")))
+    if (rc == 0 && cJSON_IsTrue(cairn_nf_at(rel, "draft")))
         rc = cairn_nf_add(&g->labels, &g->n_labels, "draft");
     if (rc == 0)
         rc = s_change_from_text(ev, cairn_nf_str(rel, "body"));
@@ -598,7 +600,7 @@ static int s_release(const json_t *b, const char *action, Cairn__V1__Event *ev, 
 
 /* GitHub sends a ping when a webhook is created; it is recorded, so the
  * trail shows when the hook started delivering. */
-static int s_ping(const json_t *b, const char *action, Cairn__V1__Event *ev, char *err,
+static int s_ping(const cJSON *b, const char *action, Cairn__V1__Event *ev, char *err,
                   size_t errlen)
 {
     (void)action, (void)err, (void)errlen;
@@ -630,7 +632,7 @@ static const struct {
 
 /* repository, source ("github.com/<owner>/<repo>" from the repository's web
  * address, so GitHub Enterprise hosts keep their name), actor. */
-static int s_common(const json_t *b, Cairn__V1__Event *ev)
+static int s_common(const cJSON *b, Cairn__V1__Event *ev)
 {
     char host[256] = "github.com";
     const char *full = cairn_nf_str(b, "repository.full_name");
@@ -671,7 +673,7 @@ int cairn_normalize_github(const cairn_webhook_input_t *in, Cairn__V1__Event *ev
                              "GitHub event '%.64s' is not supported; supported events: %s. "
                              "Unselect it in the webhook's settings",
                              event, s_supported);
-    if (!json_is_object(in->body))
+    if (!cJSON_IsObject(in->body))
         return cairn_nf_fail(err, errlen, "a GitHub webhook body must be a JSON object");
     const char *action = cairn_nf_str(in->body, "action");
     char none[] = "";

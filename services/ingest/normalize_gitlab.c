@@ -21,7 +21,7 @@
 static const char s_supported[] = "Pipeline Hook, Job Hook, Deployment Hook, Merge Request Hook "
                                   "(including approvals), Push Hook";
 
-typedef int (*s_event_fn)(const json_t *b, Cairn__V1__Event *ev, char *err, size_t errlen);
+typedef int (*s_event_fn)(const cJSON *b, Cairn__V1__Event *ev, char *err, size_t errlen);
 
 static bool s_in(const char *word, const char *const *set)
 {
@@ -52,29 +52,27 @@ static int s_outcome(Cairn__V1__Event *ev, const char *kind, const char *status,
     return rc;
 }
 
-static int s_labels(Cairn__V1__Event *ev, const json_t *labels)
+static int s_labels(Cairn__V1__Event *ev, const cJSON *labels)
 {
-    size_t i;
-    const json_t *label;
+    const cJSON *label;
     int rc = 0;
     Cairn__V1__Governance *g = ev->governance;
-    if (!json_is_array(labels))
+    if (!cJSON_IsArray(labels))
         return 0;
-    json_array_foreach(labels, i, label)
+    cairn_json_foreach(label, labels)
     {
         if (rc == 0)
             rc = cairn_nf_add(&g->labels, &g->n_labels,
-                              json_is_string(label) ? json_string_value(label)
+                              cJSON_IsString(label) ? cairn_json_str(label)
                                                     : cairn_nf_str(label, "title"));
     }
     return rc;
 }
 
-static int s_require(const json_t *b, const char *name, const json_t **out, char *err,
-                     size_t errlen)
+static int s_require(const cJSON *b, const char *name, const cJSON **out, char *err, size_t errlen)
 {
     *out = cairn_nf_at(b, name);
-    if (json_is_object(*out))
+    if (cJSON_IsObject(*out))
         return 0;
     return cairn_nf_fail(err, errlen,
                          "this GitLab event has no '%s' object; it does not look like a GitLab "
@@ -86,9 +84,9 @@ static const char *const s_finished[] = {"success", "failed", "canceled", "skipp
 static const char *const s_queued[] = {
     "created", "waiting_for_resource", "preparing", "pending", "scheduled", NULL};
 
-static int s_pipeline(const json_t *b, Cairn__V1__Event *ev, char *err, size_t errlen)
+static int s_pipeline(const cJSON *b, Cairn__V1__Event *ev, char *err, size_t errlen)
 {
-    const json_t *oa;
+    const cJSON *oa;
     int rc = s_require(b, "object_attributes", &oa, err, errlen);
     if (rc < 0)
         return rc;
@@ -120,7 +118,7 @@ static int s_pipeline(const json_t *b, Cairn__V1__Event *ev, char *err, size_t e
     return rc;
 }
 
-static int s_job(const json_t *b, Cairn__V1__Event *ev, char *err, size_t errlen)
+static int s_job(const cJSON *b, Cairn__V1__Event *ev, char *err, size_t errlen)
 {
     const char *status = cairn_nf_str(b, "build_status");
     if (!status)
@@ -161,7 +159,7 @@ static int s_job(const json_t *b, Cairn__V1__Event *ev, char *err, size_t errlen
  * a full SHA that starts with short_sha. Otherwise the short SHA as sent,
  * which never equals a full SHA (so it is never taken as evidence for some
  * other commit). */
-static int s_deployment_commit(Cairn__V1__Event *ev, const json_t *b)
+static int s_deployment_commit(Cairn__V1__Event *ev, const cJSON *b)
 {
     const char *short_sha = cairn_nf_str(b, "short_sha");
     const char *url = cairn_nf_str(b, "commit_url");
@@ -186,7 +184,7 @@ static int s_deployment_commit(Cairn__V1__Event *ev, const json_t *b)
     return cairn_nf_set(&ev->correlation->commit_sha, short_sha);
 }
 
-static int s_deployment(const json_t *b, Cairn__V1__Event *ev, char *err, size_t errlen)
+static int s_deployment(const cJSON *b, Cairn__V1__Event *ev, char *err, size_t errlen)
 {
     const char *status = cairn_nf_str(b, "status");
     if (!status)
@@ -222,9 +220,9 @@ static int s_deployment(const json_t *b, Cairn__V1__Event *ev, char *err, size_t
     return rc;
 }
 
-static int s_merge_request(const json_t *b, Cairn__V1__Event *ev, char *err, size_t errlen)
+static int s_merge_request(const cJSON *b, Cairn__V1__Event *ev, char *err, size_t errlen)
 {
-    const json_t *oa;
+    const cJSON *oa;
     int rc = s_require(b, "object_attributes", &oa, err, errlen);
     if (rc < 0)
         return rc;
@@ -283,22 +281,21 @@ static int s_merge_request(const json_t *b, Cairn__V1__Event *ev, char *err, siz
     return rc;
 }
 
-static int s_add_paths(Cairn__V1__Governance *g, const json_t *list)
+static int s_add_paths(Cairn__V1__Governance *g, const cJSON *list)
 {
-    size_t i;
-    const json_t *path;
+    const cJSON *path;
     int rc = 0;
-    if (!json_is_array(list))
+    if (!cJSON_IsArray(list))
         return 0;
-    json_array_foreach(list, i, path)
+    cairn_json_foreach(path, list)
     {
-        if (rc == 0 && g->n_paths < S_PATHS_MAX && json_is_string(path))
-            rc = cairn_nf_add(&g->paths, &g->n_paths, json_string_value(path));
+        if (rc == 0 && g->n_paths < S_PATHS_MAX && cJSON_IsString(path))
+            rc = cairn_nf_add(&g->paths, &g->n_paths, cairn_json_str(path));
     }
     return rc;
 }
 
-static int s_push(const json_t *b, Cairn__V1__Event *ev, char *err, size_t errlen)
+static int s_push(const cJSON *b, Cairn__V1__Event *ev, char *err, size_t errlen)
 {
     Cairn__V1__Governance *g = ev->governance;
     const char *ref = cairn_nf_str(b, "ref");
@@ -319,10 +316,11 @@ static int s_push(const json_t *b, Cairn__V1__Event *ev, char *err, size_t errle
         rc = cairn_nf_ext(ev, "deleted", "true");
     if (rc == 0)
         rc = cairn_nf_set(&g->actor, cairn_nf_str(b, "user_username"));
-    const json_t *commits = cairn_nf_at(b, "commits");
-    size_t n = json_is_array(commits) ? json_array_size(commits) : 0;
-    for (size_t i = n; rc == 0 && i > 0; i--) {
-        const json_t *commit = json_array_get(commits, i - 1);
+    const cJSON *commits = cairn_nf_at(b, "commits");
+    /* newest first: a list's first item links back to its last */
+    const cJSON *first = cJSON_IsArray(commits) ? commits->child : NULL;
+    for (const cJSON *commit = first ? first->prev : NULL; rc == 0 && commit;
+         commit = commit == first ? NULL : commit->prev) {
         rc = s_change_from_text(ev, cairn_nf_str(commit, "message"));
         if (rc == 0)
             rc = s_add_paths(g, cairn_nf_at(commit, "added"));
@@ -349,7 +347,7 @@ static const struct {
 /* repository, source ("<host>/<group>/<project>"), actor. Job hooks of
  * older GitLab versions have no project object: the repository's homepage
  * names the project then (marked inferred). */
-static int s_common(const json_t *b, Cairn__V1__Event *ev)
+static int s_common(const cJSON *b, Cairn__V1__Event *ev)
 {
     char host[256] = "gitlab.com", path[512] = "";
     const char *full = cairn_nf_str(b, "project.path_with_namespace");
@@ -422,7 +420,7 @@ int cairn_normalize_gitlab(const cairn_webhook_input_t *in, Cairn__V1__Event *ev
     /* Instance-wide system hooks name the event only in the body. */
     if (header && strcasecmp(header, "System Hook") == 0)
         header = NULL;
-    if (!json_is_object(in->body))
+    if (!cJSON_IsObject(in->body))
         return cairn_nf_fail(err, errlen, "a GitLab webhook body must be a JSON object");
     int which = -1;
     for (int i = 0; i < (int)(sizeof s_events / sizeof s_events[0]); i++)

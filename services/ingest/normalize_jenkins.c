@@ -21,16 +21,17 @@ static const char s_supported[] = "the build phases QUEUED, STARTED, COMPLETED a
                                   "(Notification plugin, JSON format)";
 
 /* A build parameter by any of names (case-insensitive). */
-static const char *s_param(const json_t *params, const char *const *names)
+static const char *s_param(const cJSON *params, const char *const *names)
 {
     const char *key;
-    const json_t *v;
-    if (json_is_object(params)) {
+    const cJSON *v;
+    if (cJSON_IsObject(params)) {
         for (const char *const *n = names; *n; n++)
-            json_object_foreach((json_t *)params, key, v)
+            cairn_json_foreach(v, params)
             {
-                if (strcasecmp(key, *n) == 0 && json_is_string(v) && json_string_length(v))
-                    return json_string_value(v);
+                key = v->string;
+                if (strcasecmp(key, *n) == 0 && cJSON_IsString(v) && *v->valuestring)
+                    return cairn_json_str(v);
             }
     }
     return NULL;
@@ -38,29 +39,28 @@ static const char *s_param(const json_t *params, const char *const *names)
 
 /* Counts from test_summary: a count that is not a count is refused, so a
  * broken report can never read as "0 failed". */
-static int s_count(const json_t *summary, const char *name, uint32_t *out, char *err, size_t errlen)
+static int s_count(const cJSON *summary, const char *name, uint32_t *out, char *err, size_t errlen)
 {
-    const json_t *v = cairn_nf_at(summary, name);
+    const cJSON *v = cairn_nf_at(summary, name);
     if (!v)
         return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX)
+    if (!cairn_json_is_integer(v) || cairn_json_integer(v) < 0 ||
+        cairn_json_integer(v) > UINT32_MAX)
         return cairn_nf_fail(err, errlen, "build.test_summary.%s must be a non-negative integer",
                              name);
-    *out = (uint32_t)json_integer_value(v);
+    *out = (uint32_t)cairn_json_integer(v);
     return 0;
 }
 
-static int s_strings(char ***items, size_t *n, const json_t *list, size_t max)
+static int s_strings(char ***items, size_t *n, const cJSON *list, size_t max)
 {
-    size_t i;
-    const json_t *item;
+    const cJSON *item;
     int rc = 0;
-    if (!json_is_array(list))
+    if (!cJSON_IsArray(list))
         return 0;
-    json_array_foreach(list, i, item)
+    cairn_json_foreach(item, list)
     {
-        const char *text =
-            json_is_string(item) ? json_string_value(item) : cairn_nf_str(item, "id");
+        const char *text = cJSON_IsString(item) ? cairn_json_str(item) : cairn_nf_str(item, "id");
         if (rc == 0 && *n < max)
             rc = cairn_nf_add(items, n, text);
     }
@@ -69,7 +69,7 @@ static int s_strings(char ***items, size_t *n, const json_t *list, size_t max)
 
 /* "ci.example.com/job/payments" from build.full_url
  * "https://ci.example.com/job/payments/42/", else "jenkins/<job url>". */
-static void s_job_address(const json_t *b, char *out, size_t outlen)
+static void s_job_address(const cJSON *b, char *out, size_t outlen)
 {
     const char *full = cairn_nf_str(b, "build.full_url");
     const char *rel = cairn_nf_str(b, "url");
@@ -110,12 +110,12 @@ int cairn_normalize_jenkins(const cairn_webhook_input_t *in, Cairn__V1__Event *e
     static const char *const env_names[] = {"ENVIRONMENT", "DEPLOY_ENV", "TARGET_ENV", "ENV", NULL};
     static const char *const service_names[] = {"SERVICE", "SERVICE_NAME", NULL};
     static const char *const commit_names[] = {"GIT_COMMIT", NULL};
-    const json_t *b = in->body;
-    const json_t *build = cairn_nf_at(b, "build");
+    const cJSON *b = in->body;
+    const cJSON *build = cairn_nf_at(b, "build");
     Cairn__V1__Correlation *c = ev->correlation;
     Cairn__V1__Governance *g = ev->governance;
     Cairn__V1__Evidence *e = ev->evidence;
-    if (!json_is_object(b) || !json_is_object(build))
+    if (!cJSON_IsObject(b) || !cJSON_IsObject(build))
         return cairn_nf_fail(err, errlen,
                              "the body has no 'build' object; Cairn accepts Jenkins "
                              "Notification plugin payloads (JSON format): %s",
@@ -146,7 +146,7 @@ int cairn_normalize_jenkins(const cairn_webhook_input_t *in, Cairn__V1__Event *e
     char job[512], subject[600];
     s_job_address(b, job, sizeof job);
     snprintf(subject, sizeof subject, "%s#%s", name ? name : job, num);
-    const json_t *params = cairn_nf_at(build, "parameters");
+    const cJSON *params = cairn_nf_at(build, "parameters");
     char repo[512];
 
     int rc = cairn_nf_type(ev, "%s", type);
@@ -191,9 +191,9 @@ int cairn_normalize_jenkins(const cairn_webhook_input_t *in, Cairn__V1__Event *e
     if (rc == 0)
         rc = s_strings(&g->paths, &g->n_paths, cairn_nf_at(build, "scm.changes"), S_PATHS_MAX);
     if (rc == 0) {
-        const json_t *ts = cairn_nf_at(build, "timestamp");
-        if (json_is_integer(ts))
-            rc = cairn_nf_time_ms(ev, json_integer_value(ts));
+        const cJSON *ts = cairn_nf_at(build, "timestamp");
+        if (cairn_json_is_integer(ts))
+            rc = cairn_nf_time_ms(ev, cairn_json_integer(ts));
     }
     if (rc == 0)
         rc = cairn_nf_ext(ev, "webhookevent", "build");
@@ -204,13 +204,13 @@ int cairn_normalize_jenkins(const cairn_webhook_input_t *in, Cairn__V1__Event *e
     if (rc < 0 || !finished)
         return rc;
 
-    const json_t *summary = cairn_nf_at(build, "test_summary");
+    const cJSON *summary = cairn_nf_at(build, "test_summary");
     char buf[64];
     rc =
         cairn_nf_set(&e->outcome, cairn_nf_outcome(cairn_nf_str(build, "status"), buf, sizeof buf));
     if (rc == 0)
         rc = cairn_nf_set(&e->uri, cairn_nf_str(build, "full_url"));
-    if (rc == 0 && json_is_object(summary)) {
+    if (rc == 0 && cJSON_IsObject(summary)) {
         rc = cairn_nf_set(&e->kind, "test_report");
         if (rc == 0)
             rc = s_count(summary, "passed", &e->tests_passed, err, errlen);

@@ -32,9 +32,9 @@ static bool s_contains(const char *text, const char *word)
 
 /* The text of an Atlassian Document Format node (Jira Cloud API v3 sends
  * descriptions that way), one line per block. */
-static void s_adf_text(const json_t *node, char *out, size_t *len, size_t cap, int depth)
+static void s_adf_text(const cJSON *node, char *out, size_t *len, size_t cap, int depth)
 {
-    if (depth > 32 || !json_is_object(node))
+    if (depth > 32 || !cJSON_IsObject(node))
         return;
     const char *text = cairn_nf_str(node, "text");
     if (text) {
@@ -44,26 +44,28 @@ static void s_adf_text(const json_t *node, char *out, size_t *len, size_t cap, i
             *len += n;
         }
     }
-    const json_t *content = cairn_nf_at(node, "content");
-    size_t i;
-    const json_t *child;
-    if (json_is_array(content))
-        json_array_foreach(content, i, child) s_adf_text(child, out, len, cap, depth + 1);
+    const cJSON *content = cairn_nf_at(node, "content");
+    const cJSON *child;
+    if (cJSON_IsArray(content))
+        cairn_json_foreach(child, content)
+        {
+            s_adf_text(child, out, len, cap, depth + 1);
+        }
     const char *type = cairn_nf_str(node, "type");
     if (type && strcmp(type, "text") != 0 && *len + 1 < cap)
         out[(*len)++] = '\n';
     out[*len] = '\0';
 }
 
-static int s_change_from_description(Cairn__V1__Event *ev, const json_t *description)
+static int s_change_from_description(Cairn__V1__Event *ev, const cJSON *description)
 {
     char change[160];
     char *text = NULL;
     bool found = false;
-    if (json_is_string(description)) {
+    if (cJSON_IsString(description)) {
         found =
-            cairn_nf_trailer(json_string_value(description), "Cairn-Change", change, sizeof change);
-    } else if (json_is_object(description)) {
+            cairn_nf_trailer(cairn_json_str(description), "Cairn-Change", change, sizeof change);
+    } else if (cJSON_IsObject(description)) {
         size_t len = 0;
         text = malloc(S_TEXT_MAX);
         if (!text)
@@ -79,31 +81,29 @@ static int s_change_from_description(Cairn__V1__Event *ev, const json_t *descrip
     return rc < 0 ? rc : cairn_nf_infer(ev, "change_id");
 }
 
-static int s_labels(Cairn__V1__Governance *g, const json_t *labels)
+static int s_labels(Cairn__V1__Governance *g, const cJSON *labels)
 {
-    size_t i;
-    const json_t *label;
+    const cJSON *label;
     int rc = 0;
-    if (!json_is_array(labels))
+    if (!cJSON_IsArray(labels))
         return 0;
-    json_array_foreach(labels, i, label)
+    cairn_json_foreach(label, labels)
     {
-        if (rc == 0 && json_is_string(label))
-            rc = cairn_nf_add(&g->labels, &g->n_labels, json_string_value(label));
+        if (rc == 0 && cJSON_IsString(label))
+            rc = cairn_nf_add(&g->labels, &g->n_labels, cairn_json_str(label));
     }
     return rc;
 }
 
 /* True when the changelog moves the status and the issue is now done. */
-static bool s_closed(const json_t *b)
+static bool s_closed(const cJSON *b)
 {
     const char *category = cairn_nf_str(b, "issue.fields.status.statusCategory.key");
-    const json_t *items = cairn_nf_at(b, "changelog.items");
-    size_t i;
-    const json_t *item;
-    if (!category || strcmp(category, "done") != 0 || !json_is_array(items))
+    const cJSON *items = cairn_nf_at(b, "changelog.items");
+    const cJSON *item;
+    if (!category || strcmp(category, "done") != 0 || !cJSON_IsArray(items))
         return false;
-    json_array_foreach(items, i, item)
+    cairn_json_foreach(item, items)
     {
         const char *field = cairn_nf_str(item, "field");
         if (field && strcmp(field, "status") == 0)
@@ -115,9 +115,9 @@ static bool s_closed(const json_t *b)
 int cairn_normalize_jira(const cairn_webhook_input_t *in, Cairn__V1__Event *ev, char *key,
                          size_t keylen, char *err, size_t errlen)
 {
-    const json_t *b = in->body;
+    const cJSON *b = in->body;
     const char *event = cairn_nf_str(b, "webhookEvent");
-    if (!json_is_object(b) || !event)
+    if (!cJSON_IsObject(b) || !event)
         return cairn_nf_fail(err, errlen,
                              "the body has no 'webhookEvent'; Cairn accepts Jira issue webhooks "
                              "(%s)",
@@ -130,9 +130,9 @@ int cairn_normalize_jira(const cairn_webhook_input_t *in, Cairn__V1__Event *ev, 
                              "Jira event '%.64s' is not supported; supported events: %s. Remove "
                              "it from the webhook's events",
                              event, s_supported);
-    const json_t *issue = cairn_nf_at(b, "issue");
+    const cJSON *issue = cairn_nf_at(b, "issue");
     const char *issue_key = cairn_nf_str(issue, "key");
-    if (!json_is_object(issue) || !issue_key)
+    if (!cJSON_IsObject(issue) || !issue_key)
         return cairn_nf_fail(err, errlen, "the %s event has no issue key (issue.key)", event);
 
     Cairn__V1__Correlation *c = ev->correlation;
@@ -178,9 +178,9 @@ int cairn_normalize_jira(const cairn_webhook_input_t *in, Cairn__V1__Event *ev, 
     if (rc == 0)
         rc = s_labels(g, cairn_nf_at(issue, "fields.labels"));
     if (rc == 0) {
-        const json_t *ts = cairn_nf_at(b, "timestamp");
-        if (json_is_integer(ts))
-            rc = cairn_nf_time_ms(ev, json_integer_value(ts));
+        const cJSON *ts = cairn_nf_at(b, "timestamp");
+        if (cairn_json_is_integer(ts))
+            rc = cairn_nf_time_ms(ev, cairn_json_integer(ts));
     }
     if (rc == 0)
         rc = cairn_nf_ext(ev, "webhookevent", event);

@@ -48,9 +48,9 @@ static int s_change_from_text(Cairn__V1__Event *ev, const char *text)
 int cairn_normalize_pagerduty(const cairn_webhook_input_t *in, Cairn__V1__Event *ev, char *key,
                               size_t keylen, char *err, size_t errlen)
 {
-    const json_t *event = cairn_nf_at(in->body, "event");
+    const cJSON *event = cairn_nf_at(in->body, "event");
     const char *type = cairn_nf_str(event, "event_type");
-    if (!json_is_object(event) || !type)
+    if (!cJSON_IsObject(event) || !type)
         return cairn_nf_fail(err, errlen,
                              "the body has no event.event_type; Cairn accepts PagerDuty v3 "
                              "webhooks (%s)",
@@ -67,10 +67,10 @@ int cairn_normalize_pagerduty(const cairn_webhook_input_t *in, Cairn__V1__Event 
 
     Cairn__V1__Correlation *c = ev->correlation;
     Cairn__V1__Governance *g = ev->governance;
-    const json_t *data = cairn_nf_at(event, "data");
+    const cJSON *data = cairn_nf_at(event, "data");
     /* Notes and responder events carry a reference to their incident. */
-    const json_t *incident =
-        json_is_object(cairn_nf_at(data, "incident")) ? cairn_nf_at(data, "incident") : data;
+    const cJSON *incident =
+        cJSON_IsObject(cairn_nf_at(data, "incident")) ? cairn_nf_at(data, "incident") : data;
     const char *service_id = cairn_nf_str(incident, "service.id");
     const char *url = cairn_nf_str(incident, "html_url");
     char host[256] = "pagerduty.com", source[512];

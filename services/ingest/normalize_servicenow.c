@@ -22,12 +22,12 @@ static const char s_supported[] = "change_request and incident records";
 
 /* A field's value: the raw value, or with display the display value (for
  * references, whose raw value is a sys_id). */
-static const char *s_val(const json_t *rec, const char *field, bool display)
+static const char *s_val(const cJSON *rec, const char *field, bool display)
 {
-    const json_t *v = cairn_nf_at(rec, field);
-    if (json_is_string(v))
-        return json_string_length(v) ? json_string_value(v) : NULL;
-    if (!json_is_object(v))
+    const cJSON *v = cairn_nf_at(rec, field);
+    if (cJSON_IsString(v))
+        return *v->valuestring ? cairn_json_str(v) : NULL;
+    if (!cJSON_IsObject(v))
         return NULL;
     const char *first = cairn_nf_str(v, display ? "display_value" : "value");
     return first ? first : cairn_nf_str(v, display ? "value" : "display_value");
@@ -44,13 +44,12 @@ static bool s_is_sys_id(const char *s)
 }
 
 /* The host of the first reference link in the record ("acme.service-now.com"). */
-static bool s_instance(const json_t *rec, char *out, size_t outlen)
+static bool s_instance(const cJSON *rec, char *out, size_t outlen)
 {
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)rec, key, v)
+    const cJSON *v;
+    cairn_json_foreach(v, rec)
     {
-        if (json_is_object(v) && cairn_nf_host(cairn_nf_str(v, "link"), out, outlen))
+        if (cJSON_IsObject(v) && cairn_nf_host(cairn_nf_str(v, "link"), out, outlen))
             return true;
     }
     return false;
@@ -94,7 +93,7 @@ static const char *s_risk(const char *value, char *buf, size_t buflen)
 }
 
 /* Custom fields an instance may add to state the technical correlation. */
-static int s_custom(Cairn__V1__Event *ev, const json_t *rec)
+static int s_custom(Cairn__V1__Event *ev, const cJSON *rec)
 {
     Cairn__V1__Correlation *c = ev->correlation;
     int rc = cairn_nf_set(&c->environment, s_val(rec, "u_environment", true));
@@ -113,7 +112,7 @@ static int s_custom(Cairn__V1__Event *ev, const json_t *rec)
     return rc;
 }
 
-static int s_change_request(const json_t *rec, Cairn__V1__Event *ev, const char *mod)
+static int s_change_request(const cJSON *rec, Cairn__V1__Event *ev, const char *mod)
 {
     static const char *const states[][2] = {
         {"-5", "new"},       {"-4", "assess"},    {"-3", "authorize"},
@@ -150,7 +149,7 @@ static int s_change_request(const json_t *rec, Cairn__V1__Event *ev, const char 
 
 /* A reference to a change (incident caused_by / rfc): its number when the
  * sender sent display values; a bare sys_id cannot name the change. */
-static int s_incident_change(Cairn__V1__Event *ev, const json_t *rec, const char *field)
+static int s_incident_change(Cairn__V1__Event *ev, const cJSON *rec, const char *field)
 {
     const char *ref = s_val(rec, field, true);
     if (!ref)
@@ -162,7 +161,7 @@ static int s_incident_change(Cairn__V1__Event *ev, const json_t *rec, const char
     return rc;
 }
 
-static int s_incident(const json_t *rec, Cairn__V1__Event *ev, const char *mod)
+static int s_incident(const cJSON *rec, Cairn__V1__Event *ev, const char *mod)
 {
     static const char *const states[][2] = {
         {"1", "new"},    {"2", "in_progress"}, {"3", "on_hold"}, {"6", "resolved"},
@@ -198,10 +197,10 @@ static int s_incident(const json_t *rec, Cairn__V1__Event *ev, const char *mod)
 int cairn_normalize_servicenow(const cairn_webhook_input_t *in, Cairn__V1__Event *ev, char *key,
                                size_t keylen, char *err, size_t errlen)
 {
-    const json_t *rec = in->body;
-    if (json_is_object(cairn_nf_at(rec, "result")))
+    const cJSON *rec = in->body;
+    if (cJSON_IsObject(cairn_nf_at(rec, "result")))
         rec = cairn_nf_at(rec, "result");
-    if (!json_is_object(rec))
+    if (!cJSON_IsObject(rec))
         return cairn_nf_fail(err, errlen,
                              "a ServiceNow message must be a JSON object holding the record's "
                              "fields (%s)",

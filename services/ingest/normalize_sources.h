@@ -23,7 +23,7 @@
 #ifndef CAIRN_INGEST_NORMALIZE_SOURCES_H
 #define CAIRN_INGEST_NORMALIZE_SOURCES_H
 
-#include <jansson.h>
+#include "json_body.h"
 #include <stddef.h>
 
 #include "cairn/v1/event.pb-c.h"
@@ -33,7 +33,7 @@
 typedef struct {
     const cairn_ingest_header_t *headers; /* request headers */
     size_t n_headers;                     /* how many */
-    const json_t *body;                   /* the decoded JSON body */
+    const cJSON *body;                    /* the decoded JSON body */
 } cairn_webhook_input_t;
 
 typedef int (*cairn_webhook_normalize_fn)(const cairn_webhook_input_t *in, Cairn__V1__Event *ev,
@@ -56,6 +56,6 @@ int cairn_normalize_pagerduty(const cairn_webhook_input_t *in, Cairn__V1__Event 
  * body {"pipelineRun"|"taskRun"|"run"|"customRun": {...}}): evidence from the
  * run's outcome and correlation from its labels, annotations, params and
  * results. Fills only what is still empty. data may be NULL. */
-int cairn_normalize_tekton(Cairn__V1__Event *ev, const json_t *data, char *err, size_t errlen);
+int cairn_normalize_tekton(Cairn__V1__Event *ev, const cJSON *data, char *err, size_t errlen);
 
 #endif

@@ -16,25 +16,24 @@
 #include "normalize_sources.h"
 
 /* A value from the run's labels or annotations. */
-static const char *s_meta(const json_t *run, const char *name)
+static const char *s_meta(const cJSON *run, const char *name)
 {
-    const json_t *labels = cairn_nf_at(run, "metadata.labels");
-    const json_t *annotations = cairn_nf_at(run, "metadata.annotations");
-    const json_t *v = json_is_object(labels) ? json_object_get(labels, name) : NULL;
-    if (!json_is_string(v) && json_is_object(annotations))
-        v = json_object_get(annotations, name);
-    return json_is_string(v) && json_string_length(v) ? json_string_value(v) : NULL;
+    const cJSON *labels = cairn_nf_at(run, "metadata.labels");
+    const cJSON *annotations = cairn_nf_at(run, "metadata.annotations");
+    const cJSON *v = cJSON_IsObject(labels) ? cairn_json_get(labels, name) : NULL;
+    if (!cJSON_IsString(v) && cJSON_IsObject(annotations))
+        v = cairn_json_get(annotations, name);
+    return cJSON_IsString(v) && *v->valuestring ? cairn_json_str(v) : NULL;
 }
 
 /* A string value from a list of {name, value} pairs by any of names. */
-static const char *s_named(const json_t *list, const char *const *names)
+static const char *s_named(const cJSON *list, const char *const *names)
 {
-    size_t i;
-    const json_t *item;
-    if (!json_is_array(list))
+    const cJSON *item;
+    if (!cJSON_IsArray(list))
         return NULL;
     for (const char *const *n = names; *n; n++)
-        json_array_foreach(list, i, item)
+        cairn_json_foreach(item, list)
         {
             const char *name = cairn_nf_str(item, "name");
             const char *value = cairn_nf_str(item, "value");
@@ -46,7 +45,7 @@ static const char *s_named(const json_t *list, const char *const *names)
 
 /* A param or result value by any of names: spec params first, then results
  * (v1 status.results, older status.pipelineResults / status.taskResults). */
-static const char *s_param(const json_t *run, const char *const *names)
+static const char *s_param(const cJSON *run, const char *const *names)
 {
     static const char *const lists[] = {"spec.params", "status.results", "status.pipelineResults",
                                         "status.taskResults"};
@@ -71,7 +70,7 @@ static int s_fill(Cairn__V1__Event *ev, char **field, const char *stated, const 
     return rc < 0 ? rc : cairn_nf_infer(ev, key);
 }
 
-int cairn_normalize_tekton(Cairn__V1__Event *ev, const json_t *data, char *err, size_t errlen)
+int cairn_normalize_tekton(Cairn__V1__Event *ev, const cJSON *data, char *err, size_t errlen)
 {
     static const char *const commit_names[] = {
         "revision",   "git-revision", "gitrevision", "commit",
@@ -94,10 +93,10 @@ int cairn_normalize_tekton(Cairn__V1__Event *ev, const json_t *data, char *err, 
     bool ok = strncmp(state, "successful.", 11) == 0 || strcmp(state, "successful") == 0;
     bool failed = strncmp(state, "failed.", 7) == 0 || strcmp(state, "failed") == 0;
 
-    const json_t *run = NULL;
+    const cJSON *run = NULL;
     static const char *const bodies[] = {"pipelineRun", "taskRun", "run", "customRun"};
     for (size_t i = 0; i < 4 && !run; i++)
-        if (json_is_object(cairn_nf_at(data, bodies[i])))
+        if (cJSON_IsObject(cairn_nf_at(data, bodies[i])))
             run = cairn_nf_at(data, bodies[i]);
 
     Cairn__V1__Correlation *c = ev->correlation;

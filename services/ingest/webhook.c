@@ -6,7 +6,6 @@
 #include "webhook.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "cairn/error.h"
 #include "cloudevent.h"
 #include "json_arena.h"
+#include "json_body.h"
 #include "normalize_fields.h"
 #include "normalize_sources.h"
 
@@ -62,8 +62,7 @@ int cairn_webhook_build(const char *source, const cairn_ingest_header_t *headers
 {
     cairn_webhook_normalize_fn fn = s_find(source);
     Cairn__V1__Event *ev = NULL;
-    json_t *root = NULL;
-    json_error_t je;
+    cJSON *root = NULL;
     int rc = 0;
     key[0] = '\0';
     if (!fn) {
@@ -78,14 +77,11 @@ int cairn_webhook_build(const char *source, const cairn_ingest_header_t *headers
     /* The tree lives only in this call (the normalizers copy what they
      * keep), so it comes from this thread's arena (json_arena.h). */
     cairn_ingest_json_arena_begin();
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
-    if (!root) {
+    if ((rc = cairn_ingest_json_parse(body, len, "the body", &root, err, errlen)) < 0) {
         cairn_ingest_json_arena_end();
-        snprintf(err, errlen, "the body is not valid JSON: line %d, column %d: %s", je.line,
-                 je.column, je.text);
-        return CAIRN_EPARSE;
+        return rc;
     }
-    if (!json_is_object(root)) {
+    if (!cJSON_IsObject(root)) {
         snprintf(err, errlen, "a %s webhook body must be a JSON object", source);
         rc = CAIRN_EINVALID;
         goto out;
@@ -134,7 +130,7 @@ int cairn_webhook_build(const char *source, const cairn_ingest_header_t *headers
 out:
     if (rc == -ENOMEM)
         snprintf(err, errlen, "ingest ran out of memory while reading the %s webhook", source);
-    json_decref(root);
+    cJSON_Delete(root);
     cairn_ingest_json_arena_end();
     if (rc < 0) {
         cairn_cloudevent_free(&ev);

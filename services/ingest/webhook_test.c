@@ -23,8 +23,10 @@
 #include "auth.h"
 #include "cairn/error.h"
 #include "cairn/util.h"
+#include "cloudevent.h"
 #include "fake_ledger.h"
 #include "handler.h"
+#include "webhook.h"
 
 #define S_MAX_BODY (256 * 1024)
 
@@ -1069,6 +1071,46 @@ static void tekton_runs_become_build_and_job_evidence(void **state)
     }
 }
 
+/* The strict JSON rules hold for webhook bodies (json_body.h), and ids
+ * that arrive as JSON integers keep every digit. */
+static void webhook_bodies_are_read_strictly_and_ids_exactly(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        const char *why; /* NULL: accepted */
+        const char *subject;
+    } cases[] = {
+        {"{\"zen\":\"a\",\"hook_id\":1,\"zen\":\"b\"}", "the key 'zen' twice", NULL},
+        {"{\"zen\":\"\xc0\xa0\",\"hook_id\":1}", "invalid UTF-8", NULL},
+        {"{\"zen\":\"a\\u0000b\",\"hook_id\":1}", "\\u0000", NULL},
+        {"{\"zen\":\"a\",\"hook_id\":9007199254740991}", NULL, "9007199254740991"},
+        {"{\"zen\":\"a\",\"hook_id\":123456789012}", NULL, "123456789012"},
+        {"{\"zen\":\"a\",\"hook_id\":\"77\"}", NULL, "77"},
+    };
+    const cairn_ingest_header_t headers[] = {{"X-GitHub-Event", "ping"},
+                                             {"X-GitHub-Delivery", "d-1"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Cairn__V1__Event *ev = NULL;
+        char key[256], err[512] = "";
+        int rc =
+            cairn_webhook_build("github", headers, 2, "application/json", cases[i].body,
+                                strlen(cases[i].body), "00", &ev, key, sizeof key, err, sizeof err);
+        if (cases[i].why) {
+            assert_int_equal(rc, CAIRN_EPARSE);
+            if (!strstr(err, cases[i].why) || !strstr(err, "the body is not valid JSON"))
+                fail_msg("case %zu: %s", i, err);
+            assert_null(ev);
+            continue;
+        }
+        if (rc != 0)
+            fail_msg("case %zu: %s", i, err);
+        assert_string_equal(ev->type, "com.github.ping");
+        assert_string_equal(ev->subject, cases[i].subject);
+        cairn_cloudevent_free(&ev);
+    }
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
@@ -1083,6 +1125,7 @@ int main(void)
         T(an_unconfigured_source_is_accepted_only_when_allowed_unsigned),
         T(the_events_token_guards_http_but_not_the_submit_socket),
         T(tekton_runs_become_build_and_job_evidence),
+        cmocka_unit_test(webhook_bodies_are_read_strictly_and_ids_exactly),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
