@@ -26,6 +26,8 @@ typedef struct {
     cairn_secret_t *secret;  /* HMAC key or token; NULL when not configured */
     cairn_secret_t *signing; /* gitlab only: Standard Webhooks key (decoded) */
     bool allow_unsigned;     /* accept without a configured credential */
+    cairn_ingest_hmac_key_t *secret_mac;  /* secret keyed once for HMACs, or NULL */
+    cairn_ingest_hmac_key_t *signing_mac; /* signing keyed once for HMACs, or NULL */
 } s_source_t;
 
 enum { S_EVENTS, S_GITHUB, S_GITLAB, S_PAGERDUTY, S_JIRA, S_JENKINS, S_SERVICENOW, S_NSOURCES };
@@ -120,6 +122,16 @@ int cairn_ingest_auth_new(const cairn_ingest_auth_settings_t *s, cairn_ingest_au
     if (rc == 0 && raw_signing)
         rc = s_signing_key(raw_signing, &self->sources[S_GITLAB].signing, err, errlen);
     cairn_secret_destroy(&raw_signing);
+    /* Secrets that sign bodies are keyed once, not per request. */
+    for (size_t i = 0; rc == 0 && i < S_NSOURCES; i++) {
+        s_source_t *src = &self->sources[i];
+        if (src->secret && (i == S_GITHUB || i == S_PAGERDUTY || i == S_JIRA))
+            rc = cairn_ingest_hmac_key_new(cairn_secret_data(src->secret),
+                                           cairn_secret_len(src->secret), &src->secret_mac);
+        if (rc == 0 && src->signing)
+            rc = cairn_ingest_hmac_key_new(cairn_secret_data(src->signing),
+                                           cairn_secret_len(src->signing), &src->signing_mac);
+    }
     if (rc < 0) {
         if (rc == -ENOMEM)
             s_fail(err, errlen, "out of memory while loading webhook secrets");
@@ -138,6 +150,8 @@ void cairn_ingest_auth_destroy(cairn_ingest_auth_t **self_p)
     for (size_t i = 0; i < S_NSOURCES; i++) {
         cairn_secret_destroy(&self->sources[i].secret);
         cairn_secret_destroy(&self->sources[i].signing);
+        cairn_ingest_hmac_key_destroy(&self->sources[i].secret_mac);
+        cairn_ingest_hmac_key_destroy(&self->sources[i].signing_mac);
     }
     free(self);
     *self_p = NULL;
@@ -145,11 +159,21 @@ void cairn_ingest_auth_destroy(cairn_ingest_auth_t **self_p)
 
 /* --- primitives --------------------------------------------------------- */
 
-/* HMAC-SHA256 of the body (digest.h); 0 or -ENOMEM. */
-static int s_hmac(const cairn_secret_t *key, const void *body, size_t len, uint8_t mac[S_MAC_BYTES])
+/* HMAC-SHA256 of parts[0..n) under a secret, with its keyed HMAC when
+ * there is one (digest.h); 0 or -ENOMEM. */
+static int s_hmac_parts(const cairn_secret_t *key, cairn_ingest_hmac_key_t *keyed,
+                        const cairn_ingest_span_t *parts, size_t n, uint8_t mac[S_MAC_BYTES])
+{
+    if (keyed)
+        return cairn_ingest_hmac_key_sha256(keyed, parts, n, mac);
+    return cairn_ingest_hmac_sha256(cairn_secret_data(key), cairn_secret_len(key), parts, n, mac);
+}
+
+/* HMAC-SHA256 of the body under the source's secret; 0 or -ENOMEM. */
+static int s_hmac(const s_source_t *src, const void *body, size_t len, uint8_t mac[S_MAC_BYTES])
 {
     cairn_ingest_span_t part = {body, len};
-    return cairn_ingest_hmac_sha256(cairn_secret_data(key), cairn_secret_len(key), &part, 1, mac);
+    return s_hmac_parts(src->secret, src->secret_mac, &part, 1, mac);
 }
 
 /* Decodes exactly 64 hex digits (either case) of hex[0..len) into mac. */
@@ -176,7 +200,7 @@ static int s_check_sha256_header(const s_source_t *src, const char *header, cons
                       header, where, src->name);
     if (strncasecmp(value, "sha256=", 7) != 0 || !s_hex_mac(value + 7, strlen(value + 7), got))
         return s_fail(err, errlen, "%s must be 'sha256=' followed by 64 hex digits", header);
-    int rc = s_hmac(src->secret, body, len, want);
+    int rc = s_hmac(src, body, len, want);
     if (rc < 0)
         return rc;
     if (sodium_memcmp(want, got, S_MAC_BYTES) != 0)
@@ -196,7 +220,7 @@ static int s_check_pagerduty(const s_source_t *src, const char *value, const voi
                       "missing X-PagerDuty-Signature header; give the webhook subscription a "
                       "secret and set ingest.pagerduty_secret to it");
     uint8_t want[S_MAC_BYTES], got[S_MAC_BYTES];
-    int rc = s_hmac(src->secret, body, len, want);
+    int rc = s_hmac(src, body, len, want);
     if (rc < 0)
         return rc;
     bool seen_v1 = false, match = false;
@@ -326,9 +350,8 @@ static int s_check_standard(const s_source_t *src, const cairn_ingest_header_t *
     const cairn_ingest_span_t signed_parts[] = {
         {id, strlen(id)}, {".", 1}, {ts, strlen(ts)}, {".", 1}, {body, len},
     };
-    int rc =
-        cairn_ingest_hmac_sha256(cairn_secret_data(src->signing), cairn_secret_len(src->signing),
-                                 signed_parts, sizeof signed_parts / sizeof signed_parts[0], want);
+    int rc = s_hmac_parts(src->signing, src->signing_mac, signed_parts,
+                          sizeof signed_parts / sizeof signed_parts[0], want);
     if (rc < 0)
         return rc;
 

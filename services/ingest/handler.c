@@ -334,11 +334,29 @@ static char *s_plain_accepted(const s_ack_t *ack)
     for (const char *p = ack->id; *p; p++)
         if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
             return NULL;
-    static const char fmt[] = "{\"accepted\":[{\"id\":\"%s\",\"index\":%" PRIu64 "}]}";
-    int len = snprintf(NULL, 0, fmt, ack->id, ack->rec.index);
-    char *text = len < 0 ? NULL : malloc((size_t)len + 1);
-    if (text)
-        snprintf(text, (size_t)len + 1, fmt, ack->id, ack->rec.index);
+    static const char head[] = "{\"accepted\":[{\"id\":\"", mid[] = "\",\"index\":",
+                      tail[] = "}]}";
+    char digits[24];
+    size_t nd = 0;
+    uint64_t v = ack->rec.index;
+    do {
+        digits[nd++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    size_t id_len = strlen(ack->id);
+    char *text = malloc(sizeof head - 1 + id_len + sizeof mid - 1 + nd + sizeof tail);
+    if (!text)
+        return NULL;
+    char *p = text;
+    memcpy(p, head, sizeof head - 1);
+    p += sizeof head - 1;
+    memcpy(p, ack->id, id_len);
+    p += id_len;
+    memcpy(p, mid, sizeof mid - 1);
+    p += sizeof mid - 1;
+    while (nd)
+        *p++ = digits[--nd];
+    memcpy(p, tail, sizeof tail); /* with the terminating NUL */
     return text;
 }
 
@@ -445,12 +463,23 @@ struct s_pending {
     void *arg;                     /* for answer */
 };
 
+/* A pending answer with room for n events' acks and slots, in one
+ * allocation (they live exactly as long as it). */
+static s_pending_t *s_pending_alloc(size_t n)
+{
+    size_t m = n ? n : 1;
+    s_pending_t *p = calloc(1, sizeof *p + m * (sizeof *p->acks + sizeof *p->slots));
+    if (p) {
+        p->acks = (s_ack_t *)(p + 1);
+        p->slots = (s_slot_t *)(p->acks + m);
+    }
+    return p;
+}
+
 static void s_pending_free(s_pending_t *p)
 {
     cairn_cloudevent_free_all(&p->events, p->n);
     pthread_mutex_destroy(&p->lock);
-    free(p->acks);
-    free(p->slots);
     free(p);
 }
 
@@ -543,9 +572,8 @@ static bool s_record(cairn_ingest_handler_t *self, const s_request_t *req,
         s_error(self, 503, err, out);
         return false;
     }
-    s_pending_t *p = calloc(1, sizeof *p);
-    if (!p || !(p->acks = calloc(n ? n : 1, sizeof *p->acks)) ||
-        !(p->slots = calloc(n ? n : 1, sizeof *p->slots)))
+    s_pending_t *p = s_pending_alloc(n);
+    if (!p)
         goto nomem;
     for (size_t i = 0; i < n; i++) {
         Cairn__V1__Event *ev = (*events)[i];
@@ -579,11 +607,7 @@ static bool s_record(cairn_ingest_handler_t *self, const s_request_t *req,
     return true;
 nomem:
     atomic_fetch_sub(&self->inflight, n);
-    if (p) {
-        free(p->acks);
-        free(p->slots);
-        free(p);
-    }
+    free(p);
     s_error(self, 500, "ingest ran out of memory; retry later", out);
     return false;
 }

@@ -60,7 +60,8 @@ int cairn_ingest_header_keepable(const char *name)
     }
     bool ok = false;
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0] && !ok; i++)
-        ok = short_name ? strncmp(lower, allowed[i], strlen(allowed[i])) == 0
+        ok = short_name ? lower[0] == allowed[i][0] &&
+                              strncmp(lower, allowed[i], strlen(allowed[i])) == 0
                         : s_prefix(name, allowed[i]);
     if (!ok)
         return 0;
@@ -84,6 +85,14 @@ static char *s_lower(const char *s)
 
 int cairn_ingest_headers_keep(Cairn__V1__Event *ev, const cairn_ingest_header_t *headers, size_t n)
 {
+    /* The list is sized once for the usual case (nothing kept yet), not
+     * regrown per header. */
+    size_t room = 0;
+    if (!ev->raw_headers && ev->n_raw_headers == 0 && headers && n > 0) {
+        room = n < S_KEEP_MAX ? n : S_KEEP_MAX;
+        if (!(ev->raw_headers = malloc(room * sizeof *ev->raw_headers)))
+            return -ENOMEM;
+    }
     for (size_t i = 0; headers && i < n && ev->n_raw_headers < S_KEEP_MAX; i++) {
         if (!cairn_ingest_header_keepable(headers[i].name))
             continue;
@@ -96,7 +105,9 @@ int cairn_ingest_headers_keep(Cairn__V1__Event *ev, const cairn_ingest_header_t 
         entry->key = s_lower(headers[i].name);
         entry->value = strndup(value, len);
         Cairn__V1__Event__RawHeadersEntry **grown =
-            realloc(ev->raw_headers, (ev->n_raw_headers + 1) * sizeof *grown);
+            ev->n_raw_headers < room
+                ? ev->raw_headers
+                : realloc(ev->raw_headers, (ev->n_raw_headers + 1) * sizeof *grown);
         if (!entry->key || !entry->value || !grown) {
             free(entry->key);
             free(entry->value);
@@ -107,6 +118,10 @@ int cairn_ingest_headers_keep(Cairn__V1__Event *ev, const cairn_ingest_header_t 
         }
         ev->raw_headers = grown;
         grown[ev->n_raw_headers++] = entry;
+    }
+    if (room && ev->n_raw_headers == 0) { /* nothing kept: no empty list */
+        free(ev->raw_headers);
+        ev->raw_headers = NULL;
     }
     return 0;
 }

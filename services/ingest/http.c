@@ -34,6 +34,12 @@
 /* Defaults when the settings leave a limit at 0. */
 #define S_MAX_HEADER (64u * 1024u)
 #define S_MAX_CONNECTIONS 1024u
+/* A body whose Content-Length is at most this gets its whole buffer at
+ * once (no regrowing and copying); a larger one grows as it arrives, so a
+ * sender that only announces a large body holds little memory. */
+#define S_PREALLOC_MAX (64u * 1024u)
+/* Request headers kept in place before the list is allocated. */
+#define S_HEADERS_INLINE 32
 
 struct cairn_ingest_http_t {
     struct MHD_Daemon *daemon;       /* the libmicrohttpd server */
@@ -62,6 +68,7 @@ typedef struct {
     bool too_large;  /* the body is over max_body: discard the rest, answer 413 */
     size_t received; /* body bytes received so far, kept or not */
     size_t declared; /* Content-Length when it was over the limit, else 0 */
+    size_t expected; /* Content-Length when it is within the limit, else 0 */
     int64_t begun_ms; /* monotonic time the headers were complete */
     cairn_ingest_http_t *http;      /* the server (for the answer callback) */
     struct MHD_Connection *conn;    /* the connection (for the answer callback) */
@@ -74,9 +81,11 @@ typedef struct {
 
 /* Collected request headers for the handler. */
 typedef struct {
-    cairn_ingest_header_t *items; /* name/value pairs owned by libmicrohttpd */
+    cairn_ingest_header_t *items; /* name/value pairs owned by libmicrohttpd: in_place or
+                                     allocated */
     size_t n;                     /* pairs in use */
-    size_t cap;                   /* pairs allocated */
+    size_t cap;                   /* pairs room in items */
+    cairn_ingest_header_t in_place[S_HEADERS_INLINE]; /* the first pairs, without allocating */
 } s_headers_t;
 
 static void s_mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
@@ -141,11 +150,18 @@ static enum MHD_Result s_collect_header(void *cls, enum MHD_ValueKind kind, cons
                                         const char *value)
 {
     s_headers_t *h = cls;
+    if (!h->items) {
+        h->items = h->in_place;
+        h->cap = S_HEADERS_INLINE;
+    }
     if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 16;
-        cairn_ingest_header_t *grown = realloc(h->items, cap * sizeof *grown);
+        size_t cap = h->cap * 2;
+        cairn_ingest_header_t *grown =
+            realloc(h->items == h->in_place ? NULL : h->items, cap * sizeof *grown);
         if (!grown)
             return MHD_NO;
+        if (h->items == h->in_place)
+            memcpy(grown, h->in_place, sizeof h->in_place);
         h->items = grown;
         h->cap = cap;
     }
@@ -225,8 +241,12 @@ static enum MHD_Result s_begin(cairn_ingest_http_t *self, struct MHD_Connection 
     char *end = NULL;
     errno = 0;
     unsigned long long declared = strtoull(cl, &end, 10);
-    if (errno != 0 || end == cl || declared <= self->max_body)
+    if (errno != 0 || end == cl)
         return MHD_YES;
+    if (declared <= self->max_body) {
+        req->expected = (size_t)declared;
+        return MHD_YES;
+    }
     /* Over the limit. A sender waiting for "100 Continue", or one whose body
      * is beyond what we are willing to drain, is answered now. Any other
      * sender is already pushing its body: answering and closing under it
@@ -260,6 +280,8 @@ static enum MHD_Result s_body(cairn_ingest_http_t *self, s_request_t *req, const
         return req->received > s_drain_limit(self) ? MHD_NO : MHD_YES;
     if (req->len + size > req->cap) {
         size_t cap = req->cap ? req->cap : 4096;
+        if (!req->cap && req->expected <= S_PREALLOC_MAX && req->expected > cap)
+            cap = req->expected;
         while (cap < req->len + size)
             cap *= 2;
         if (cap > self->max_body)
@@ -318,7 +340,9 @@ static enum MHD_Result s_finish(cairn_ingest_http_t *self, struct MHD_Connection
     pthread_mutex_unlock(&self->lock);
     if (closing)
         return s_reject(self, conn, url, 503, "ingest is shutting down; retry later", NULL);
-    s_headers_t headers = {0};
+    s_headers_t headers;
+    headers.items = NULL;
+    headers.n = headers.cap = 0;
     MHD_get_connection_values(conn, MHD_HEADER_KIND, s_collect_header, &headers);
     const char *content_type =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -329,7 +353,8 @@ static enum MHD_Result s_finish(cairn_ingest_http_t *self, struct MHD_Connection
     req->route = S_ROUTE_WAIT;
     cairn_ingest_handler_submit(self->handler, url, content_type ? content_type : "", headers.items,
                                 headers.n, req->body, req->len, s_answered, req);
-    free(headers.items);
+    if (headers.items != headers.in_place)
+        free(headers.items);
     pthread_mutex_lock(&req->lock);
     bool answered = req->answered;
     if (!answered) {

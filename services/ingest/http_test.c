@@ -1,8 +1,10 @@
 /* Tests for the ingest HTTP server: a real libmicrohttpd server on a free
  * loopback port, driven with libcurl, in front of a stand-in ledger. Checks
  * routing, status codes and headers, the early 413, the header size and
- * request time limits, that the server keeps serving after bad input, and
- * that requests waiting for the ledger hold no worker thread. */
+ * request time limits, that the server keeps serving after bad input, that
+ * requests waiting for the ledger hold no worker thread, and that every
+ * header and every body byte reaches the handler (many headers; bodies of
+ * any size up to the limit, with or without a Content-Length). */
 #define _XOPEN_SOURCE 700
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -485,6 +487,81 @@ static void request_headers_over_max_header_are_refused(void **state)
     s_healthy(f);
 }
 
+/* More request headers than fit in place (32) all reach the handler: a
+ * binary-mode event whose ce-* headers come after 40 others is read whole. */
+static void every_header_reaches_the_handler_however_many(void **state)
+{
+    s_fixture_t *f = *state;
+    char url[256], names[40][48];
+    s_reply_t r = {0};
+    snprintf(url, sizeof url, "%s/v1/events", f->base);
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    struct curl_slist *headers = NULL;
+    for (int i = 0; i < 40; i++) {
+        snprintf(names[i], sizeof names[i], "X-Filler-%d: %d", i, i);
+        headers = curl_slist_append(headers, names[i]);
+    }
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    headers = curl_slist_append(headers, "ce-specversion: 1.0");
+    headers = curl_slist_append(headers, "ce-id: many-headers-1");
+    headers = curl_slist_append(headers, "ce-source: /ci/acme");
+    headers = curl_slist_append(headers, "ce-type: com.example.t");
+    headers = curl_slist_append(headers, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{\"ok\":true}");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    r.rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(c);
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 202);
+    assert_non_null(r.body);
+    assert_non_null(strstr(r.body, "\"id\":\"many-headers-1\""));
+    free(r.body);
+    assert_int_equal(fake_ledger_size(f->ledger), 1);
+}
+
+/* Bodies of every size up to the limit arrive whole, whether their buffer
+ * is sized from Content-Length at once or grows as chunks come. */
+static void bodies_of_any_size_within_the_limit_arrive_whole(void **state)
+{
+    s_fixture_t *f = *state;
+    const size_t sizes[] = {100, 4095, 4097, 20000, S_MAX_BODY - 1};
+    char *body = malloc(S_MAX_BODY + 1);
+    assert_non_null(body);
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        /* A CloudEvent padded to exactly sizes[k] bytes: any byte lost or
+         * moved makes it unreadable (400) or another event. */
+        int head = snprintf(body, S_MAX_BODY,
+                            "{\"specversion\":\"1.0\",\"id\":\"size-%zu\",\"source\":\"/ci/acme\","
+                            "\"type\":\"com.example.t\",\"data\":{\"pad\":\"",
+                            sizes[k]);
+        assert_true(head > 0 && (size_t)head + 4 < sizes[k]);
+        size_t pad = sizes[k] - (size_t)head - 4;
+        for (size_t i = 0; i < pad; i++)
+            body[head + i] = (char)('a' + i % 26);
+        memcpy(body + head + pad, "\"}}\n", 5); /* 4 bytes and the NUL */
+        assert_int_equal(strlen(body), sizes[k]);
+        s_reply_t r = s_request(f, "POST", "/v1/events", "application/cloudevents+json", body, 0);
+        assert_int_equal(r.status, 202);
+        char want[64];
+        snprintf(want, sizeof want, "\"id\":\"size-%zu\"", sizes[k]);
+        assert_non_null(strstr(r.body, want));
+        free(r.body);
+        /* The same size streamed without a Content-Length (spaces: 400). */
+        r = s_request(f, "POST", "/v1/events", "application/cloudevents+json", NULL, sizes[k]);
+        assert_int_equal(r.status, 400);
+        free(r.body);
+    }
+    free(body);
+    assert_int_equal(fake_ledger_size(f->ledger), sizeof sizes / sizeof sizes[0]);
+}
+
 static void a_body_trickling_past_max_request_time_is_cut_off(void **state)
 {
     s_fixture_t *f = *state;
@@ -542,6 +619,8 @@ int main(void)
         T(requests_waiting_for_the_ledger_hold_no_worker_thread),
         T(metrics_are_prometheus_text),
         T(request_headers_over_max_header_are_refused),
+        T(every_header_reaches_the_handler_however_many),
+        T(bodies_of_any_size_within_the_limit_arrive_whole),
         T(a_body_trickling_past_max_request_time_is_cut_off),
     };
 #undef T

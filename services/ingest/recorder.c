@@ -37,13 +37,23 @@
 #define S_POLL_MS 200
 /* Longest pause between two drain attempts while the ledger is away. */
 #define S_BACKOFF_MAX_MS 2000
+/* Longest time waiting jobs are held back for the answer in flight (see
+ * s_holding) before they go anyway, unless the settings say otherwise. */
+#define S_HOLD_MS 2
+/* Finished jobs' memory kept for the next ones at most, and the largest
+ * block kept: a job and its packed append are one block, reused rather
+ * than allocated on a request thread and freed on the sender's. */
+#define S_SPARE_JOBS 256
+#define S_SPARE_BLOCK_MAX (64u << 10)
 
-/* One event on its way to durability. */
+/* One event on its way to durability. A job is one block of memory: the
+ * struct, its key and its packed append (s_job_take). */
 typedef struct s_job {
-    struct s_job *next;          /* next in its list (queue, waiting or in flight) */
-    uint8_t *req;                /* packed LedgerRequest (an append) */
+    struct s_job *next;          /* next in its list (queue, waiting, in flight or spare) */
+    size_t block;                /* bytes in the block, this struct included */
+    uint8_t *req;                /* packed LedgerRequest (an append), in the block */
     size_t len;                  /* bytes in req */
-    char *key;                   /* its idempotency key (for the spool) */
+    char *key;                   /* its idempotency key (for the spool), in the block */
     int64_t deadline_ms;         /* monotonic: no ack by then means unanswered */
     size_t batch;                /* in flight: jobs in the request this one opens, else 0 */
     cairn_ingest_record_fn done; /* told the outcome, once */
@@ -60,16 +70,23 @@ typedef struct {
 struct cairn_ingest_recorder_t {
     char *ledger_endpoint;              /* where appends go (bus.ledger_api) */
     int timeout_ms;                     /* how long to wait for an ack */
+    int hold_ms;                        /* how long waiting jobs may be held (s_holding) */
     cairn_ingest_spool_t *spool;        /* the spool, or NULL when not configured */
     pthread_mutex_t queue_lock;         /* guards queue and sender_stop */
     s_list_t queue;                     /* jobs handed over, not yet taken by the sender */
     bool sender_stop;                   /* asks the sender to end once it has nothing left */
+    bool sender_idle;                   /* the sender is (about to be) asleep in its poll and
+                                           nobody has woken it yet (guarded by queue_lock) */
     int wake_fd;                        /* eventfd: a new job or a stop wakes the sender */
+    pthread_mutex_t spare_lock;         /* guards spare */
+    s_list_t spare;                     /* finished jobs' blocks, for new jobs */
     pthread_t sender;                   /* pipelines appends to the ledger */
     bool sender_started;                /* sender needs joining */
     zsock_t *dealer;                    /* the sender's connection to the ledger, or NULL */
     bool batching;                      /* several appends may share one append_batch */
     s_list_t waiting;                   /* sender only: taken from the queue, not yet sent */
+    int64_t waiting_since_ms;           /* sender only: monotonic time the oldest waiting job
+                                           was taken; 0 when none waits */
     s_list_t inflight;                  /* sender only: sent, oldest first, awaiting acks */
     pthread_t drainer;                  /* moves the spool into the ledger */
     bool drainer_started;               /* drainer needs joining */
@@ -392,14 +409,43 @@ static void s_list_move(s_list_t *to, s_list_t *from)
     *from = (s_list_t){0};
 }
 
-/* Tells the job's owner how it ended and frees the job. */
-static void s_finish(s_job_t *job, int rc, const cairn_ingest_recorded_t *rec, const char *err)
+/* A block of at least need bytes for a job: a spare one, or a new one. */
+static s_job_t *s_job_take(cairn_ingest_recorder_t *self, size_t need)
+{
+    pthread_mutex_lock(&self->spare_lock);
+    s_job_t *job = self->spare.head && self->spare.head->block >= need ? s_list_pop(&self->spare)
+                                                                        : NULL;
+    pthread_mutex_unlock(&self->spare_lock);
+    if (!job) {
+        job = malloc(need);
+        if (job)
+            job->block = need;
+    }
+    return job;
+}
+
+/* Gives a job's block back for a later job (or frees it). */
+static void s_job_release(cairn_ingest_recorder_t *self, s_job_t *job)
+{
+    bool keep = job->block <= S_SPARE_BLOCK_MAX;
+    if (keep) {
+        pthread_mutex_lock(&self->spare_lock);
+        keep = self->spare.n < S_SPARE_JOBS;
+        if (keep)
+            s_list_push(&self->spare, job);
+        pthread_mutex_unlock(&self->spare_lock);
+    }
+    if (!keep)
+        free(job);
+}
+
+/* Tells the job's owner how it ended and releases the job. */
+static void s_finish(cairn_ingest_recorder_t *self, s_job_t *job, int rc,
+                     const cairn_ingest_recorded_t *rec, const char *err)
 {
     cairn_ingest_recorded_t none = {0};
     job->done(job->arg, rc, rc == 0 ? rec : &none, rc == 0 ? "" : err);
-    free(job->req);
-    free(job->key);
-    free(job);
+    s_job_release(self, job);
 }
 
 /* The ledger did not take the job (why): it goes to the spool, or fails
@@ -413,31 +459,33 @@ static void s_unanswered(cairn_ingest_recorder_t *self, s_job_t *job, const char
         snprintf(err, sizeof err,
                  "%s, so it is not recorded; retry later (the same id is never recorded twice)",
                  why);
-        s_finish(job, CAIRN_EUNREACHABLE, NULL, err);
+        s_finish(self, job, CAIRN_EUNREACHABLE, NULL, err);
         return;
     }
     int rc = s_spool(self, job->key, job->req, job->len, why, &rec, err, sizeof err);
-    s_finish(job, rc, &rec, err);
+    s_finish(self, job, rc, &rec, err);
 }
 
 /* The ledger answered the job (its oldest append in flight). */
-static void s_answered(s_job_t *job, const uint8_t *reply, size_t len)
+static void s_answered(cairn_ingest_recorder_t *self, s_job_t *job, const uint8_t *reply,
+                       size_t len)
 {
     char why[256] = "", err[512] = "";
     cairn_ingest_recorded_t rec = {0};
     int status = 0;
     s_outcome_t outcome = s_read_reply(reply, len, &rec, &status, why, sizeof why);
     if (outcome == S_ACKED) {
-        s_finish(job, 0, &rec, "");
+        s_finish(self, job, 0, &rec, "");
         return;
     }
     snprintf(err, sizeof err, "%s; retry later", why);
-    s_finish(job, status < 0 ? status : CAIRN_EPROTO, NULL, err);
+    s_finish(self, job, status < 0 ? status : CAIRN_EPROTO, NULL, err);
 }
 
 /* The ledger answered the append_batch of jobs[0..n) (the oldest in
  * flight): each job gets its own result, in order. */
-static void s_answered_batch(s_job_t **jobs, size_t n, const uint8_t *reply, size_t len)
+static void s_answered_batch(cairn_ingest_recorder_t *self, s_job_t **jobs, size_t n,
+                             const uint8_t *reply, size_t len)
 {
     char why[256] = "", err[512] = "";
     Cairn__V1__LedgerReply *rep = NULL;
@@ -448,12 +496,12 @@ static void s_answered_batch(s_job_t **jobs, size_t n, const uint8_t *reply, siz
         if (whole == S_ACKED) {
             const Cairn__V1__AppendResult *r = rep->results[i];
             if (s_result(r->status, r->error, r->ack, &rec, &status, why, sizeof why) == S_ACKED) {
-                s_finish(jobs[i], 0, &rec, "");
+                s_finish(self, jobs[i], 0, &rec, "");
                 continue;
             }
         }
         snprintf(err, sizeof err, "%s; retry later", why);
-        s_finish(jobs[i], status < 0 ? status : CAIRN_EPROTO, NULL, err);
+        s_finish(self, jobs[i], status < 0 ? status : CAIRN_EPROTO, NULL, err);
     }
     CAIRN_CODEC_FREE(&rep);
 }
@@ -569,21 +617,36 @@ static size_t s_batch_size(const cairn_ingest_recorder_t *self)
     return n;
 }
 
+/* True when waiting jobs are better held back than sent now: a request is
+ * in flight, they do not make a full batch yet, and they have waited less
+ * than hold_ms. Its answer usually brings the sender back sooner, and
+ * they then go together, so under load each append_batch carries every
+ * event that came meanwhile, and the ledger and ingest's threads wake once
+ * per batch rather than per event. (The bound keeps a stalled or vanished
+ * ledger from holding them until the timeout: they are sent, and a send
+ * that fails spools them at once.) */
+static bool s_holding(const cairn_ingest_recorder_t *self, int64_t now_ms)
+{
+    return self->batching && self->inflight.head && self->waiting.head &&
+           self->waiting.n < S_BATCH_MAX && now_ms - self->waiting_since_ms < self->hold_ms;
+}
+
 /* Moves waiting jobs on: to the spool while it holds older events (so the
  * ledger keeps the order of acceptance), else onto the pipeline while it
- * has room. */
+ * has room (unless held: s_holding). */
 static void s_dispatch(cairn_ingest_recorder_t *self)
 {
+    int64_t now = cairn_mono_ms();
     while (self->waiting.head) {
         if (self->spool && !cairn_ingest_spool_empty(self->spool)) {
             char err[512] = "";
             cairn_ingest_recorded_t rec = {0};
             s_job_t *job = s_list_pop(&self->waiting);
             int rc = s_spool(self, job->key, job->req, job->len, NULL, &rec, err, sizeof err);
-            s_finish(job, rc, &rec, err);
+            s_finish(self, job, rc, &rec, err);
             continue;
         }
-        if (self->inflight.n >= S_INFLIGHT_MAX)
+        if (self->inflight.n >= S_INFLIGHT_MAX || s_holding(self, now))
             return;
         s_send(self, s_batch_size(self));
     }
@@ -623,12 +686,12 @@ static void s_receive(cairn_ingest_recorder_t *self)
         size_t reply_len = framed ? zmq_msg_size(&body) : 0; /* unreadable: refused */
         size_t n = self->inflight.head->batch;
         if (n <= 1) {
-            s_answered(s_list_pop(&self->inflight), reply, reply_len);
+            s_answered(self, s_list_pop(&self->inflight), reply, reply_len);
         } else {
             s_job_t *jobs[S_BATCH_MAX];
             for (size_t i = 0; i < n; i++)
                 jobs[i] = s_list_pop(&self->inflight);
-            s_answered_batch(jobs, n, reply, reply_len);
+            s_answered_batch(self, jobs, n, reply, reply_len);
         }
         zmq_msg_close(&body);
     }
@@ -649,21 +712,58 @@ static void s_expire(cairn_ingest_recorder_t *self)
     s_drop_connection(self, why);
 }
 
+/* Before the sender sleeps: true (and marked idle, so the next job wakes
+ * it) when nothing new was handed over meanwhile; false when there is work
+ * to take first. A job handed over while the sender is awake costs no
+ * wake-up: the sender takes it before it sleeps. While it waits for
+ * answers anyway (the pipeline full, or jobs held for the next batch) it
+ * sleeps until they come, and new jobs need not wake it. */
+static bool s_sender_may_sleep(cairn_ingest_recorder_t *self)
+{
+    bool answers_first = self->inflight.n >= S_INFLIGHT_MAX ||
+                         (self->batching && self->inflight.head && self->waiting.head);
+    pthread_mutex_lock(&self->queue_lock);
+    bool empty = !self->queue.head;
+    self->sender_idle = empty && !answers_first;
+    pthread_mutex_unlock(&self->queue_lock);
+    return empty || answers_first;
+}
+
 static void *s_sender(void *arg)
 {
     cairn_ingest_recorder_t *self = arg;
     for (;;) {
         pthread_mutex_lock(&self->queue_lock);
+        bool taken = self->queue.head != NULL;
         s_list_move(&self->waiting, &self->queue);
         bool stop = self->sender_stop;
+        self->sender_idle = false;
         pthread_mutex_unlock(&self->queue_lock);
+        if (taken && !self->waiting_since_ms)
+            self->waiting_since_ms = cairn_mono_ms();
         s_dispatch(self);
+        if (!self->waiting.head)
+            self->waiting_since_ms = 0;
         if (stop && !self->waiting.head && !self->inflight.head)
             break;
         long timeout = S_POLL_MS;
+        int64_t now = cairn_mono_ms();
         if (self->inflight.head) {
-            int64_t left = self->inflight.head->deadline_ms - cairn_mono_ms();
+            int64_t left = self->inflight.head->deadline_ms - now;
             timeout = left < 0 ? 0 : left < S_POLL_MS ? (long)left : S_POLL_MS;
+        }
+        if (self->waiting.head && self->inflight.head && self->inflight.n < S_INFLIGHT_MAX) {
+            /* held (s_holding): for hold_ms at most */
+            int64_t left = self->waiting_since_ms + self->hold_ms - now;
+            if (left < timeout)
+                timeout = left < 0 ? 0 : (long)left;
+        }
+        /* Jobs that came while the sender was busy: only read the answers
+         * that are in (without sleeping), then take them. */
+        if (!s_sender_may_sleep(self)) {
+            s_receive(self);
+            s_expire(self);
+            continue;
         }
         zmq_pollitem_t items[2] = {
             {NULL, self->wake_fd, ZMQ_POLLIN, 0},
@@ -682,8 +782,32 @@ static void *s_sender(void *arg)
     return NULL;
 }
 
-/* Packs the append of ev under its idempotency key. */
-static int s_pack(const Cairn__V1__Event *ev, uint8_t **req, size_t *len)
+/* Where s_pack puts a job: the block holds the job, then its key, then the
+ * packed append (the codec asks for the append's room). */
+typedef struct {
+    cairn_ingest_recorder_t *self; /* whose spare blocks to use */
+    size_t key_len;                /* bytes in the key */
+    s_job_t *job;                  /* the block, once taken */
+} s_job_room_t;
+
+static void *s_job_room_alloc(void *data, size_t len)
+{
+    s_job_room_t *room = data;
+    room->job = s_job_take(room->self, sizeof *room->job + room->key_len + 1 + len);
+    return room->job ? (uint8_t *)(room->job + 1) + room->key_len + 1 : NULL;
+}
+
+static void s_job_room_free(void *data, void *ptr)
+{
+    s_job_room_t *room = data;
+    (void)ptr;
+    if (room->job)
+        s_job_release(room->self, room->job);
+    room->job = NULL;
+}
+
+/* Packs the append of ev under its idempotency key into a new job. */
+static s_job_t *s_pack(cairn_ingest_recorder_t *self, const Cairn__V1__Event *ev)
 {
     Cairn__V1__Record record = CAIRN__V1__RECORD__INIT;
     record.body_case = CAIRN__V1__RECORD__BODY_EVENT;
@@ -694,31 +818,42 @@ static int s_pack(const Cairn__V1__Event *ev, uint8_t **req, size_t *len)
     Cairn__V1__LedgerRequest request = CAIRN__V1__LEDGER_REQUEST__INIT;
     request.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_APPEND;
     request.append = &append;
-    return cairn_codec_pack(&request.base, req, len);
+    s_job_room_t room = {.self = self, .key_len = strlen(append.key)};
+    ProtobufCAllocator allocator = {s_job_room_alloc, s_job_room_free, &room};
+    uint8_t *req = NULL;
+    size_t len = 0;
+    if (cairn_codec_pack_with(&allocator, &request.base, &req, &len) < 0)
+        return NULL;
+    s_job_t *job = room.job;
+    size_t block = job->block;
+    memset(job, 0, sizeof *job);
+    job->block = block;
+    job->key = (char *)(job + 1);
+    memcpy(job->key, append.key, room.key_len + 1);
+    job->req = req;
+    job->len = len;
+    return job;
 }
 
 void cairn_ingest_recorder_record_async(cairn_ingest_recorder_t *self, const Cairn__V1__Event *ev,
                                         cairn_ingest_record_fn done, void *arg)
 {
     cairn_ingest_recorded_t none = {0};
-    s_job_t *job = calloc(1, sizeof *job);
-    if (!job || !(job->key = strdup(ev->idempotency_key ? ev->idempotency_key : "")) ||
-        s_pack(ev, &job->req, &job->len) < 0) {
-        if (job) {
-            free(job->key);
-            free(job);
-        }
+    s_job_t *job = s_pack(self, ev);
+    if (!job) {
         done(arg, -ENOMEM, &none, "ingest ran out of memory; retry later");
         return;
     }
     job->done = done;
     job->arg = arg;
     pthread_mutex_lock(&self->queue_lock);
-    bool was_empty = self->queue.head == NULL;
     s_list_push(&self->queue, job);
+    /* Only a sleeping sender needs waking, once: an awake one takes the
+     * queue before it sleeps again (s_sender_may_sleep). */
+    bool wake = self->sender_idle;
+    self->sender_idle = false;
     pthread_mutex_unlock(&self->queue_lock);
-    /* One wake-up per batch the sender has not taken yet is enough. */
-    if (was_empty) {
+    if (wake) {
         uint64_t one = 1;
         if (write(self->wake_fd, &one, sizeof one) < 0)
             CAIRN_WARN("cannot wake the sender", "error=%s", cairn_log_quote(strerror(errno)));
@@ -939,9 +1074,11 @@ int cairn_ingest_recorder_new(const cairn_ingest_recorder_settings_t *settings,
     self->wake_fd = -1;
     self->batching = s_batch_framing();
     pthread_mutex_init(&self->queue_lock, NULL);
+    pthread_mutex_init(&self->spare_lock, NULL);
     pthread_mutex_init(&self->wake_lock, NULL);
     pthread_cond_init(&self->wake, NULL);
     self->timeout_ms = settings->timeout_ms > 0 ? settings->timeout_ms : 1;
+    self->hold_ms = settings->hold_ms > 0 ? settings->hold_ms : S_HOLD_MS;
     self->ledger_endpoint = strdup(settings->ledger_endpoint ? settings->ledger_endpoint : "");
     if (!self->ledger_endpoint) {
         rc = -ENOMEM;
@@ -1009,6 +1146,10 @@ void cairn_ingest_recorder_destroy(cairn_ingest_recorder_t **self_p)
     pthread_cond_destroy(&self->wake);
     pthread_mutex_destroy(&self->wake_lock);
     pthread_mutex_destroy(&self->queue_lock);
+    s_job_t *job;
+    while ((job = s_list_pop(&self->spare)))
+        free(job);
+    pthread_mutex_destroy(&self->spare_lock);
     free(self->ledger_endpoint);
     free(self);
     *self_p = NULL;

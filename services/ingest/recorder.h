@@ -24,7 +24,11 @@
  * Appends that are waiting when the sender gets to them go in one
  * append_batch request (up to 64, or 4 MiB), each with its own result, so
  * under load the ledger decodes, commits and answers them together; the
- * drainer empties the spool in batches the same way.
+ * drainer empties the spool in batches the same way. While a request is in
+ * flight, new appends wait for its answer (at most one round trip) unless
+ * they fill a batch, so each request carries what came meanwhile; and a
+ * request thread wakes the sender only when it sleeps with nothing to
+ * wait for.
  *
  * Thread-safe: any number of threads may call record() and record_async()
  * at once. */
@@ -44,6 +48,8 @@ typedef struct {
                                     that does not answer is an error */
     uint64_t spool_max;          /* ingest.spool_max: most events waiting */
     uint64_t spool_max_bytes;    /* ingest.spool_max_size: most bytes waiting */
+    int hold_ms;                 /* longest an append waits for the answer in flight to go
+                                    with the next batch; 0: 2 ms */
 } cairn_ingest_recorder_settings_t;
 
 /* Where an event went. */

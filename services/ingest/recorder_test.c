@@ -7,8 +7,10 @@
  * flight at once while the ledger is stopped (SIGSTOP) are all answered 202
  * and all end up in the ledger, once each and in order; appends waiting for
  * the sender and a spool draining go as append_batch requests, still once
- * each and in order, a duplicate among them answered as such; and a batch
- * made of packed appends is the same bytes as one packed from scratch. */
+ * each and in order, a duplicate among them answered as such; appends
+ * handed over while one is in flight wait for its answer and go together
+ * in one batch; and a batch made of packed appends is the same bytes as one
+ * packed from scratch. */
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
 #include <inttypes.h>
@@ -401,11 +403,14 @@ static void a_ledger_killed_with_appends_in_flight_loses_none_of_them(void **sta
     s_ledger_up(f);
     s_sleep_ms(300);
 
-    /* The old connection is gone: this send fails and the spool takes over. */
+    /* The old connection is gone: this send fails and the spool takes over
+     * (at once: well before the appends in flight would expire). */
+    int64_t sent_ms = cairn_mono_ms();
     s_submit_async(f->handler, IN_FLIGHT + 1, &a);
     for (int i = 0; i < 250 && s_answered_count(&a) < IN_FLIGHT + 1; i++)
         s_sleep_ms(20);
     assert_int_equal(s_answered_count(&a), IN_FLIGHT + 1);
+    assert_true(cairn_mono_ms() - sent_ms < 1500);
     s_wait_drained(f->handler);
     /* A new connection: its answers belong to its own appends. */
     for (int i = IN_FLIGHT + 2; i < TOTAL; i++)
@@ -489,6 +494,117 @@ static void appends_waiting_for_the_sender_go_in_batches_in_order(void **state)
     assert_int_equal(json_integer_value(json_object_get(dup, "index")), 7);
     json_decref(dup);
     pthread_mutex_destroy(&a.lock);
+}
+
+/* The recorder's answers to record_async, counted. */
+typedef struct {
+    pthread_mutex_t lock; /* guards the rest */
+    int answered;         /* how many outcomes came */
+    int failed;           /* how many were errors */
+    int spooled;          /* how many went to the spool */
+} s_outcomes_t;
+
+static void s_outcome(void *arg, int rc, const cairn_ingest_recorded_t *rec, const char *err)
+{
+    s_outcomes_t *o = arg;
+    (void)err;
+    pthread_mutex_lock(&o->lock);
+    o->answered++;
+    o->failed += rc < 0;
+    o->spooled += rc == 0 && rec->spooled;
+    pthread_mutex_unlock(&o->lock);
+}
+
+static int s_outcomes(s_outcomes_t *o)
+{
+    pthread_mutex_lock(&o->lock);
+    int n = o->answered;
+    pthread_mutex_unlock(&o->lock);
+    return n;
+}
+
+/* Hands event ev-n to the recorder directly. */
+static void s_record_async(cairn_ingest_recorder_t *rec, int n, s_outcomes_t *o)
+{
+    char id[32], key[64];
+    snprintf(id, sizeof id, "ev-%d", n);
+    snprintf(key, sizeof key, "ce:/ci/acme/payments\n%s", id);
+    Cairn__V1__Event ev = CAIRN__V1__EVENT__INIT;
+    ev.id = id;
+    ev.source = (char *)"/ci/acme/payments";
+    ev.type = (char *)"dev.cdevents.testsuiterun.finished.0.3.0";
+    ev.idempotency_key = key;
+    cairn_ingest_recorder_record_async(rec, &ev, s_outcome, o);
+}
+
+/* A counter from the recorder's metrics text. */
+static uint64_t s_recorder_metric(cairn_ingest_recorder_t *rec, const char *name)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    assert_non_null(f);
+    cairn_ingest_recorder_metrics(rec, f);
+    assert_int_equal(fclose(f), 0);
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "\n%s ", name);
+    const char *at = strstr(text, prefix);
+    assert_non_null(at);
+    uint64_t v = strtoull(at + strlen(prefix), NULL, 10);
+    free(text);
+    return v;
+}
+
+/* While an append is in flight (the ledger stopped), the appends handed
+ * over after it are held for its answer and then go together: one
+ * append_batch of all of them, not one request each. */
+static void appends_handed_over_while_one_is_in_flight_go_together_after_its_answer(void **state)
+{
+    enum { HELD = 10 };
+    s_fixture_t *f = *state;
+    cairn_ingest_handler_destroy(&f->handler); /* its recorder would share the spool */
+    cairn_ingest_recorder_settings_t rs = {
+        .ledger_endpoint = f->endpoint,
+        .timeout_ms = 5000,
+        .spool_dir = f->spool,
+        .spool_max = 1000,
+        .spool_max_bytes = 64 * 1024 * 1024,
+        .hold_ms = 3000, /* longer than the test's pauses: only the answer releases them */
+    };
+    cairn_ingest_recorder_t *rec = NULL;
+    assert_int_equal(cairn_ingest_recorder_new(&rs, &rec), 0);
+    s_outcomes_t o = {.answered = 0};
+    pthread_mutex_init(&o.lock, NULL);
+    s_ledger_up(f);
+    s_record_async(rec, 0, &o);
+    for (int i = 0; i < 250 && s_outcomes(&o) < 1; i++)
+        s_sleep_ms(20);
+    assert_int_equal(s_outcomes(&o), 1);
+    uint64_t batches = s_recorder_metric(rec, "cairn_ingest_ledger_batches_total");
+    uint64_t batched = s_recorder_metric(rec, "cairn_ingest_ledger_batched_appends_total");
+
+    assert_int_equal(kill(f->ledger, SIGSTOP), 0);
+    s_record_async(rec, 1, &o); /* goes at once: nothing is in flight */
+    s_sleep_ms(100);
+    for (int i = 2; i < 2 + HELD; i++) {
+        s_record_async(rec, i, &o);
+        s_sleep_ms(5); /* each comes on its own, as requests do */
+    }
+    s_sleep_ms(100);
+    assert_int_equal(s_outcomes(&o), 1);
+    assert_int_equal(kill(f->ledger, SIGCONT), 0);
+    for (int i = 0; i < 250 && s_outcomes(&o) < 2 + HELD; i++)
+        s_sleep_ms(20);
+    assert_int_equal(s_outcomes(&o), 2 + HELD);
+    assert_int_equal(o.failed, 0);
+    assert_int_equal(o.spooled, 0);
+    assert_int_equal(s_recorder_metric(rec, "cairn_ingest_ledger_batches_total"), batches + 1);
+    assert_int_equal(s_recorder_metric(rec, "cairn_ingest_ledger_batched_appends_total"),
+                     batched + HELD);
+    cairn_ingest_recorder_destroy(&rec);
+    assert_null(rec);
+    s_assert_ledger(f, 2 + HELD);
+    pthread_mutex_destroy(&o.lock);
 }
 
 /* Packs the append of event id under key as a LedgerRequest. */
@@ -581,6 +697,7 @@ int main(void)
         T(a_ledger_killed_with_appends_in_flight_loses_none_of_them),
         T(spooled_events_drain_in_batches_in_order_once_with_a_duplicate_among_them),
         T(appends_waiting_for_the_sender_go_in_batches_in_order),
+        T(appends_handed_over_while_one_is_in_flight_go_together_after_its_answer),
         cmocka_unit_test(a_batch_of_packed_appends_is_the_packed_append_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
