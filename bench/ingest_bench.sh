@@ -179,6 +179,25 @@ for rate in $rates; do
     i=$(awk -v r="$label" '$1 == r && $2 == "ingest" { print $4 }' "$results" | median)
     echo "$label: ingest/trivial throughput $(awk -v i="$i" -v t="$t" 'BEGIN { printf "%.2f", t ? i / t : 0 }')"
 done
+
+# The floor: the raw building blocks of one durable webhook (HMAC, SHA-256,
+# JSON parse, pack, a ZeroMQ hop, a share of a durable LMDB commit and its
+# signature), measured in-process, added to what the trivial server's
+# requests cost the whole machine flat out (wrk included).
+case " $rates " in *" 0 "*) max_measured=1 ;; *) max_measured=0 ;; esac
+if [ -x "$bin/ingest_blocks" ] && [ "$max_measured" = 1 ]; then
+    echo
+    "$bin/ingest_blocks" --body "$body" --dir "$tmp" | tee "$tmp/blocks.txt" | grep -v '^BLOCKS'
+    floor=$(sed -n 's/^BLOCKS floor_us=//p' "$tmp/blocks.txt")
+    t=$(awk '$1 == "max" && $2 == "trivial" { print $4 }' "$results" | median)
+    awk -v f="$floor" -v t="$t" -v n="$(nproc)" 'BEGIN {
+        m = n * 1e6 / t
+        printf "best case: the trivial server cost the machine %.1f us per request flat out (%d CPUs / %.0f/s);\n", m, n, t
+        printf "  with the %.1f us floor added, a receiver doing nothing but these blocks reaches at most %.2f of its throughput\n", f, m / (m + f)
+    }'
+elif [ "$max_measured" = 1 ]; then
+    echo "(ingest_blocks is not built: no floor; build the bench targets)"
+fi
 echo
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "ingest answered 202 $accepted times ($spooled of them through the spool); the ledger holds $size entries"
