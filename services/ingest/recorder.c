@@ -40,6 +40,10 @@
 /* Longest time waiting jobs are held back for the answer in flight (see
  * s_holding) before they go anyway, unless the settings say otherwise. */
 #define S_HOLD_MS 2
+/* Requests at the ledger before new appends are held for the next batch:
+ * the ledger decodes and answers one batch while it commits the other, so
+ * two keep it busy without a gap between commits. */
+#define S_HOLD_BEHIND 2
 /* Finished jobs' memory kept for the next ones at most, and the largest
  * block kept: a job and its packed append are one block, reused rather
  * than allocated on a request thread and freed on the sender's. */
@@ -88,6 +92,7 @@ struct cairn_ingest_recorder_t {
     int64_t waiting_since_ms;           /* sender only: monotonic time the oldest waiting job
                                            was taken; 0 when none waits */
     s_list_t inflight;                  /* sender only: sent, oldest first, awaiting acks */
+    size_t requests;                    /* sender only: requests (appends or batches) in flight */
     pthread_t drainer;                  /* moves the spool into the ledger */
     bool drainer_started;               /* drainer needs joining */
     pthread_mutex_t wake_lock;          /* guards stop, with wake */
@@ -523,6 +528,7 @@ static bool s_nobody_listens(const char *endpoint)
 static void s_drop_connection(cairn_ingest_recorder_t *self, const char *why)
 {
     zsock_destroy(&self->dealer);
+    self->requests = 0;
     s_job_t *job;
     while ((job = s_list_pop(&self->inflight)))
         s_unanswered(self, job, why);
@@ -591,6 +597,7 @@ static void s_send(cairn_ingest_recorder_t *self, size_t n)
         atomic_fetch_add(&self->batches, 1);
         atomic_fetch_add(&self->batched, n);
     }
+    self->requests++;
     int64_t deadline = cairn_mono_ms() + self->timeout_ms;
     for (size_t i = 0; i < n; i++) {
         s_job_t *job = s_list_pop(&self->waiting);
@@ -617,9 +624,9 @@ static size_t s_batch_size(const cairn_ingest_recorder_t *self)
     return n;
 }
 
-/* True when waiting jobs are better held back than sent now: a request is
- * in flight, they do not make a full batch yet, and they have waited less
- * than hold_ms. Its answer usually brings the sender back sooner, and
+/* True when waiting jobs are better held back than sent now: S_HOLD_BEHIND
+ * requests are in flight, they do not make a full batch yet, and they have
+ * waited less than hold_ms. Its answer usually brings the sender back sooner, and
  * they then go together, so under load each append_batch carries every
  * event that came meanwhile, and the ledger and ingest's threads wake once
  * per batch rather than per event. (The bound keeps a stalled or vanished
@@ -627,7 +634,7 @@ static size_t s_batch_size(const cairn_ingest_recorder_t *self)
  * that fails spools them at once.) */
 static bool s_holding(const cairn_ingest_recorder_t *self, int64_t now_ms)
 {
-    return self->batching && self->inflight.head && self->waiting.head &&
+    return self->batching && self->requests >= S_HOLD_BEHIND && self->waiting.head &&
            self->waiting.n < S_BATCH_MAX && now_ms - self->waiting_since_ms < self->hold_ms;
 }
 
@@ -685,6 +692,7 @@ static void s_receive(cairn_ingest_recorder_t *self)
         const uint8_t *reply = framed ? zmq_msg_data(&body) : (const uint8_t *)"";
         size_t reply_len = framed ? zmq_msg_size(&body) : 0; /* unreadable: refused */
         size_t n = self->inflight.head->batch;
+        self->requests--;
         if (n <= 1) {
             s_answered(self, s_list_pop(&self->inflight), reply, reply_len);
         } else {
@@ -721,7 +729,7 @@ static void s_expire(cairn_ingest_recorder_t *self)
 static bool s_sender_may_sleep(cairn_ingest_recorder_t *self)
 {
     bool answers_first = self->inflight.n >= S_INFLIGHT_MAX ||
-                         (self->batching && self->inflight.head && self->waiting.head);
+                         (self->batching && self->requests >= S_HOLD_BEHIND && self->waiting.head);
     pthread_mutex_lock(&self->queue_lock);
     bool empty = !self->queue.head;
     self->sender_idle = empty && !answers_first;
@@ -752,7 +760,8 @@ static void *s_sender(void *arg)
             int64_t left = self->inflight.head->deadline_ms - now;
             timeout = left < 0 ? 0 : left < S_POLL_MS ? (long)left : S_POLL_MS;
         }
-        if (self->waiting.head && self->inflight.head && self->inflight.n < S_INFLIGHT_MAX) {
+        if (self->waiting.head && self->requests >= S_HOLD_BEHIND &&
+            self->inflight.n < S_INFLIGHT_MAX) {
             /* held (s_holding): for hold_ms at most */
             int64_t left = self->waiting_since_ms + self->hold_ms - now;
             if (left < timeout)

@@ -555,10 +555,10 @@ static uint64_t s_recorder_metric(cairn_ingest_recorder_t *rec, const char *name
     return v;
 }
 
-/* While an append is in flight (the ledger stopped), the appends handed
- * over after it are held for its answer and then go together: one
+/* While two requests are in flight (the ledger stopped), the appends
+ * handed over after them are held for an answer and then go together: one
  * append_batch of all of them, not one request each. */
-static void appends_handed_over_while_one_is_in_flight_go_together_after_its_answer(void **state)
+static void appends_handed_over_while_two_are_in_flight_go_together_after_an_answer(void **state)
 {
     enum { HELD = 10 };
     s_fixture_t *f = *state;
@@ -586,16 +586,18 @@ static void appends_handed_over_while_one_is_in_flight_go_together_after_its_ans
     assert_int_equal(kill(f->ledger, SIGSTOP), 0);
     s_record_async(rec, 1, &o); /* goes at once: nothing is in flight */
     s_sleep_ms(100);
-    for (int i = 2; i < 2 + HELD; i++) {
+    s_record_async(rec, 2, &o); /* goes at once too: one request is in flight */
+    s_sleep_ms(100);
+    for (int i = 3; i < 3 + HELD; i++) {
         s_record_async(rec, i, &o);
         s_sleep_ms(5); /* each comes on its own, as requests do */
     }
     s_sleep_ms(100);
     assert_int_equal(s_outcomes(&o), 1);
     assert_int_equal(kill(f->ledger, SIGCONT), 0);
-    for (int i = 0; i < 250 && s_outcomes(&o) < 2 + HELD; i++)
+    for (int i = 0; i < 250 && s_outcomes(&o) < 3 + HELD; i++)
         s_sleep_ms(20);
-    assert_int_equal(s_outcomes(&o), 2 + HELD);
+    assert_int_equal(s_outcomes(&o), 3 + HELD);
     assert_int_equal(o.failed, 0);
     assert_int_equal(o.spooled, 0);
     assert_int_equal(s_recorder_metric(rec, "cairn_ingest_ledger_batches_total"), batches + 1);
@@ -603,7 +605,7 @@ static void appends_handed_over_while_one_is_in_flight_go_together_after_its_ans
                      batched + HELD);
     cairn_ingest_recorder_destroy(&rec);
     assert_null(rec);
-    s_assert_ledger(f, 2 + HELD);
+    s_assert_ledger(f, 3 + HELD);
     pthread_mutex_destroy(&o.lock);
 }
 
@@ -697,7 +699,7 @@ int main(void)
         T(a_ledger_killed_with_appends_in_flight_loses_none_of_them),
         T(spooled_events_drain_in_batches_in_order_once_with_a_duplicate_among_them),
         T(appends_waiting_for_the_sender_go_in_batches_in_order),
-        T(appends_handed_over_while_one_is_in_flight_go_together_after_its_answer),
+        T(appends_handed_over_while_two_are_in_flight_go_together_after_an_answer),
         cmocka_unit_test(a_batch_of_packed_appends_is_the_packed_append_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
