@@ -16,6 +16,20 @@ static void s_fetch(void)
     s_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 }
 
+/* Feeds the parts to a keyed context and takes the MAC. */
+static int s_mac_parts(EVP_MAC_CTX *ctx, const cairn_ingest_span_t *parts, size_t n,
+                       uint8_t out[CAIRN_INGEST_DIGEST_BYTES])
+{
+    size_t out_len = 0;
+    for (size_t i = 0; i < n; i++)
+        if (parts[i].len && !EVP_MAC_update(ctx, parts[i].data, parts[i].len))
+            return -ENOMEM;
+    if (!EVP_MAC_final(ctx, out, &out_len, CAIRN_INGEST_DIGEST_BYTES) ||
+        out_len != CAIRN_INGEST_DIGEST_BYTES)
+        return -ENOMEM;
+    return 0;
+}
+
 int cairn_ingest_hmac_sha256(const void *key, size_t key_len, const cairn_ingest_span_t *parts,
                              size_t n, uint8_t out[CAIRN_INGEST_DIGEST_BYTES])
 {
@@ -29,14 +43,9 @@ int cairn_ingest_hmac_sha256(const void *key, size_t key_len, const cairn_ingest
     };
     /* An empty key is still a key (HMAC pads it with zeros). */
     static const unsigned char none[1] = {0};
-    size_t out_len = 0;
     int rc = ctx && EVP_MAC_init(ctx, key_len ? key : none, key_len, params) ? 0 : -ENOMEM;
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        if (parts[i].len && !EVP_MAC_update(ctx, parts[i].data, parts[i].len))
-            rc = -ENOMEM;
-    if (rc == 0 && (!EVP_MAC_final(ctx, out, &out_len, CAIRN_INGEST_DIGEST_BYTES) ||
-                    out_len != CAIRN_INGEST_DIGEST_BYTES))
-        rc = -ENOMEM;
+    if (rc == 0)
+        rc = s_mac_parts(ctx, parts, n, out);
     EVP_MAC_CTX_free(ctx);
     return rc;
 }
@@ -100,14 +109,9 @@ int cairn_ingest_hmac_key_sha256(cairn_ingest_hmac_key_t *self, const cairn_inge
     if (fresh)
         ctx = EVP_MAC_CTX_dup(self->keyed);
     pthread_mutex_unlock(&self->lock);
-    size_t out_len = 0;
     int rc = ctx && (fresh || EVP_MAC_init(ctx, NULL, 0, NULL)) ? 0 : -ENOMEM;
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        if (parts[i].len && !EVP_MAC_update(ctx, parts[i].data, parts[i].len))
-            rc = -ENOMEM;
-    if (rc == 0 && (!EVP_MAC_final(ctx, out, &out_len, CAIRN_INGEST_DIGEST_BYTES) ||
-                    out_len != CAIRN_INGEST_DIGEST_BYTES))
-        rc = -ENOMEM;
+    if (rc == 0)
+        rc = s_mac_parts(ctx, parts, n, out);
     if (!ctx)
         return rc;
     pthread_mutex_lock(&self->lock);

@@ -424,10 +424,9 @@ static void a_ledger_killed_with_appends_in_flight_loses_none_of_them(void **sta
     pthread_mutex_destroy(&a.lock);
 }
 
-/* A counter from the handler's /metrics text. */
-static uint64_t s_metric(cairn_ingest_handler_t *h, const char *name)
+/* A counter from metrics text (freed here). */
+static uint64_t s_metric_in(char *text, const char *name)
 {
-    char *text = cairn_ingest_handler_metrics(h);
     assert_non_null(text);
     char prefix[128];
     snprintf(prefix, sizeof prefix, "\n%s ", name);
@@ -436,6 +435,12 @@ static uint64_t s_metric(cairn_ingest_handler_t *h, const char *name)
     uint64_t v = strtoull(at + strlen(prefix), NULL, 10);
     free(text);
     return v;
+}
+
+/* A counter from the handler's /metrics text. */
+static uint64_t s_metric(cairn_ingest_handler_t *h, const char *name)
+{
+    return s_metric_in(cairn_ingest_handler_metrics(h), name);
 }
 
 static void spooled_events_drain_in_batches_in_order_once_with_a_duplicate_among_them(void **state)
@@ -546,13 +551,7 @@ static uint64_t s_recorder_metric(cairn_ingest_recorder_t *rec, const char *name
     assert_non_null(f);
     cairn_ingest_recorder_metrics(rec, f);
     assert_int_equal(fclose(f), 0);
-    char prefix[128];
-    snprintf(prefix, sizeof prefix, "\n%s ", name);
-    const char *at = strstr(text, prefix);
-    assert_non_null(at);
-    uint64_t v = strtoull(at + strlen(prefix), NULL, 10);
-    free(text);
-    return v;
+    return s_metric_in(text, name);
 }
 
 /* While two requests are in flight (the ledger stopped), the appends
