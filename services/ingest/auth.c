@@ -432,13 +432,13 @@ int cairn_ingest_auth_check(const cairn_ingest_auth_t *self, const char *source,
                             size_t errlen)
 {
     static const s_source_t nothing[S_NSOURCES] = {
-        [S_EVENTS] = {"events", NULL, NULL, true},
-        [S_GITHUB] = {"github", NULL, NULL, false},
-        [S_GITLAB] = {"gitlab", NULL, NULL, false},
-        [S_PAGERDUTY] = {"pagerduty", NULL, NULL, false},
-        [S_JIRA] = {"jira", NULL, NULL, false},
-        [S_JENKINS] = {"jenkins", NULL, NULL, false},
-        [S_SERVICENOW] = {"servicenow", NULL, NULL, false},
+        [S_EVENTS] = {.name = "events", .allow_unsigned = true},
+        [S_GITHUB] = {.name = "github", .allow_unsigned = false},
+        [S_GITLAB] = {.name = "gitlab", .allow_unsigned = false},
+        [S_PAGERDUTY] = {.name = "pagerduty", .allow_unsigned = false},
+        [S_JIRA] = {.name = "jira", .allow_unsigned = false},
+        [S_JENKINS] = {.name = "jenkins", .allow_unsigned = false},
+        [S_SERVICENOW] = {.name = "servicenow", .allow_unsigned = false},
     };
     const s_source_t *sources = self ? self->sources : nothing;
     int which = -1;
