@@ -131,20 +131,6 @@ static int s_connect(int type, const char *endpoint, const char *topic_prefix, b
     return 0;
 }
 
-int cairn_bus_publish(zsock_t *sock, const char *topic, const void *payload, size_t len)
-{
-    zmsg_t *msg = zmsg_new();
-    if (!msg)
-        return -ENOMEM;
-    zmsg_addmem(msg, topic, strlen(topic));
-    zmsg_addmem(msg, payload, len);
-    if (zmsg_send(&msg, sock) != 0) {
-        zmsg_destroy(&msg);
-        return CAIRN_EUNREACHABLE;
-    }
-    return 0;
-}
-
 static int s_frame_dup(zframe_t *frame, uint8_t **out, size_t *len_out, int nul)
 {
     size_t len = zframe_size(frame);
@@ -182,55 +168,6 @@ out:
     free(topic);
     zmsg_destroy(&msg);
     return rc;
-}
-
-int cairn_bus_server_recv(zsock_t *router, zframe_t **peer_out, uint8_t **payload_out,
-                          size_t *len_out)
-{
-    int rc = 0;
-    zmsg_t *msg = zmsg_recv(router);
-    if (!msg)
-        return errno == EAGAIN ? CAIRN_ETIMEOUT : CAIRN_EUNREACHABLE;
-    /* [identity][empty][payload] */
-    if (zmsg_size(msg) != 3) {
-        rc = CAIRN_EPROTO;
-        goto out;
-    }
-    zframe_t *peer = zmsg_pop(msg);
-    zframe_t *empty = zmsg_pop(msg);
-    int delimited = zframe_size(empty) == 0;
-    zframe_destroy(&empty);
-    if (!delimited) {
-        zframe_destroy(&peer);
-        rc = CAIRN_EPROTO;
-        goto out;
-    }
-    zframe_t *body = zmsg_first(msg);
-    if ((rc = s_frame_dup(body, payload_out, len_out, 0)) < 0) {
-        zframe_destroy(&peer);
-        goto out;
-    }
-    *peer_out = peer;
-out:
-    zmsg_destroy(&msg);
-    return rc;
-}
-
-int cairn_bus_server_reply(zsock_t *router, zframe_t **peer_p, const void *payload, size_t len)
-{
-    zmsg_t *msg = zmsg_new();
-    if (!msg) {
-        zframe_destroy(peer_p);
-        return -ENOMEM;
-    }
-    zmsg_append(msg, peer_p);
-    zmsg_addmem(msg, NULL, 0);
-    zmsg_addmem(msg, payload, len);
-    if (zmsg_send(&msg, router) != 0) {
-        zmsg_destroy(&msg);
-        return CAIRN_EUNREACHABLE;
-    }
-    return 0;
 }
 
 void cairn_bus_peer_close(cairn_bus_peer_t *peer)
@@ -340,6 +277,68 @@ int cairn_bus_publish_msg(zsock_t *sock, const char *topic, zmq_msg_t *payload)
         return 0;
     zmq_msg_close(payload);
     return CAIRN_EUNREACHABLE;
+}
+
+/* A message holding a copy of len bytes at data. */
+static int s_msg_copy(zmq_msg_t *msg, const void *data, size_t len)
+{
+    if (zmq_msg_init_size(msg, len) != 0)
+        return -ENOMEM;
+    if (len)
+        memcpy(zmq_msg_data(msg), data, len);
+    return 0;
+}
+
+/* The copying forms below are the zero-copy ones with a copy on the side of
+ * the caller's buffers, so the framing rules live in one place. */
+
+int cairn_bus_publish(zsock_t *sock, const char *topic, const void *payload, size_t len)
+{
+    zmq_msg_t msg;
+    int rc = s_msg_copy(&msg, payload, len);
+    return rc < 0 ? rc : cairn_bus_publish_msg(sock, topic, &msg);
+}
+
+int cairn_bus_server_recv(zsock_t *router, zframe_t **peer_out, uint8_t **payload_out,
+                          size_t *len_out)
+{
+    cairn_bus_peer_t peer;
+    zmq_msg_t body;
+    int rc = cairn_bus_server_recv_msg(router, &peer, &body);
+    if (rc < 0)
+        return rc;
+    size_t len = zmq_msg_size(&body);
+    uint8_t *buf = malloc(len + 1);
+    zframe_t *frame = zframe_new(zmq_msg_data(&peer.id), zmq_msg_size(&peer.id));
+    if (buf && frame) {
+        if (len)
+            memcpy(buf, zmq_msg_data(&body), len);
+        *payload_out = buf;
+        *len_out = len;
+        *peer_out = frame;
+    } else {
+        free(buf);
+        zframe_destroy(&frame);
+        rc = -ENOMEM;
+    }
+    zmq_msg_close(&body);
+    cairn_bus_peer_close(&peer);
+    return rc;
+}
+
+int cairn_bus_server_reply(zsock_t *router, zframe_t **peer_p, const void *payload, size_t len)
+{
+    cairn_bus_peer_t peer = {.live = true};
+    zmq_msg_t body;
+    int rc = s_msg_copy(&peer.id, zframe_data(*peer_p), zframe_size(*peer_p));
+    zframe_destroy(peer_p);
+    if (rc < 0)
+        return rc;
+    if ((rc = s_msg_copy(&body, payload, len)) < 0) {
+        cairn_bus_peer_close(&peer);
+        return rc;
+    }
+    return cairn_bus_server_reply_msg(router, &peer, &body);
 }
 
 struct cairn_client_t {
