@@ -5,18 +5,11 @@
 #include <string.h>
 
 #include "cairn/error.h"
-
-#define S_FNV_OFFSET 0xcbf29ce484222325ULL
-#define S_FNV_PRIME 0x100000001b3ULL
+#include "cairn/util.h"
 
 uint64_t cairn_partition_hash(const char *s)
 {
-    uint64_t h = S_FNV_OFFSET;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        h ^= *p;
-        h *= S_FNV_PRIME;
-    }
-    return h;
+    return cairn_fnv1a64(CAIRN_FNV1A64_OFFSET, s, strlen(s));
 }
 
 uint32_t cairn_partition_of(const char *change_id, uint32_t count)

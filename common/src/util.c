@@ -1,4 +1,5 @@
-/* Small shared helpers: clocks, RFC 3339 times, hex, SHA-256, files, mkdir -p. */
+/* Small shared helpers: clocks, RFC 3339 times, hex, SHA-256, UTF-8 checks
+ * (libunistring), FNV-1a, files, mkdir -p. */
 #include "cairn/util.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <unistr.h>
 
 #include "cairn/error.h"
 
@@ -129,38 +131,23 @@ void cairn_hex(const uint8_t *bytes, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
+size_t cairn_utf8_invalid_at(const void *text, size_t len)
+{
+    const uint8_t *bad = u8_check(text, len);
+    return bad ? (size_t)(bad - (const uint8_t *)text) : len;
+}
+
 bool cairn_utf8_valid(const void *text, size_t len)
 {
-    const uint8_t *p = text;
-    size_t i = 0;
-    while (i < len) {
-        uint8_t b = p[i];
-        if (b < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        uint32_t c, min;
-        if ((b & 0xe0) == 0xc0)
-            n = 2, c = b & 0x1f, min = 0x80;
-        else if ((b & 0xf0) == 0xe0)
-            n = 3, c = b & 0x0f, min = 0x800;
-        else if ((b & 0xf8) == 0xf0)
-            n = 4, c = b & 0x07, min = 0x10000;
-        else
-            return false;
-        if (len - i < n)
-            return false;
-        for (size_t k = 1; k < n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            c = (c << 6) | (p[i + k] & 0x3f);
-        }
-        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-            return false;
-        i += n;
-    }
-    return true;
+    return u8_check(text, len) == NULL;
+}
+
+uint64_t cairn_fnv1a64(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
 }
 
 int cairn_read_file(const char *path, size_t max, char **buf_out, size_t *len_out)

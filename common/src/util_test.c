@@ -55,6 +55,41 @@ static void read_file_enforces_its_limit(void **state)
     assert_null(buf);
 }
 
+static void utf8_checks_name_the_first_bad_byte(void **state)
+{
+    (void)state;
+    static const char good[] = "caf\xc3\xa9 \xf0\x9f\x9a\x80 ok";
+    assert_true(cairn_utf8_valid(good, sizeof good - 1));
+    assert_int_equal(cairn_utf8_invalid_at(good, sizeof good - 1), sizeof good - 1);
+    assert_true(cairn_utf8_valid("", 0));
+    static const struct {
+        const char *text;
+        size_t len, bad;
+    } cases[] = {
+        {"ab\xc0\xaf" "cd", 6, 2},     /* overlong '/' */
+        {"x\xed\xa0\x80", 4, 1},       /* UTF-16 surrogate */
+        {"\xf4\x90\x80\x80", 4, 0},   /* above U+10FFFF */
+        {"abc\xe2\x82", 5, 3},          /* cut off */
+        {"a\x80", 2, 1},                /* lone continuation byte */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_false(cairn_utf8_valid(cases[i].text, cases[i].len));
+        assert_int_equal(cairn_utf8_invalid_at(cases[i].text, cases[i].len), cases[i].bad);
+    }
+}
+
+static void fnv1a64_has_the_published_values(void **state)
+{
+    (void)state;
+    /* Test vectors of the FNV reference (draft-eastlake-fnv). */
+    assert_true(cairn_fnv1a64(CAIRN_FNV1A64_OFFSET, "", 0) == 0xcbf29ce484222325ULL);
+    assert_true(cairn_fnv1a64(CAIRN_FNV1A64_OFFSET, "a", 1) == 0xaf63dc4c8601ec8cULL);
+    assert_true(cairn_fnv1a64(CAIRN_FNV1A64_OFFSET, "foobar", 6) == 0x85944171f73967e8ULL);
+    /* Continuing a hash is hashing the concatenation. */
+    assert_true(cairn_fnv1a64(cairn_fnv1a64(CAIRN_FNV1A64_OFFSET, "foo", 3), "bar", 3) ==
+                0x85944171f73967e8ULL);
+}
+
 static void errors_have_sentences(void **state)
 {
     assert_string_equal(cairn_strerror(CAIRN_ETIMEOUT), "timed out waiting for an answer");
@@ -70,6 +105,8 @@ int main(void)
         cmocka_unit_test(u64_keys_sort_numerically),
         cmocka_unit_test(read_file_enforces_its_limit),
         cmocka_unit_test(errors_have_sentences),
+        cmocka_unit_test(utf8_checks_name_the_first_bad_byte),
+        cmocka_unit_test(fnv1a64_has_the_published_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /* Strict decoding of untrusted JSON with cJSON (see json_body.h): a
  * lexical pass before the parse (control characters, \u escapes, depth),
- * u8_check for UTF-8, cJSON for the tree, and a duplicate-key pass after. */
+ * the common UTF-8 check, cJSON for the tree, and a duplicate-key pass after. */
 #include "json_body.h"
 
 #include <errno.h>
@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistr.h>
 
 #include "cairn/error.h"
+#include "cairn/util.h"
 
 /* Objects with up to this many keys are checked pairwise; larger ones
  * through a hash table (on the stack up to S_HASH_STACK slots). */
@@ -146,14 +146,6 @@ static int s_scan(const unsigned char *t, size_t len, const char *what, s_scan_t
     return 0;
 }
 
-static uint64_t s_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
-}
-
 /* The first key of obj that another member before it already has, or NULL;
  * -ENOMEM in *rc when a large object's table cannot be allocated. */
 static const char *s_duplicate_key(const cJSON *obj, size_t n, int *rc)
@@ -178,7 +170,7 @@ static const char *s_duplicate_key(const cJSON *obj, size_t n, int *rc)
         memset(stack, 0, slots * sizeof *stack);
     const char *dup = NULL;
     for (const cJSON *m = obj->child; m && !dup; m = m->next) {
-        size_t at = (size_t)s_hash(m->string) & (slots - 1);
+        size_t at = (size_t)cairn_fnv1a64(CAIRN_FNV1A64_OFFSET, m->string, strlen(m->string)) & (slots - 1);
         while (table[at] && !dup) {
             if (strcmp(table[at], m->string) == 0)
                 dup = m->string;
@@ -225,9 +217,9 @@ int cairn_ingest_json_parse(const void *text, size_t len, const char *what, cJSO
         return s_fail(t, len, 0, what, err, errlen, "it starts with a byte order mark");
     if ((rc = s_scan(t, len, what, &scan, err, errlen)) < 0)
         return rc;
-    const uint8_t *bad = u8_check(t + scan.non_ascii, len - scan.non_ascii);
-    if (bad)
-        return s_fail(t, len, (size_t)(bad - t), what, err, errlen, "invalid UTF-8");
+    size_t bad = scan.non_ascii + cairn_utf8_invalid_at(t + scan.non_ascii, len - scan.non_ascii);
+    if (bad < len)
+        return s_fail(t, len, bad, what, err, errlen, "invalid UTF-8");
 
     const char *end = NULL;
     cJSON *root = len ? cJSON_ParseWithLengthOpts(text, len, &end, 0) : NULL;

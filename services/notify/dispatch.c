@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cairn/error.h"
+#include "cairn/util.h"
 
 /* Routes one alert can reach at most (deeper fan-out is cut, not failed). */
 #define S_MAX_ROUTES 64
@@ -359,11 +360,8 @@ static void s_group_id(const cairn_route_t *route, const cairn_labels_t *labels,
     uint64_t h = cairn_labels_fingerprint(labels);
     char seed[64];
     snprintf(seed, sizeof seed, "%zu:%016" PRIx64 ":", route->id, h);
-    uint64_t x = 14695981039346656037ULL;
-    for (const char *p = seed; *p; p++)
-        x = (x ^ (unsigned char)*p) * 1099511628211ULL;
-    for (const char *p = route->key; *p; p++)
-        x = (x ^ (unsigned char)*p) * 1099511628211ULL;
+    uint64_t x = cairn_fnv1a64(CAIRN_FNV1A64_OFFSET, seed, strlen(seed));
+    x = cairn_fnv1a64(x, route->key, strlen(route->key));
     s_hex(x, id);
 }
 

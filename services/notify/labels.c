@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/util.h"
+
 typedef struct {
     char *name;  /* label name */
     char *value; /* non-empty value */
@@ -130,24 +132,15 @@ const char *cairn_labels_value(const cairn_labels_t *self, size_t i)
     return i < self->n ? self->pairs[i].value : "";
 }
 
-static uint64_t s_fnv(uint64_t h, const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 uint64_t cairn_labels_fingerprint(const cairn_labels_t *self)
 {
-    uint64_t h = 14695981039346656037ULL;
+    uint64_t h = CAIRN_FNV1A64_OFFSET;
     for (size_t i = 0; i < self->n; i++) {
         /* 0xff never occurs in UTF-8, so it separates unambiguously. */
-        h = s_fnv(h, self->pairs[i].name, strlen(self->pairs[i].name));
-        h = s_fnv(h, "\xff", 1);
-        h = s_fnv(h, self->pairs[i].value, strlen(self->pairs[i].value));
-        h = s_fnv(h, "\xff", 1);
+        h = cairn_fnv1a64(h, self->pairs[i].name, strlen(self->pairs[i].name));
+        h = cairn_fnv1a64(h, "\xff", 1);
+        h = cairn_fnv1a64(h, self->pairs[i].value, strlen(self->pairs[i].value));
+        h = cairn_fnv1a64(h, "\xff", 1);
     }
     return h;
 }

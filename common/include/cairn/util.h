@@ -32,6 +32,16 @@ void cairn_sha256_2(const void *a, size_t a_len, const void *b, size_t b_len, ui
  * surrogates, nothing above U+10FFFF). NUL bytes are allowed. */
 bool cairn_utf8_valid(const void *text, size_t len);
 
+/* The offset of the first byte of text that is not part of well-formed
+ * UTF-8 (as cairn_utf8_valid judges), or len when all of it is. */
+size_t cairn_utf8_invalid_at(const void *text, size_t len);
+
+/* The 64-bit FNV-1a offset basis, and the hash h continued over len bytes
+ * (start with CAIRN_FNV1A64_OFFSET). Not for anything an adversary must not
+ * collide. */
+#define CAIRN_FNV1A64_OFFSET 0xcbf29ce484222325ULL
+uint64_t cairn_fnv1a64(uint64_t h, const void *data, size_t len);
+
 /* Reads a whole file into a malloc'd NUL-terminated buffer (limit: max bytes). */
 int cairn_read_file(const char *path, size_t max, char **buf_out, size_t *len_out);
 
