@@ -7,20 +7,21 @@
 #include "engine.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/eventfd.h>
-#include <sys/prctl.h>
-#include <unistd.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
+#include "arena.h"
 #include "cairn/bus.h"
 #include "cairn/codec.h"
 #include "cairn/error.h"
@@ -29,7 +30,6 @@
 #include "cairn/note.h"
 #include "cairn/signals.h"
 #include "cairn/util.h"
-#include "arena.h"
 #include "export.h"
 #include "keyfile.h"
 #include "query.h"
@@ -59,25 +59,25 @@
 /* One request of the current batch, from receipt to reply; also one append
  * of an append_batch request (then without peer and req). */
 typedef struct s_request {
-    cairn_bus_peer_t peer;         /* who asked; consumed by the reply */
-    Cairn__V1__LedgerRequest *req; /* the decoded request; NULL when malformed */
+    cairn_bus_peer_t peer;                  /* who asked; consumed by the reply */
+    Cairn__V1__LedgerRequest *req;          /* the decoded request; NULL when malformed */
     const Cairn__V1__AppendRequest *append; /* append: the request's, or one of a batch's */
     struct s_request *items;                /* append_batch: one per append, in order */
     size_t n_items;                         /* how many */
-    int status;                    /* 0, or the code the request is answered with */
-    char error[S_ERROR_MAX];       /* what went wrong, for people, when status != 0 */
-    char topic[S_TOPIC_MAX];       /* the topic of the entry it appends */
-    bool appended;                 /* a write that produced result (ack it) */
-    cairn_ledger_append_t result;  /* where its entry landed */
-    uint64_t purged;               /* purge: payloads deleted */
-    uint64_t held;                 /* purge: payloads kept by a hold */
-    bool more;                     /* purge: more are due */
-    uint8_t *record;               /* append: the packed record (the payload), in the arena */
-    size_t record_len;             /* its bytes */
+    int status;                             /* 0, or the code the request is answered with */
+    char error[S_ERROR_MAX];                /* what went wrong, for people, when status != 0 */
+    char topic[S_TOPIC_MAX];                /* the topic of the entry it appends */
+    bool appended;                          /* a write that produced result (ack it) */
+    cairn_ledger_append_t result;           /* where its entry landed */
+    uint64_t purged;                        /* purge: payloads deleted */
+    uint64_t held;                          /* purge: payloads kept by a hold */
+    bool more;                              /* purge: more are due */
+    uint8_t *record;   /* append: the packed record (the payload), in the arena */
+    size_t record_len; /* its bytes */
     uint8_t record_sha256[CAIRN_HASH_BYTES]; /* append: SHA-256 of record */
     uint8_t key_sha256[CAIRN_HASH_BYTES];    /* append: SHA-256 of its key, when it has one */
-    uint8_t *proof;                /* inclusion proof of result.index, in the arena */
-    size_t proof_count;            /* hashes in proof */
+    uint8_t *proof;                          /* inclusion proof of result.index, in the arena */
+    size_t proof_count;                      /* hashes in proof */
 } s_request_t;
 
 /* Batches the loop hands the writer at most, one after another, before it
@@ -95,31 +95,34 @@ typedef struct {
     char *note;                               /* signed checkpoint the receipts are against */
     size_t note_len;                          /* its bytes */
     uint64_t note_size;                       /* its tree size */
+    bool written;                             /* the writer is done with it (guarded by the lock) */
+    bool taken;                 /* the writer took it when offered (guarded by the lock) */
     cairn_ledger_arena_t arena; /* the requests' decoded messages, records and replies */
 } s_batch_t;
 
 struct cairn_ledger_t {
-    cairn_ledger_store_t *store;               /* the log */
-    cairn_note_signer_t *signer;               /* signs checkpoints */
-    zsock_t *api;                              /* ROUTER: LedgerRequest in, LedgerReply out */
-    zsock_t *stream;                           /* PUB: [topic][Entry] per appended entry */
-    uint64_t replay_page;                      /* most entries per replay reply */
-    int64_t retention_ms;                      /* payloads younger than this are never purged */
-    size_t batch_max;                          /* most requests per batch */
-    int64_t batch_delay_ms;                    /* how long a batch gathers writes */
-    bool log_appends;                          /* log.level is debug: one line per append */
-    cairn_ledger_stats_t stats;                /* counters since start */
-    cairn_ledger_stats_t logged;               /* counters when last logged */
-    int64_t next_log_ms;                       /* monotonic time of the next counter line */
-    cairn_ledger_stats_t wstats;      /* counters of the writing thread, merged while it waits */
+    cairn_ledger_store_t *store;      /* the log */
+    cairn_note_signer_t *signer;      /* signs checkpoints */
+    zsock_t *api;                     /* ROUTER: LedgerRequest in, LedgerReply out */
+    zsock_t *stream;                  /* PUB: [topic][Entry] per appended entry */
+    uint64_t replay_page;             /* most entries per replay reply */
+    int64_t retention_ms;             /* payloads younger than this are never purged */
+    size_t batch_max;                 /* most requests per batch */
+    int64_t batch_delay_ms;           /* how long a batch gathers writes */
+    bool log_appends;                 /* log.level is debug: one line per append */
+    cairn_ledger_stats_t stats;       /* counters since start */
+    cairn_ledger_stats_t logged;      /* counters when last logged */
+    int64_t next_log_ms;              /* monotonic time of the next counter line */
+    cairn_ledger_stats_t wstats;      /* counters of whichever thread writes a batch */
+    cairn_ledger_stats_t wdone;       /* the writer's counters after each job (guarded) */
     cairn_ledger_receipt_cache_t b64; /* base64 of recent proof hashes, for receipts */
     s_batch_t slots[2];               /* one batch being written, one gathered or answered */
     pthread_t writer;                 /* writes and commits the batches handed to it */
     bool writer_started;              /* writer runs */
-    pthread_mutex_t lock;             /* guards job, done and quit */
+    pthread_mutex_t lock;             /* guards job, sealed, quit, wdone, batches' written */
     pthread_cond_t wake;              /* tells the writer about a job or quit */
-    s_batch_t *job;                   /* the batch handed to the writer; NULL when idle */
-    bool done;                        /* the writer finished job */
+    s_batch_t *job;                   /* the batch the writer writes; NULL when idle */
+    s_batch_t *sealed;                /* batch the writer takes itself after job (s_offer) */
     bool quit;                        /* the writer must exit */
     int done_fd;                      /* eventfd the writer signals after each job */
 };
@@ -130,10 +133,10 @@ static void s_log_stats(cairn_ledger_t *self)
     CAIRN_INFO("ledger counters",
                "size=%" PRIu64 " appends=%" PRIu64 " duplicates=%" PRIu64 " bad_requests=%" PRIu64
                " store_errors=%" PRIu64 " replays=%" PRIu64 " queries=%" PRIu64 " batches=%" PRIu64
-               " proofs=%" PRIu64 " exports=%" PRIu64 " purged=%" PRIu64,
+               " proofs=%" PRIu64 " exports=%" PRIu64 " purged=%" PRIu64 " chained=%" PRIu64,
                cairn_ledger_store_size(self->store), s->appends, s->duplicates, s->bad_requests,
                s->store_errors, s->replays, s->queries, s->batches, s->proofs, s->exports,
-               s->purged);
+               s->purged, s->chained);
     self->logged = self->stats;
 }
 
@@ -1307,13 +1310,22 @@ static void s_prepare(cairn_ledger_t *self, s_batch_t *b)
     }
 }
 
-/* Adds what the writing thread counted (while it is idle). */
+/* Adds counts of a thread's writes to those of the writer's finished jobs. */
+static void s_add_stats(cairn_ledger_stats_t *to, cairn_ledger_stats_t *from)
+{
+    to->batches += from->batches;
+    to->store_errors += from->store_errors;
+    to->bad_requests += from->bad_requests;
+    to->chained += from->chained;
+    memset(from, 0, sizeof *from);
+}
+
+/* Adds what the writer counted in the jobs it finished. */
 static void s_merge_stats(cairn_ledger_t *self)
 {
-    self->stats.batches += self->wstats.batches;
-    self->stats.store_errors += self->wstats.store_errors;
-    self->stats.bad_requests += self->wstats.bad_requests;
-    memset(&self->wstats, 0, sizeof self->wstats);
+    pthread_mutex_lock(&self->lock);
+    s_add_stats(&self->stats, &self->wdone);
+    pthread_mutex_unlock(&self->lock);
 }
 
 /* Answers every request of a written batch in arrival order, then empties it. */
@@ -1344,10 +1356,13 @@ static void s_handle_sync(cairn_ledger_t *self, s_batch_t *b)
 {
     s_write_batch(self, b->reqs, b->n);
     s_prepare(self, b);
-    s_merge_stats(self);
+    s_add_stats(&self->stats, &self->wstats);
     s_answer_batch(self, b);
 }
 
+/* Writes the batches handed to it. When it finishes one and the loop has
+ * offered the next batch meanwhile (s_offer), it goes on with that batch at
+ * once instead of waiting for the loop to notice and hand it over. */
 static void *s_writer_run(void *arg)
 {
     cairn_ledger_t *self = arg;
@@ -1355,7 +1370,7 @@ static void *s_writer_run(void *arg)
     prctl(PR_SET_NAME, "ledger-writer", 0, 0, 0); /* its own line in top and perf */
     pthread_mutex_lock(&self->lock);
     for (;;) {
-        while (!self->quit && (!self->job || self->done))
+        while (!self->quit && !self->job)
             pthread_cond_wait(&self->wake, &self->lock);
         if (self->quit)
             break;
@@ -1364,7 +1379,13 @@ static void *s_writer_run(void *arg)
         s_write_batch(self, b->reqs, b->n);
         s_prepare(self, b);
         pthread_mutex_lock(&self->lock);
-        self->done = true;
+        s_add_stats(&self->wdone, &self->wstats);
+        b->written = true;
+        if ((self->job = self->sealed)) {
+            self->job->taken = true;
+            self->wdone.chained++;
+        }
+        self->sealed = NULL;
         if (write(self->done_fd, &one, sizeof one) < 0)
             CAIRN_WARN("cannot wake the ledger loop", "error=%s", cairn_log_quote(strerror(errno)));
     }
@@ -1372,43 +1393,86 @@ static void *s_writer_run(void *arg)
     return NULL;
 }
 
+/* Hands b to the writer, which is idle. */
 static void s_writer_start(cairn_ledger_t *self, s_batch_t *b)
 {
     pthread_mutex_lock(&self->lock);
+    b->written = false;
     self->job = b;
-    self->done = false;
     pthread_cond_signal(&self->wake);
     pthread_mutex_unlock(&self->lock);
 }
 
-static bool s_writer_done(cairn_ledger_t *self)
+/* Offers b to the writer: when it is done with job it takes b itself
+ * instead of waiting for this thread to hand it over. Until the offer is
+ * withdrawn (s_withdraw) this thread leaves b alone. */
+static void s_offer(cairn_ledger_t *self, const s_batch_t *job, s_batch_t *b)
 {
+    if (b->n == 0 || !s_pipelinable(b))
+        return;
     pthread_mutex_lock(&self->lock);
-    bool done = self->done;
+    if (!job->written && self->job == job) {
+        b->written = false;
+        self->sealed = b;
+    }
     pthread_mutex_unlock(&self->lock);
-    return done;
 }
 
-/* Waits for the writer to finish its batch; meanwhile receives and decodes
- * the requests that arrive into next (NULL: only waits). */
-static void s_writer_wait(cairn_ledger_t *self, s_batch_t *next)
+/* Takes back the offer of b, so that more requests can go in. False when the
+ * writer already took it. */
+static bool s_withdraw(cairn_ledger_t *self, const s_batch_t *b)
 {
-    while (!s_writer_done(self)) {
+    pthread_mutex_lock(&self->lock);
+    if (self->sealed == b)
+        self->sealed = NULL;
+    bool kept = !b->taken;
+    pthread_mutex_unlock(&self->lock);
+    return kept;
+}
+
+static bool s_is_written(cairn_ledger_t *self, const s_batch_t *b)
+{
+    pthread_mutex_lock(&self->lock);
+    bool written = b->written;
+    pthread_mutex_unlock(&self->lock);
+    return written;
+}
+
+/* Waits for the writer to finish job; meanwhile receives and decodes the
+ * requests that arrive into next (NULL: only waits), offering next to the
+ * writer between reads so that it goes on without waiting for this thread. */
+static void s_writer_wait(cairn_ledger_t *self, const s_batch_t *job, s_batch_t *next)
+{
+    bool taken = false;
+    while (!s_is_written(self, job)) {
         zmq_pollitem_t items[2] = {{NULL, self->done_fd, ZMQ_POLLIN, 0},
                                    {zsock_resolve(self->api), 0, ZMQ_POLLIN, 0}};
-        bool room = next && next->n < self->batch_max && next->writes < self->batch_max;
-        if (zmq_poll(items, room ? 2 : 1, 100) > 0 && room && (items[1].revents & ZMQ_POLLIN))
+        bool room = next && !taken && next->n < self->batch_max && next->writes < self->batch_max;
+        if (zmq_poll(items, room ? 2 : 1, 100) <= 0)
+            continue;
+        uint64_t count = 0;
+        if ((items[0].revents & ZMQ_POLLIN) && read(self->done_fd, &count, sizeof count) < 0 &&
+            errno != EAGAIN)
+            CAIRN_WARN("cannot read the writer's signal", "error=%s",
+                       cairn_log_quote(strerror(errno)));
+        if (!room || !(items[1].revents & ZMQ_POLLIN))
+            continue;
+        if (!(taken = !s_withdraw(self, next))) {
             s_drain(self, next);
+            s_offer(self, job, next);
+        }
     }
-    uint64_t count = 0;
-    if (read(self->done_fd, &count, sizeof count) < 0 && errno != EAGAIN)
-        CAIRN_WARN("cannot read the writer's signal", "error=%s",
-                   cairn_log_quote(strerror(errno)));
-    pthread_mutex_lock(&self->lock);
-    self->job = NULL;
-    self->done = false;
-    pthread_mutex_unlock(&self->lock);
     s_merge_stats(self);
+}
+
+/* True when the writer took next itself (s_offer); else the writer is idle. */
+static bool s_writer_took(cairn_ledger_t *self, s_batch_t *next)
+{
+    pthread_mutex_lock(&self->lock);
+    bool took = next->taken;
+    next->taken = false;
+    pthread_mutex_unlock(&self->lock);
+    return took;
 }
 
 /* Handles the gathered batch cur and those that follow while the writer is
@@ -1423,9 +1487,10 @@ static void s_pipeline(cairn_ledger_t *self, s_batch_t *cur, s_batch_t *next)
     }
     s_writer_start(self, cur);
     for (int round = 1;; round++) {
-        s_writer_wait(self, round < S_PIPELINE_ROUNDS ? next : NULL);
-        bool go = next->n > 0 && s_pipelinable(next);
-        if (go)
+        s_writer_wait(self, cur, round < S_PIPELINE_ROUNDS ? next : NULL);
+        bool took = s_writer_took(self, next);
+        bool go = took || (next->n > 0 && s_pipelinable(next));
+        if (go && !took)
             s_writer_start(self, next);
         s_answer_batch(self, cur);
         if (!go) {

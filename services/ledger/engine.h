@@ -36,6 +36,8 @@ typedef struct {
     uint64_t proofs;       /* checkpoint, prove and consistency requests answered */
     uint64_t exports;      /* export bundles built */
     uint64_t purged;       /* payloads deleted by retention */
+    uint64_t chained;      /* batches the writer went on with at once, offered while it
+                              wrote the one before (no hand-over by the loop) */
 } cairn_ledger_stats_t;
 
 /* Loads (or creates) the signing key ledger.key_file, opens the store at

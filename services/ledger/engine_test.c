@@ -734,6 +734,16 @@ static void test_a_pipelining_client_that_reads_late_gets_every_ack(void **state
         CAIRN_CODEC_FREE(&rep);
     }
     zsock_destroy(&dealer);
+
+    /* Everything was waiting, so while the writer wrote one batch the loop
+     * filled and offered the next: the writer went on with it at once. */
+    s_stop(f);
+    cairn_ledger_stats_t st;
+    cairn_ledger_stats(f->ledger, &st);
+    assert_int_equal(st.appends, N);
+    assert_true(st.batches >= N / CAIRN_LEDGER_BATCH_MAX);
+    assert_true(st.chained > 0);
+    assert_true(st.chained < st.batches);
 }
 
 static void test_a_restarted_ledger_continues_the_log(void **state)
