@@ -16,6 +16,7 @@
 #include "cairn/util.h"
 #include "frontier.h"
 #include "receipt.h"
+#include "rows.h"
 
 struct cairn_ledger_store_t {
     MDB_env *env;                        /* the environment in the ledger directory */
@@ -34,8 +35,8 @@ struct cairn_ledger_store_t {
     size_t head_note_len;                /* bytes in head_note */
     int last_mdb_rc;                     /* LMDB code of the last failed write */
     cairn_ledger_frontier_t tree;        /* right edge of the tree, and the batch's hashes */
+    cairn_ledger_rows_t *rows;           /* the batch's heads, lookup and times rows */
     cairn_ledger_receipt_cache_t b64;    /* base64 of the proof hashes receipts used last */
-    uint64_t last_time_ms;               /* latest time written to times (a hint only) */
     bool migrated;                       /* open rewrote a layout-2 store */
 };
 
@@ -266,7 +267,7 @@ int cairn_ledger_store_open(const char *dir, size_t map_size, const char *origin
         rc = CAIRN_ECRYPTO;
         goto fail;
     }
-    if (!(self->origin = strdup(origin))) {
+    if (!(self->origin = strdup(origin)) || !(self->rows = cairn_ledger_rows_new())) {
         rc = -ENOMEM;
         goto fail;
     }
@@ -313,6 +314,7 @@ void cairn_ledger_store_destroy(cairn_ledger_store_t **self_p)
     free(self->vkey);
     free(self->head_note);
     cairn_ledger_frontier_clear(&self->tree);
+    cairn_ledger_rows_destroy(&self->rows);
     free(self);
     *self_p = NULL;
 }
@@ -372,6 +374,8 @@ void cairn_ledger_store_abort(cairn_ledger_store_t *self)
     self->wtxn = NULL;
     self->pending_size = self->size;
     cairn_ledger_frontier_abort(&self->tree);
+    if (self->rows)
+        cairn_ledger_rows_clear(self->rows);
 }
 
 /* After a failed write LMDB's transaction is unusable: drop it, remember why. */
@@ -382,10 +386,21 @@ int cairn_ledger_store_fail(cairn_ledger_store_t *self, int rc)
     return rc < 0 ? rc : CAIRN_ESTORE;
 }
 
+/* Puts the batch's gathered index rows in its transaction. */
+static int s_flush_rows(cairn_ledger_store_t *self)
+{
+    int rc = s_mdb(self, cairn_ledger_rows_write(self->rows, self->wtxn));
+    return rc < 0 ? cairn_ledger_store_fail(self, rc) : 0;
+}
+
 int cairn_ledger_store_batch_view(cairn_ledger_store_t *self, cairn_ledger_view_t *out)
 {
     if (!self->wtxn)
         return self->failed ? CAIRN_ESTORE : CAIRN_EINTERNAL;
+    /* Whoever reads or writes the batch directly sees every row of it. */
+    int rc = s_flush_rows(self);
+    if (rc < 0)
+        return rc;
     *out = s_view(self, self->wtxn);
     return 0;
 }
@@ -458,31 +473,35 @@ static int s_tree_get(void *arg, unsigned level, uint64_t index, uint8_t out[CAI
 static int s_last_of_change(cairn_ledger_store_t *self, const char *change, bool *has_out,
                             uint64_t *index_out)
 {
+    uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES];
+    MDB_val k = cairn_ledger_lookup_key(self->max_key, CAIRN_LEDGER_BY_CHANGE, change, buf);
+    if ((*has_out = cairn_ledger_rows_last(self->rows, self->db.heads, &k, index_out)))
+        return 0;
     cairn_ledger_view_t v = s_view(self, self->wtxn);
     return cairn_ledger_change_head(&v, change, has_out, index_out);
 }
 
-/* Makes index the newest entry of change. */
-static int s_head_put(cairn_ledger_store_t *self, const char *change, const uint8_t index_be[8])
+/* Makes index the newest entry of change (in heads at the batch's end). */
+static int s_head_put(cairn_ledger_store_t *self, const char *change, uint64_t index)
 {
     if (!change || !*change)
         return 0;
     uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES];
-    MDB_val k = cairn_ledger_lookup_key(self->max_key, CAIRN_LEDGER_BY_CHANGE, change, buf),
-            v = {8, (void *)index_be};
-    return s_mdb(self, mdb_put(self->wtxn, self->db.heads, &k, &v, 0));
+    MDB_val k = cairn_ledger_lookup_key(self->max_key, CAIRN_LEDGER_BY_CHANGE, change, buf);
+    return cairn_ledger_rows_add(self->rows, self->db.heads, CAIRN_LEDGER_ROWS_LAST, &k, index);
 }
 
-/* Adds index under kind and text in lookup (skips NULL or ""). */
+/* Adds index under kind and text in lookup (skips NULL or ""), at the
+ * batch's end: the newest entry goes at the end of the string's sorted
+ * duplicates. */
 static int s_lookup_put(cairn_ledger_store_t *self, cairn_ledger_by_t kind, const char *text,
-                        const uint8_t index_be[8])
+                        uint64_t index)
 {
     if (!text || !*text)
         return 0;
     uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES];
-    MDB_val k = cairn_ledger_lookup_key(self->max_key, kind, text, buf), v = {8, (void *)index_be};
-    /* index is the newest entry: the end of the string's sorted duplicates. */
-    return s_mdb(self, mdb_put(self->wtxn, self->db.lookup, &k, &v, MDB_APPENDDUP));
+    MDB_val k = cairn_ledger_lookup_key(self->max_key, kind, text, buf);
+    return cairn_ledger_rows_add(self->rows, self->db.lookup, CAIRN_LEDGER_ROWS_DUPS, &k, index);
 }
 
 /* Writes the leaf, payload, tree hashes and index rows of a new entry whose
@@ -496,7 +515,7 @@ static int s_write_entry(cairn_ledger_store_t *self, const cairn_ledger_record_t
     const char *key = rec->key ? rec->key : "";
     cairn_u64_to_key(leaf->index, index_be);
     cairn_u64_to_key(leaf->time_ms, time_be);
-    MDB_val kidx = {8, index_be}, vidx = {8, index_be};
+    MDB_val kidx = {8, index_be};
     MDB_val vleaf = {text_len, (void *)text};
     MDB_val vpay = {rec->record_len, (void *)rec->record};
     MDB_val ktime = {8, time_be};
@@ -515,25 +534,16 @@ static int s_write_entry(cairn_ledger_store_t *self, const cairn_ledger_record_t
             0)
             return rc;
     }
-    if ((rc = s_head_put(self, rec->change_id, index_be)) < 0 ||
-        (rc = s_lookup_put(self, CAIRN_LEDGER_BY_RELEASE, rec->release_id, index_be)) < 0 ||
-        (rc = s_lookup_put(self, CAIRN_LEDGER_BY_TOPIC, rec->topic, index_be)) < 0 ||
-        (rc = s_lookup_put(self, CAIRN_LEDGER_BY_ACTOR, rec->actors[0], index_be)) < 0)
+    uint64_t index = leaf->index;
+    if ((rc = s_head_put(self, rec->change_id, index)) < 0 ||
+        (rc = s_lookup_put(self, CAIRN_LEDGER_BY_RELEASE, rec->release_id, index)) < 0 ||
+        (rc = s_lookup_put(self, CAIRN_LEDGER_BY_TOPIC, rec->topic, index)) < 0 ||
+        (rc = s_lookup_put(self, CAIRN_LEDGER_BY_ACTOR, rec->actors[0], index)) < 0)
         return rc;
     if (!(rec->actors[0] && rec->actors[1] && strcmp(rec->actors[0], rec->actors[1]) == 0) &&
-        (rc = s_lookup_put(self, CAIRN_LEDGER_BY_ACTOR, rec->actors[1], index_be)) < 0)
+        (rc = s_lookup_put(self, CAIRN_LEDGER_BY_ACTOR, rec->actors[1], index)) < 0)
         return rc;
-    /* Ledger time rarely steps back: a later time goes at the end of times
-     * (MDB_APPEND checks it is later, else refuses before writing). */
-    unsigned flags = MDB_APPENDDUP;
-    if (leaf->time_ms > self->last_time_ms)
-        flags |= MDB_APPEND;
-    int mrc = mdb_put(self->wtxn, self->db.times, &ktime, &vidx, flags);
-    if (mrc == MDB_KEYEXIST && (flags & MDB_APPEND))
-        mrc = mdb_put(self->wtxn, self->db.times, &ktime, &vidx, MDB_APPENDDUP);
-    if (mrc == 0 && leaf->time_ms > self->last_time_ms)
-        self->last_time_ms = leaf->time_ms;
-    return s_mdb(self, mrc);
+    return cairn_ledger_rows_add(self->rows, self->db.times, CAIRN_LEDGER_ROWS_DUPS, &ktime, index);
 }
 
 int cairn_ledger_store_append(cairn_ledger_store_t *self, const cairn_ledger_record_t *rec,
@@ -644,6 +654,8 @@ int cairn_ledger_store_commit(cairn_ledger_store_t *self)
     uint8_t root[CAIRN_HASH_BYTES];
     if (!self->wtxn)
         return self->failed ? CAIRN_ESTORE : CAIRN_EINTERNAL;
+    if ((rc = s_flush_rows(self)) < 0)
+        return rc;
     bool advanced = self->pending_size != self->size;
     if (advanced) {
         cairn_ledger_view_t v = s_view(self, self->wtxn);
