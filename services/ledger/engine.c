@@ -84,6 +84,9 @@ typedef struct s_request {
  * returns to its caller (which checks for a stop request). */
 #define S_PIPELINE_ROUNDS 64
 
+/* Requests the loop reads into a batch between two offers of it to the writer. */
+#define S_OFFER_EVERY 32
+
 /* One batch of requests, and what their answers need from the store, taken
  * while the store was the batch's: the writer goes on with the next batch
  * while this one is answered. */
@@ -1218,15 +1221,16 @@ static void s_request_clear(s_request_t *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Receives every request that is waiting, from slot n up to the batch size:
- * ledger.batch_max requests, or as many appends (an append_batch counts
- * each of its appends, and is never split). *writes counts the appends. */
-static void s_drain(cairn_ledger_t *self, s_batch_t *b)
+/* Receives the requests that are waiting, from slot n up to the batch size
+ * (ledger.batch_max requests, or as many appends: an append_batch counts
+ * each of its appends, and is never split) and at most `most` of them.
+ * b->writes counts the appends. */
+static void s_drain(cairn_ledger_t *self, s_batch_t *b, size_t most)
 {
-    size_t n = b->n, *writes = &b->writes;
+    size_t n = b->n, *writes = &b->writes, stop = b->n + most;
     /* Bounded in messages too, so a flood of unanswerable ones cannot stall the loop. */
-    for (size_t tries = 0;
-         n < self->batch_max && *writes < self->batch_max && tries < 2 * CAIRN_LEDGER_BATCH_MAX;
+    for (size_t tries = 0; n < self->batch_max && n < stop && *writes < self->batch_max &&
+                           tries < 2 * CAIRN_LEDGER_BATCH_MAX;
          tries++) {
         s_request_t *r = &b->reqs[n];
         zmq_msg_t body;
@@ -1254,7 +1258,7 @@ static void s_drain(cairn_ledger_t *self, s_batch_t *b)
  * gathering for up to ledger.batch_delay so one commit serves more appends. */
 static void s_gather_batch(cairn_ledger_t *self, s_batch_t *b)
 {
-    s_drain(self, b);
+    s_drain(self, b, CAIRN_LEDGER_BATCH_MAX);
     if (b->writes == 0 || self->batch_delay_ms <= 0)
         return;
     int64_t deadline = cairn_mono_ms() + self->batch_delay_ms;
@@ -1265,7 +1269,7 @@ static void s_gather_batch(cairn_ledger_t *self, s_batch_t *b)
         zmq_pollitem_t item = {zsock_resolve(self->api), 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&item, 1, (long)left) <= 0)
             break;
-        s_drain(self, b);
+        s_drain(self, b, CAIRN_LEDGER_BATCH_MAX);
     }
 }
 
@@ -1370,10 +1374,16 @@ static void *s_writer_run(void *arg)
     prctl(PR_SET_NAME, "ledger-writer", 0, 0, 0); /* its own line in top and perf */
     pthread_mutex_lock(&self->lock);
     for (;;) {
-        while (!self->quit && !self->job)
+        while (!self->quit && !self->job && !self->sealed)
             pthread_cond_wait(&self->wake, &self->lock);
         if (self->quit)
             break;
+        if (!self->job) { /* offered while this thread was idle */
+            self->job = self->sealed;
+            self->sealed = NULL;
+            self->job->taken = true;
+            self->wdone.chained++;
+        }
         s_batch_t *b = self->job;
         pthread_mutex_unlock(&self->lock);
         s_write_batch(self, b->reqs, b->n);
@@ -1403,18 +1413,19 @@ static void s_writer_start(cairn_ledger_t *self, s_batch_t *b)
     pthread_mutex_unlock(&self->lock);
 }
 
-/* Offers b to the writer: when it is done with job it takes b itself
- * instead of waiting for this thread to hand it over. Until the offer is
- * withdrawn (s_withdraw) this thread leaves b alone. */
-static void s_offer(cairn_ledger_t *self, const s_batch_t *job, s_batch_t *b)
+/* Offers b to the writer: when it is done with the batch it writes (or
+ * now, if it is idle) it takes b itself instead of waiting for this thread
+ * to hand it over. Until the offer is withdrawn (s_withdraw) this thread
+ * leaves b alone. */
+static void s_offer(cairn_ledger_t *self, s_batch_t *b)
 {
     if (b->n == 0 || !s_pipelinable(b))
         return;
     pthread_mutex_lock(&self->lock);
-    if (!job->written && self->job == job) {
-        b->written = false;
-        self->sealed = b;
-    }
+    b->written = false;
+    self->sealed = b;
+    if (!self->job)
+        pthread_cond_signal(&self->wake);
     pthread_mutex_unlock(&self->lock);
 }
 
@@ -1457,18 +1468,25 @@ static void s_writer_wait(cairn_ledger_t *self, const s_batch_t *job, s_batch_t 
                        cairn_log_quote(strerror(errno)));
         if (!room || !(items[1].revents & ZMQ_POLLIN))
             continue;
-        if (!(taken = !s_withdraw(self, next))) {
-            s_drain(self, next);
-            s_offer(self, job, next);
+        /* A few requests at a time, so that the offer is rarely withdrawn
+         * just when the writer looks for it. */
+        while (room && !(taken = !s_withdraw(self, next))) {
+            size_t before = next->n;
+            s_drain(self, next, S_OFFER_EVERY);
+            s_offer(self, next);
+            room = next->n > before && next->n < self->batch_max && next->writes < self->batch_max;
         }
     }
     s_merge_stats(self);
 }
 
-/* True when the writer took next itself (s_offer); else the writer is idle. */
+/* True when the writer took next itself (s_offer); else the writer is idle
+ * and next is no longer offered. */
 static bool s_writer_took(cairn_ledger_t *self, s_batch_t *next)
 {
     pthread_mutex_lock(&self->lock);
+    if (self->sealed == next)
+        self->sealed = NULL;
     bool took = next->taken;
     next->taken = false;
     pthread_mutex_unlock(&self->lock);
