@@ -18,14 +18,22 @@
  * store, and the export of a change with many entries and its offline
  * verification (cairn_bundle_verify).
  *
+ * Between the two, the ledger's own store code (store.h) appends the same
+ * records in this process, N entries per batch into a store of its own: the
+ * raw limit's work plus the ledger's layout, indexes and checkpoint,
+ * without the daemon. The records are decoded, packed and digested before
+ * the timing, as the daemon does it on its loop thread before its writer.
+ *
  * The raw one-entry commit, the round trip and the one-client appends run
- * interleaved, and so do the raw limit and the flat-out appends, so a slow
- * spell of a shared machine hits both sides of a ratio alike.
+ * interleaved, and so do the raw limit, the in-process store and the
+ * flat-out appends, so a slow spell of a shared machine hits both sides of
+ * a ratio alike.
  *
  * Every append must be acknowledged as a new entry with a receipt (a sample
  * of receipts is verified against the log's key), every proof and the
- * bundle must verify, and the ledger's size must match at the end;
- * otherwise the benchmark exits 1. See bench/README.md. */
+ * bundle must verify, and the sizes of the ledger and of the in-process
+ * store must match at the end; otherwise the benchmark exits 1. See
+ * bench/README.md. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -62,7 +70,9 @@
 #include "cairn/lmdbx.h"
 #include "cairn/merkle.h"
 #include "cairn/note.h"
+#include "cairn/util.h"
 #include "layout.h"
+#include "store.h"
 
 /* ZeroMQ round trips per --count operation: they are cheap, so take more. */
 #define S_ZMQ_FACTOR 10
@@ -102,7 +112,7 @@ typedef struct {
     uint64_t count;          /* operations per step (sequential and raw steps) */
     int clients;             /* synchronous clients in the group-commit step */
     uint64_t appends;        /* appends in the pipelined flat-out step */
-    int batch;               /* entries per commit in the raw-limit step */
+    int batch;               /* entries per commit in the raw-limit and in-process store steps */
     int sockets;             /* load generator connections */
     int window;              /* requests in flight per connection, flat out */
     int batch_requests;      /* appends per append_batch request flat out; 0 = no such step */
@@ -142,6 +152,7 @@ enum {
     S_ROW_SHA,
     S_ROW_SIGN,
     S_ROW_RAW,
+    S_ROW_STORE,
     S_ROW_ZMQ,
     S_ROW_SEQ,
     S_ROW_CONC,
@@ -1403,6 +1414,176 @@ static int s_bench_sync_clients(const s_options_t *o, s_ledger_t *l)
     return rc;
 }
 
+/* ---- the ledger's store, in-process ------------------------------------- */
+
+/* Longest topic the in-process store step expects (its events' type is far
+ * shorter). */
+#define S_TOPIC_BYTES 128
+
+/* The ledger's own store code appending the pipelined steps' records in
+ * this process, with a signer of its own. Records are prepared a round at a
+ * time, as the daemon's loop thread prepares them before its writer runs:
+ * unpacked, the payload packed, the topic found and both digests taken. */
+typedef struct {
+    cairn_note_signer_t *signer;             /* signs the store's checkpoints */
+    cairn_ledger_store_t *store;             /* in its own directory under the bench's */
+    uint64_t next;                           /* event sequence number of the next record */
+    Cairn__V1__LedgerRequest **reqs;         /* unpacked requests (recs point into them) */
+    uint8_t **payloads;                      /* packed Record of each */
+    char (*topics)[S_TOPIC_BYTES];           /* topic of each */
+    uint8_t (*digests)[2][CAIRN_HASH_BYTES]; /* SHA-256 of each payload and key */
+    cairn_ledger_record_t *recs;             /* what is appended */
+    uint8_t **entries;                       /* packed Entry each append returned */
+    size_t cap;                              /* room for this many records */
+    size_t n;                                /* records prepared */
+} s_store_t;
+
+/* Frees the prepared records and the entries their appends returned. */
+static void s_store_release(s_store_t *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        CAIRN_CODEC_FREE(&s->reqs[i]);
+        free(s->payloads[i]);
+        free(s->entries[i]);
+        s->payloads[i] = s->entries[i] = NULL;
+    }
+    s->n = 0;
+}
+
+static void s_store_close(s_store_t *s)
+{
+    if (s->reqs)
+        s_store_release(s);
+    cairn_ledger_store_destroy(&s->store);
+    cairn_note_signer_destroy(&s->signer);
+    free(s->reqs);
+    free(s->payloads);
+    free(s->topics);
+    free(s->digests);
+    free(s->recs);
+    free(s->entries);
+    memset(s, 0, sizeof *s);
+}
+
+/* Opens a new store in tmp/name with room to prepare cap records at a time. */
+static int s_store_open(s_store_t *s, const char *tmp, const char *name, size_t cap)
+{
+    char dir[PATH_MAX];
+    int rc = -ENOMEM;
+    memset(s, 0, sizeof *s);
+    if (!(s->reqs = calloc(cap, sizeof *s->reqs)) ||
+        !(s->payloads = calloc(cap, sizeof *s->payloads)) ||
+        !(s->topics = calloc(cap, sizeof *s->topics)) ||
+        !(s->digests = calloc(cap, sizeof *s->digests)) ||
+        !(s->recs = calloc(cap, sizeof *s->recs)) ||
+        !(s->entries = calloc(cap, sizeof *s->entries)))
+        goto out;
+    s->cap = cap;
+    if ((rc = s_fmt(dir, sizeof dir, "%s/%s", tmp, name) < 0 ? -ENAMETOOLONG : 0) < 0 ||
+        (rc = cairn_note_signer_generate(S_ORIGIN, &s->signer)) < 0 ||
+        (rc = cairn_ledger_store_open(dir, S_MAP_SIZE, S_ORIGIN, s->signer, &s->store)) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (rc < 0)
+        fprintf(stderr, "ledger_bench: cannot open the in-process ledger store: %s\n",
+                cairn_strerror(rc));
+    return rc;
+}
+
+/* Prepares the next n records (up to cap) the way s_check_append and
+ * s_append_one in the daemon do; appended_at_ms is set per commit. */
+static int s_store_prepare(s_store_t *s, size_t n)
+{
+    int rc = 0;
+    s_store_release(s);
+    if (n > s->cap)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *buf = NULL;
+        size_t len = 0, payload_len = 0;
+        Cairn__V1__LedgerRequest *req = NULL;
+        rc = s_append_request(s->next++, NULL, &buf, &len);
+        if (rc == 0)
+            rc = cairn_codec_ledger_request_unpack(buf, len, &req);
+        free(buf);
+        if (rc < 0)
+            goto out;
+        s->reqs[i] = req;
+        s->n = i + 1;
+        const Cairn__V1__AppendRequest *a = req->append;
+        if (req->body_case != CAIRN__V1__LEDGER_REQUEST__BODY_APPEND || !a || !a->record ||
+            !a->key || a->record->body_case != CAIRN__V1__RECORD__BODY_EVENT) {
+            rc = CAIRN_EPROTO;
+            goto out;
+        }
+        const Cairn__V1__Record *record = a->record;
+        const Cairn__V1__Event *ev = record->event;
+        if ((rc = cairn_codec_record_topic(record, s->topics[i], S_TOPIC_BYTES)) < 0 ||
+            (rc = cairn_codec_pack(&record->base, &s->payloads[i], &payload_len)) < 0)
+            goto out;
+        cairn_sha256(s->payloads[i], payload_len, s->digests[i][0]);
+        cairn_sha256(a->key, strlen(a->key), s->digests[i][1]);
+        s->recs[i] = (cairn_ledger_record_t){
+            .key = a->key,
+            .topic = s->topics[i],
+            .change_id = cairn_codec_record_change(record),
+            .release_id = ev->correlation ? ev->correlation->release_id : NULL,
+            .actors = {ev->governance ? ev->governance->actor : NULL,
+                       ev->governance ? ev->governance->approver : NULL},
+            .record = s->payloads[i],
+            .record_len = payload_len,
+            .record_sha256 = s->digests[i][0],
+            .key_sha256 = s->digests[i][1],
+        };
+    }
+out:
+    if (rc < 0)
+        fprintf(stderr, "ledger_bench: cannot prepare the in-process store's records: %s\n",
+                cairn_strerror(rc));
+    return rc;
+}
+
+/* n batches of `batch` prepared records each: begin, the appends, commit.
+ * acc (NULL for warm-up) gets one sample per commit and `batch` operations
+ * per commit. The entries the appends return are freed with the records. */
+static int s_store_chunk(s_store_t *s, uint64_t n, int batch, s_acc_t *acc)
+{
+    size_t k = 0;
+    if (n * (uint64_t)batch != s->n)
+        return -EINVAL;
+    uint64_t cpu = s_self_cpu_ns(), start = s_now_ns();
+    for (uint64_t c = 0; c < n; c++) {
+        uint64_t t = s_now_ns();
+        int64_t now_ms = cairn_now_ms();
+        int rc = cairn_ledger_store_begin(s->store);
+        for (int i = 0; rc == 0 && i < batch; i++, k++) {
+            cairn_ledger_append_t out;
+            s->recs[k].appended_at_ms = now_ms;
+            rc = cairn_ledger_store_append(s->store, &s->recs[k], &out);
+            if (rc == 0)
+                s->entries[k] = out.entry;
+            if (rc == 0 && out.duplicate)
+                rc = CAIRN_EINTEGRITY;
+        }
+        if (rc == 0)
+            rc = cairn_ledger_store_commit(s->store);
+        else
+            cairn_ledger_store_abort(s->store);
+        if (rc < 0) {
+            fprintf(stderr, "ledger_bench: in-process store batch failed: %s (lmdb: %s)\n",
+                    cairn_strerror(rc), cairn_ledger_store_last_error(s->store));
+            return rc;
+        }
+        if (acc) {
+            s_samples_add(&acc->samples, s_now_ns() - t);
+            acc->commits++;
+        }
+    }
+    s_acc_add(acc, n * (uint64_t)batch, s_now_ns() - start, s_self_cpu_ns() - cpu);
+    return 0;
+}
+
 /* ---- pipelined load generator ------------------------------------------ */
 
 /* One DEALER connection of the generator. The ledger answers one
@@ -1765,48 +1946,78 @@ static int s_flat_round(const s_options_t *o, s_ledger_t *l, s_gen_t *g, uint64_
     return rc;
 }
 
-/* Raw limit and flat-out pipelined appends (single, and in append_batch
- * requests when --batch-requests is set), head to head in interleaved
- * rounds; the raw limit commits --batch entries each, the ledger as many as
- * it finds waiting. Pure LMDB commits of --batch entries come last. */
+/* The steps s_bench_flat_out rotates. */
+enum { S_STEP_RAW, S_STEP_STORE, S_STEP_FLAT, S_STEP_FLAT_BATCH };
+
+/* Raw limit, the ledger's store in-process and flat-out pipelined appends
+ * (single, and in append_batch requests when --batch-requests is set), head
+ * to head in interleaved rounds; the raw limit and the store commit --batch
+ * entries each, the ledger as many as it finds waiting. The store's records
+ * are prepared before its part of each round, outside the timing. Pure LMDB
+ * commits of --batch entries come last. */
 static int s_bench_flat_out(const s_options_t *o, const char *tmp, s_ledger_t *l, s_gen_t *g,
                             const s_sizes_t *sz, s_extra_t *x)
 {
-    static char raw_name[64], batch_name[64], flat_name[64], flat_batch_name[64];
+    static char raw_name[64], store_name[64], batch_name[64], flat_name[64], flat_batch_name[64];
     int rc = -1;
     s_raw_t raw = {0}, plain = {0};
-    s_acc_t acc_raw = {0}, acc_flat = {0}, acc_plain = {0}, acc_fb = {0};
+    s_store_t store = {0};
+    s_acc_t acc_raw = {0}, acc_store = {0}, acc_flat = {0}, acc_plain = {0}, acc_fb = {0};
     uint64_t per_round = o->appends / S_ROUNDS, batch = (uint64_t)o->batch;
     uint64_t commits_per_round = (per_round + batch - 1) / batch;
     size_t per = (size_t)o->batch_requests;
-    int steps = per > 0 ? 3 : 2;
+    int order[4] = {S_STEP_RAW, S_STEP_STORE, S_STEP_FLAT, S_STEP_FLAT_BATCH};
+    int steps = per > 0 ? 4 : 3;
     if (s_samples_init(&acc_raw.samples, commits_per_round * S_ROUNDS) < 0 ||
+        s_samples_init(&acc_store.samples, commits_per_round * S_ROUNDS) < 0 ||
         s_samples_init(&acc_flat.samples, per_round * S_ROUNDS) < 0 ||
         s_samples_init(&acc_fb.samples, (per_round + per) * S_ROUNDS) < 0 ||
         s_samples_init(&acc_plain.samples, commits_per_round * S_ROUNDS) < 0 ||
-        s_raw_open(&raw, tmp, "raw-limit", sz) < 0 || s_raw_open(&plain, tmp, "raw-batch", sz) < 0)
+        s_raw_open(&raw, tmp, "raw-limit", sz) < 0 ||
+        s_raw_open(&plain, tmp, "raw-batch", sz) < 0 ||
+        s_store_open(&store, tmp, "ledger-store", commits_per_round * batch) < 0)
         goto out;
     size_t window = (size_t)o->window;
     if (s_raw_chunk(&raw, 10, o->batch, true, NULL) < 0 ||
         s_raw_chunk(&plain, 10, o->batch, false, NULL) < 0 ||
+        s_store_prepare(&store, 10 * batch < store.cap ? 10 * batch : store.cap) < 0 ||
+        s_store_chunk(&store, store.n / batch, o->batch, NULL) < 0 ||
         s_gen_fill(g, l, (size_t)o->sockets * window * 2, NULL, window) < 0)
         goto out;
     for (int r = 0; r < S_ROUNDS; r++) {
         for (int j = 0; j < steps; j++) {
-            int step = (r + j) % steps;
-            if (step == 0 && s_raw_chunk(&raw, commits_per_round, o->batch, true, &acc_raw) < 0)
-                goto out;
-            if (step == 1 &&
-                s_flat_round(o, l, g, per_round, 1, &acc_flat, &x->flat_gen_cpu_us,
-                             &x->flat_writer_cpu_us, &x->flat_loop_cpu_us, &x->flat_in_flight,
-                             &x->receipts) < 0)
-                goto out;
-            if (step == 2 &&
-                s_flat_round(o, l, g, per_round, per, &acc_fb, &x->batch_gen_cpu_us,
-                             &x->batch_writer_cpu_us, &x->batch_loop_cpu_us, &x->batch_in_flight,
-                             &x->receipts) < 0)
-                goto out;
+            switch (order[(r + j) % steps]) {
+            case S_STEP_RAW:
+                if (s_raw_chunk(&raw, commits_per_round, o->batch, true, &acc_raw) < 0)
+                    goto out;
+                break;
+            case S_STEP_STORE:
+                if (s_store_prepare(&store, commits_per_round * batch) < 0 ||
+                    s_store_chunk(&store, commits_per_round, o->batch, &acc_store) < 0)
+                    goto out;
+                break;
+            case S_STEP_FLAT:
+                if (s_flat_round(o, l, g, per_round, 1, &acc_flat, &x->flat_gen_cpu_us,
+                                 &x->flat_writer_cpu_us, &x->flat_loop_cpu_us, &x->flat_in_flight,
+                                 &x->receipts) < 0)
+                    goto out;
+                break;
+            default:
+                if (s_flat_round(o, l, g, per_round, per, &acc_fb, &x->batch_gen_cpu_us,
+                                 &x->batch_writer_cpu_us, &x->batch_loop_cpu_us,
+                                 &x->batch_in_flight, &x->receipts) < 0)
+                    goto out;
+                break;
+            }
         }
+    }
+    /* Every record went in as a new entry, and nothing else. */
+    if (cairn_ledger_store_size(store.store) != store.next) {
+        fprintf(stderr,
+                "ledger_bench: the in-process store holds %" PRIu64 " entries, expected %" PRIu64
+                "\n",
+                cairn_ledger_store_size(store.store), store.next);
+        goto out;
     }
     for (int r = 0; r < S_ROUNDS; r++)
         if (s_raw_chunk(&plain, commits_per_round, o->batch, false, &acc_plain) < 0)
@@ -1819,9 +2030,12 @@ static int s_bench_flat_out(const s_options_t *o, const char *tmp, s_ledger_t *l
     x->flat_loop_cpu_us /= (double)(acc_flat.ops ? acc_flat.ops : 1);
     x->batch_loop_cpu_us /= (double)(acc_fb.ops ? acc_fb.ops : 1);
     snprintf(raw_name, sizeof raw_name, "raw limit, %d entries/commit", o->batch);
+    snprintf(store_name, sizeof store_name, "ledger store, in-process, %d entries/commit",
+             o->batch);
     snprintf(batch_name, sizeof batch_name, "lmdb commit, %d entries/txn", o->batch);
     snprintf(flat_name, sizeof flat_name, "ledger append, pipelined %dx%d", o->sockets, o->window);
     s_row_from(S_ROW_RAW, raw_name, &acc_raw, "commit");
+    s_row_from(S_ROW_STORE, store_name, &acc_store, "commit");
     s_row_from(S_ROW_BATCH, batch_name, &acc_plain, "commit");
     s_row_from(S_ROW_FLAT, flat_name, &acc_flat, "append->receipt");
     if (per > 0) {
@@ -1833,7 +2047,9 @@ static int s_bench_flat_out(const s_options_t *o, const char *tmp, s_ledger_t *l
 out:
     s_raw_close(&raw);
     s_raw_close(&plain);
+    s_store_close(&store);
     s_samples_free(&acc_raw.samples);
+    s_samples_free(&acc_store.samples);
     s_samples_free(&acc_flat.samples);
     s_samples_free(&acc_fb.samples);
     s_samples_free(&acc_plain.samples);
@@ -2135,8 +2351,8 @@ static void s_usage(FILE *out)
         "                      SHA-256 use 10x), and appends shared by the sync clients\n"
         "  --clients K         synchronous clients in the group-commit step (default 8)\n"
         "  --appends N         pipelined flat-out appends (default 50000)\n"
-        "  --batch N           entries per commit of the raw limit (default 256, the ledger's\n"
-        "                      largest batch)\n"
+        "  --batch N           entries per commit of the raw limit and of the ledger store\n"
+        "                      in-process (default 256, the ledger's largest batch)\n"
         "  --sockets S         load generator connections (default 4)\n"
         "  --window W          requests in flight per connection, flat out (default 128)\n"
         "  --batch-requests N  also append flat out in append_batch requests of N appends,\n"
@@ -2338,7 +2554,11 @@ static void s_print_machine(const s_options_t *o)
 
 static void s_print_table(void)
 {
-    printf("\n%-34s %8s %11s %10s %10s %9s %8s  %s\n", "step", "ops", "ops/s", "p50 us", "p99 us",
+    int w = 34; /* the step column fits the longest name */
+    for (int i = 0; i < S_ROWS; i++)
+        if (s_rows[i].name && (int)strlen(s_rows[i].name) > w)
+            w = (int)strlen(s_rows[i].name);
+    printf("\n%-*s %8s %11s %10s %10s %9s %8s  %s\n", w, "step", "ops", "ops/s", "p50 us", "p99 us",
            "cpu us/op", "ops/cmt", "latency of one");
     for (int i = 0; i < S_ROWS; i++) {
         const s_row_t *r = &s_rows[i];
@@ -2348,7 +2568,7 @@ static void s_print_table(void)
         if (r->per_commit > 0)
             snprintf(per, sizeof per, "%.1f", r->per_commit);
         if (r->name)
-            printf("%-34s %8" PRIu64 " %11.1f %10.1f %10.1f %9s %8s  %s\n", r->name, r->ops,
+            printf("%-*s %8" PRIu64 " %11.1f %10.1f %10.1f %9s %8s  %s\n", w, r->name, r->ops,
                    r->rate, r->p50_us, r->p99_us, cpu, per, r->unit);
     }
 }
@@ -2361,6 +2581,7 @@ static double s_div(double a, double b)
 static void s_print_ratios(const s_options_t *o)
 {
     const s_row_t *commit = &s_rows[S_ROW_COMMIT], *raw = &s_rows[S_ROW_RAW];
+    const s_row_t *store = &s_rows[S_ROW_STORE];
     const s_row_t *zmq = &s_rows[S_ROW_ZMQ], *seq = &s_rows[S_ROW_SEQ];
     const s_row_t *conc = &s_rows[S_ROW_CONC], *flat = &s_rows[S_ROW_FLAT];
     const s_row_t *pd = &s_rows[S_ROW_PROVE_DAEMON], *pl = &s_rows[S_ROW_PROVE_LOCAL];
@@ -2376,6 +2597,10 @@ static void s_print_ratios(const s_options_t *o)
         printf("  %-62s %8.2f\n", "append_batch daemon cpu per append / raw-limit cpu per entry",
                s_div(fb->cpu_us, raw->cpu_us));
     }
+    printf("  %-62s %8.2f\n", "ledger store in-process entries/s / raw-limit entries/s",
+           s_div(store->rate, raw->rate));
+    printf("  %-62s %8.2f\n", "ledger store cpu per entry / raw-limit cpu per entry",
+           s_div(store->cpu_us, raw->cpu_us));
     printf("  %-62s %8.2f\n", "1-client appends/s / lmdb commits/s (1 entry)",
            s_div(seq->rate, commit->rate));
     printf("  %-62s %8.2f\n", "1-client append p50 / lmdb commit p50",
@@ -2515,8 +2740,8 @@ int main(int argc, char **argv)
     printf("\npipelined flat out: %.1f appends per commit, at most %zu in flight, load generator "
            "cpu %.1f us/append, ledger writer thread cpu %.1f us/append, ledger loop thread cpu "
            "%.1f us/append\n",
-           s_rows[S_ROW_FLAT].per_commit, x.flat_in_flight, x.flat_gen_cpu_us,
-           x.flat_writer_cpu_us, x.flat_loop_cpu_us);
+           s_rows[S_ROW_FLAT].per_commit, x.flat_in_flight, x.flat_gen_cpu_us, x.flat_writer_cpu_us,
+           x.flat_loop_cpu_us);
     if (o.batch_requests > 0)
         printf("append_batch flat out: %.1f appends per commit, at most %zu in flight, load "
                "generator cpu %.1f us/append, ledger writer thread cpu %.1f us/append, ledger "
