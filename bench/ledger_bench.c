@@ -1433,7 +1433,7 @@ typedef struct {
     char (*topics)[S_TOPIC_BYTES];           /* topic of each */
     uint8_t (*digests)[2][CAIRN_HASH_BYTES]; /* SHA-256 of each payload and key */
     cairn_ledger_record_t *recs;             /* what is appended */
-    uint8_t **entries;                       /* packed Entry each append returned */
+    char **leaves;                           /* leaf each append returned */
     size_t cap;                              /* room for this many records */
     size_t n;                                /* records prepared */
 } s_store_t;
@@ -1444,8 +1444,9 @@ static void s_store_release(s_store_t *s)
     for (size_t i = 0; i < s->n; i++) {
         CAIRN_CODEC_FREE(&s->reqs[i]);
         free(s->payloads[i]);
-        free(s->entries[i]);
-        s->payloads[i] = s->entries[i] = NULL;
+        free(s->leaves[i]);
+        s->payloads[i] = NULL;
+        s->leaves[i] = NULL;
     }
     s->n = 0;
 }
@@ -1461,7 +1462,7 @@ static void s_store_close(s_store_t *s)
     free(s->topics);
     free(s->digests);
     free(s->recs);
-    free(s->entries);
+    free(s->leaves);
     memset(s, 0, sizeof *s);
 }
 
@@ -1475,8 +1476,7 @@ static int s_store_open(s_store_t *s, const char *tmp, const char *name, size_t 
         !(s->payloads = calloc(cap, sizeof *s->payloads)) ||
         !(s->topics = calloc(cap, sizeof *s->topics)) ||
         !(s->digests = calloc(cap, sizeof *s->digests)) ||
-        !(s->recs = calloc(cap, sizeof *s->recs)) ||
-        !(s->entries = calloc(cap, sizeof *s->entries)))
+        !(s->recs = calloc(cap, sizeof *s->recs)) || !(s->leaves = calloc(cap, sizeof *s->leaves)))
         goto out;
     s->cap = cap;
     if ((rc = s_fmt(dir, sizeof dir, "%s/%s", tmp, name) < 0 ? -ENAMETOOLONG : 0) < 0 ||
@@ -1546,7 +1546,7 @@ out:
 
 /* n batches of `batch` prepared records each: begin, the appends, commit.
  * acc (NULL for warm-up) gets one sample per commit and `batch` operations
- * per commit. The entries the appends return are freed with the records. */
+ * per commit. The leaves the appends return are freed with the records. */
 static int s_store_chunk(s_store_t *s, uint64_t n, int batch, s_acc_t *acc)
 {
     size_t k = 0;
@@ -1562,7 +1562,7 @@ static int s_store_chunk(s_store_t *s, uint64_t n, int batch, s_acc_t *acc)
             s->recs[k].appended_at_ms = now_ms;
             rc = cairn_ledger_store_append(s->store, &s->recs[k], &out);
             if (rc == 0)
-                s->entries[k] = out.entry;
+                s->leaves[k] = out.leaf;
             if (rc == 0 && out.duplicate)
                 rc = CAIRN_EINTEGRITY;
         }

@@ -68,7 +68,9 @@ typedef struct s_request {
     char error[S_ERROR_MAX];                /* what went wrong, for people, when status != 0 */
     char topic[S_TOPIC_MAX];                /* the topic of the entry it appends */
     bool appended;                          /* a write that produced result (ack it) */
+    cairn_ledger_record_t in;               /* what it appended (for the published entry) */
     cairn_ledger_append_t result;           /* where its entry landed */
+    uint8_t *own_record;                    /* the record of an entry the ledger writes itself */
     uint64_t purged;                        /* purge: payloads deleted */
     uint64_t held;                          /* purge: payloads kept by a hold */
     bool more;                              /* purge: more are due */
@@ -506,6 +508,7 @@ static size_t s_write_count(const s_request_t *r)
  * refuses rejects this request only; any other failure ends the batch. */
 static int s_store_append(cairn_ledger_t *self, s_request_t *r, const cairn_ledger_record_t *in)
 {
+    r->in = *in;
     int rc = cairn_ledger_store_append(self->store, in, &r->result);
     if (rc == CAIRN_EINVALID) {
         r->status = CAIRN_EINVALID;
@@ -589,7 +592,7 @@ static int s_append_own(cairn_ledger_t *self, s_request_t *r, const char *type, 
         .record_len = record_len,
     };
     rc = s_store_append(self, r, &in);
-    free(record);
+    r->own_record = record; /* the published entry carries it */
     return rc;
 }
 
@@ -691,7 +694,7 @@ static int s_write_one(cairn_ledger_t *self, s_request_t *r, int64_t now_ms)
 /* Answers a write of a batch that failed to commit with the error. */
 static void s_fail_write(cairn_ledger_t *self, s_request_t *r, int rc)
 {
-    free(r->result.entry);
+    free(r->result.leaf);
     memset(&r->result, 0, sizeof r->result);
     r->appended = false;
     r->purged = 0;
@@ -1094,12 +1097,6 @@ static int s_fill_results(cairn_ledger_t *self, s_batch_t *b, s_request_t *r, s_
 }
 
 /* Releases a published entry (libzmq calls it, on any of its threads). */
-static void s_free_entry(void *data, void *hint)
-{
-    (void)hint;
-    free(data);
-}
-
 /* Logs, counts and publishes the entry a write appended. */
 static void s_publish(cairn_ledger_t *self, s_request_t *r)
 {
@@ -1108,12 +1105,22 @@ static void s_publish(cairn_ledger_t *self, s_request_t *r)
     s_log_write(self, r);
     if (!r->appended || r->result.duplicate)
         return;
-    /* The entry's buffer goes to libzmq as it is, released once sent. */
+    /* The entry is packed here, off the writer, straight into the message
+     * libzmq sends. */
+    cairn_ledger_entry_parts_t parts;
+    Cairn__V1__Entry e;
+    cairn_ledger_append_parts(&r->in, &r->result, &parts);
+    cairn_ledger_entry_init(&parts, &e);
+    size_t len = protobuf_c_message_get_packed_size(&e.base);
     zmq_msg_t msg;
     int rc = -ENOMEM;
-    if (zmq_msg_init_data(&msg, r->result.entry, r->result.entry_len, s_free_entry, NULL) == 0) {
-        r->result.entry = NULL;
-        rc = cairn_bus_publish_msg(self->stream, r->topic, &msg);
+    if (zmq_msg_init_size(&msg, len) == 0) {
+        if (protobuf_c_message_pack(&e.base, zmq_msg_data(&msg)) == len) {
+            rc = cairn_bus_publish_msg(self->stream, r->topic, &msg);
+        } else {
+            zmq_msg_close(&msg);
+            rc = CAIRN_EINTERNAL;
+        }
     }
     if (rc < 0) /* subscribers find the gap and replay */
         CAIRN_WARN("cannot publish entry", "index=%" PRIu64 " error=%s", r->result.index,
@@ -1215,9 +1222,10 @@ static void s_answer(cairn_ledger_t *self, s_batch_t *b, s_request_t *r)
 static void s_request_clear(s_request_t *r)
 {
     for (size_t i = 0; i < r->n_items; i++)
-        free(r->items[i].result.entry);
+        free(r->items[i].result.leaf);
     cairn_bus_peer_close(&r->peer);
-    free(r->result.entry);
+    free(r->result.leaf);
+    free(r->own_record);
     memset(r, 0, sizeof *r);
 }
 

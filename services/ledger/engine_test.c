@@ -1002,7 +1002,7 @@ static void s_append_old(s_fixture_t *f, const char *changes[], const char *rele
         snprintf(id, sizeof id, "old%zu", i);
         cairn_ledger_append_t r =
             lt_append_in(store, NULL, changes[i], releases[i], id, 1000000000000); /* 2001 */
-        free(r.entry);
+        free(r.leaf);
     }
     assert_int_equal(cairn_ledger_store_commit(store), 0);
     cairn_ledger_store_destroy(&store);

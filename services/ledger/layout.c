@@ -234,8 +234,7 @@ int cairn_ledger_get_u64(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key, uint64_t
     return 0;
 }
 
-int cairn_ledger_entry_pack(const cairn_ledger_entry_parts_t *parts, uint8_t **entry_out,
-                            size_t *len_out)
+void cairn_ledger_entry_init(const cairn_ledger_entry_parts_t *parts, Cairn__V1__Entry *out)
 {
     Cairn__V1__Entry e = CAIRN__V1__ENTRY__INIT;
     e.index = parts->index;
@@ -249,6 +248,14 @@ int cairn_ledger_entry_pack(const cairn_ledger_entry_parts_t *parts, uint8_t **e
     e.hash.len = CAIRN_HASH_BYTES;
     e.leaf.data = (uint8_t *)parts->leaf;
     e.leaf.len = parts->leaf_len;
+    *out = e;
+}
+
+int cairn_ledger_entry_pack(const cairn_ledger_entry_parts_t *parts, uint8_t **entry_out,
+                            size_t *len_out)
+{
+    Cairn__V1__Entry e;
+    cairn_ledger_entry_init(parts, &e);
     return cairn_codec_pack(&e.base, entry_out, len_out);
 }
 

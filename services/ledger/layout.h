@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #include "cairn/merkle.h"
+#include "cairn/v1/ledger.pb-c.h"
 
 #define CAIRN_LEDGER_MAX_DBS 20
 #define CAIRN_LEDGER_NODE_KEY_BYTES 9
@@ -171,10 +172,13 @@ typedef struct {
     const uint8_t *leaf_hash; /* SHA-256(0x00 || leaf) */
 } cairn_ledger_entry_parts_t;
 
-/* Packs the cairn.v1.Entry the ledger serves and publishes: hash is the
- * leaf hash, record the payload (empty once purged), prev_hash unset. Both
- * the append path and every read use it, so an entry has one encoding.
- * *entry_out is malloc'd. */
+/* Fills the cairn.v1.Entry the ledger serves and publishes (pointing into
+ * parts): hash is the leaf hash, record the payload (empty once purged),
+ * prev_hash unset. The append path and every read build entries with it,
+ * so an entry has one encoding. */
+void cairn_ledger_entry_init(const cairn_ledger_entry_parts_t *parts, Cairn__V1__Entry *out);
+
+/* Packs that Entry; *entry_out is malloc'd. */
 int cairn_ledger_entry_pack(const cairn_ledger_entry_parts_t *parts, uint8_t **entry_out,
                             size_t *len_out);
 

@@ -75,7 +75,7 @@ static int s_setup(void **state)
         assert_int_equal(cairn_ledger_store_begin(f->store), 0);
         assert_int_equal(cairn_ledger_store_append(f->store, &in, &out), 0);
         assert_int_equal(cairn_ledger_store_commit(f->store), 0);
-        free(out.entry);
+        free(out.leaf);
         free(rec);
     }
     *state = f;

@@ -552,8 +552,6 @@ int cairn_ledger_store_append(cairn_ledger_store_t *self, const cairn_ledger_rec
     int rc = 0;
     char *text = NULL;
     size_t text_len = 0;
-    uint8_t *entry = NULL;
-    size_t entry_len = 0;
     uint8_t keybuf[CAIRN_LEDGER_DIGEST_KEY_BYTES], lh[CAIRN_HASH_BYTES];
     const char *key = rec->key ? rec->key : "";
     const char *change = rec->change_id ? rec->change_id : "";
@@ -618,32 +616,35 @@ int cairn_ledger_store_append(cairn_ledger_store_t *self, const cairn_ledger_rec
     cairn_merkle_leaf_hash(text, text_len, lh);
     if ((rc = s_write_entry(self, rec, &leaf, text, text_len, lh)) < 0)
         goto fail;
-    /* The entry as every read serves it, from what was just written. */
-    cairn_ledger_entry_parts_t parts = {
-        .index = leaf.index,
-        .topic = leaf.topic,
-        .change = leaf.change,
-        .key = key,
-        .time_ms = leaf.time_ms,
-        .record = rec->record,
-        .record_len = rec->record_len,
-        .leaf = text,
-        .leaf_len = text_len,
-        .leaf_hash = lh,
-    };
-    if ((rc = cairn_ledger_entry_pack(&parts, &entry, &entry_len)) < 0)
-        goto fail;
     self->pending_size = leaf.index + 1;
     memset(out, 0, sizeof *out);
     out->index = leaf.index;
     memcpy(out->hash, lh, sizeof lh);
-    out->entry = entry;
-    out->entry_len = entry_len;
-    free(text);
+    out->leaf = text;
+    out->leaf_len = text_len;
+    out->time_ms = leaf.time_ms;
     return 0;
 fail:
     free(text);
     return cairn_ledger_store_fail(self, rc);
+}
+
+void cairn_ledger_append_parts(const cairn_ledger_record_t *rec, const cairn_ledger_append_t *res,
+                               cairn_ledger_entry_parts_t *out)
+{
+    const char *change = rec->change_id && *rec->change_id ? rec->change_id : NULL;
+    *out = (cairn_ledger_entry_parts_t){
+        .index = res->index,
+        .topic = rec->topic ? rec->topic : "",
+        .change = change,
+        .key = rec->key ? rec->key : "",
+        .time_ms = res->time_ms,
+        .record = rec->record,
+        .record_len = rec->record_len,
+        .leaf = res->leaf,
+        .leaf_len = res->leaf_len,
+        .leaf_hash = res->hash,
+    };
 }
 
 int cairn_ledger_store_commit(cairn_ledger_store_t *self)

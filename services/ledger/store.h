@@ -51,9 +51,18 @@ typedef struct {
     uint64_t index;                        /* position in the log (a duplicate's original) */
     bool duplicate;                        /* the key was seen before; nothing was appended */
     uint8_t hash[CAIRN_LEDGER_HASH_BYTES]; /* leaf hash of the entry at index */
-    uint8_t *entry;                        /* packed Entry as served (caller frees); NULL if dup */
-    size_t entry_len;                      /* length of entry */
+    char *leaf;                            /* the new entry's leaf (caller frees); NULL if dup */
+    size_t leaf_len;                       /* length of leaf */
+    uint64_t time_ms;                      /* the time the leaf records */
 } cairn_ledger_append_t;
+
+/* The parts of the Entry every read serves for a new entry, from the record
+ * appended and what the append returned (pointers into both): packed with
+ * cairn_ledger_entry_pack, it is the entry as replay and queries serve it.
+ * Packing is left to the caller so that it can happen off the thread that
+ * writes the batch. */
+void cairn_ledger_append_parts(const cairn_ledger_record_t *rec, const cairn_ledger_append_t *res,
+                               cairn_ledger_entry_parts_t *out);
 
 /* The latest signed checkpoint. */
 typedef struct {

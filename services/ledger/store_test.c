@@ -121,7 +121,8 @@ static void test_an_appended_record_reads_back_as_leaf_and_payload(void **state)
     cairn_ledger_append_t r = s_append(f, "ce:/test\ne1", "CHG-1", "e1");
     assert_int_equal(r.index, 0);
     assert_false(r.duplicate);
-    assert_non_null(r.entry);
+    assert_non_null(r.leaf);
+    assert_int_equal(r.time_ms, 1764107400000);
     assert_int_equal(cairn_ledger_store_size(f->store), 1);
 
     s_entries_t es = {.n = 0};
@@ -155,12 +156,25 @@ static void test_an_appended_record_reads_back_as_leaf_and_payload(void **state)
     assert_int_equal(leaf.time_ms, 1764107400000);
     cairn_leaf_clear(&leaf);
 
-    /* The entry handed back for publishing is the served entry. */
-    assert_int_equal(r.entry_len, cairn__v1__entry__get_packed_size(e));
-    Cairn__V1__Entry *pub = NULL;
-    assert_int_equal(cairn_codec_entry_unpack(r.entry, r.entry_len, &pub), 0);
-    assert_memory_equal(pub->hash.data, lh, 32);
-    CAIRN_CODEC_FREE(&pub);
+    /* The entry published from the append's result is, byte for byte, the
+     * entry every read serves. */
+    cairn_ledger_record_t rec = {.key = "ce:/test\ne1",
+                                 .topic = "dev.cdevents.change.created.0.4.0",
+                                 .change_id = "CHG-1",
+                                 .record = record,
+                                 .record_len = len};
+    cairn_ledger_entry_parts_t parts;
+    uint8_t *pub = NULL, *served = NULL;
+    size_t pub_len = 0, served_len = 0;
+    assert_int_equal(r.leaf_len, e->leaf.len);
+    assert_memory_equal(r.leaf, e->leaf.data, r.leaf_len);
+    cairn_ledger_append_parts(&rec, &r, &parts);
+    assert_int_equal(cairn_ledger_entry_pack(&parts, &pub, &pub_len), 0);
+    assert_int_equal(cairn_codec_pack(&e->base, &served, &served_len), 0);
+    assert_int_equal(pub_len, served_len);
+    assert_memory_equal(pub, served, pub_len);
+    free(pub);
+    free(served);
 
     /* One signed checkpoint of size 1 whose root is the leaf hash. */
     cairn_checkpoint_t cp;
@@ -170,7 +184,7 @@ static void test_an_appended_record_reads_back_as_leaf_and_payload(void **state)
     cairn_checkpoint_clear(&cp);
 
     s_entries_free(&es);
-    free(r.entry);
+    free(r.leaf);
     free(record);
 }
 
@@ -183,7 +197,7 @@ static void test_a_repeated_key_returns_the_original_index(void **state)
     assert_int_equal(second.index, 1);
     assert_true(again.duplicate);
     assert_int_equal(again.index, 0);
-    assert_null(again.entry);
+    assert_null(again.leaf);
     assert_memory_equal(again.hash, first.hash, 32);
     assert_int_equal(cairn_ledger_store_size(f->store), 2);
 
@@ -207,7 +221,7 @@ static void test_a_repeated_key_returns_the_original_index(void **state)
     assert_int_equal(index, 2);
     assert_int_equal(cairn_ledger_store_find_key(f->store, "nope", &index), CAIRN_ENOTFOUND);
 
-    free(first.entry), free(second.entry), free(a.entry), free(c.entry), free(d.entry);
+    free(first.leaf), free(second.leaf), free(a.leaf), free(c.leaf), free(d.leaf);
 }
 
 static void test_tree_roots_match_a_from_scratch_computation_for_sizes_1_to_300(void **state)
@@ -318,7 +332,7 @@ static void test_a_receipt_is_a_tlog_proof_that_verifies_with_the_vkey(void **st
     s_entries_free(&es);
     s_entries_free(&other);
     free(text);
-    free(r.entry);
+    free(r.leaf);
 }
 
 static void test_leaves_chain_each_change_to_its_previous_entry(void **state)
@@ -335,7 +349,7 @@ static void test_leaves_chain_each_change_to_its_previous_entry(void **state)
         for (size_t i = 0; i < 7; i++) {
             snprintf(id, sizeof id, "e%d-%zu", round, i);
             cairn_ledger_append_t r = lt_append_in(f->store, NULL, changes[i], NULL, id, 1);
-            free(r.entry);
+            free(r.leaf);
         }
         assert_int_equal(cairn_ledger_store_commit(f->store), 0);
     }
@@ -412,7 +426,7 @@ static void test_reopening_keeps_entries_keys_and_checkpoints(void **state)
         char key[8];
         snprintf(key, sizeof key, "k%d", i);
         r = s_append(f, key, "CHG-1", key);
-        free(r.entry);
+        free(r.leaf);
     }
     cairn_ledger_head_t head;
     cairn_ledger_store_head(f->store, &head);
@@ -438,7 +452,7 @@ static void test_reopening_keeps_entries_keys_and_checkpoints(void **state)
 
     r = s_append(f, "k3", "CHG-1", "k3");
     assert_int_equal(r.index, 3);
-    free(r.entry);
+    free(r.leaf);
     uint8_t proof[CAIRN_MERKLE_MAX_PROOF * 32];
     size_t count = 0;
     cairn_ledger_store_head(f->store, &head);
@@ -456,7 +470,7 @@ static void test_an_aborted_batch_leaves_no_trace(void **state)
     s_fixture_t *f = *state;
     assert_int_equal(cairn_ledger_store_begin(f->store), 0);
     cairn_ledger_append_t r = lt_append_in(f->store, "k1", "CHG-1", NULL, "e1", 1);
-    free(r.entry);
+    free(r.leaf);
     cairn_ledger_store_abort(f->store);
     assert_int_equal(cairn_ledger_store_size(f->store), 0);
     uint64_t index;
@@ -468,7 +482,7 @@ static void test_an_aborted_batch_leaves_no_trace(void **state)
     r = s_append(f, "k1", "CHG-1", "e1");
     assert_false(r.duplicate);
     assert_int_equal(r.index, 0);
-    free(r.entry);
+    free(r.leaf);
 }
 
 static void test_a_flipped_last_leaf_or_root_node_refuses_to_open(void **state)
@@ -523,7 +537,7 @@ static void test_a_tree_that_no_longer_matches_the_checkpoint_is_never_signed(vo
     lt_flip(f->dir, "tree", node, sizeof node, 0);
     assert_int_equal(cairn_ledger_store_begin(f->store), 0);
     cairn_ledger_append_t r = lt_append_in(f->store, NULL, "CHG-1", NULL, "late", 1);
-    free(r.entry);
+    free(r.leaf);
     assert_int_equal(cairn_ledger_store_commit(f->store), CAIRN_EINTEGRITY);
     assert_int_equal(cairn_ledger_store_size(f->store), 4);
     char *note = NULL;
@@ -591,7 +605,7 @@ static void test_a_full_store_fails_the_whole_batch_and_stays_usable(void **stat
         assert_int_equal(cairn_ledger_store_begin(f->store), 0);
         rc = cairn_ledger_store_append(f->store, &in, &r);
         if (rc == 0) {
-            free(r.entry);
+            free(r.leaf);
             rc = cairn_ledger_store_commit(f->store);
         }
         if (rc == 0)
@@ -606,11 +620,11 @@ static void test_a_full_store_fails_the_whole_batch_and_stays_usable(void **stat
     cairn_ledger_store_abort(f->store);
     assert_int_equal(cairn_ledger_store_begin(f->store), 0);
     r = lt_append_in(f->store, "small", "CHG-1", NULL, "e", 1);
-    free(r.entry);
+    free(r.leaf);
     big[2] = 0xff;
     rc = cairn_ledger_store_append(f->store, &in, &r);
     if (rc == 0) {
-        free(r.entry);
+        free(r.leaf);
         rc = cairn_ledger_store_commit(f->store);
     } else {
         assert_int_equal(cairn_ledger_store_commit(f->store), CAIRN_ESTORE);
@@ -755,7 +769,7 @@ static void test_a_layout_2_store_is_migrated_with_every_entry_and_proof(void **
             cairn_ledger_append_t r =
                 lt_append_in(f->store, i == 3 ? key : NULL, changes[(i * 7 + b) % 3], NULL, id,
                              1764107400000 + i);
-            free(r.entry);
+            free(r.leaf);
         }
         assert_int_equal(cairn_ledger_store_commit(f->store), 0);
     }
@@ -788,7 +802,7 @@ static void test_a_layout_2_store_is_migrated_with_every_entry_and_proof(void **
         snprintf(id, sizeof id, "new-%d", c);
         cairn_ledger_append_t r = lt_append_in(f->store, NULL, changes[c], NULL, id, 1764107400000);
         assert_int_equal(r.index, 37 + c);
-        free(r.entry);
+        free(r.leaf);
     }
     assert_int_equal(cairn_ledger_store_commit(f->store), 0);
     for (int c = 0; c < 3; c++) {
@@ -823,7 +837,7 @@ static void test_times_that_step_back_are_still_found_by_time(void **state)
         char id[16];
         snprintf(id, sizeof id, "t%zu", i);
         cairn_ledger_append_t r = lt_append_in(f->store, NULL, "CHG-1", NULL, id, t[i]);
-        free(r.entry);
+        free(r.leaf);
     }
     assert_int_equal(cairn_ledger_store_commit(f->store), 0);
     cairn_ledger_query_t q = {.from_ms = 3000, .to_ms = 7001};

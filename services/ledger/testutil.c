@@ -92,7 +92,7 @@ void lt_append_batch(cairn_ledger_store_t *store, size_t n, const char *change)
     for (size_t i = 0; i < n; i++) {
         snprintf(id, sizeof id, "e%" PRIu64, cairn_ledger_store_pending_size(store));
         cairn_ledger_append_t r = lt_append_in(store, NULL, change, NULL, id, 1764107400000);
-        free(r.entry);
+        free(r.leaf);
     }
     assert_int_equal(cairn_ledger_store_commit(store), 0);
 }
