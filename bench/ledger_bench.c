@@ -178,6 +178,10 @@ typedef struct {
 
 static int s_append_request(uint64_t seq, const char *change, uint8_t **buf_out, size_t *len_out);
 
+/* --ids random: event ids (and so idempotency keys) in no order, like UUIDs,
+ * instead of bench-<sequence number>. */
+static bool s_random_ids;
+
 /* The running ledger daemon. */
 typedef struct {
     pid_t pid;                /* child process */
@@ -679,7 +683,18 @@ static int s_append_request(uint64_t seq, const char *change, uint8_t **buf_out,
     char id[48], subject[32], spread[32], key[96], commit[41], sha[65], data[96];
     uint8_t digest[32];
 
-    snprintf(id, sizeof id, "bench-%" PRIu64, seq);
+    if (s_random_ids) {
+        /* 32 hex digits that look random but are the same in every run, as
+         * delivery and event ids (UUIDs) are. */
+        uint8_t seed[8];
+        char hex[65];
+        cairn_u64_to_key(seq, seed);
+        crypto_hash_sha256(digest, seed, sizeof seed);
+        sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+        snprintf(id, sizeof id, "%.32s", hex);
+    } else {
+        snprintf(id, sizeof id, "bench-%" PRIu64, seq);
+    }
     snprintf(spread, sizeof spread, "CHG-%" PRIu64, seq % S_CHANGES);
     snprintf(subject, sizeof subject, "suite-%" PRIu64, seq);
     snprintf(key, sizeof key, "ce:/ci/acme/payments\n%s", id);
@@ -2340,7 +2355,7 @@ static void s_usage(FILE *out)
         out,
         "usage: ledger_bench [--count N] [--clients K] [--appends N] [--batch N] [--sockets S]\n"
         "                    [--window W] [--batch-requests N] [--seconds S] [--rates R[,R...]]\n"
-        "                    [--export-entries N]\n"
+        "                    [--export-entries N] [--ids sequential|random]\n"
         "                    [--proofs N] [--bin DIR] [--dir DIR] [--set section.key=value]...\n"
         "\n"
         "Measures raw LMDB commits, SHA-256, Ed25519 and ZeroMQ round trips, then the\n"
@@ -2360,6 +2375,8 @@ static void s_usage(FILE *out)
         "  --seconds S         length of each paced step (default 10)\n"
         "  --rates R[,R...]    appends per second of the paced steps (default 1000,10000)\n"
         "  --export-entries N  entries of the exported change (default 10000)\n"
+        "  --ids KIND          event ids, and so idempotency keys: sequential (bench-<n>,\n"
+        "                      the default) or random (32 hex digits, like UUIDs)\n"
         "  --proofs N          inclusion proofs per proof step (default 2000)\n"
         "  --bin DIR           directory holding cairn-ledger (default: this program's directory)\n"
         "  --dir DIR           where the temporary data directory is made (default $TMPDIR or\n"
@@ -2406,6 +2423,7 @@ static int s_options(int argc, char **argv, s_options_t *o)
         {"seconds", required_argument, NULL, 's'},
         {"rates", required_argument, NULL, 'r'},
         {"export-entries", required_argument, NULL, 'e'},
+        {"ids", required_argument, NULL, 'i'},
         {"proofs", required_argument, NULL, 'p'},
         {"bin", required_argument, NULL, 'b'},
         {"dir", required_argument, NULL, 'd'},
@@ -2441,7 +2459,8 @@ static int s_options(int argc, char **argv, s_options_t *o)
         snprintf(o->bin, sizeof o->bin, ".");
 
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+    int which = -1; /* index in longs of the option just read */
+    while ((c = getopt_long(argc, argv, "", longs, &which)) != -1) {
         switch (c) {
         case 'n':
             if (s_parse_int(optarg, 100, 10000000, &v) < 0)
@@ -2497,6 +2516,11 @@ static int s_options(int argc, char **argv, s_options_t *o)
                 goto bad;
             o->proofs = (uint64_t)v;
             break;
+        case 'i':
+            if (strcmp(optarg, "random") != 0 && strcmp(optarg, "sequential") != 0)
+                goto bad;
+            s_random_ids = strcmp(optarg, "random") == 0;
+            break;
         case 'b': snprintf(o->bin, sizeof o->bin, "%s", optarg); break;
         case 'd': snprintf(o->base, sizeof o->base, "%s", optarg); break;
         case 'S':
@@ -2520,12 +2544,12 @@ static int s_options(int argc, char **argv, s_options_t *o)
     }
     return 0;
 bad:
-    if (!strchr("nkaBowRsrepS", c))
+    if (!strchr("nkaBowRsrepiS", c))
         fprintf(stderr, "ledger_bench: unknown option or missing value: '%s' (see --help)\n",
                 argv[optind - 1]);
     else
-        fprintf(stderr, "ledger_bench: bad value '%s' for %s (see --help for the ranges)\n", optarg,
-                argv[optind - 1]);
+        fprintf(stderr, "ledger_bench: bad value '%s' for --%s (see --help for the ranges)\n",
+                optarg, which >= 0 ? longs[which].name : "?");
     return -1;
 }
 
@@ -2697,7 +2721,8 @@ int main(int argc, char **argv)
            o.seconds);
     for (int i = 0; i < o.n_rates; i++)
         printf("%s%d/s", i ? "," : " ", o.rates[i]);
-    printf(" export=%" PRIu64 " proofs=%" PRIu64 "\n", o.export_entries, o.proofs);
+    printf(" export=%" PRIu64 " proofs=%" PRIu64 " ids=%s\n", o.export_entries, o.proofs,
+           s_random_ids ? "random" : "sequential");
     fflush(stdout);
 
     /* The daemon first: fork before this process starts any thread. */
