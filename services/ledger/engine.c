@@ -210,9 +210,12 @@ static int s_open_store(cairn_ledger_t *self, const cairn_config_t *config, cons
     cairn_ledger_store_head(self->store, &head);
     cairn_hex(head.root, sizeof head.root, hex);
     CAIRN_INFO("opened ledger",
-               "path=%s origin=%s size=%" PRIu64 " checkpoint_size=%" PRIu64 " root=%s vkey=%s",
+               "path=%s origin=%s size=%" PRIu64 " checkpoint_size=%" PRIu64
+               " root=%s vkey=%s keys=%zu key_index_bytes=%zu",
                cairn_log_quote(path), cairn_log_quote(origin), cairn_ledger_store_size(self->store),
-               head.size, hex, cairn_log_quote(cairn_ledger_store_vkey(self->store)));
+               head.size, hex, cairn_log_quote(cairn_ledger_store_vkey(self->store)),
+               cairn_ledger_store_key_count(self->store),
+               cairn_ledger_store_key_bytes(self->store));
     return 0;
 }
 

@@ -22,19 +22,12 @@ int cairn_ledger_layout_open(MDB_txn *txn, bool create, cairn_ledger_dbs_t *out)
         unsigned flags;
         MDB_dbi *dbi;
     } dbs[] = {
-        {"leaves", 0, &out->leaves},
-        {"payloads", 0, &out->payloads},
-        {"tree", 0, &out->tree},
-        {"checkpoints", 0, &out->checkpoints},
-        {"vkeys", 0, &out->vkeys},
-        {"keys", 0, &out->keys},
-        {"entry_keys", 0, &out->entry_keys},
-        {"lookup", dup, &out->lookup},
-        {"heads", 0, &out->heads},
-        {"times", dup, &out->times},
-        {"holds", 0, &out->holds},
-        {"purged", 0, &out->purged},
-        {"meta", 0, &out->meta},
+        {"leaves", 0, &out->leaves},   {"payloads", 0, &out->payloads},
+        {"tree", 0, &out->tree},       {"checkpoints", 0, &out->checkpoints},
+        {"vkeys", 0, &out->vkeys},     {"entry_keys", 0, &out->entry_keys},
+        {"lookup", dup, &out->lookup}, {"heads", 0, &out->heads},
+        {"times", dup, &out->times},   {"holds", 0, &out->holds},
+        {"purged", 0, &out->purged},   {"meta", 0, &out->meta},
     };
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         int rc = cairn_lmdb_code(mdb_dbi_open(txn, dbs[i].name, c | dbs[i].flags, dbs[i].dbi));
@@ -129,6 +122,16 @@ static int s_migrate_changes(MDB_txn *txn, const cairn_ledger_dbs_t *db)
     return rc;
 }
 
+/* Layouts 2 and 3's `keys` database, deleted. */
+static int s_drop_keys(MDB_txn *txn)
+{
+    MDB_dbi keys;
+    int rc = cairn_lmdb_code(mdb_dbi_open(txn, "keys", 0, &keys));
+    if (rc == CAIRN_ENOTFOUND)
+        return 0;
+    return rc < 0 ? rc : cairn_lmdb_code(mdb_drop(txn, keys, 1));
+}
+
 int cairn_ledger_layout_migrate(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool *migrated_out)
 {
     uint64_t version = 0;
@@ -136,9 +139,12 @@ int cairn_ledger_layout_migrate(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool
     int rc = cairn_lmdb_get_u64(txn, db->meta, CAIRN_LEDGER_META_LAYOUT, &version);
     if (rc == CAIRN_ENOTFOUND)
         return 0;
-    if (rc < 0 || version != CAIRN_LEDGER_LAYOUT_MIGRATED)
+    if (rc < 0 || (version != 2 && version != 3))
         return rc;
-    if ((rc = s_migrate_nodes(txn, db)) < 0 || (rc = s_migrate_changes(txn, db)) < 0 ||
+    if (version == 2 &&
+        ((rc = s_migrate_nodes(txn, db)) < 0 || (rc = s_migrate_changes(txn, db)) < 0))
+        return rc;
+    if ((rc = s_drop_keys(txn)) < 0 ||
         (rc = cairn_lmdb_put_u64(txn, db->meta, CAIRN_LEDGER_META_LAYOUT,
                                  CAIRN_LEDGER_LAYOUT_VERSION)) < 0)
         return rc;

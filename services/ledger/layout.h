@@ -11,8 +11,8 @@
  *                after every earlier one: they are written with MDB_APPEND)
  *   checkpoints  BE u64 tree size -> signed checkpoint note
  *   vkeys        vkey text -> BE u64 size of the first checkpoint it signed
- *   keys         idempotency key -> BE u64 index
- *   entry_keys   BE u64 index -> idempotency key of that entry
+ *   entry_keys   BE u64 index -> idempotency key of that entry (the store
+ *                keeps key -> index in memory, keymap.h, rebuilt from here)
  *   lookup       kind byte || string -> BE u64 index (sorted duplicates: log
  *                order); kinds: release, actor, topic
  *   heads        'c' || change -> BE u64 index of the change's newest entry;
@@ -24,13 +24,13 @@
  *   meta         "size" -> BE u64 entry count, "origin" -> log origin,
  *                "layout" -> BE u64 version of this layout
  *
- * Every entry's rows but `keys` and `heads` grow at the end of their database
+ * Every entry's rows but `heads` grow at the end of their database
  * (or of a string's duplicates), and `heads` holds one small row per change,
  * so a batch dirties few pages: the write cost of a durable commit is mostly
  * pages written.
  *
  * Strings longer than LMDB's key limit are keyed by a digest instead:
- * 0x00 || SHA-256(string) in keys and holds, kind || 0x00 || SHA-256 in lookup. */
+ * 0x00 || SHA-256(string) in holds, kind || 0x00 || SHA-256 in lookup. */
 #ifndef CAIRN_LEDGER_LAYOUT_H
 #define CAIRN_LEDGER_LAYOUT_H
 
@@ -53,9 +53,9 @@
 /* Version of this layout, in meta "layout". Version 1 (payloads keyed by
  * their SHA-256, one database per string index) had no "layout" row and is
  * refused. Version 2 (`nodes` keyed level || index, every entry of a change
- * in `lookup`) is migrated in place (cairn_ledger_layout_migrate). */
-#define CAIRN_LEDGER_LAYOUT_VERSION 3
-#define CAIRN_LEDGER_LAYOUT_MIGRATED 2
+ * in `lookup`) and version 3 (a `keys` database, idempotency key -> index)
+ * are migrated in place (cairn_ledger_layout_migrate). */
+#define CAIRN_LEDGER_LAYOUT_VERSION 4
 
 /* What a lookup row indexes an entry by: the kind byte of its key. */
 typedef enum {
@@ -72,7 +72,6 @@ typedef struct {
     MDB_dbi tree;        /* BE u64 last leaf || level -> perfect-subtree hash */
     MDB_dbi checkpoints; /* BE u64 size -> signed note */
     MDB_dbi vkeys;       /* vkey text -> BE u64 first size */
-    MDB_dbi keys;        /* idempotency key -> BE u64 index */
     MDB_dbi entry_keys;  /* BE u64 index -> idempotency key */
     MDB_dbi lookup;      /* kind || string -> index (dupsort) */
     MDB_dbi heads;       /* 'c' || change -> index of its newest entry */
@@ -98,18 +97,20 @@ int cairn_ledger_layout_open(MDB_txn *txn, bool create, cairn_ledger_dbs_t *out)
  * tells that the row is absent (a new store; the writer then records it). */
 int cairn_ledger_layout_check(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool *missing_out);
 
-/* Rewrites a layout-2 store as this layout inside txn (a write transaction
- * whose databases db opened with create): the `nodes` rows move to `tree`
- * under their new keys and `nodes` is deleted; each change keeps only its
- * newest index, in `heads`. Anything else is left alone. *migrated_out tells
- * whether it did. One transaction: an interrupted migration leaves layout 2. */
+/* Rewrites a layout-2 or layout-3 store as this layout inside txn (a write
+ * transaction whose databases db opened with create). From layout 2: the
+ * `nodes` rows move to `tree` under their new keys and `nodes` is deleted;
+ * each change keeps only its newest index, in `heads`. From both: the `keys`
+ * database is deleted (the idempotency index is rebuilt in memory from
+ * `entry_keys`). Anything else is left alone. *migrated_out tells whether it
+ * did. One transaction: an interrupted migration leaves the old layout. */
 int cairn_ledger_layout_migrate(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool *migrated_out);
 
 /* The newest entry of change (heads): *has_out false when it has none. */
 int cairn_ledger_change_head(const cairn_ledger_view_t *v, const char *change, bool *has_out,
                              uint64_t *index_out);
 
-/* Key of a keys or holds row: the string, or 0x00 || SHA-256 when too long. */
+/* Key of a holds row: the string, or 0x00 || SHA-256 when too long. */
 MDB_val cairn_ledger_index_key(size_t max_key, const char *text,
                                uint8_t buf[CAIRN_LEDGER_DIGEST_KEY_BYTES]);
 

@@ -15,6 +15,7 @@
 #include "cairn/lmdbx.h"
 #include "cairn/util.h"
 #include "frontier.h"
+#include "keymap.h"
 #include "receipt.h"
 #include "rows.h"
 
@@ -36,8 +37,13 @@ struct cairn_ledger_store_t {
     int last_mdb_rc;                     /* LMDB code of the last failed write */
     cairn_ledger_frontier_t tree;        /* right edge of the tree, and the batch's hashes */
     cairn_ledger_rows_t *rows;           /* the batch's heads, lookup and times rows */
-    cairn_ledger_receipt_cache_t b64;    /* base64 of the proof hashes receipts used last */
-    bool migrated;                       /* open rewrote a layout-2 store */
+    cairn_ledger_keymap_t *keys;         /* idempotency key hash -> index, every keyed entry */
+    struct {
+        uint64_t hash, index;
+    } * added; /* what the open batch added to keys */
+    size_t n_added, cap_added;
+    cairn_ledger_receipt_cache_t b64; /* base64 of the proof hashes receipts used last */
+    bool migrated;                    /* open rewrote a layout-2 store */
 };
 
 /* Maps an LMDB code of a write, remembering a failure's own description. */
@@ -233,6 +239,31 @@ static int s_check_layout(cairn_ledger_store_t *self, MDB_txn *txn)
                               CAIRN_LEDGER_LAYOUT_VERSION);
 }
 
+/* Fills the in-memory idempotency index from `entry_keys`: every keyed
+ * entry below the store's size. */
+static int s_load_keys(cairn_ledger_store_t *self, MDB_txn *txn)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc = cairn_lmdb_code(mdb_cursor_open(txn, self->db.entry_keys, &cur));
+    if (rc < 0)
+        return rc;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    for (; mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8 || cairn_key_to_u64(k.mv_data) >= self->size) {
+            rc = CAIRN_EINTEGRITY;
+            break;
+        }
+        uint64_t hash = cairn_ledger_keymap_hash(self->keys, v.mv_data, v.mv_size);
+        if ((rc = cairn_ledger_keymap_add(self->keys, hash, cairn_key_to_u64(k.mv_data))) < 0)
+            break;
+    }
+    if (rc == 0 && mrc != MDB_NOTFOUND)
+        rc = cairn_lmdb_code(mrc);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
 /* Records the origin of a new store, or checks the configured one. */
 static int s_check_origin(cairn_ledger_store_t *self, MDB_txn *txn)
 {
@@ -267,7 +298,8 @@ int cairn_ledger_store_open(const char *dir, size_t map_size, const char *origin
         rc = CAIRN_ECRYPTO;
         goto fail;
     }
-    if (!(self->origin = strdup(origin)) || !(self->rows = cairn_ledger_rows_new())) {
+    if (!(self->origin = strdup(origin)) || !(self->rows = cairn_ledger_rows_new()) ||
+        !(self->keys = cairn_ledger_keymap_new())) {
         rc = -ENOMEM;
         goto fail;
     }
@@ -286,7 +318,7 @@ int cairn_ledger_store_open(const char *dir, size_t map_size, const char *origin
     else if (rc < 0)
         goto fail;
     if ((rc = s_check_layout(self, txn)) < 0 || (rc = s_check_origin(self, txn)) < 0 ||
-        (rc = s_check_head(self, txn)) < 0)
+        (rc = s_check_head(self, txn)) < 0 || (rc = s_load_keys(self, txn)) < 0)
         goto fail;
     rc = cairn_lmdb_code(mdb_txn_commit(txn));
     txn = NULL;
@@ -315,6 +347,8 @@ void cairn_ledger_store_destroy(cairn_ledger_store_t **self_p)
     free(self->head_note);
     cairn_ledger_frontier_clear(&self->tree);
     cairn_ledger_rows_destroy(&self->rows);
+    cairn_ledger_keymap_destroy(&self->keys);
+    free(self->added);
     free(self);
     *self_p = NULL;
 }
@@ -376,6 +410,9 @@ void cairn_ledger_store_abort(cairn_ledger_store_t *self)
     cairn_ledger_frontier_abort(&self->tree);
     if (self->rows)
         cairn_ledger_rows_clear(self->rows);
+    for (size_t i = 0; i < self->n_added; i++)
+        cairn_ledger_keymap_remove(self->keys, self->added[i].hash, self->added[i].index);
+    self->n_added = 0;
 }
 
 /* After a failed write LMDB's transaction is unusable: drop it, remember why. */
@@ -421,11 +458,69 @@ static int s_leaf_hash(const cairn_ledger_view_t *v, uint64_t index, uint8_t out
     return 0;
 }
 
-static int s_duplicate(cairn_ledger_store_t *self, const MDB_val *found, cairn_ledger_append_t *out)
+/* A hash match in the key map, confirmed against the stored key. */
+typedef struct {
+    MDB_txn *txn;
+    MDB_dbi entry_keys;
+    uint64_t committed; /* entries a read transaction sees */
+    const char *key;
+    size_t len;
+    uint64_t index; /* the match */
+} s_key_match_t;
+
+static int s_key_matches(void *arg, uint64_t index)
 {
-    if (found->mv_size != 8)
-        return CAIRN_EINTEGRITY;
-    uint64_t index = cairn_key_to_u64(found->mv_data);
+    s_key_match_t *m = arg;
+    uint8_t kb[8];
+    cairn_u64_to_key(index, kb);
+    MDB_val k = {8, kb}, v;
+    int mrc = mdb_get(m->txn, m->entry_keys, &k, &v);
+    if (mrc == MDB_NOTFOUND) /* an entry of the open batch, unseen by a reader */
+        return index >= m->committed ? 0 : CAIRN_EINTEGRITY;
+    if (mrc != 0)
+        return cairn_lmdb_code(mrc);
+    if (v.mv_size != m->len || memcmp(v.mv_data, m->key, m->len) != 0)
+        return 0;
+    m->index = index;
+    return 1;
+}
+
+/* Index of the entry appended under key (hash: its map hash), read through
+ * txn; CAIRN_ENOTFOUND when unseen. */
+static int s_find_key(cairn_ledger_store_t *self, MDB_txn *txn, const char *key, uint64_t hash,
+                      uint64_t *index_out)
+{
+    s_key_match_t m = {txn, self->db.entry_keys, self->size, key, strlen(key), 0};
+    int rc = cairn_ledger_keymap_find(self->keys, hash, s_key_matches, &m);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return CAIRN_ENOTFOUND;
+    *index_out = m.index;
+    return 0;
+}
+
+/* Adds a new entry's key to the map, remembering it until the batch ends. */
+static int s_keep_key(cairn_ledger_store_t *self, uint64_t hash, uint64_t index)
+{
+    if (self->n_added == self->cap_added) {
+        size_t cap = self->cap_added ? 2 * self->cap_added : 256;
+        void *p = realloc(self->added, cap * sizeof *self->added);
+        if (!p)
+            return -ENOMEM;
+        self->added = p;
+        self->cap_added = cap;
+    }
+    int rc = cairn_ledger_keymap_add(self->keys, hash, index);
+    if (rc == 0) {
+        self->added[self->n_added].hash = hash;
+        self->added[self->n_added++].index = index;
+    }
+    return rc;
+}
+
+static int s_duplicate(cairn_ledger_store_t *self, uint64_t index, cairn_ledger_append_t *out)
+{
     cairn_ledger_view_t v = s_view(self, self->wtxn);
     uint8_t hash[CAIRN_HASH_BYTES];
     int rc = s_leaf_hash(&v, index, hash);
@@ -528,7 +623,7 @@ static int s_write_entry(cairn_ledger_store_t *self, const cairn_ledger_record_t
     s_tree_read_t t = {self, &view};
     if ((rc = cairn_merkle_append(s_tree_get, s_node_put, &t, leaf->index, lh)) < 0)
         return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
-    if (*key) { /* its `keys` row is already written (cairn_ledger_store_append) */
+    if (*key) { /* the key, for Entry.key and the idempotency map (keymap.h) */
         MDB_val vkey = {strlen(key), (void *)key};
         if ((rc = s_mdb(self, mdb_put(self->wtxn, self->db.entry_keys, &kidx, &vkey, MDB_APPEND))) <
             0)
@@ -552,15 +647,15 @@ int cairn_ledger_store_append(cairn_ledger_store_t *self, const cairn_ledger_rec
     int rc = 0;
     char *text = NULL;
     size_t text_len = 0;
-    uint8_t keybuf[CAIRN_LEDGER_DIGEST_KEY_BYTES], lh[CAIRN_HASH_BYTES];
+    uint8_t lh[CAIRN_HASH_BYTES];
     const char *key = rec->key ? rec->key : "";
     const char *change = rec->change_id ? rec->change_id : "";
     const char *release = rec->release_id ? rec->release_id : "";
-    MDB_val kkey = {0, NULL};
+    uint64_t khash = 0, found = 0;
     if (!self->wtxn)
         return self->failed ? CAIRN_ESTORE : CAIRN_EINTERNAL;
     if (*key)
-        kkey = cairn_ledger_index_key(self->max_key, key, keybuf);
+        khash = cairn_ledger_keymap_hash(self->keys, key, strlen(key));
 
     cairn_leaf_t leaf;
     memset(&leaf, 0, sizeof leaf);
@@ -583,38 +678,23 @@ int cairn_ledger_store_append(cairn_ledger_store_t *self, const cairn_ledger_rec
     leaf.time_ms = rec->appended_at_ms > 0 ? (uint64_t)rec->appended_at_ms : 0;
     if (*change && (rc = s_last_of_change(self, change, &leaf.has_prev, &leaf.prev)) < 0)
         return cairn_ledger_store_fail(self, rc);
-    /* A value the leaf format refuses (a control character, invalid UTF-8)
-     * is the request's fault: nothing is written yet, the batch stays usable.
-     * A key already in the log still gets its entry back. */
-    if ((rc = cairn_leaf_format(&leaf, &text, &text_len)) < 0) {
-        MDB_val found;
-        int mrc = *key ? mdb_get(self->wtxn, self->db.keys, &kkey, &found) : MDB_NOTFOUND;
-        if (mrc == MDB_NOTFOUND)
-            return rc;
-        if (mrc != 0)
-            return cairn_ledger_store_fail(self, s_mdb(self, mrc));
-        if ((rc = s_duplicate(self, &found, out)) < 0)
+    /* A key already in the log (or earlier in this batch) gets its entry
+     * back and nothing is written. A value the leaf format refuses (a
+     * control character, invalid UTF-8) is the request's fault: nothing is
+     * written, the batch stays usable. */
+    int frc = *key ? s_find_key(self, self->wtxn, key, khash, &found) : CAIRN_ENOTFOUND;
+    if (frc < 0 && frc != CAIRN_ENOTFOUND)
+        return cairn_ledger_store_fail(self, frc);
+    if (frc == 0) {
+        if ((rc = s_duplicate(self, found, out)) < 0)
             return cairn_ledger_store_fail(self, rc);
         return 0;
     }
-    /* The idempotency check and the key's row in one put: a key already in
-     * the log is refused with the index it holds (a duplicate, nothing written). */
-    if (*key) {
-        uint8_t index_be[8];
-        cairn_u64_to_key(leaf.index, index_be);
-        MDB_val v = {8, index_be};
-        int mrc = mdb_put(self->wtxn, self->db.keys, &kkey, &v, MDB_NOOVERWRITE);
-        if (mrc == MDB_KEYEXIST) {
-            free(text);
-            if ((rc = s_duplicate(self, &v, out)) < 0)
-                return cairn_ledger_store_fail(self, rc);
-            return 0;
-        }
-        if ((rc = s_mdb(self, mrc)) < 0)
-            goto fail;
-    }
+    if ((rc = cairn_leaf_format(&leaf, &text, &text_len)) < 0)
+        return rc;
     cairn_merkle_leaf_hash(text, text_len, lh);
-    if ((rc = s_write_entry(self, rec, &leaf, text, text_len, lh)) < 0)
+    if ((rc = s_write_entry(self, rec, &leaf, text, text_len, lh)) < 0 ||
+        (*key && (rc = s_keep_key(self, khash, leaf.index)) < 0))
         goto fail;
     self->pending_size = leaf.index + 1;
     memset(out, 0, sizeof *out);
@@ -692,6 +772,7 @@ int cairn_ledger_store_commit(cairn_ledger_store_t *self)
     }
     if (advanced)
         s_set_head(self, self->pending_size, root, note, note_len);
+    self->n_added = 0; /* the batch's keys are the log's now */
     self->size = self->pending_size;
     cairn_ledger_frontier_commit(&self->tree);
     return 0;
@@ -767,17 +848,26 @@ out:
     return rc < 0 ? rc : 0;
 }
 
+size_t cairn_ledger_store_key_count(const cairn_ledger_store_t *self)
+{
+    return cairn_ledger_keymap_count(self->keys);
+}
+
+size_t cairn_ledger_store_key_bytes(const cairn_ledger_store_t *self)
+{
+    return cairn_ledger_keymap_bytes(self->keys);
+}
+
 int cairn_ledger_store_find_key(cairn_ledger_store_t *self, const char *key, uint64_t *index_out)
 {
     cairn_ledger_view_t v;
-    uint8_t buf[CAIRN_LEDGER_DIGEST_KEY_BYTES];
     if (!key || !*key)
         return CAIRN_ENOTFOUND;
     int rc = cairn_ledger_store_begin_read(self, &v);
     if (rc < 0)
         return rc;
-    MDB_val k = cairn_ledger_index_key(self->max_key, key, buf);
-    rc = cairn_ledger_get_u64(v.txn, self->db.keys, &k, index_out);
+    rc = s_find_key(self, v.txn, key, cairn_ledger_keymap_hash(self->keys, key, strlen(key)),
+                    index_out);
     cairn_ledger_store_end_read(&v);
     return rc;
 }

@@ -158,6 +158,11 @@ int cairn_ledger_store_read(cairn_ledger_store_t *self, uint64_t from, uint64_t 
 int cairn_ledger_store_by_change(cairn_ledger_store_t *self, const char *change_id,
                                  cairn_ledger_entry_fn fn, void *arg);
 
+/* Keyed entries in the in-memory idempotency index, and the bytes it takes
+ * (keymap.h). */
+size_t cairn_ledger_store_key_count(const cairn_ledger_store_t *self);
+size_t cairn_ledger_store_key_bytes(const cairn_ledger_store_t *self);
+
 /* Index of the entry appended under key; CAIRN_ENOTFOUND when unseen. */
 int cairn_ledger_store_find_key(cairn_ledger_store_t *self, const char *key, uint64_t *index_out);
 

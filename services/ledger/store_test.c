@@ -471,7 +471,9 @@ static void test_an_aborted_batch_leaves_no_trace(void **state)
     assert_int_equal(cairn_ledger_store_begin(f->store), 0);
     cairn_ledger_append_t r = lt_append_in(f->store, "k1", "CHG-1", NULL, "e1", 1);
     free(r.leaf);
+    assert_int_equal(cairn_ledger_store_key_count(f->store), 1);
     cairn_ledger_store_abort(f->store);
+    assert_int_equal(cairn_ledger_store_key_count(f->store), 0);
     assert_int_equal(cairn_ledger_store_size(f->store), 0);
     uint64_t index;
     assert_int_equal(cairn_ledger_store_find_key(f->store, "k1", &index), CAIRN_ENOTFOUND);
@@ -828,6 +830,83 @@ static void test_a_layout_2_store_is_migrated_with_every_entry_and_proof(void **
     cairn_checkpoint_clear(&cp_after);
 }
 
+/* Rewrites this layout's store as layout 3 wrote it: a `keys` database,
+ * idempotency key -> index, beside `entry_keys`. */
+static void s_downgrade_to_layout_3(const char *dir)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_dbi keys, entry_keys, meta;
+    MDB_val k, v;
+    assert_int_equal(cairn_lmdb_open(dir, LT_MAP_SIZE, CAIRN_LEDGER_MAX_DBS, &env), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "keys", MDB_CREATE, &keys), 0);
+    assert_int_equal(mdb_dbi_open(txn, "entry_keys", 0, &entry_keys), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_cursor_open(txn, entry_keys, &cur), 0);
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        assert_int_equal(mdb_put(txn, keys, &v, &k, MDB_NOOVERWRITE), 0);
+    mdb_cursor_close(cur);
+    assert_int_equal(cairn_lmdb_put_u64(txn, meta, CAIRN_LEDGER_META_LAYOUT, 3), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+static void test_a_layout_3_store_is_migrated_and_its_keys_still_deduplicate(void **state)
+{
+    s_fixture_t *f = *state;
+    char id[32], key[48];
+    assert_int_equal(cairn_ledger_store_begin(f->store), 0);
+    for (int i = 0; i < 40; i++) {
+        snprintf(id, sizeof id, "k%d", i);
+        snprintf(key, sizeof key, "ce:/test\n%s", id);
+        cairn_ledger_append_t r =
+            lt_append_in(f->store, i % 4 ? key : NULL, "CHG-1", NULL, id, 1764107400000);
+        free(r.leaf);
+    }
+    assert_int_equal(cairn_ledger_store_commit(f->store), 0);
+    cairn_ledger_store_destroy(&f->store);
+
+    s_downgrade_to_layout_3(f->dir);
+    cairn_ledger_verify_report_t rep;
+    assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), CAIRN_ECONFIG);
+    s_open(f);
+    assert_true(cairn_ledger_store_migrated(f->store));
+    /* Every keyed entry is found again from `entry_keys`; unkeyed ones have no key. */
+    uint64_t index = 0;
+    assert_int_equal(cairn_ledger_store_find_key(f->store, "ce:/test\nk5", &index), 0);
+    assert_int_equal(index, 5);
+    assert_int_equal(cairn_ledger_store_find_key(f->store, "ce:/test\nk4", &index),
+                     CAIRN_ENOTFOUND);
+    assert_int_equal(cairn_ledger_store_begin(f->store), 0);
+    cairn_ledger_append_t dup =
+        lt_append_in(f->store, "ce:/test\nk39", "CHG-1", NULL, "k39", 1764107400000);
+    assert_true(dup.duplicate);
+    assert_int_equal(dup.index, 39);
+    cairn_ledger_append_t fresh =
+        lt_append_in(f->store, "ce:/test\nk40", "CHG-1", NULL, "k40", 1764107400000);
+    assert_int_equal(fresh.index, 40);
+    free(fresh.leaf);
+    assert_int_equal(cairn_ledger_store_commit(f->store), 0);
+    cairn_ledger_store_destroy(&f->store);
+
+    /* The log verifies, and `keys` is gone. */
+    assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), 0);
+    assert_int_equal(rep.size, 41);
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi keys;
+    assert_int_equal(cairn_lmdb_open(f->dir, LT_MAP_SIZE, CAIRN_LEDGER_MAX_DBS, &env), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "keys", 0, &keys), MDB_NOTFOUND);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    s_open(f);
+    assert_false(cairn_ledger_store_migrated(f->store));
+}
+
 static void test_times_that_step_back_are_still_found_by_time(void **state)
 {
     s_fixture_t *f = *state;
@@ -888,6 +967,8 @@ int main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(
             test_a_layout_2_store_is_migrated_with_every_entry_and_proof, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_layout_3_store_is_migrated_and_its_keys_still_deduplicate, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_times_that_step_back_are_still_found_by_time, s_setup,
                                         s_teardown),
     };
