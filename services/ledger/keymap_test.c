@@ -35,6 +35,19 @@ static bool s_has(const s_found_t *f, uint64_t index)
     return false;
 }
 
+/* Looks for one index under a hash, counting what it passes. */
+typedef struct {
+    uint64_t want;
+    size_t seen;
+} s_look_t;
+
+static int s_look(void *arg, uint64_t index)
+{
+    s_look_t *l = arg;
+    l->seen++;
+    return index == l->want ? 1 : 0;
+}
+
 static void test_every_index_is_found_under_its_hash_after_growing(void **state)
 {
     (void)state;
@@ -46,6 +59,16 @@ static void test_every_index_is_found_under_its_hash_after_growing(void **state)
         snprintf(key, sizeof key, "key-%llu", (unsigned long long)i);
         assert_int_equal(
             cairn_ledger_keymap_add(m, cairn_ledger_keymap_hash(m, key, strlen(key)), i), 0);
+        /* While a full table is emptied into a larger one, older keys are
+         * found in either. */
+        if (i % 7 == 0) {
+            s_look_t l = {.want = i / 2};
+            snprintf(key, sizeof key, "key-%llu", (unsigned long long)(i / 2));
+            assert_int_equal(cairn_ledger_keymap_find(
+                                 m, cairn_ledger_keymap_hash(m, key, strlen(key)), s_look, &l),
+                             1);
+            assert_int_equal(cairn_ledger_keymap_count(m), i + 1);
+        }
     }
     assert_int_equal(cairn_ledger_keymap_count(m), N);
     /* At most 70 % full, 16 bytes a slot. */
@@ -83,19 +106,6 @@ static void test_colliding_hashes_keep_every_index_and_find_stops_when_asked(voi
     assert_int_equal(cairn_ledger_keymap_find(m, 42, s_collect, &g), 1);
     assert_true(g.n <= 3);
     cairn_ledger_keymap_destroy(&m);
-}
-
-/* Looks for one index under a hash, counting what it passes. */
-typedef struct {
-    uint64_t want;
-    size_t seen;
-} s_look_t;
-
-static int s_look(void *arg, uint64_t index)
-{
-    s_look_t *l = arg;
-    l->seen++;
-    return index == l->want ? 1 : 0;
 }
 
 static void test_removed_indexes_are_gone_and_the_rest_stay(void **state)
