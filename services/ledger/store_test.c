@@ -703,6 +703,19 @@ static size_t s_change_indexes(s_fixture_t *f, const char *change, uint64_t *out
     return n;
 }
 
+/* Asserts that the store in dir has no database called name. */
+static void s_assert_no_db(const char *dir, const char *name)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    assert_int_equal(cairn_lmdb_open(dir, LT_MAP_SIZE, CAIRN_LEDGER_MAX_DBS, &env), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, name, 0, &dbi), MDB_NOTFOUND);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+}
+
 /* Rewrites this layout's store as layout 2 wrote it: tree hashes keyed
  * level || index in `nodes`, and a `lookup` row per entry of a change. */
 static void s_downgrade_to_layout_2(const char *dir)
@@ -816,14 +829,8 @@ static void test_a_layout_2_store_is_migrated_with_every_entry_and_proof(void **
     cairn_ledger_store_destroy(&f->store);
     assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), 0);
     assert_int_equal(rep.size, 40);
-    MDB_env *env = NULL;
-    MDB_txn *txn = NULL;
-    MDB_dbi nodes;
-    assert_int_equal(cairn_lmdb_open(f->dir, LT_MAP_SIZE, CAIRN_LEDGER_MAX_DBS, &env), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "nodes", 0, &nodes), MDB_NOTFOUND);
-    mdb_txn_abort(txn);
-    mdb_env_close(env);
+    s_assert_no_db(f->dir, "nodes");
+    s_assert_no_db(f->dir, "keys");
     s_open(f);
     assert_false(cairn_ledger_store_migrated(f->store));
     cairn_checkpoint_clear(&cp_before);
@@ -895,14 +902,7 @@ static void test_a_layout_3_store_is_migrated_and_its_keys_still_deduplicate(voi
     /* The log verifies, and `keys` is gone. */
     assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), 0);
     assert_int_equal(rep.size, 41);
-    MDB_env *env = NULL;
-    MDB_txn *txn = NULL;
-    MDB_dbi keys;
-    assert_int_equal(cairn_lmdb_open(f->dir, LT_MAP_SIZE, CAIRN_LEDGER_MAX_DBS, &env), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "keys", 0, &keys), MDB_NOTFOUND);
-    mdb_txn_abort(txn);
-    mdb_env_close(env);
+    s_assert_no_db(f->dir, "keys");
     s_open(f);
     assert_false(cairn_ledger_store_migrated(f->store));
 }
