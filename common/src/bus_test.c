@@ -66,6 +66,32 @@ static void published_messages_keep_topic_and_payload(void **state)
     zsock_destroy(&pub);
 }
 
+/* A child process that calls ep with "second" through a cairn_client_t and
+ * exits 0 when the answer is "answer". */
+static pid_t s_fork_client(const char *ep)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        uint8_t *r = NULL;
+        size_t rl = 0;
+        cairn_client_t *c = cairn_client_new(ep);
+        int rc = cairn_client_call(c, "second", 6, 3000, &r, &rl);
+        int ok = rc == 0 && rl == 6 && memcmp(r, "answer", 6) == 0;
+        free(r);
+        cairn_client_destroy(&c);
+        _exit(ok ? 0 : 1);
+    }
+    assert_true(pid > 0);
+    return pid;
+}
+
+static void s_assert_client_ok(pid_t pid)
+{
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static void client_gets_reply_and_times_out_cleanly(void **state)
 {
     char ep[128];
@@ -99,17 +125,7 @@ static void client_gets_reply_and_times_out_cleanly(void **state)
     /* Send from the client; serve from here; wait with a generous timeout. */
     zpoller_t *poller = zpoller_new(router, NULL);
     assert_non_null(poller);
-    pid_t pid = fork();
-    if (pid == 0) {
-        uint8_t *r = NULL;
-        size_t rl = 0;
-        cairn_client_t *c2 = cairn_client_new(ep);
-        int rc = cairn_client_call(c2, "second", 6, 3000, &r, &rl);
-        int ok = rc == 0 && rl == 6 && memcmp(r, "answer", 6) == 0;
-        free(r);
-        cairn_client_destroy(&c2);
-        _exit(ok ? 0 : 1);
-    }
+    pid_t pid = s_fork_client(ep);
     void *which = zpoller_wait(poller, 3000);
     assert_ptr_equal(which, router);
     assert_int_equal(cairn_bus_server_recv(router, &peer, &req, &req_len), 0);
@@ -117,9 +133,7 @@ static void client_gets_reply_and_times_out_cleanly(void **state)
     assert_memory_equal(req, "second", 6);
     free(req);
     assert_int_equal(cairn_bus_server_reply(router, &peer, "answer", 6), 0);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    s_assert_client_ok(pid);
     zpoller_destroy(&poller);
     zsock_destroy(&router);
     cairn_client_destroy(&client);
@@ -255,17 +269,7 @@ static void the_zero_copy_server_path_frames_like_the_copying_one(void **state)
     cairn_bus_peer_close(&peer);
 
     /* Interoperates with the copying client and the copying reply. */
-    pid_t pid = fork();
-    if (pid == 0) {
-        uint8_t *r = NULL;
-        size_t rl = 0;
-        cairn_client_t *c = cairn_client_new(ep);
-        int rc = cairn_client_call(c, "second", 6, 3000, &r, &rl);
-        int ok = rc == 0 && rl == 6 && memcmp(r, "answer", 6) == 0;
-        free(r);
-        cairn_client_destroy(&c);
-        _exit(ok ? 0 : 1);
-    }
+    pid_t pid = s_fork_client(ep);
     zsock_set_rcvtimeo(router, 3000);
     assert_int_equal(cairn_bus_server_recv_msg(router, &peer, &body), 0);
     assert_int_equal(zmq_msg_size(&body), 6);
@@ -274,9 +278,7 @@ static void the_zero_copy_server_path_frames_like_the_copying_one(void **state)
     zmq_msg_init_size(&reply, 6);
     memcpy(zmq_msg_data(&reply), "answer", 6);
     assert_int_equal(cairn_bus_server_reply_msg(router, &peer, &reply), 0);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    s_assert_client_ok(pid);
     zsock_destroy(&dealer);
     zsock_destroy(&router);
 }

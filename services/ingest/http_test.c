@@ -137,10 +137,10 @@ static size_t s_on_read(char *buf, size_t size, size_t n, void *arg)
 
 /* One request. body NULL = no body; chunked_len > 0 streams that many bytes
  * without a Content-Length. expect is the Expect header ("" sends none, like
- * most webhook senders). */
-static s_reply_t s_request_expect(s_fixture_t *f, const char *method, const char *path,
-                                  const char *content_type, const char *body, size_t chunked_len,
-                                  const char *expect)
+ * most webhook senders). headers: more request headers (taken; NULL for none). */
+static s_reply_t s_request_with(s_fixture_t *f, const char *method, const char *path,
+                                const char *content_type, const char *body, size_t chunked_len,
+                                const char *expect, struct curl_slist *headers)
 {
     s_reply_t r = {0};
     char url[256], ct[256];
@@ -148,7 +148,6 @@ static s_reply_t s_request_expect(s_fixture_t *f, const char *method, const char
     snprintf(url, sizeof url, "%s%s", f->base, path);
     CURL *c = curl_easy_init();
     assert_non_null(c);
-    struct curl_slist *headers = NULL;
     if (content_type) {
         snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
         headers = curl_slist_append(headers, ct);
@@ -180,6 +179,13 @@ static s_reply_t s_request_expect(s_fixture_t *f, const char *method, const char
     if (!r.body)
         r.body = calloc(1, 1);
     return r;
+}
+
+static s_reply_t s_request_expect(s_fixture_t *f, const char *method, const char *path,
+                                  const char *content_type, const char *body, size_t chunked_len,
+                                  const char *expect)
+{
+    return s_request_with(f, method, path, content_type, body, chunked_len, expect, NULL);
 }
 
 static s_reply_t s_request(s_fixture_t *f, const char *method, const char *path,
@@ -459,26 +465,13 @@ static void metrics_are_prometheus_text(void **state)
 static void request_headers_over_max_header_are_refused(void **state)
 {
     s_fixture_t *f = *state;
-    char url[256];
     char *big = malloc(S_MAX_HEADER + 64);
     assert_non_null(big);
     strcpy(big, "X-Padding: ");
     memset(big + 11, 'p', S_MAX_HEADER);
     big[11 + S_MAX_HEADER] = '\0';
-    s_reply_t r = {0};
-    snprintf(url, sizeof url, "%s/v1/events", f->base);
-    CURL *c = curl_easy_init();
-    struct curl_slist *headers = curl_slist_append(NULL, big);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, s_event);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    r.rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(c);
+    s_reply_t r =
+        s_request_with(f, "POST", "/v1/events", NULL, s_event, 0, "", curl_slist_append(NULL, big));
     free(big);
     free(r.body);
     assert_int_equal(r.rc, CURLE_OK);
@@ -492,32 +485,18 @@ static void request_headers_over_max_header_are_refused(void **state)
 static void every_header_reaches_the_handler_however_many(void **state)
 {
     s_fixture_t *f = *state;
-    char url[256], names[40][48];
-    s_reply_t r = {0};
-    snprintf(url, sizeof url, "%s/v1/events", f->base);
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
+    char names[40][48];
     struct curl_slist *headers = NULL;
     for (int i = 0; i < 40; i++) {
         snprintf(names[i], sizeof names[i], "X-Filler-%d: %d", i, i);
         headers = curl_slist_append(headers, names[i]);
     }
-    headers = curl_slist_append(headers, "Content-Type: application/json");
     headers = curl_slist_append(headers, "ce-specversion: 1.0");
     headers = curl_slist_append(headers, "ce-id: many-headers-1");
     headers = curl_slist_append(headers, "ce-source: /ci/acme");
     headers = curl_slist_append(headers, "ce-type: com.example.t");
-    headers = curl_slist_append(headers, "Expect:");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{\"ok\":true}");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    r.rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(c);
+    s_reply_t r = s_request_with(f, "POST", "/v1/events", "application/json", "{\"ok\":true}", 0,
+                                 "", headers);
     assert_int_equal(r.rc, CURLE_OK);
     assert_int_equal(r.status, 202);
     assert_non_null(r.body);
