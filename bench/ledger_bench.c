@@ -2277,7 +2277,7 @@ static int s_bench_prove(const s_options_t *o, s_ledger_t *l, cairn_note_verifie
     if (mrc == 0)
         mrc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
     if (mrc == 0) {
-        mrc = mdb_dbi_open(txn, "tree", 0, &dbs.tree);
+        mrc = mdb_dbi_open(txn, "entries", 0, &dbs.entries);
         if (mrc == 0)
             mrc = mdb_txn_commit(txn);
         else

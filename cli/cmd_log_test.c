@@ -585,9 +585,21 @@ static void log_verify_checks_the_store_without_the_daemon(void **state)
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(cairn_ledger_layout_open(txn, false, &dbs), 0);
     cairn_u64_to_key(3, key);
-    MDB_val k = {8, key}, val = {9, "forged!\n\n"};
-    assert_int_equal(mdb_put(txn, dbs.leaves, &k, &val, 0), 0);
+    MDB_val k = {8, key}, val;
+    cairn_ledger_record_parts_t parts;
+    assert_int_equal(mdb_get(txn, dbs.entries, &k, &val), 0);
+    assert_int_equal(cairn_ledger_record_parse(3, &val, &parts), 0);
+    parts.leaf = "forged!\n\n"; /* same hashes and payload, another leaf */
+    parts.leaf_len = 9;
+    MDB_val forged = {cairn_ledger_record_size(parts.n_hashes, parts.leaf_len, parts.payload_len),
+                      NULL};
+    uint8_t *buf = malloc(forged.mv_size);
+    assert_non_null(buf);
+    cairn_ledger_record_write(&parts, buf);
+    forged.mv_data = buf;
+    assert_int_equal(mdb_put(txn, dbs.entries, &k, &forged, 0), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
+    free(buf);
     mdb_env_close(env);
 
     r = s_cairn("log verify");

@@ -1111,15 +1111,13 @@ static void test_a_ledger_with_a_tampered_tree_refuses_to_start(void **state)
     }
     s_shutdown(f);
     const char *path = cairn_config_str(f->config, "ledger.path");
-    uint8_t kb[8];
-    cairn_u64_to_key(2, kb);
-    lt_flip(path, "leaves", kb, 8, -4);
+    lt_flip_record(path, 2, LT_PART_LEAF, -4);
     assert_null(cairn_ledger_new(f->config));
     cairn_ledger_verify_report_t report;
     assert_int_equal(cairn_ledger_verify(path, NULL, &report), CAIRN_EINTEGRITY);
     assert_true(report.has_bad_index);
     assert_int_equal(report.bad_index, 2);
-    lt_flip(path, "leaves", kb, 8, -4);
+    lt_flip_record(path, 2, LT_PART_LEAF, -4);
     f->ledger = cairn_ledger_new(f->config);
     assert_non_null(f->ledger);
     assert_int_equal(cairn_ledger_size(f->ledger), 3);

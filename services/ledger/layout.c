@@ -22,8 +22,7 @@ int cairn_ledger_layout_open(MDB_txn *txn, bool create, cairn_ledger_dbs_t *out)
         unsigned flags;
         MDB_dbi *dbi;
     } dbs[] = {
-        {"leaves", 0, &out->leaves},   {"payloads", 0, &out->payloads},
-        {"tree", 0, &out->tree},       {"checkpoints", 0, &out->checkpoints},
+        {"entries", 0, &out->entries}, {"checkpoints", 0, &out->checkpoints},
         {"vkeys", 0, &out->vkeys},     {"entry_keys", 0, &out->entry_keys},
         {"lookup", dup, &out->lookup}, {"heads", 0, &out->heads},
         {"times", dup, &out->times},   {"holds", 0, &out->holds},
@@ -56,36 +55,113 @@ int cairn_ledger_layout_check(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool *
     return version == CAIRN_LEDGER_LAYOUT_VERSION ? 0 : CAIRN_ECONFIG;
 }
 
-/* Layout 2's `nodes` (u8 level || BE u64 index) rewritten into `tree`. */
-static int s_migrate_nodes(MDB_txn *txn, const cairn_ledger_dbs_t *db)
+/* Key of a tree hash in layouts 2 to 4's `tree`: the index of the
+ * subtree's last leaf, then its level. */
+#define S_OLD_NODE_KEY_BYTES 9
+static void s_old_node_key(unsigned level, uint64_t last, uint8_t out[S_OLD_NODE_KEY_BYTES])
 {
-    MDB_dbi nodes;
+    cairn_u64_to_key(last, out);
+    out[8] = (uint8_t)level;
+}
+
+/* Opens an old layout's database: its absence is CAIRN_EINTEGRITY. */
+static int s_open_old(MDB_txn *txn, const char *name, unsigned flags, MDB_dbi *out)
+{
+    int rc = cairn_lmdb_code(mdb_dbi_open(txn, name, flags, out));
+    return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
+}
+
+/* Layout 2's `nodes` (u8 level || BE u64 index) rewritten into `tree`. */
+static int s_migrate_nodes(MDB_txn *txn)
+{
+    MDB_dbi nodes, tree;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    int rc = cairn_lmdb_code(mdb_dbi_open(txn, "nodes", 0, &nodes));
-    if (rc < 0)
-        return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
+    int rc = s_open_old(txn, "nodes", 0, &nodes);
+    if (rc < 0 || (rc = s_open_old(txn, "tree", MDB_CREATE, &tree)) < 0)
+        return rc;
     if ((rc = cairn_lmdb_code(mdb_cursor_open(txn, nodes, &cur))) < 0)
         return rc;
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     for (; mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const uint8_t *kb = k.mv_data;
-        if (k.mv_size != CAIRN_LEDGER_NODE_KEY_BYTES || v.mv_size != CAIRN_HASH_BYTES ||
-            kb[0] >= 64) {
+        if (k.mv_size != S_OLD_NODE_KEY_BYTES || v.mv_size != CAIRN_HASH_BYTES || kb[0] >= 64) {
             rc = CAIRN_EINTEGRITY;
             break;
         }
-        uint8_t nk[CAIRN_LEDGER_NODE_KEY_BYTES], hash[CAIRN_HASH_BYTES];
+        uint8_t nk[S_OLD_NODE_KEY_BYTES], hash[CAIRN_HASH_BYTES];
         memcpy(hash, v.mv_data, sizeof hash);
-        cairn_ledger_node_key(kb[0], cairn_key_to_u64(kb + 1), nk);
+        s_old_node_key(kb[0], cairn_ledger_node_entry(kb[0], cairn_key_to_u64(kb + 1)), nk);
         MDB_val nkv = {sizeof nk, nk}, hv = {sizeof hash, hash};
-        if ((rc = cairn_lmdb_code(mdb_put(txn, db->tree, &nkv, &hv, MDB_NOOVERWRITE))) < 0)
+        if ((rc = cairn_lmdb_code(mdb_put(txn, tree, &nkv, &hv, MDB_NOOVERWRITE))) < 0)
             break;
     }
     if (rc == 0 && mrc != MDB_NOTFOUND)
         rc = cairn_lmdb_code(mrc);
     mdb_cursor_close(cur);
     return rc < 0 ? rc : cairn_lmdb_code(mdb_drop(txn, nodes, 1));
+}
+
+/* One entry of layout 4 (its leaf lv, payload in `payloads`, hashes in
+ * `tree`) written as its record at the end of `entries`. */
+static int s_migrate_entry(MDB_txn *txn, const cairn_ledger_dbs_t *db, MDB_dbi payloads,
+                           MDB_dbi tree, uint64_t index, const MDB_val *lv)
+{
+    uint8_t hashes[64][CAIRN_HASH_BYTES], ib[8];
+    unsigned h = cairn_ledger_entry_hashes(index);
+    for (unsigned level = 0; level < h; level++) {
+        uint8_t nk[S_OLD_NODE_KEY_BYTES];
+        s_old_node_key(level, index, nk);
+        MDB_val k = {sizeof nk, nk}, v;
+        int rc = cairn_lmdb_code(mdb_get(txn, tree, &k, &v));
+        if (rc < 0)
+            return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
+        if (v.mv_size != CAIRN_HASH_BYTES)
+            return CAIRN_EINTEGRITY;
+        memcpy(hashes[level], v.mv_data, CAIRN_HASH_BYTES);
+    }
+    cairn_u64_to_key(index, ib);
+    MDB_val k = {8, ib}, pv = {0, NULL};
+    int rc = cairn_lmdb_code(mdb_get(txn, payloads, &k, &pv));
+    if (rc < 0 && rc != CAIRN_ENOTFOUND)
+        return rc;
+    cairn_ledger_record_parts_t parts = {
+        .hashes = hashes[0],
+        .n_hashes = h,
+        .leaf = lv->mv_data,
+        .leaf_len = lv->mv_size,
+        .payload = rc == 0 ? pv.mv_data : NULL,
+        .payload_len = rc == 0 ? pv.mv_size : 0,
+    };
+    MDB_val rv = {cairn_ledger_record_size(h, lv->mv_size, parts.payload_len), NULL};
+    if ((rc = cairn_lmdb_code(mdb_put(txn, db->entries, &k, &rv, MDB_APPEND | MDB_RESERVE))) < 0)
+        return rc;
+    cairn_ledger_record_write(&parts, rv.mv_data);
+    return 0;
+}
+
+/* Layout 4's `leaves`, `payloads` and `tree` rewritten as `entries`. */
+static int s_migrate_entries(MDB_txn *txn, const cairn_ledger_dbs_t *db)
+{
+    MDB_dbi leaves, payloads, tree;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc = s_open_old(txn, "leaves", 0, &leaves);
+    if (rc < 0 || (rc = s_open_old(txn, "payloads", 0, &payloads)) < 0 ||
+        (rc = s_open_old(txn, "tree", 0, &tree)) < 0 ||
+        (rc = cairn_lmdb_code(mdb_cursor_open(txn, leaves, &cur))) < 0)
+        return rc;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    for (; mrc == 0 && rc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        rc = k.mv_size != 8 ? CAIRN_EINTEGRITY
+                            : s_migrate_entry(txn, db, payloads, tree, cairn_key_to_u64(k.mv_data), &v);
+    if (rc == 0 && mrc != MDB_NOTFOUND)
+        rc = cairn_lmdb_code(mrc);
+    mdb_cursor_close(cur);
+    if (rc < 0 || (rc = cairn_lmdb_code(mdb_drop(txn, leaves, 1))) < 0 ||
+        (rc = cairn_lmdb_code(mdb_drop(txn, payloads, 1))) < 0)
+        return rc;
+    return cairn_lmdb_code(mdb_drop(txn, tree, 1));
 }
 
 /* Layout 2's change rows in `lookup`: the newest of each goes to `heads`. */
@@ -139,12 +215,12 @@ int cairn_ledger_layout_migrate(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool
     int rc = cairn_lmdb_get_u64(txn, db->meta, CAIRN_LEDGER_META_LAYOUT, &version);
     if (rc == CAIRN_ENOTFOUND)
         return 0;
-    if (rc < 0 || (version != 2 && version != 3))
+    if (rc < 0 || version < 2 || version >= CAIRN_LEDGER_LAYOUT_VERSION)
         return rc;
     if (version == 2 &&
-        ((rc = s_migrate_nodes(txn, db)) < 0 || (rc = s_migrate_changes(txn, db)) < 0))
+        ((rc = s_migrate_nodes(txn)) < 0 || (rc = s_migrate_changes(txn, db)) < 0))
         return rc;
-    if ((rc = s_drop_keys(txn)) < 0 ||
+    if ((rc = s_drop_keys(txn)) < 0 || (rc = s_migrate_entries(txn, db)) < 0 ||
         (rc = cairn_lmdb_put_u64(txn, db->meta, CAIRN_LEDGER_META_LAYOUT,
                                  CAIRN_LEDGER_LAYOUT_VERSION)) < 0)
         return rc;
@@ -191,41 +267,105 @@ MDB_val cairn_ledger_lookup_key(size_t max_key, cairn_ledger_by_t kind, const ch
     return (MDB_val){2 + CAIRN_HASH_BYTES, buf};
 }
 
-void cairn_ledger_node_key(unsigned level, uint64_t index, uint8_t out[CAIRN_LEDGER_NODE_KEY_BYTES])
+uint64_t cairn_ledger_node_entry(unsigned level, uint64_t index)
 {
-    cairn_u64_to_key(((index + 1) << level) - 1, out);
-    out[8] = (uint8_t)level;
+    return ((index + 1) << level) - 1;
+}
+
+unsigned cairn_ledger_entry_hashes(uint64_t index)
+{
+    unsigned h = 1;
+    for (; index & 1; index >>= 1)
+        h++;
+    return h;
+}
+
+/* Record header: u8 number of hashes, BE u32 leaf length. */
+#define S_RECORD_HEADER 5
+
+size_t cairn_ledger_record_size(unsigned n_hashes, size_t leaf_len, size_t payload_len)
+{
+    return S_RECORD_HEADER + (size_t)n_hashes * CAIRN_HASH_BYTES + leaf_len + payload_len;
+}
+
+void cairn_ledger_record_write(const cairn_ledger_record_parts_t *parts, uint8_t *buf)
+{
+    buf[0] = (uint8_t)parts->n_hashes;
+    uint32_t len = (uint32_t)parts->leaf_len;
+    for (int i = 4; i >= 1; i--, len >>= 8)
+        buf[i] = (uint8_t)(len & 0xff);
+    uint8_t *p = buf + S_RECORD_HEADER;
+    memcpy(p, parts->hashes, (size_t)parts->n_hashes * CAIRN_HASH_BYTES);
+    p += (size_t)parts->n_hashes * CAIRN_HASH_BYTES;
+    memcpy(p, parts->leaf, parts->leaf_len);
+    if (parts->payload_len)
+        memcpy(p + parts->leaf_len, parts->payload, parts->payload_len);
+}
+
+int cairn_ledger_record_parse(uint64_t index, const MDB_val *val, cairn_ledger_record_parts_t *out)
+{
+    const uint8_t *b = val->mv_data;
+    if (val->mv_size < S_RECORD_HEADER || b[0] != cairn_ledger_entry_hashes(index))
+        return CAIRN_EINTEGRITY;
+    size_t leaf_len = ((size_t)b[1] << 24) | ((size_t)b[2] << 16) | ((size_t)b[3] << 8) | b[4];
+    size_t head = S_RECORD_HEADER + (size_t)b[0] * CAIRN_HASH_BYTES;
+    if (val->mv_size < head || val->mv_size - head < leaf_len)
+        return CAIRN_EINTEGRITY;
+    size_t payload_len = val->mv_size - head - leaf_len;
+    *out = (cairn_ledger_record_parts_t){
+        .hashes = b + S_RECORD_HEADER,
+        .n_hashes = b[0],
+        .leaf = b + head,
+        .leaf_len = leaf_len,
+        .payload = payload_len ? b + head + leaf_len : NULL,
+        .payload_len = payload_len,
+    };
+    return 0;
+}
+
+int cairn_ledger_record_get(const cairn_ledger_view_t *v, uint64_t index,
+                            cairn_ledger_record_parts_t *out)
+{
+    uint8_t kb[8];
+    cairn_u64_to_key(index, kb);
+    MDB_val k = {8, kb}, val;
+    int rc = cairn_lmdb_code(mdb_get(v->txn, v->db->entries, &k, &val));
+    return rc < 0 ? rc : cairn_ledger_record_parse(index, &val, out);
 }
 
 int cairn_ledger_node_get(void *arg, unsigned level, uint64_t index, uint8_t out[CAIRN_HASH_BYTES])
 {
     const cairn_ledger_view_t *v = arg;
-    uint8_t kb[CAIRN_LEDGER_NODE_KEY_BYTES];
-    cairn_ledger_node_key(level, index, kb);
-    MDB_val k = {sizeof kb, kb}, val;
-    int rc = cairn_lmdb_code(mdb_get(v->txn, v->db->tree, &k, &val));
+    cairn_ledger_record_parts_t r;
+    if (level >= 64 || (level > 0 && index >= (UINT64_MAX >> level)))
+        return CAIRN_EINVALID;
+    int rc = cairn_ledger_record_get(v, cairn_ledger_node_entry(level, index), &r);
     if (rc < 0)
         return rc;
-    if (val.mv_size != CAIRN_HASH_BYTES)
-        return CAIRN_EINTEGRITY;
-    memcpy(out, val.mv_data, CAIRN_HASH_BYTES);
+    memcpy(out, r.hashes + (size_t)level * CAIRN_HASH_BYTES, CAIRN_HASH_BYTES);
     return 0;
 }
 
 int cairn_ledger_leaf_get(const cairn_ledger_view_t *v, uint64_t index, MDB_val *leaf_out)
 {
-    uint8_t kb[8];
-    cairn_u64_to_key(index, kb);
-    MDB_val k = {8, kb};
-    return cairn_lmdb_code(mdb_get(v->txn, v->db->leaves, &k, leaf_out));
+    cairn_ledger_record_parts_t r;
+    int rc = cairn_ledger_record_get(v, index, &r);
+    if (rc < 0)
+        return rc;
+    *leaf_out = (MDB_val){r.leaf_len, (void *)r.leaf};
+    return 0;
 }
 
 int cairn_ledger_payload_get(const cairn_ledger_view_t *v, uint64_t index, MDB_val *payload_out)
 {
-    uint8_t kb[8];
-    cairn_u64_to_key(index, kb);
-    MDB_val k = {8, kb};
-    return cairn_lmdb_code(mdb_get(v->txn, v->db->payloads, &k, payload_out));
+    cairn_ledger_record_parts_t r;
+    int rc = cairn_ledger_record_get(v, index, &r);
+    if (rc < 0)
+        return rc;
+    if (!r.payload)
+        return CAIRN_ENOTFOUND;
+    *payload_out = (MDB_val){r.payload_len, (void *)r.payload};
+    return 0;
 }
 
 int cairn_ledger_get_u64(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key, uint64_t *out)

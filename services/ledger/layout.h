@@ -3,12 +3,8 @@
  * Shared by the store (writes, queries, proofs) and the offline verifier,
  * so both read exactly the same bytes the same way.
  *
- *   leaves       BE u64 index -> leaf bytes (cairn/bundle.h leaf text)
- *   payloads     BE u64 index -> payload bytes (the packed cairn.v1.Record);
- *                deleted by a purge
- *   tree         BE u64 index of the subtree's last leaf || u8 level ->
- *                32-byte perfect-subtree hash (an append's hashes all sort
- *                after every earlier one: they are written with MDB_APPEND)
+ *   entries      BE u64 index -> the entry record (below): the tree hashes
+ *                that end at the entry, its leaf and its payload
  *   checkpoints  BE u64 tree size -> signed checkpoint note
  *   vkeys        vkey text -> BE u64 size of the first checkpoint it signed
  *   entry_keys   BE u64 index -> idempotency key of that entry (the store
@@ -24,10 +20,23 @@
  *   meta         "size" -> BE u64 entry count, "origin" -> log origin,
  *                "layout" -> BE u64 version of this layout
  *
- * Every entry's rows but `heads` grow at the end of their database
- * (or of a string's duplicates), and `heads` holds one small row per change,
- * so a batch dirties few pages: the write cost of a durable commit is mostly
- * pages written.
+ * An entry record is
+ *
+ *   u8 h || BE u32 leaf length || h 32-byte hashes || leaf || payload
+ *
+ * where the hashes are those of every perfect subtree whose last leaf is the
+ * entry, level 0 (the leaf hash) to h - 1: h is 1 + the number of trailing
+ * one bits of the index, so the hash of any perfect subtree (level, i) is in
+ * the record of entry ((i + 1) << level) - 1. The leaf is the cairn/bundle.h
+ * leaf text; the payload is the packed cairn.v1.Record, and is cut off the
+ * record by a purge (the record then ends with the leaf, and `purged` names
+ * the purge).
+ *
+ * One put per entry, at the end of `entries`, holds everything an append
+ * must keep but its key and index rows. Every entry's rows but `heads` grow
+ * at the end of their database (or of a string's duplicates), and `heads`
+ * holds one small row per change, so a batch dirties few pages: the write
+ * cost of a durable commit is mostly pages written.
  *
  * Strings longer than LMDB's key limit are keyed by a digest instead:
  * 0x00 || SHA-256(string) in holds, kind || 0x00 || SHA-256 in lookup. */
@@ -43,7 +52,6 @@
 #include "cairn/v1/ledger.pb-c.h"
 
 #define CAIRN_LEDGER_MAX_DBS 20
-#define CAIRN_LEDGER_NODE_KEY_BYTES 9
 #define CAIRN_LEDGER_DIGEST_KEY_BYTES (1 + CAIRN_HASH_BYTES)
 /* Room for any lookup key: LMDB's default key limit (511) and one byte. */
 #define CAIRN_LEDGER_LOOKUP_KEY_BYTES 512
@@ -52,10 +60,13 @@
 #define CAIRN_LEDGER_META_LAYOUT "layout"
 /* Version of this layout, in meta "layout". Version 1 (payloads keyed by
  * their SHA-256, one database per string index) had no "layout" row and is
- * refused. Version 2 (`nodes` keyed level || index, every entry of a change
- * in `lookup`) and version 3 (a `keys` database, idempotency key -> index)
- * are migrated in place (cairn_ledger_layout_migrate). */
-#define CAIRN_LEDGER_LAYOUT_VERSION 4
+ * refused. Versions 2 to 4 are migrated in place
+ * (cairn_ledger_layout_migrate): version 2 kept tree hashes in `nodes` keyed
+ * level || index and every entry of a change in `lookup`; version 3 added a
+ * `keys` database (idempotency key -> index); version 4 kept leaves,
+ * payloads and tree hashes in three databases (`leaves`, `payloads`, and
+ * `tree` keyed by the subtree's last leaf || level). */
+#define CAIRN_LEDGER_LAYOUT_VERSION 5
 
 /* What a lookup row indexes an entry by: the kind byte of its key. */
 typedef enum {
@@ -67,9 +78,7 @@ typedef enum {
 
 /* Handles of every named database. */
 typedef struct {
-    MDB_dbi leaves;      /* BE u64 index -> leaf bytes */
-    MDB_dbi payloads;    /* BE u64 index -> payload bytes */
-    MDB_dbi tree;        /* BE u64 last leaf || level -> perfect-subtree hash */
+    MDB_dbi entries;     /* BE u64 index -> entry record */
     MDB_dbi checkpoints; /* BE u64 size -> signed note */
     MDB_dbi vkeys;       /* vkey text -> BE u64 first size */
     MDB_dbi entry_keys;  /* BE u64 index -> idempotency key */
@@ -97,13 +106,15 @@ int cairn_ledger_layout_open(MDB_txn *txn, bool create, cairn_ledger_dbs_t *out)
  * tells that the row is absent (a new store; the writer then records it). */
 int cairn_ledger_layout_check(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool *missing_out);
 
-/* Rewrites a layout-2 or layout-3 store as this layout inside txn (a write
- * transaction whose databases db opened with create). From layout 2: the
- * `nodes` rows move to `tree` under their new keys and `nodes` is deleted;
- * each change keeps only its newest index, in `heads`. From both: the `keys`
- * database is deleted (the idempotency index is rebuilt in memory from
- * `entry_keys`). Anything else is left alone. *migrated_out tells whether it
- * did. One transaction: an interrupted migration leaves the old layout. */
+/* Rewrites a store of layout 2, 3 or 4 as this layout inside txn (a write
+ * transaction whose databases db opened with create). From layout 2: tree
+ * hashes move from `nodes` (level || index) to their last leaf's key, and
+ * each change keeps only its newest index, in `heads`. From 2 and 3: the
+ * `keys` database is deleted (the idempotency index is rebuilt in memory from
+ * `entry_keys`). From all three: every entry's leaf, payload and tree hashes
+ * become its record in `entries`, and `leaves`, `payloads` and `tree` are
+ * deleted. Anything else is left alone. *migrated_out tells whether it did.
+ * One transaction: an interrupted migration leaves the old layout. */
 int cairn_ledger_layout_migrate(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool *migrated_out);
 
 /* The newest entry of change (heads): *has_out false when it has none. */
@@ -119,13 +130,44 @@ MDB_val cairn_ledger_index_key(size_t max_key, const char *text,
 MDB_val cairn_ledger_lookup_key(size_t max_key, cairn_ledger_by_t kind, const char *text,
                                 uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES]);
 
-/* Key of perfect subtree (level, index) in tree: the index of its last leaf,
- * ((index + 1) << level) - 1, then level. */
-void cairn_ledger_node_key(unsigned level, uint64_t index,
-                           uint8_t out[CAIRN_LEDGER_NODE_KEY_BYTES]);
+/* Index of the last leaf of perfect subtree (level, index): the entry
+ * whose record holds its hash. */
+uint64_t cairn_ledger_node_entry(unsigned level, uint64_t index);
 
-/* cairn_merkle_get_fn over tree; arg is a cairn_ledger_view_t. A stored
- * value that is not 32 bytes is CAIRN_EINTEGRITY. */
+/* How many tree hashes the record of entry index holds: 1 + the number of
+ * trailing one bits of index. */
+unsigned cairn_ledger_entry_hashes(uint64_t index);
+
+/* The parts of an entry record (pointing into the bytes read). */
+typedef struct {
+    const uint8_t *hashes; /* n_hashes 32-byte hashes, level 0 first */
+    unsigned n_hashes;     /* how many */
+    const void *leaf;      /* the leaf bytes */
+    size_t leaf_len;       /* their length */
+    const void *payload;   /* the payload; NULL once purged */
+    size_t payload_len;    /* its length (0 once purged) */
+} cairn_ledger_record_parts_t;
+
+/* Bytes of a record with n_hashes hashes, a leaf and a payload. */
+size_t cairn_ledger_record_size(unsigned n_hashes, size_t leaf_len, size_t payload_len);
+
+/* Writes a record into buf (cairn_ledger_record_size bytes); parts->payload
+ * may be NULL for none. */
+void cairn_ledger_record_write(const cairn_ledger_record_parts_t *parts, uint8_t *buf);
+
+/* Splits the stored record of entry index: CAIRN_EINTEGRITY when its
+ * header does not fit its bytes or names another number of hashes than the
+ * index has. */
+int cairn_ledger_record_parse(uint64_t index, const MDB_val *val, cairn_ledger_record_parts_t *out);
+
+/* Reads and splits the record of entry index (valid until the txn ends):
+ * CAIRN_ENOTFOUND when there is no such entry, CAIRN_EINTEGRITY when the
+ * record is malformed. */
+int cairn_ledger_record_get(const cairn_ledger_view_t *v, uint64_t index,
+                            cairn_ledger_record_parts_t *out);
+
+/* cairn_merkle_get_fn over the records' hashes; arg is a
+ * cairn_ledger_view_t. CAIRN_ENOTFOUND when the subtree is not complete. */
 int cairn_ledger_node_get(void *arg, unsigned level, uint64_t index, uint8_t out[CAIRN_HASH_BYTES]);
 
 /* Reads the leaf bytes of index (valid until the txn ends). CAIRN_ENOTFOUND

@@ -160,6 +160,30 @@ out:
     return rc;
 }
 
+/* Rewrites the record of entry index without its payload: the record's
+ * header, hashes and leaf, copied out first (LMDB may reuse the old bytes). */
+static int s_cut_payload(const cairn_ledger_view_t *v, uint64_t index)
+{
+    cairn_ledger_record_parts_t r;
+    uint8_t kb[8];
+    cairn_u64_to_key(index, kb);
+    MDB_val k = {8, kb}, val;
+    int rc = cairn_lmdb_code(mdb_get(v->txn, v->db->entries, &k, &val));
+    if (rc < 0)
+        return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
+    if ((rc = cairn_ledger_record_parse(index, &val, &r)) < 0)
+        return rc;
+    if (!r.payload)
+        return 0;
+    MDB_val cut = {cairn_ledger_record_size(r.n_hashes, r.leaf_len, 0), NULL};
+    if (!(cut.mv_data = malloc(cut.mv_size)))
+        return -ENOMEM;
+    memcpy(cut.mv_data, val.mv_data, cut.mv_size);
+    rc = cairn_lmdb_code(mdb_put(v->txn, v->db->entries, &k, &cut, 0));
+    free(cut.mv_data);
+    return rc;
+}
+
 int cairn_ledger_purge_apply(cairn_ledger_store_t *store, const cairn_ledger_purge_t *plan,
                              uint64_t index)
 {
@@ -173,9 +197,9 @@ int cairn_ledger_purge_apply(cairn_ledger_store_t *store, const cairn_ledger_pur
         uint8_t kb[8];
         cairn_u64_to_key(plan->indexes[i], kb);
         MDB_val k = {8, kb}, val = {8, ib};
-        int mrc = mdb_del(v.txn, v.db->payloads, &k, NULL);
-        if (mrc == 0)
-            mrc = mdb_put(v.txn, v.db->purged, &k, &val, 0);
+        if ((rc = s_cut_payload(&v, plan->indexes[i])) < 0)
+            return cairn_ledger_store_fail(store, rc);
+        int mrc = mdb_put(v.txn, v.db->purged, &k, &val, 0);
         if (mrc != 0)
             return cairn_ledger_store_fail(store, cairn_lmdb_code(mrc));
     }

@@ -43,7 +43,7 @@ struct cairn_ledger_store_t {
     } * added; /* what the open batch added to keys */
     size_t n_added, cap_added;
     cairn_ledger_receipt_cache_t b64; /* base64 of the proof hashes receipts used last */
-    bool migrated;                    /* open rewrote a layout-2 store */
+    bool migrated;                    /* open rewrote a store of an older layout */
 };
 
 /* Maps an LMDB code of a write, remembering a failure's own description. */
@@ -144,7 +144,7 @@ static int s_check_head(cairn_ledger_store_t *self, MDB_txn *txn)
     cairn_checkpoint_t cp;
     memset(&cp, 0, sizeof cp);
     cairn_ledger_view_t view = s_view(self, txn);
-    uint8_t root[CAIRN_HASH_BYTES], lh[CAIRN_HASH_BYTES], stored[CAIRN_HASH_BYTES];
+    uint8_t root[CAIRN_HASH_BYTES], lh[CAIRN_HASH_BYTES];
     char *note = NULL;
     MDB_val k, v;
 
@@ -156,7 +156,7 @@ static int s_check_head(cairn_ledger_store_t *self, MDB_txn *txn)
         cur = NULL;
         MDB_val any;
         /* A new store: sign the empty tree so a checkpoint always exists. */
-        if (self->size != 0 || mdb_cursor_open(txn, self->db.leaves, &cur) != 0 ||
+        if (self->size != 0 || mdb_cursor_open(txn, self->db.entries, &cur) != 0 ||
             mdb_cursor_get(cur, &k, &any, MDB_FIRST) != MDB_NOTFOUND) {
             rc = CAIRN_EINTEGRITY;
             goto out;
@@ -197,20 +197,21 @@ static int s_check_head(cairn_ledger_store_t *self, MDB_txn *txn)
         goto out;
     mdb_cursor_close(cur);
     cur = NULL;
-    if ((rc = cairn_lmdb_code(mdb_cursor_open(txn, self->db.leaves, &cur))) < 0)
+    if ((rc = cairn_lmdb_code(mdb_cursor_open(txn, self->db.entries, &cur))) < 0)
         goto out;
     mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
     rc = CAIRN_EINTEGRITY;
+    cairn_ledger_record_parts_t last;
     if (self->size == 0) {
         rc = mrc == MDB_NOTFOUND ? 0 : CAIRN_EINTEGRITY;
-    } else if (mrc == 0 && k.mv_size == 8 && cairn_key_to_u64(k.mv_data) == self->size - 1) {
+    } else if (mrc == 0 && k.mv_size == 8 && cairn_key_to_u64(k.mv_data) == self->size - 1 &&
+               cairn_ledger_record_parse(self->size - 1, &v, &last) == 0) {
         cairn_leaf_t leaf;
         memset(&leaf, 0, sizeof leaf);
-        cairn_merkle_leaf_hash(v.mv_data, v.mv_size, lh);
-        if (cairn_ledger_node_get(&view, 0, self->size - 1, stored) == 0 &&
-            sodium_memcmp(lh, stored, CAIRN_HASH_BYTES) == 0 &&
-            cairn_leaf_parse(v.mv_data, v.mv_size, &leaf) == 0 && leaf.index == self->size - 1 &&
-            strcmp(leaf.origin, self->origin) == 0)
+        cairn_merkle_leaf_hash(last.leaf, last.leaf_len, lh);
+        if (sodium_memcmp(lh, last.hashes, CAIRN_HASH_BYTES) == 0 &&
+            cairn_leaf_parse(last.leaf, last.leaf_len, &leaf) == 0 &&
+            leaf.index == self->size - 1 && strcmp(leaf.origin, self->origin) == 0)
             rc = 0;
         cairn_leaf_clear(&leaf);
     }
@@ -539,18 +540,25 @@ typedef struct {
     cairn_ledger_view_t *view;   /* the batch's or a read transaction (begun on demand) */
 } s_tree_read_t;
 
-/* cairn_merkle_put_fn over tree, inside the batch (arg is an s_tree_read_t);
- * the frontier keeps a copy. */
+/* The tree of an append: reads as above, and the hashes it completes,
+ * level 0 first, which go in the new entry's record. */
+typedef struct {
+    s_tree_read_t read; /* first: s_tree_get reads through it */
+    uint8_t hashes[64][CAIRN_HASH_BYTES];
+    unsigned n_hashes;
+} s_tree_append_t;
+
+/* cairn_merkle_put_fn of an append (arg is an s_tree_append_t): the hashes
+ * of the perfect subtrees ending at the new leaf, in level order, kept for
+ * its record and in the frontier. */
 static int s_node_put(void *arg, unsigned level, uint64_t index,
                       const uint8_t hash[CAIRN_HASH_BYTES])
 {
-    cairn_ledger_store_t *self = ((s_tree_read_t *)arg)->store;
-    uint8_t kb[CAIRN_LEDGER_NODE_KEY_BYTES];
-    cairn_ledger_node_key(level, index, kb);
-    MDB_val k = {sizeof kb, kb}, v = {CAIRN_HASH_BYTES, (void *)hash};
-    /* Appends write hashes in key order; MDB_APPEND also refuses any other. */
-    int rc = s_mdb(self, mdb_put(self->wtxn, self->db.tree, &k, &v, MDB_APPEND));
-    return rc < 0 ? rc : cairn_ledger_frontier_put(&self->tree, level, index, hash);
+    s_tree_append_t *t = arg;
+    if (level != t->n_hashes || level >= 64)
+        return CAIRN_EINTERNAL;
+    memcpy(t->hashes[t->n_hashes++], hash, CAIRN_HASH_BYTES);
+    return cairn_ledger_frontier_put(&t->read.store->tree, level, index, hash);
 }
 
 static int s_tree_get(void *arg, unsigned level, uint64_t index, uint8_t out[CAIRN_HASH_BYTES])
@@ -611,18 +619,29 @@ static int s_write_entry(cairn_ledger_store_t *self, const cairn_ledger_record_t
     cairn_u64_to_key(leaf->index, index_be);
     cairn_u64_to_key(leaf->time_ms, time_be);
     MDB_val kidx = {8, index_be};
-    MDB_val vleaf = {text_len, (void *)text};
-    MDB_val vpay = {rec->record_len, (void *)rec->record};
     MDB_val ktime = {8, time_be};
 
-    /* MDB_APPEND also asserts that indexes only grow. */
-    if ((rc = s_mdb(self, mdb_put(self->wtxn, self->db.leaves, &kidx, &vleaf, MDB_APPEND))) < 0 ||
-        (rc = s_mdb(self, mdb_put(self->wtxn, self->db.payloads, &kidx, &vpay, MDB_APPEND))) < 0)
-        return rc;
     cairn_ledger_view_t view = s_view(self, self->wtxn);
-    s_tree_read_t t = {self, &view};
+    s_tree_append_t t; /* hashes filled by s_node_put: not cleared */
+    t.read = (s_tree_read_t){self, &view};
+    t.n_hashes = 0;
     if ((rc = cairn_merkle_append(s_tree_get, s_node_put, &t, leaf->index, lh)) < 0)
         return rc == CAIRN_ENOTFOUND ? CAIRN_EINTEGRITY : rc;
+    cairn_ledger_record_parts_t parts = {
+        .hashes = t.hashes[0],
+        .n_hashes = t.n_hashes,
+        .leaf = text,
+        .leaf_len = text_len,
+        .payload = rec->record,
+        .payload_len = rec->record_len,
+    };
+    /* One record per entry, reserved and filled in place; MDB_APPEND also
+     * asserts that indexes only grow. */
+    MDB_val vrec = {cairn_ledger_record_size(t.n_hashes, text_len, rec->record_len), NULL};
+    if ((rc = s_mdb(self, mdb_put(self->wtxn, self->db.entries, &kidx, &vrec,
+                                  MDB_APPEND | MDB_RESERVE))) < 0)
+        return rc;
+    cairn_ledger_record_write(&parts, vrec.mv_data);
     if (*key) { /* the key, for Entry.key and the idempotency map (keymap.h) */
         MDB_val vkey = {strlen(key), (void *)key};
         if ((rc = s_mdb(self, mdb_put(self->wtxn, self->db.entry_keys, &kidx, &vkey, MDB_APPEND))) <

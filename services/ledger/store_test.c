@@ -496,22 +496,20 @@ static void test_a_flipped_last_leaf_or_root_node_refuses_to_open(void **state)
 
     /* The last leaf no longer hashes to the stored leaf hash. */
     uint8_t key[8];
-    cairn_u64_to_key(10, key);
-    lt_flip(f->dir, "leaves", key, 8, -3);
+    lt_flip_record(f->dir, 10, LT_PART_LEAF, -3);
     assert_int_equal(cairn_ledger_store_open(f->dir, LT_MAP_SIZE, LT_ORIGIN, f->signer, &f->store),
                      CAIRN_EINTEGRITY);
     assert_null(f->store);
-    lt_flip(f->dir, "leaves", key, 8, -3);
+    lt_flip_record(f->dir, 10, LT_PART_LEAF, -3);
     s_open(f);
     cairn_ledger_store_destroy(&f->store);
 
-    /* The perfect subtree of leaves 0..7 feeds the root of size 11. */
-    uint8_t node[CAIRN_LEDGER_NODE_KEY_BYTES];
-    cairn_ledger_node_key(3, 0, node);
-    lt_flip(f->dir, "tree", node, sizeof node, 0);
+    /* The perfect subtree of leaves 0..7 (level 3, in entry 7's record)
+     * feeds the root of size 11. */
+    lt_flip_record(f->dir, 7, LT_PART_HASHES, 3 * 32);
     assert_int_equal(cairn_ledger_store_open(f->dir, LT_MAP_SIZE, LT_ORIGIN, f->signer, &f->store),
                      CAIRN_EINTEGRITY);
-    lt_flip(f->dir, "tree", node, sizeof node, 0);
+    lt_flip_record(f->dir, 7, LT_PART_HASHES, 3 * 32);
 
     /* A checkpoint whose signature no longer verifies. */
     cairn_u64_to_key(11, key);
@@ -533,10 +531,9 @@ static void test_a_tree_that_no_longer_matches_the_checkpoint_is_never_signed(vo
 {
     s_fixture_t *f = *state;
     lt_append_batch(f->store, 4, "CHG-1");
-    /* Rewrite a stored node behind the open store's back. */
-    uint8_t node[CAIRN_LEDGER_NODE_KEY_BYTES];
-    cairn_ledger_node_key(2, 0, node);
-    lt_flip(f->dir, "tree", node, sizeof node, 0);
+    /* Rewrite a stored node (leaves 0..3, in entry 3's record) behind the
+     * open store's back. */
+    lt_flip_record(f->dir, 3, LT_PART_HASHES, 2 * 32);
     assert_int_equal(cairn_ledger_store_begin(f->store), 0);
     cairn_ledger_append_t r = lt_append_in(f->store, NULL, "CHG-1", NULL, "late", 1);
     free(r.leaf);
@@ -716,8 +713,51 @@ static void s_assert_no_db(const char *dir, const char *name)
     mdb_env_close(env);
 }
 
-/* Rewrites this layout's store as layout 2 wrote it: tree hashes keyed
- * level || index in `nodes`, and a `lookup` row per entry of a change. */
+/* Rewrites this layout's store as layout 4 wrote it: each entry's leaf in
+ * `leaves`, its payload in `payloads` (none once purged), its tree hashes
+ * in `tree` keyed by last leaf || level; no `entries`. */
+static void s_downgrade_to_layout_4(const char *dir)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_dbi entries, leaves, payloads, tree, meta;
+    MDB_val k, v;
+    assert_int_equal(cairn_lmdb_open(dir, LT_MAP_SIZE, CAIRN_LEDGER_MAX_DBS, &env), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "entries", 0, &entries), 0);
+    assert_int_equal(mdb_dbi_open(txn, "leaves", MDB_CREATE, &leaves), 0);
+    assert_int_equal(mdb_dbi_open(txn, "payloads", MDB_CREATE, &payloads), 0);
+    assert_int_equal(mdb_dbi_open(txn, "tree", MDB_CREATE, &tree), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    assert_int_equal(mdb_cursor_open(txn, entries, &cur), 0);
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        cairn_ledger_record_parts_t r;
+        uint64_t index = cairn_key_to_u64(k.mv_data);
+        assert_int_equal(cairn_ledger_record_parse(index, &v, &r), 0);
+        MDB_val lv = {r.leaf_len, (void *)r.leaf}, pv = {r.payload_len, (void *)r.payload};
+        assert_int_equal(mdb_put(txn, leaves, &k, &lv, MDB_NOOVERWRITE), 0);
+        if (r.payload)
+            assert_int_equal(mdb_put(txn, payloads, &k, &pv, MDB_NOOVERWRITE), 0);
+        for (unsigned level = 0; level < r.n_hashes; level++) {
+            uint8_t nk[9];
+            cairn_u64_to_key(index, nk);
+            nk[8] = (uint8_t)level;
+            MDB_val nkv = {sizeof nk, nk}, hv = {32, (void *)(r.hashes + 32 * level)};
+            assert_int_equal(mdb_put(txn, tree, &nkv, &hv, MDB_NOOVERWRITE), 0);
+        }
+    }
+    mdb_cursor_close(cur);
+    assert_int_equal(mdb_drop(txn, entries, 1), 0);
+    assert_int_equal(cairn_lmdb_put_u64(txn, meta, CAIRN_LEDGER_META_LAYOUT, 4), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* Rewrites this layout's store as layout 2 wrote it: layout 4's databases,
+ * but tree hashes keyed level || index in `nodes`, and a `lookup` row per
+ * entry of a change. */
 static void s_downgrade_to_layout_2(const char *dir)
 {
     MDB_env *env = NULL;
@@ -725,6 +765,7 @@ static void s_downgrade_to_layout_2(const char *dir)
     MDB_cursor *cur = NULL;
     MDB_dbi tree, nodes, heads, lookup, leaves, meta;
     MDB_val k, v;
+    s_downgrade_to_layout_4(dir);
     assert_int_equal(cairn_lmdb_open(dir, LT_MAP_SIZE, CAIRN_LEDGER_MAX_DBS, &env), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "tree", 0, &tree), 0);
@@ -831,14 +872,15 @@ static void test_a_layout_2_store_is_migrated_with_every_entry_and_proof(void **
     assert_int_equal(rep.size, 40);
     s_assert_no_db(f->dir, "nodes");
     s_assert_no_db(f->dir, "keys");
+    s_assert_no_db(f->dir, "tree");
     s_open(f);
     assert_false(cairn_ledger_store_migrated(f->store));
     cairn_checkpoint_clear(&cp_before);
     cairn_checkpoint_clear(&cp_after);
 }
 
-/* Rewrites this layout's store as layout 3 wrote it: a `keys` database,
- * idempotency key -> index, beside `entry_keys`. */
+/* Rewrites this layout's store as layout 3 wrote it: layout 4's databases
+ * and a `keys` database, idempotency key -> index, beside `entry_keys`. */
 static void s_downgrade_to_layout_3(const char *dir)
 {
     MDB_env *env = NULL;
@@ -846,6 +888,7 @@ static void s_downgrade_to_layout_3(const char *dir)
     MDB_cursor *cur = NULL;
     MDB_dbi keys, entry_keys, meta;
     MDB_val k, v;
+    s_downgrade_to_layout_4(dir);
     assert_int_equal(cairn_lmdb_open(dir, LT_MAP_SIZE, CAIRN_LEDGER_MAX_DBS, &env), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "keys", MDB_CREATE, &keys), 0);
@@ -903,8 +946,122 @@ static void test_a_layout_3_store_is_migrated_and_its_keys_still_deduplicate(voi
     assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), 0);
     assert_int_equal(rep.size, 41);
     s_assert_no_db(f->dir, "keys");
+    s_assert_no_db(f->dir, "leaves");
     s_open(f);
     assert_false(cairn_ledger_store_migrated(f->store));
+}
+
+/* Deletes entry index's payload as a layout-4 purge did, recording the
+ * purge as entry by. */
+static void s_purge_in_layout_4(const char *dir, uint64_t index, uint64_t by)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi payloads, purged;
+    uint8_t kb[8], vb[8];
+    cairn_u64_to_key(index, kb);
+    cairn_u64_to_key(by, vb);
+    MDB_val k = {8, kb}, v = {8, vb};
+    assert_int_equal(cairn_lmdb_open(dir, LT_MAP_SIZE, CAIRN_LEDGER_MAX_DBS, &env), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "payloads", 0, &payloads), 0);
+    assert_int_equal(mdb_dbi_open(txn, "purged", 0, &purged), 0);
+    assert_int_equal(mdb_del(txn, payloads, &k, NULL), 0);
+    assert_int_equal(mdb_put(txn, purged, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+static void test_a_layout_4_store_becomes_one_record_per_entry(void **state)
+{
+    s_fixture_t *f = *state;
+    char id[32], key[48];
+    /* 75 entries in three batches: tree hashes up to level 6. */
+    for (int b = 0; b < 3; b++) {
+        assert_int_equal(cairn_ledger_store_begin(f->store), 0);
+        for (int i = 0; i < 25; i++) {
+            snprintf(id, sizeof id, "r%d-%d", b, i);
+            snprintf(key, sizeof key, "ce:/test\n%s", id);
+            cairn_ledger_append_t r =
+                lt_append_in(f->store, i % 2 ? key : NULL, i % 3 ? "CHG-1" : "CHG-2", NULL, id,
+                             1764107400000 + b);
+            free(r.leaf);
+        }
+        assert_int_equal(cairn_ledger_store_commit(f->store), 0);
+    }
+    s_entries_t before = {.n = 0}, after = {.n = 0};
+    assert_int_equal(cairn_ledger_store_read(f->store, 0, 100, s_collect, &before), 0);
+    assert_int_equal(before.n, 75);
+    cairn_checkpoint_t cp_before, cp_after;
+    s_checkpoint(f, 0, &cp_before);
+    cairn_ledger_store_destroy(&f->store);
+
+    s_downgrade_to_layout_4(f->dir);
+    s_purge_in_layout_4(f->dir, 9, 74); /* as if entry 74 had purged it */
+    cairn_ledger_verify_report_t rep;
+    assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), CAIRN_ECONFIG);
+    s_open(f);
+    assert_true(cairn_ledger_store_migrated(f->store));
+    s_checkpoint(f, 0, &cp_after);
+    assert_int_equal(cp_after.size, 75);
+    assert_memory_equal(cp_after.root, cp_before.root, 32);
+
+    /* Every entry reads back as before, entry 9 without its payload. */
+    assert_int_equal(cairn_ledger_store_read(f->store, 0, 100, s_collect, &after), 0);
+    assert_int_equal(after.n, 75);
+    for (size_t i = 0; i < 75; i++) {
+        Cairn__V1__Entry *x = before.items[i], *y = after.items[i];
+        assert_int_equal(y->index, i);
+        assert_string_equal(y->key, x->key);
+        assert_int_equal(y->leaf.len, x->leaf.len);
+        assert_memory_equal(y->leaf.data, x->leaf.data, x->leaf.len);
+        assert_memory_equal(y->hash.data, x->hash.data, 32);
+        assert_int_equal(y->record.len, i == 9 ? 0 : x->record.len);
+        if (i != 9)
+            assert_memory_equal(y->record.data, x->record.data, x->record.len);
+    }
+    /* Proofs from the records' hashes verify, at the latest size and at an
+     * earlier checkpoint's (read from the store, not the edge in memory);
+     * keys still deduplicate. */
+    cairn_checkpoint_t cp_50;
+    s_checkpoint(f, 50, &cp_50);
+    assert_int_equal(cp_50.size, 50);
+    for (uint64_t i = 0; i < 75; i += 7) {
+        uint8_t lh[32], proof[CAIRN_MERKLE_MAX_PROOF * 32];
+        size_t count = 0;
+        assert_int_equal(cairn_ledger_store_prove(f->store, i, 75, lh, proof, &count), 0);
+        assert_memory_equal(lh, after.items[i]->hash.data, 32);
+        assert_int_equal(cairn_merkle_verify_inclusion(i, 75, lh, proof, count, cp_after.root), 0);
+        if (i >= 50)
+            continue;
+        assert_int_equal(cairn_ledger_store_prove(f->store, i, 50, lh, proof, &count), 0);
+        assert_int_equal(cairn_merkle_verify_inclusion(i, 50, lh, proof, count, cp_50.root), 0);
+    }
+    cairn_checkpoint_clear(&cp_50);
+    assert_int_equal(cairn_ledger_store_begin(f->store), 0);
+    cairn_ledger_append_t dup =
+        lt_append_in(f->store, "ce:/test\nr2-3", "CHG-1", NULL, "r2-3", 1764107400000);
+    assert_true(dup.duplicate);
+    assert_int_equal(dup.index, 53);
+    cairn_ledger_append_t fresh = lt_append_in(f->store, NULL, "CHG-1", NULL, "new", 1764107400000);
+    assert_int_equal(fresh.index, 75);
+    free(fresh.leaf);
+    assert_int_equal(cairn_ledger_store_commit(f->store), 0);
+    cairn_ledger_store_destroy(&f->store);
+
+    /* The log verifies (one purged payload); the old databases are gone. */
+    assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), 0);
+    assert_int_equal(rep.size, 76);
+    assert_int_equal(rep.purged, 1);
+    s_assert_no_db(f->dir, "leaves");
+    s_assert_no_db(f->dir, "payloads");
+    s_assert_no_db(f->dir, "tree");
+    s_open(f);
+    assert_false(cairn_ledger_store_migrated(f->store));
+    s_entries_free(&before);
+    s_entries_free(&after);
+    cairn_checkpoint_clear(&cp_before);
+    cairn_checkpoint_clear(&cp_after);
 }
 
 static void test_times_that_step_back_are_still_found_by_time(void **state)
@@ -969,6 +1126,8 @@ int main(void)
             test_a_layout_2_store_is_migrated_with_every_entry_and_proof, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(
             test_a_layout_3_store_is_migrated_and_its_keys_still_deduplicate, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_layout_4_store_becomes_one_record_per_entry, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_times_that_step_back_are_still_found_by_time, s_setup,
                                         s_teardown),
     };

@@ -132,6 +132,29 @@ void lt_flip(const char *dir, const char *dbname, const void *key, size_t klen, 
     s_raw(dir, dbname, key, klen, offset, NULL, NULL);
 }
 
+void lt_flip_record(const char *dir, uint64_t index, lt_part_t part, long offset)
+{
+    uint8_t kb[8], *rec = NULL;
+    size_t len = 0;
+    cairn_ledger_record_parts_t r;
+    cairn_u64_to_key(index, kb);
+    lt_get(dir, "entries", kb, 8, &rec, &len);
+    MDB_val v = {len, rec};
+    assert_int_equal(cairn_ledger_record_parse(index, &v, &r), 0);
+    const uint8_t *start = part == LT_PART_HASHES ? r.hashes
+                           : part == LT_PART_LEAF ? (const uint8_t *)r.leaf
+                                                  : (const uint8_t *)r.payload;
+    size_t size = part == LT_PART_HASHES ? (size_t)r.n_hashes * 32
+                  : part == LT_PART_LEAF ? r.leaf_len
+                                         : r.payload_len;
+    assert_non_null(start);
+    size_t at = offset < 0 ? size - (size_t)(-offset) : (size_t)offset;
+    assert_true(at < size);
+    long abs = (long)((size_t)(start - rec) + at);
+    free(rec);
+    lt_flip(dir, "entries", kb, 8, abs);
+}
+
 void lt_get(const char *dir, const char *dbname, const void *key, size_t klen, uint8_t **val,
             size_t *len)
 {

@@ -37,6 +37,17 @@ void lt_append_batch(cairn_ledger_store_t *store, size_t n, const char *change);
 /* XORs one byte (at offset, from the end when negative) of a stored value. */
 void lt_flip(const char *dir, const char *dbname, const void *key, size_t klen, long offset);
 
+/* A part of an entry record (layout.h). */
+typedef enum {
+    LT_PART_HASHES,  /* its tree hashes: level L's byte j is at L * 32 + j */
+    LT_PART_LEAF,    /* its leaf */
+    LT_PART_PAYLOAD, /* its payload */
+} lt_part_t;
+
+/* XORs one byte of part of entry index's record (at offset into the part,
+ * from the part's end when negative). */
+void lt_flip_record(const char *dir, uint64_t index, lt_part_t part, long offset);
+
 /* Reads the raw value under key of dbname into a malloc'd buffer. */
 void lt_get(const char *dir, const char *dbname, const void *key, size_t klen, uint8_t **val,
             size_t *len);

@@ -1,6 +1,6 @@
 /* The full, read-only integrity check of a ledger directory: one pass over
- * the leaves in index order, rebuilding the tree in a 64-slot frontier and
- * comparing every stored hash and checkpoint against it. */
+ * the entries in index order, rebuilding the tree from their leaves in a
+ * 64-slot frontier and comparing every stored hash and checkpoint against it. */
 #include "verify.h"
 
 #include <errno.h>
@@ -147,15 +147,16 @@ static int s_checkpoints_at(s_verify_t *st, uint64_t size)
     return rc;
 }
 
-/* Checks the entry's payload against the digest its leaf names. */
-static int s_check_payload(s_verify_t *st, uint64_t index, const cairn_leaf_t *leaf)
+/* Checks the entry's payload against the digest its leaf names; an entry
+ * without one must have been purged. */
+static int s_check_payload(s_verify_t *st, uint64_t index, const cairn_leaf_t *leaf,
+                           const cairn_ledger_record_parts_t *r)
 {
     uint8_t kb[8], digest[CAIRN_HASH_BYTES];
-    cairn_u64_to_key(index, kb);
-    MDB_val k = {8, kb}, v;
-    int mrc = mdb_get(st->view.txn, st->view.db->payloads, &k, &v);
-    if (mrc == MDB_NOTFOUND) {
-        mrc = mdb_get(st->view.txn, st->view.db->purged, &k, &v);
+    if (!r->payload) {
+        cairn_u64_to_key(index, kb);
+        MDB_val k = {8, kb}, v;
+        int mrc = mdb_get(st->view.txn, st->view.db->purged, &k, &v);
         if (mrc == 0) {
             st->report->purged++;
             return 0;
@@ -165,9 +166,7 @@ static int s_check_payload(s_verify_t *st, uint64_t index, const cairn_leaf_t *l
         return s_fail(st, true, index, "entry %" PRIu64 ": payload is missing and was not purged",
                       index);
     }
-    if (mrc != 0)
-        return cairn_lmdb_code(mrc);
-    cairn_sha256(v.mv_data, v.mv_size, digest);
+    cairn_sha256(r->payload, r->payload_len, digest);
     if (sodium_memcmp(digest, leaf->payload_sha256, CAIRN_HASH_BYTES) != 0)
         return s_fail(st, true, index,
                       "entry %" PRIu64 ": payload does not hash to the digest in its leaf", index);
@@ -175,10 +174,11 @@ static int s_check_payload(s_verify_t *st, uint64_t index, const cairn_leaf_t *l
     return 0;
 }
 
-/* Adds leaf index to the frontier, checking each stored hash it completes. */
-static int s_add_leaf(s_verify_t *st, uint64_t index, const uint8_t lh[CAIRN_HASH_BYTES])
+/* Adds leaf index to the frontier, checking each hash it completes against
+ * the ones its record holds (level 1 up). */
+static int s_add_leaf(s_verify_t *st, uint64_t index, const cairn_ledger_record_parts_t *r,
+                      const uint8_t lh[CAIRN_HASH_BYTES])
 {
-    uint8_t stored[CAIRN_HASH_BYTES];
     memcpy(st->stack[st->depth], lh, CAIRN_HASH_BYTES);
     st->levels[st->depth++] = 0;
     while (st->depth >= 2 && st->levels[st->depth - 1] == st->levels[st->depth - 2]) {
@@ -187,17 +187,15 @@ static int s_add_leaf(s_verify_t *st, uint64_t index, const uint8_t lh[CAIRN_HAS
                                st->stack[st->depth - 2]);
         st->levels[st->depth - 2] = level;
         st->depth--;
-        uint64_t node = index >> level;
-        int rc = cairn_ledger_node_get(&st->view, level, node, stored);
-        if (rc < 0 && rc != CAIRN_ENOTFOUND && rc != CAIRN_EINTEGRITY)
-            return rc;
-        if (rc < 0 || sodium_memcmp(stored, st->stack[st->depth - 1], CAIRN_HASH_BYTES) != 0) {
-            uint64_t first = node << level;
+        const uint8_t *stored = r->hashes + (size_t)level * CAIRN_HASH_BYTES;
+        if (level >= r->n_hashes ||
+            sodium_memcmp(stored, st->stack[st->depth - 1], CAIRN_HASH_BYTES) != 0) {
+            uint64_t first = (index >> level) << level;
             return s_fail(st, true, first,
                           "stored tree hash of entries %" PRIu64 "..%" PRIu64
                           " (level %u) %s the one recomputed from the leaves",
                           first, index, level,
-                          rc < 0 ? "is missing; it should be" : "differs from");
+                          level >= r->n_hashes ? "is missing; it should be" : "differs from");
         }
     }
     return 0;
@@ -205,32 +203,33 @@ static int s_add_leaf(s_verify_t *st, uint64_t index, const uint8_t lh[CAIRN_HAS
 
 static int s_check_leaf(s_verify_t *st, uint64_t index)
 {
-    MDB_val lv;
+    cairn_ledger_record_parts_t r;
     cairn_leaf_t leaf;
     memset(&leaf, 0, sizeof leaf);
-    uint8_t lh[CAIRN_HASH_BYTES], stored[CAIRN_HASH_BYTES];
-    int rc = cairn_ledger_leaf_get(&st->view, index, &lv);
+    uint8_t lh[CAIRN_HASH_BYTES];
+    int rc = cairn_ledger_record_get(&st->view, index, &r);
     if (rc == CAIRN_ENOTFOUND)
-        return s_fail(st, true, index, "entry %" PRIu64 ": leaf is missing", index);
+        return s_fail(st, true, index, "entry %" PRIu64 ": record is missing", index);
+    if (rc == CAIRN_EINTEGRITY)
+        return s_fail(st, true, index,
+                      "entry %" PRIu64 ": record header does not match its bytes or its index",
+                      index);
     if (rc < 0)
         return rc;
-    cairn_merkle_leaf_hash(lv.mv_data, lv.mv_size, lh);
-    rc = cairn_ledger_node_get(&st->view, 0, index, stored);
-    if (rc < 0 && rc != CAIRN_ENOTFOUND && rc != CAIRN_EINTEGRITY)
-        return rc;
-    if (rc < 0 || sodium_memcmp(stored, lh, CAIRN_HASH_BYTES) != 0)
+    cairn_merkle_leaf_hash(r.leaf, r.leaf_len, lh);
+    if (sodium_memcmp(r.hashes, lh, CAIRN_HASH_BYTES) != 0)
         return s_fail(st, true, index,
                       "entry %" PRIu64 ": leaf bytes do not hash to the stored leaf hash", index);
-    if (cairn_leaf_parse(lv.mv_data, lv.mv_size, &leaf) < 0)
+    if (cairn_leaf_parse(r.leaf, r.leaf_len, &leaf) < 0)
         return s_fail(st, true, index, "entry %" PRIu64 ": leaf does not parse", index);
     if (leaf.index != index || strcmp(leaf.origin, st->origin) != 0)
         rc = s_fail(st, true, index, "entry %" PRIu64 ": leaf names index %" PRIu64 " of origin %s",
                     index, leaf.index, leaf.origin);
     else
-        rc = s_check_payload(st, index, &leaf);
+        rc = s_check_payload(st, index, &leaf, &r);
     cairn_leaf_clear(&leaf);
     if (rc == 0)
-        rc = s_add_leaf(st, index, lh);
+        rc = s_add_leaf(st, index, &r, lh);
     return rc;
 }
 
@@ -286,11 +285,11 @@ static int s_walk(s_verify_t *st)
     if (st->report->checkpoints == 0)
         return s_fail(st, false, 0, "the log holds no signed checkpoint");
     MDB_cursor *cur = NULL;
-    if ((rc = cairn_lmdb_code(mdb_cursor_open(st->view.txn, st->view.db->leaves, &cur))) < 0)
+    if ((rc = cairn_lmdb_code(mdb_cursor_open(st->view.txn, st->view.db->entries, &cur))) < 0)
         return rc;
     mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
     if (mrc == 0 && (k.mv_size != 8 || cairn_key_to_u64(k.mv_data) >= size))
-        rc = s_fail(st, true, size, "leaves exist beyond the log's %" PRIu64 " entries", size);
+        rc = s_fail(st, true, size, "entries exist beyond the log's %" PRIu64 " entries", size);
     mdb_cursor_close(cur);
     return rc;
 }

@@ -82,9 +82,7 @@ static void test_an_untouched_log_verifies_with_its_vkey(void **state)
 static void test_a_flipped_leaf_is_named_by_its_index(void **state)
 {
     s_fixture_t *f = *state;
-    uint8_t key[8];
-    cairn_u64_to_key(7, key);
-    lt_flip(f->dir, "leaves", key, 8, -2);
+    lt_flip_record(f->dir, 7, LT_PART_LEAF, -2);
     cairn_ledger_verify_report_t rep;
     assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), CAIRN_EINTEGRITY);
     assert_true(rep.has_bad_index);
@@ -92,12 +90,27 @@ static void test_a_flipped_leaf_is_named_by_its_index(void **state)
     assert_non_null(strstr(rep.reason, "entry 7"));
 }
 
-static void test_a_rewritten_payload_is_named_by_its_entry(void **state)
+static void test_a_record_whose_header_lies_is_named_by_its_index(void **state)
 {
     s_fixture_t *f = *state;
     uint8_t key[8];
-    cairn_u64_to_key(12, key);
-    lt_flip(f->dir, "payloads", key, 8, 3);
+    cairn_u64_to_key(5, key);
+    lt_flip(f->dir, "entries", key, 8, 0); /* entry 5 holds 2 hashes; now it says 3 */
+    cairn_ledger_verify_report_t rep;
+    assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), CAIRN_EINTEGRITY);
+    assert_true(rep.has_bad_index);
+    assert_int_equal(rep.bad_index, 5);
+    assert_non_null(strstr(rep.reason, "entry 5: record header"));
+    lt_flip(f->dir, "entries", key, 8, 0);
+    lt_flip(f->dir, "entries", key, 8, 4); /* the leaf length, one byte longer */
+    assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), CAIRN_EINTEGRITY);
+    assert_int_equal(rep.bad_index, 5);
+}
+
+static void test_a_rewritten_payload_is_named_by_its_entry(void **state)
+{
+    s_fixture_t *f = *state;
+    lt_flip_record(f->dir, 12, LT_PART_PAYLOAD, 3);
 
     cairn_ledger_verify_report_t rep;
     assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), CAIRN_EINTEGRITY);
@@ -109,9 +122,8 @@ static void test_a_rewritten_payload_is_named_by_its_entry(void **state)
 static void test_a_flipped_tree_node_is_named_by_the_first_entry_it_covers(void **state)
 {
     s_fixture_t *f = *state;
-    uint8_t node[CAIRN_LEDGER_NODE_KEY_BYTES];
-    cairn_ledger_node_key(2, 2, node); /* entries 8..11 */
-    lt_flip(f->dir, "tree", node, sizeof node, 31);
+    /* Level 2 of entry 11's record: the subtree of entries 8..11. */
+    lt_flip_record(f->dir, 11, LT_PART_HASHES, 2 * 32 + 31);
     cairn_ledger_verify_report_t rep;
     assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), CAIRN_EINTEGRITY);
     assert_true(rep.has_bad_index);
@@ -173,6 +185,8 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_a_flipped_leaf_is_named_by_its_index, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_record_whose_header_lies_is_named_by_its_index,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_a_rewritten_payload_is_named_by_its_entry, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(
