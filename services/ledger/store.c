@@ -695,8 +695,6 @@ int cairn_ledger_store_append(cairn_ledger_store_t *self, const cairn_ledger_rec
     leaf.change = *change ? (char *)change : NULL;
     leaf.release = *release ? (char *)release : NULL;
     leaf.time_ms = rec->appended_at_ms > 0 ? (uint64_t)rec->appended_at_ms : 0;
-    if (*change && (rc = s_last_of_change(self, change, &leaf.has_prev, &leaf.prev)) < 0)
-        return cairn_ledger_store_fail(self, rc);
     /* A key already in the log (or earlier in this batch) gets its entry
      * back and nothing is written. A value the leaf format refuses (a
      * control character, invalid UTF-8) is the request's fault: nothing is
@@ -709,6 +707,8 @@ int cairn_ledger_store_append(cairn_ledger_store_t *self, const cairn_ledger_rec
             return cairn_ledger_store_fail(self, rc);
         return 0;
     }
+    if (*change && (rc = s_last_of_change(self, change, &leaf.has_prev, &leaf.prev)) < 0)
+        return cairn_ledger_store_fail(self, rc);
     if ((rc = cairn_leaf_format(&leaf, &text, &text_len)) < 0)
         return rc;
     cairn_merkle_leaf_hash(text, text_len, lh);
