@@ -153,8 +153,9 @@ static int s_migrate_entries(MDB_txn *txn, const cairn_ledger_dbs_t *db)
         return rc;
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
     for (; mrc == 0 && rc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-        rc = k.mv_size != 8 ? CAIRN_EINTEGRITY
-                            : s_migrate_entry(txn, db, payloads, tree, cairn_key_to_u64(k.mv_data), &v);
+        rc = k.mv_size != 8
+                 ? CAIRN_EINTEGRITY
+                 : s_migrate_entry(txn, db, payloads, tree, cairn_key_to_u64(k.mv_data), &v);
     if (rc == 0 && mrc != MDB_NOTFOUND)
         rc = cairn_lmdb_code(mrc);
     mdb_cursor_close(cur);
@@ -217,8 +218,7 @@ int cairn_ledger_layout_migrate(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool
         return 0;
     if (rc < 0 || version < 2 || version >= CAIRN_LEDGER_LAYOUT_VERSION)
         return rc;
-    if (version == 2 &&
-        ((rc = s_migrate_nodes(txn)) < 0 || (rc = s_migrate_changes(txn, db)) < 0))
+    if (version == 2 && ((rc = s_migrate_nodes(txn)) < 0 || (rc = s_migrate_changes(txn, db)) < 0))
         return rc;
     if ((rc = s_drop_keys(txn)) < 0 || (rc = s_migrate_entries(txn, db)) < 0 ||
         (rc = cairn_lmdb_put_u64(txn, db->meta, CAIRN_LEDGER_META_LAYOUT,

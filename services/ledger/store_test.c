@@ -879,6 +879,24 @@ static void test_a_layout_2_store_is_migrated_with_every_entry_and_proof(void **
     cairn_checkpoint_clear(&cp_after);
 }
 
+/* In a migrated store: the key of event id still returns entry dup_index,
+ * and a new append gets next_index. Closes the store. */
+static void s_assert_migrated_store_appends(s_fixture_t *f, const char *id, uint64_t dup_index,
+                                            uint64_t next_index)
+{
+    char key[48];
+    snprintf(key, sizeof key, "ce:/test\n%s", id);
+    assert_int_equal(cairn_ledger_store_begin(f->store), 0);
+    cairn_ledger_append_t dup = lt_append_in(f->store, key, "CHG-1", NULL, id, 1764107400000);
+    assert_true(dup.duplicate);
+    assert_int_equal(dup.index, dup_index);
+    cairn_ledger_append_t fresh = lt_append_in(f->store, NULL, "CHG-1", NULL, "new", 1764107400000);
+    assert_int_equal(fresh.index, next_index);
+    free(fresh.leaf);
+    assert_int_equal(cairn_ledger_store_commit(f->store), 0);
+    cairn_ledger_store_destroy(&f->store);
+}
+
 /* Rewrites this layout's store as layout 3 wrote it: layout 4's databases
  * and a `keys` database, idempotency key -> index, beside `entry_keys`. */
 static void s_downgrade_to_layout_3(const char *dir)
@@ -930,17 +948,7 @@ static void test_a_layout_3_store_is_migrated_and_its_keys_still_deduplicate(voi
     assert_int_equal(index, 5);
     assert_int_equal(cairn_ledger_store_find_key(f->store, "ce:/test\nk4", &index),
                      CAIRN_ENOTFOUND);
-    assert_int_equal(cairn_ledger_store_begin(f->store), 0);
-    cairn_ledger_append_t dup =
-        lt_append_in(f->store, "ce:/test\nk39", "CHG-1", NULL, "k39", 1764107400000);
-    assert_true(dup.duplicate);
-    assert_int_equal(dup.index, 39);
-    cairn_ledger_append_t fresh =
-        lt_append_in(f->store, "ce:/test\nk40", "CHG-1", NULL, "k40", 1764107400000);
-    assert_int_equal(fresh.index, 40);
-    free(fresh.leaf);
-    assert_int_equal(cairn_ledger_store_commit(f->store), 0);
-    cairn_ledger_store_destroy(&f->store);
+    s_assert_migrated_store_appends(f, "k39", 39, 40);
 
     /* The log verifies, and `keys` is gone. */
     assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), 0);
@@ -1038,16 +1046,7 @@ static void test_a_layout_4_store_becomes_one_record_per_entry(void **state)
         assert_int_equal(cairn_merkle_verify_inclusion(i, 50, lh, proof, count, cp_50.root), 0);
     }
     cairn_checkpoint_clear(&cp_50);
-    assert_int_equal(cairn_ledger_store_begin(f->store), 0);
-    cairn_ledger_append_t dup =
-        lt_append_in(f->store, "ce:/test\nr2-3", "CHG-1", NULL, "r2-3", 1764107400000);
-    assert_true(dup.duplicate);
-    assert_int_equal(dup.index, 53);
-    cairn_ledger_append_t fresh = lt_append_in(f->store, NULL, "CHG-1", NULL, "new", 1764107400000);
-    assert_int_equal(fresh.index, 75);
-    free(fresh.leaf);
-    assert_int_equal(cairn_ledger_store_commit(f->store), 0);
-    cairn_ledger_store_destroy(&f->store);
+    s_assert_migrated_store_appends(f, "r2-3", 53, 75);
 
     /* The log verifies (one purged payload); the old databases are gone. */
     assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), 0);

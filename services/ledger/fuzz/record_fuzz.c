@@ -37,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (cairn_ledger_record_parse(index, &val, &r) != 0)
         return 0;
     size_t hashes_len = (size_t)r.n_hashes * CAIRN_HASH_BYTES;
-    if (r.n_hashes != cairn_ledger_entry_hashes(index) || !s_inside(r.hashes, hashes_len, rec, len) ||
-        !s_inside(r.leaf, r.leaf_len, rec, len) ||
+    if (r.n_hashes != cairn_ledger_entry_hashes(index) ||
+        !s_inside(r.hashes, hashes_len, rec, len) || !s_inside(r.leaf, r.leaf_len, rec, len) ||
         (r.payload && !s_inside(r.payload, r.payload_len, rec, len)) ||
         (!r.payload) != (r.payload_len == 0) ||
         cairn_ledger_record_size(r.n_hashes, r.leaf_len, r.payload_len) != len)
