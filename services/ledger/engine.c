@@ -189,6 +189,16 @@ static int s_open_store(cairn_ledger_t *self, const cairn_config_t *config, cons
                                     "restore the ledger directory from a backup"));
         return rc;
     }
+    if (rc == CAIRN_ETOOLARGE) {
+        CAIRN_ERROR("cannot open ledger store", "path=%s map_size=%zu hint=%s",
+                    cairn_log_quote(path), map_size,
+                    cairn_log_quote("the store was written in an older storage layout, and "
+                                    "rewriting it in this one needs room for a copy of the log "
+                                    "beside the original: raise ledger.map_size (about twice "
+                                    "the size of data.mdb) and start again; the store is "
+                                    "unchanged"));
+        return rc;
+    }
     if (rc == CAIRN_ECONFIG) {
         CAIRN_ERROR("cannot open ledger store", "path=%s origin=%s hint=%s", cairn_log_quote(path),
                     cairn_log_quote(origin),

@@ -114,7 +114,9 @@ int cairn_ledger_layout_check(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool *
  * `entry_keys`). From all three: every entry's leaf, payload and tree hashes
  * become its record in `entries`, and `leaves`, `payloads` and `tree` are
  * deleted. Anything else is left alone. *migrated_out tells whether it did.
- * One transaction: an interrupted migration leaves the old layout. */
+ * One transaction: an interrupted migration leaves the old layout. The
+ * rewrite needs room in the map beside the old layout until it commits:
+ * CAIRN_ETOOLARGE when the map is full. */
 int cairn_ledger_layout_migrate(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool *migrated_out);
 
 /* The newest entry of change (heads): *has_out false when it has none. */

@@ -86,7 +86,9 @@ typedef int (*cairn_ledger_entry_fn)(void *arg, uint64_t index, const uint8_t *e
  * CAIRN_EINTEGRITY: the last checkpoint is signed by a recorded key,
  * commits to the stored size, its root equals the root of the tree's right
  * edge as stored (which the store keeps in memory from then on), and the
- * last leaf's hash is the stored leaf hash. */
+ * last leaf's hash is the stored leaf hash. A store of an older layout is
+ * migrated first (layout.h): CAIRN_ETOOLARGE when map_size leaves no room
+ * for that, and the store is left as it was. */
 int cairn_ledger_store_open(const char *dir, size_t map_size, const char *origin,
                             const cairn_note_signer_t *signer, cairn_ledger_store_t **out);
 

@@ -1063,6 +1063,38 @@ static void test_a_layout_4_store_becomes_one_record_per_entry(void **state)
     cairn_checkpoint_clear(&cp_after);
 }
 
+static void test_a_migration_without_room_in_the_map_leaves_the_store_as_it_was(void **state)
+{
+    s_fixture_t *f = *state;
+    for (int b = 0; b < 10; b++)
+        lt_append_batch(f->store, 100, b % 2 ? "CHG-1" : "CHG-2");
+    cairn_checkpoint_t before, after;
+    s_checkpoint(f, 0, &before);
+    cairn_ledger_store_destroy(&f->store);
+    s_downgrade_to_layout_4(f->dir);
+
+    /* A map no larger than the data (LMDB's least): no room for the copy. */
+    assert_int_equal(cairn_ledger_store_open(f->dir, 1u << 20, LT_ORIGIN, f->signer, &f->store),
+                     CAIRN_ETOOLARGE);
+    assert_null(f->store);
+    cairn_ledger_verify_report_t rep;
+    assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), CAIRN_ECONFIG); /* still layout 4 */
+    s_assert_no_db(f->dir, "entries");
+
+    /* With room, the same store migrates, whole. */
+    s_open(f);
+    assert_true(cairn_ledger_store_migrated(f->store));
+    assert_int_equal(cairn_ledger_store_size(f->store), 1000);
+    s_checkpoint(f, 0, &after);
+    assert_memory_equal(after.root, before.root, 32);
+    cairn_ledger_store_destroy(&f->store);
+    assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), 0);
+    assert_int_equal(rep.size, 1000);
+    s_open(f);
+    cairn_checkpoint_clear(&before);
+    cairn_checkpoint_clear(&after);
+}
+
 static void test_times_that_step_back_are_still_found_by_time(void **state)
 {
     s_fixture_t *f = *state;
@@ -1127,6 +1159,9 @@ int main(void)
             test_a_layout_3_store_is_migrated_and_its_keys_still_deduplicate, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_a_layout_4_store_becomes_one_record_per_entry, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_migration_without_room_in_the_map_leaves_the_store_as_it_was, s_setup,
+            s_teardown),
         cmocka_unit_test_setup_teardown(test_times_that_step_back_are_still_found_by_time, s_setup,
                                         s_teardown),
     };
