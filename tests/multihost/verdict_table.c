@@ -5,10 +5,12 @@
  *   mh_verdicts TRAIL.json STATUS.json
  *
  * TRAIL.json is `cairn trail CHANGE --json`, STATUS.json `cairn status
- * CHANGE --json`. Printed: every verdict recorded in the ledger, in log
- * order ("recorded"), then the verdict of every gate now ("status"): gate,
- * decision, risk, change type, risk rules, reasons (rule id, result,
- * sentence), obligations and approvals. Ledger indexes, in reasons and
+ * CHANGE --json`. Printed: the change's events in log order, then every
+ * verdict ("recorded") and alert the policy recorded, in log order (apart
+ * from the events, since how the two interleave depends on timing), then
+ * the verdict of every gate now ("status"): gate, decision, risk, change
+ * type, risk rules, reasons (rule id, result, sentence), obligations and
+ * approvals. Ledger indexes, in reasons and
  * elsewhere, are replaced by the id of the event recorded there, so the
  * same facts read the same in both runs; times are left out. Exit status
  * 2 when an input cannot be read. */
@@ -121,14 +123,21 @@ int main(int argc, char **argv)
             s_events[s_n_events++] =
                 (s_event_t){json_integer_value(json_object_get(e, "index")), s_str(ev, "id")};
     }
+    /* The events, then what the policy recorded: each writer's entries in
+     * log order. How the two interleave depends on timing (a verdict or an
+     * alert answers an event while the next one is being sent), not on the
+     * facts. */
+    json_array_foreach(trail, i, e)
+    {
+        const json_t *ev = json_object_get(json_object_get(e, "record"), "event");
+        if (ev)
+            printf("event %s type=%s\n", s_str(ev, "id"), s_str(ev, "type"));
+    }
     json_array_foreach(trail, i, e)
     {
         const json_t *rec = json_object_get(e, "record");
         const json_t *v = json_object_get(rec, "verdict");
         const json_t *a = json_object_get(rec, "alert");
-        const json_t *ev = json_object_get(rec, "event");
-        if (ev)
-            printf("event %s type=%s\n", s_str(ev, "id"), s_str(ev, "type"));
         if (v)
             s_verdict("recorded", v);
         if (a)
