@@ -64,9 +64,7 @@ static void s_old_node_key(unsigned level, uint64_t last, uint8_t out[S_OLD_NODE
     out[8] = (uint8_t)level;
 }
 
-/* Code of a migration's write: a full map is CAIRN_ETOOLARGE (the rewrite
- * needs room beside the old layout until the transaction commits). */
-static int s_write_code(int mdb_rc)
+int cairn_ledger_migration_code(int mdb_rc)
 {
     return mdb_rc == MDB_MAP_FULL ? CAIRN_ETOOLARGE : cairn_lmdb_code(mdb_rc);
 }
@@ -100,7 +98,7 @@ static int s_migrate_nodes(MDB_txn *txn)
         memcpy(hash, v.mv_data, sizeof hash);
         s_old_node_key(kb[0], cairn_ledger_node_entry(kb[0], cairn_key_to_u64(kb + 1)), nk);
         MDB_val nkv = {sizeof nk, nk}, hv = {sizeof hash, hash};
-        if ((rc = s_write_code(mdb_put(txn, tree, &nkv, &hv, MDB_NOOVERWRITE))) < 0)
+        if ((rc = cairn_ledger_migration_code(mdb_put(txn, tree, &nkv, &hv, MDB_NOOVERWRITE))) < 0)
             break;
     }
     if (rc == 0 && mrc != MDB_NOTFOUND)
@@ -141,7 +139,8 @@ static int s_migrate_entry(MDB_txn *txn, const cairn_ledger_dbs_t *db, MDB_dbi p
         .payload_len = rc == 0 ? pv.mv_size : 0,
     };
     MDB_val rv = {cairn_ledger_record_size(h, lv->mv_size, parts.payload_len), NULL};
-    if ((rc = s_write_code(mdb_put(txn, db->entries, &k, &rv, MDB_APPEND | MDB_RESERVE))) < 0)
+    if ((rc = cairn_ledger_migration_code(
+             mdb_put(txn, db->entries, &k, &rv, MDB_APPEND | MDB_RESERVE))) < 0)
         return rc;
     cairn_ledger_record_write(&parts, rv.mv_data);
     return 0;
@@ -198,8 +197,8 @@ static int s_migrate_changes(MDB_txn *txn, const cairn_ledger_dbs_t *db)
         memcpy(kb, k.mv_data, k.mv_size);
         memcpy(ib, v.mv_data, sizeof ib);
         MDB_val hk = {k.mv_size, kb}, hv = {sizeof ib, ib};
-        if ((rc = s_write_code(mdb_cursor_del(cur, MDB_NODUPDATA))) < 0 ||
-            (rc = s_write_code(mdb_put(txn, db->heads, &hk, &hv, 0))) < 0)
+        if ((rc = cairn_ledger_migration_code(mdb_cursor_del(cur, MDB_NODUPDATA))) < 0 ||
+            (rc = cairn_ledger_migration_code(mdb_put(txn, db->heads, &hk, &hv, 0))) < 0)
             break;
     }
     mdb_cursor_close(cur);

@@ -119,6 +119,10 @@ int cairn_ledger_layout_check(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool *
  * CAIRN_ETOOLARGE when the map is full. */
 int cairn_ledger_layout_migrate(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool *migrated_out);
 
+/* Code of an LMDB write (or commit) of a migration: a full map is
+ * CAIRN_ETOOLARGE, anything else as cairn_lmdb_code. */
+int cairn_ledger_migration_code(int mdb_rc);
+
 /* The newest entry of change (heads): *has_out false when it has none. */
 int cairn_ledger_change_head(const cairn_ledger_view_t *v, const char *change, bool *has_out,
                              uint64_t *index_out);

@@ -321,10 +321,10 @@ int cairn_ledger_store_open(const char *dir, size_t map_size, const char *origin
     if ((rc = s_check_layout(self, txn)) < 0 || (rc = s_check_origin(self, txn)) < 0 ||
         (rc = s_check_head(self, txn)) < 0 || (rc = s_load_keys(self, txn)) < 0)
         goto fail;
-    int mrc = mdb_txn_commit(txn);
-    txn = NULL;
     /* A full map here is a migration that needed more room (layout.h). */
-    if ((rc = mrc == MDB_MAP_FULL ? CAIRN_ETOOLARGE : cairn_lmdb_code(mrc)) < 0)
+    rc = cairn_ledger_migration_code(mdb_txn_commit(txn));
+    txn = NULL;
+    if (rc < 0)
         goto fail;
     self->pending_size = self->size;
     *out = self;
