@@ -2369,7 +2369,7 @@ static void s_usage(FILE *out)
         "  --batch N           entries per commit of the raw limit and of the ledger store\n"
         "                      in-process (default 256, the ledger's largest batch)\n"
         "  --sockets S         load generator connections (default 4)\n"
-        "  --window W          requests in flight per connection, flat out (default 128)\n"
+        "  --window W          requests in flight per connection, flat out (default 512)\n"
         "  --batch-requests N  also append flat out in append_batch requests of N appends,\n"
         "                      W/N requests in flight per connection (default 64; 0 skips)\n"
         "  --seconds S         length of each paced step (default 10)\n"
@@ -2439,7 +2439,7 @@ static int s_options(int argc, char **argv, s_options_t *o)
                        .appends = 50000,
                        .batch = 256,
                        .sockets = 4,
-                       .window = 128,
+                       .window = 512,
                        .batch_requests = 64,
                        .seconds = 10,
                        .rates = {1000, 10000},
