@@ -81,6 +81,79 @@ static void s_ledger_request(const Cairn__V1__LedgerRequest *req)
                 s_record(req->append_batch->appends[i]->record);
 }
 
+/* pack(m) to a buffer the caller frees. */
+static uint8_t *s_packed(const ProtobufCMessage *m, size_t *len)
+{
+    uint8_t *buf = NULL;
+    if (cairn_codec_pack(m, &buf, len) != 0)
+        abort();
+    return buf;
+}
+
+/* One append as the ledger reads it (the record's bytes) against the same
+ * append decoded whole: the same key, and the record decodes from those
+ * bytes to what the whole decode holds. (A record field that occurs more
+ * than once, which the whole decode merges, the ledger refuses.) */
+static void s_same_append(const Cairn__V1__AppendRequestView *v, const Cairn__V1__AppendRequest *a)
+{
+    if (strcmp(v->key, a->key) != 0 || (v->n_record == 0) != !a->record)
+        abort();
+    if (v->n_record != 1)
+        return;
+    Cairn__V1__Record *rec = NULL;
+    if (cairn_codec_record_unpack(v->record[0].data, v->record[0].len, &rec) != 0)
+        abort();
+    size_t la = 0, lb = 0;
+    uint8_t *pa = s_packed(&a->record->base, &la), *pb = s_packed(&rec->base, &lb);
+    if (la != lb || memcmp(pa, pb, la) != 0)
+        abort();
+    free(pa);
+    free(pb);
+    CAIRN_CODEC_FREE(&rec);
+}
+
+/* The ledger's view of a request (ledger_view.proto): each record it would
+ * store decodes on its own as the ledger decodes it. */
+static void s_ledger_request_view(const Cairn__V1__LedgerRequestView *view)
+{
+    const Cairn__V1__AppendRequestView *one = view->append, *const *list = &one;
+    size_t n = 0;
+    if (view->body_case == CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_APPEND) {
+        n = 1;
+    } else if (view->body_case == CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_APPEND_BATCH) {
+        list = (const Cairn__V1__AppendRequestView *const *)view->append_batch->appends;
+        n = view->append_batch->n_appends;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (list[i]->n_record == 1)
+            s_record_bytes(list[i]->record[0].data, list[i]->record[0].len);
+}
+
+/* A request that decodes whole reads the same through the ledger's view:
+ * the same operation, and each append's key and record. (The view may
+ * accept a little more: the bytes of a record a later field replaces are
+ * never decoded.) */
+static void s_view_matches_whole(const uint8_t *data, size_t size)
+{
+    Cairn__V1__LedgerRequest *whole = NULL;
+    Cairn__V1__LedgerRequestView *view = NULL;
+    if (cairn_codec_ledger_request_unpack(data, size, &whole) != 0)
+        return;
+    if (cairn_codec_ledger_request_view_unpack_with(NULL, data, size, &view) != 0 ||
+        (int)whole->body_case != (int)view->body_case)
+        abort();
+    if (view->body_case == CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_APPEND)
+        s_same_append(view->append, whole->append);
+    if (view->body_case == CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_APPEND_BATCH) {
+        if (whole->append_batch->n_appends != view->append_batch->n_appends)
+            abort();
+        for (size_t i = 0; i < view->append_batch->n_appends; i++)
+            s_same_append(view->append_batch->appends[i], whole->append_batch->appends[i]);
+    }
+    CAIRN_CODEC_FREE(&whole);
+    cairn_codec_free_with(NULL, (ProtobufCMessage **)&view);
+}
+
 static void s_ledger_reply(const Cairn__V1__LedgerReply *rep)
 {
     s_ack(rep->ack);
@@ -118,8 +191,15 @@ static void s_ledger_reply(const Cairn__V1__LedgerReply *rep)
         CAIRN_CODEC_FREE(&m);                                                                      \
     } while (0)
 
+static int s_view_unpack(const uint8_t *data, size_t size, Cairn__V1__LedgerRequestView **out)
+{
+    return cairn_codec_ledger_request_view_unpack_with(NULL, data, size, out);
+}
+
 void cairn_fuzz_decode_all(const uint8_t *data, size_t size)
 {
+    S_TRY(s_view_unpack, Cairn__V1__LedgerRequestView, s_ledger_request_view(m));
+    s_view_matches_whole(data, size);
     S_TRY(cairn_codec_ledger_request_unpack, Cairn__V1__LedgerRequest, s_ledger_request(m));
     S_TRY(cairn_codec_ledger_reply_unpack, Cairn__V1__LedgerReply, s_ledger_reply(m));
     S_TRY(cairn_codec_entry_unpack, Cairn__V1__Entry, s_entry(m));

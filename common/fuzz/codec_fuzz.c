@@ -1,8 +1,8 @@
 /* Fuzz target for protobuf decoding (cairn/codec.h): each input is decoded
  * as every message type the daemons and the CLI accept from the bus
- * (LedgerRequest, LedgerReply, Entry, Record, PolicyRequest, PolicyReply,
- * SubmitRequest, SubmitReply), and what a message carries is followed into
- * its parsers; see codec_check.c. */
+ * (LedgerRequest, and the ledger's own view of it, LedgerReply, Entry,
+ * Record, PolicyRequest, PolicyReply, SubmitRequest, SubmitReply), and what
+ * a message carries is followed into its parsers; see codec_check.c. */
 #include <stdint.h>
 
 #include "codec_check.h"

@@ -97,13 +97,23 @@ static int s_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, 
     return s_unpack_with(NULL, desc, buf, len, out);
 }
 
-int cairn_codec_ledger_request_unpack_with(ProtobufCAllocator *allocator, const uint8_t *buf,
-                                           size_t len, Cairn__V1__LedgerRequest **out)
+int cairn_codec_ledger_request_view_unpack_with(ProtobufCAllocator *allocator, const uint8_t *buf,
+                                                size_t len, Cairn__V1__LedgerRequestView **out)
 {
     ProtobufCMessage *m = NULL;
-    int rc = s_unpack_with(allocator, &cairn__v1__ledger_request__descriptor, buf, len, &m);
+    int rc = s_unpack_with(allocator, &cairn__v1__ledger_request_view__descriptor, buf, len, &m);
     if (rc == 0)
-        *out = (Cairn__V1__LedgerRequest *)m;
+        *out = (Cairn__V1__LedgerRequestView *)m;
+    return rc;
+}
+
+int cairn_codec_record_unpack_with(ProtobufCAllocator *allocator, const uint8_t *buf, size_t len,
+                                   Cairn__V1__Record **out)
+{
+    ProtobufCMessage *m = NULL;
+    int rc = s_unpack_with(allocator, &cairn__v1__record__descriptor, buf, len, &m);
+    if (rc == 0)
+        *out = (Cairn__V1__Record *)m;
     return rc;
 }
 

@@ -81,6 +81,116 @@ static void a_field_numbered_zero_is_a_protocol_error(void **state)
     assert_int_equal(cairn_codec_ledger_request_unpack(fine, sizeof fine, &req), 0);
     assert_int_equal(req->body_case, CAIRN__V1__LEDGER_REQUEST__BODY_APPEND);
     CAIRN_CODEC_FREE(&req);
+    /* The ledger's view of the request keeps the record as bytes: the check
+     * applies when the record itself is decoded. */
+    Cairn__V1__LedgerRequestView *view = NULL;
+    assert_int_equal(
+        cairn_codec_ledger_request_view_unpack_with(NULL, nested, sizeof nested, &view), 0);
+    assert_int_equal(view->append->n_record, 1);
+    assert_int_equal(cairn_codec_record_unpack_with(NULL, view->append->record[0].data,
+                                                    view->append->record[0].len, &rec),
+                     CAIRN_EPROTO);
+    assert_null(rec);
+    cairn_codec_free_with(NULL, (ProtobufCMessage **)&view);
+}
+
+/* view has real's fields (names, numbers, oneof, types), except the
+ * ledger_view.proto messages in place of the append requests and the
+ * record as bytes. */
+static void s_assert_same_fields(const ProtobufCMessageDescriptor *real,
+                                 const ProtobufCMessageDescriptor *view)
+{
+    assert_int_equal(real->n_fields, view->n_fields);
+    for (unsigned i = 0; i < real->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &real->fields[i], *g = &view->fields[i];
+        assert_string_equal(f->name, g->name);
+        assert_int_equal(f->id, g->id);
+        assert_int_equal(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF,
+                         g->flags & PROTOBUF_C_FIELD_FLAG_ONEOF);
+        if (f->descriptor == &cairn__v1__append_request__descriptor) {
+            assert_ptr_equal(g->descriptor, &cairn__v1__append_request_view__descriptor);
+            s_assert_same_fields(f->descriptor, g->descriptor);
+        } else if (f->descriptor == &cairn__v1__append_batch_request__descriptor) {
+            assert_ptr_equal(g->descriptor, &cairn__v1__append_batch_request_view__descriptor);
+            s_assert_same_fields(f->descriptor, g->descriptor);
+        } else if (f->descriptor == &cairn__v1__record__descriptor) {
+            /* the record as bytes: the same wire type (length-delimited) */
+            assert_int_equal(g->type, PROTOBUF_C_TYPE_BYTES);
+            assert_int_equal(g->label, PROTOBUF_C_LABEL_REPEATED);
+        } else {
+            assert_int_equal(f->label, g->label);
+            assert_int_equal(f->type, g->type);
+            assert_ptr_equal(f->descriptor, g->descriptor);
+        }
+    }
+}
+
+static void the_ledgers_view_of_a_request_matches_the_protocol(void **state)
+{
+    s_assert_same_fields(&cairn__v1__ledger_request__descriptor,
+                         &cairn__v1__ledger_request_view__descriptor);
+}
+
+static void a_view_keeps_each_record_as_it_came(void **state)
+{
+    Cairn__V1__Event ev[2] = {CAIRN__V1__EVENT__INIT, CAIRN__V1__EVENT__INIT};
+    Cairn__V1__Record rec[2] = {CAIRN__V1__RECORD__INIT, CAIRN__V1__RECORD__INIT};
+    Cairn__V1__AppendRequest app[2] = {CAIRN__V1__APPEND_REQUEST__INIT,
+                                       CAIRN__V1__APPEND_REQUEST__INIT};
+    Cairn__V1__AppendRequest *apps[2] = {&app[0], &app[1]};
+    char *keys[2] = {"k0", "k1"}, *types[2] = {"dev.cdevents.build.started.0.2.0", "t"};
+    for (int i = 0; i < 2; i++) {
+        ev[i].type = types[i];
+        rec[i].body_case = CAIRN__V1__RECORD__BODY_EVENT;
+        rec[i].event = &ev[i];
+        app[i].key = keys[i];
+        app[i].record = &rec[i];
+    }
+    Cairn__V1__AppendBatchRequest batch = CAIRN__V1__APPEND_BATCH_REQUEST__INIT;
+    batch.n_appends = 2;
+    batch.appends = apps;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_APPEND_BATCH;
+    req.append_batch = &batch;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(cairn_codec_pack(&req.base, &buf, &len), 0);
+    Cairn__V1__LedgerRequestView *view = NULL;
+    assert_int_equal(cairn_codec_ledger_request_view_unpack_with(NULL, buf, len, &view), 0);
+    assert_int_equal(view->body_case, CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_APPEND_BATCH);
+    assert_int_equal(view->append_batch->n_appends, 2);
+    for (int i = 0; i < 2; i++) {
+        const Cairn__V1__AppendRequestView *a = view->append_batch->appends[i];
+        uint8_t *packed = NULL;
+        size_t packed_len = 0;
+        assert_int_equal(cairn_codec_pack(&rec[i].base, &packed, &packed_len), 0);
+        assert_string_equal(a->key, keys[i]);
+        assert_int_equal(a->n_record, 1);
+        assert_int_equal(a->record[0].len, packed_len);
+        assert_memory_equal(a->record[0].data, packed, packed_len);
+        Cairn__V1__Record *back = NULL;
+        assert_int_equal(
+            cairn_codec_record_unpack_with(NULL, a->record[0].data, a->record[0].len, &back), 0);
+        assert_string_equal(back->event->type, types[i]);
+        cairn_codec_free_with(NULL, (ProtobufCMessage **)&back);
+        free(packed);
+    }
+    cairn_codec_free_with(NULL, (ProtobufCMessage **)&view);
+    assert_null(view);
+    free(buf);
+
+    /* An append whose record field occurs twice (a decoder of AppendRequest
+     * would merge them) shows both; no append: none. */
+    const uint8_t twice[] = {0x0a, 0x08, 0x12, 0x02, 0x0a, 0x00, 0x12, 0x02, 0x0a, 0x00};
+    assert_int_equal(cairn_codec_ledger_request_view_unpack_with(NULL, twice, sizeof twice, &view),
+                     0);
+    assert_int_equal(view->append->n_record, 2);
+    cairn_codec_free_with(NULL, (ProtobufCMessage **)&view);
+    const uint8_t empty[] = {0x0a, 0x00};
+    assert_int_equal(cairn_codec_ledger_request_view_unpack_with(NULL, empty, sizeof empty, &view),
+                     0);
+    assert_int_equal(view->append->n_record, 0);
+    cairn_codec_free_with(NULL, (ProtobufCMessage **)&view);
 }
 
 int main(void)
@@ -89,6 +199,8 @@ int main(void)
         cmocka_unit_test(records_round_trip_and_name_their_topic),
         cmocka_unit_test(garbage_bytes_are_a_protocol_error),
         cmocka_unit_test(a_field_numbered_zero_is_a_protocol_error),
+        cmocka_unit_test(the_ledgers_view_of_a_request_matches_the_protocol),
+        cmocka_unit_test(a_view_keeps_each_record_as_it_came),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

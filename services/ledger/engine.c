@@ -59,23 +59,24 @@
 /* One request of the current batch, from receipt to reply; also one append
  * of an append_batch request (then without peer and req). */
 typedef struct s_request {
-    cairn_bus_peer_t peer;                  /* who asked; consumed by the reply */
-    Cairn__V1__LedgerRequest *req;          /* the decoded request; NULL when malformed */
-    const Cairn__V1__AppendRequest *append; /* append: the request's, or one of a batch's */
-    struct s_request *items;                /* append_batch: one per append, in order */
-    size_t n_items;                         /* how many */
-    int status;                             /* 0, or the code the request is answered with */
-    char error[S_ERROR_MAX];                /* what went wrong, for people, when status != 0 */
-    char topic[S_TOPIC_MAX];                /* the topic of the entry it appends */
-    bool appended;                          /* a write that produced result (ack it) */
-    cairn_ledger_record_t in;               /* what it appended (for the published entry) */
-    cairn_ledger_append_t result;           /* where its entry landed */
-    uint8_t *own_record;                    /* the record of an entry the ledger writes itself */
-    uint64_t purged;                        /* purge: payloads deleted */
-    uint64_t held;                          /* purge: payloads kept by a hold */
-    bool more;                              /* purge: more are due */
-    uint8_t *record;   /* append: the packed record (the payload), in the arena */
-    size_t record_len; /* its bytes */
+    cairn_bus_peer_t peer;                      /* who asked; consumed by the reply */
+    Cairn__V1__LedgerRequestView *req;          /* the decoded request; NULL when malformed */
+    const Cairn__V1__AppendRequestView *append; /* append: the request's, or one of a batch's */
+    const Cairn__V1__Record *rec;               /* append: its record, decoded */
+    struct s_request *items;                    /* append_batch: one per append, in order */
+    size_t n_items;                             /* how many */
+    int status;                                 /* 0, or the code the request is answered with */
+    char error[S_ERROR_MAX];                    /* what went wrong, for people, when status != 0 */
+    char topic[S_TOPIC_MAX];                    /* the topic of the entry it appends */
+    bool appended;                              /* a write that produced result (ack it) */
+    cairn_ledger_record_t in;                   /* what it appended (for the published entry) */
+    cairn_ledger_append_t result;               /* where its entry landed */
+    uint8_t *own_record;   /* the record of an entry the ledger writes itself */
+    uint64_t purged;       /* purge: payloads deleted */
+    uint64_t held;         /* purge: payloads kept by a hold */
+    bool more;             /* purge: more are due */
+    const uint8_t *record; /* append: the record's bytes as they came (the payload), in the arena */
+    size_t record_len;     /* its bytes */
     uint8_t record_sha256[CAIRN_HASH_BYTES]; /* append: SHA-256 of record */
     uint8_t key_sha256[CAIRN_HASH_BYTES];    /* append: SHA-256 of its key, when it has one */
     uint8_t *proof;                          /* inclusion proof of result.index, in the arena */
@@ -377,24 +378,35 @@ static void s_reject(cairn_ledger_t *self, s_request_t *r, int status, const cha
     self->stats.bad_requests++;
 }
 
-/* Checks an append: a record with exactly one body that yields a topic. */
+/* Checks an append: one record, well-formed, with exactly one body that
+ * yields a topic. The record's bytes as they came are the payload: stored,
+ * digested into the leaf, served; digested here, before the batch, off the
+ * writer's path. */
 static void s_check_append(cairn_ledger_t *self, cairn_ledger_arena_t *arena, s_request_t *r)
 {
-    const Cairn__V1__AppendRequest *a = r->append;
+    const Cairn__V1__AppendRequestView *a = r->append;
     const char *key = a && a->key ? a->key : "";
+    Cairn__V1__Record *rec = NULL;
     if (!a) {
         s_reject(self, r, CAIRN_EINVALID, "append carries no request");
-    } else if (!a->record) {
+    } else if (a->n_record == 0) {
         s_reject(self, r, CAIRN_EINVALID, "append carries no record");
-    } else if (a->record->body_case == CAIRN__V1__RECORD__BODY__NOT_SET) {
+    } else if (a->n_record > 1) {
+        s_reject(self, r, CAIRN_EINVALID, "append carries %zu records; send exactly one",
+                 a->n_record);
+    } else if (cairn_codec_record_unpack_with(cairn_ledger_arena_allocator(arena),
+                                              a->record[0].data, a->record[0].len, &rec) < 0) {
+        s_reject(self, r, CAIRN_EPROTO, "append's record is not a cairn.v1.Record (%zu bytes)",
+                 a->record[0].len);
+    } else if (rec->body_case == CAIRN__V1__RECORD__BODY__NOT_SET) {
         s_reject(self, r, CAIRN_EINVALID,
                  "record has no body: set exactly one of event, verdict, alert, receipt");
     } else {
-        int rc = cairn_codec_record_topic(a->record, r->topic, sizeof r->topic);
+        int rc = cairn_codec_record_topic(rec, r->topic, sizeof r->topic);
         if (rc == CAIRN_ETOOLARGE)
             s_reject(self, r, CAIRN_EINVALID, "record topic is longer than %d bytes",
                      S_TOPIC_MAX - 1);
-        else if (rc < 0 && a->record->body_case == CAIRN__V1__RECORD__BODY_EVENT)
+        else if (rc < 0 && rec->body_case == CAIRN__V1__RECORD__BODY_EVENT)
             s_reject(self, r, CAIRN_EINVALID, "event record has no type");
         else if (rc < 0)
             s_reject(self, r, CAIRN_EINVALID, "record has no topic: %s", cairn_strerror(rc));
@@ -404,15 +416,9 @@ static void s_check_append(cairn_ledger_t *self, cairn_ledger_arena_t *arena, s_
                    cairn_log_quote(r->error));
         return;
     }
-    /* These exact bytes are the payload: stored, digested into the leaf, served.
-     * Packed and digested here, before the batch, off the writer's path. */
-    int rc = cairn_codec_pack_with(cairn_ledger_arena_allocator(arena), &a->record->base,
-                                   &r->record, &r->record_len);
-    if (rc < 0) {
-        r->status = rc;
-        snprintf(r->error, sizeof r->error, "cannot encode the record: %s", cairn_strerror(rc));
-        return;
-    }
+    r->rec = rec;
+    r->record = a->record[0].data;
+    r->record_len = a->record[0].len;
     cairn_sha256(r->record, r->record_len, r->record_sha256);
     if (*key)
         cairn_sha256(key, strlen(key), r->key_sha256);
@@ -427,7 +433,7 @@ static bool s_nonempty(const char *s)
  * in its own result, the others go on. */
 static void s_check_batch(cairn_ledger_t *self, cairn_ledger_arena_t *arena, s_request_t *r)
 {
-    const Cairn__V1__AppendBatchRequest *b = r->req->append_batch;
+    const Cairn__V1__AppendBatchRequestView *b = r->req->append_batch;
     size_t n = b ? b->n_appends : 0;
     if (n == 0 || n > S_APPEND_BATCH_MAX) {
         s_reject(self, r, CAIRN_EINVALID, "append_batch carries %zu appends; send 1 to %d", n,
@@ -461,8 +467,8 @@ static void s_check_hold(cairn_ledger_t *self, s_request_t *r, const Cairn__V1__
 static void s_decode(cairn_ledger_t *self, cairn_ledger_arena_t *arena, s_request_t *r,
                      const uint8_t *payload, size_t len)
 {
-    if (cairn_codec_ledger_request_unpack_with(cairn_ledger_arena_allocator(arena), payload, len,
-                                               &r->req) < 0) {
+    if (cairn_codec_ledger_request_view_unpack_with(cairn_ledger_arena_allocator(arena), payload,
+                                                    len, &r->req) < 0) {
         char head[2 * S_LOG_HEAD_BYTES + 1];
         cairn_hex(payload, len < S_LOG_HEAD_BYTES ? len : S_LOG_HEAD_BYTES, head);
         s_reject(self, r, CAIRN_EPROTO, "request is not a cairn.v1.LedgerRequest (%zu bytes)", len);
@@ -470,21 +476,21 @@ static void s_decode(cairn_ledger_t *self, cairn_ledger_arena_t *arena, s_reques
         return;
     }
     switch (r->req->body_case) {
-    case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND:
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_APPEND:
         r->append = r->req->append;
         s_check_append(self, arena, r);
         break;
-    case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND_BATCH: s_check_batch(self, arena, r); break;
-    case CAIRN__V1__LEDGER_REQUEST__BODY_HOLD: s_check_hold(self, r, r->req->hold); break;
-    case CAIRN__V1__LEDGER_REQUEST__BODY_UNHOLD: s_check_hold(self, r, r->req->unhold); break;
-    case CAIRN__V1__LEDGER_REQUEST__BODY_REPLAY:
-    case CAIRN__V1__LEDGER_REQUEST__BODY_QUERY:
-    case CAIRN__V1__LEDGER_REQUEST__BODY_HEAD:
-    case CAIRN__V1__LEDGER_REQUEST__BODY_CHECKPOINT:
-    case CAIRN__V1__LEDGER_REQUEST__BODY_PROVE:
-    case CAIRN__V1__LEDGER_REQUEST__BODY_CONSISTENCY:
-    case CAIRN__V1__LEDGER_REQUEST__BODY_EXPORT:
-    case CAIRN__V1__LEDGER_REQUEST__BODY_PURGE: break;
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_APPEND_BATCH: s_check_batch(self, arena, r); break;
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_HOLD: s_check_hold(self, r, r->req->hold); break;
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_UNHOLD: s_check_hold(self, r, r->req->unhold); break;
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_REPLAY:
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_QUERY:
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_HEAD:
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_CHECKPOINT:
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_PROVE:
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_CONSISTENCY:
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_EXPORT:
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_PURGE: break;
     default:
         s_reject(self, r, CAIRN_EINVALID,
                  "request names no operation: set one of append, append_batch, replay, query, "
@@ -500,11 +506,11 @@ static bool s_is_write(const s_request_t *r)
     if (r->status != 0 || !r->req)
         return false;
     switch (r->req->body_case) {
-    case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND:
-    case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND_BATCH:
-    case CAIRN__V1__LEDGER_REQUEST__BODY_HOLD:
-    case CAIRN__V1__LEDGER_REQUEST__BODY_UNHOLD:
-    case CAIRN__V1__LEDGER_REQUEST__BODY_PURGE: return true;
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_APPEND:
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_APPEND_BATCH:
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_HOLD:
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_UNHOLD:
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_PURGE: return true;
     default: return false;
     }
 }
@@ -514,7 +520,7 @@ static size_t s_write_count(const s_request_t *r)
 {
     if (!s_is_write(r))
         return 0;
-    return r->req->body_case == CAIRN__V1__LEDGER_REQUEST__BODY_APPEND_BATCH ? r->n_items : 1;
+    return r->req->body_case == CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_APPEND_BATCH ? r->n_items : 1;
 }
 
 /* Appends packed record bytes in the open batch. A value the leaf format
@@ -541,8 +547,8 @@ static int s_store_append(cairn_ledger_t *self, s_request_t *r, const cairn_ledg
 /* Appends one checked record inside the open batch. */
 static int s_append_one(cairn_ledger_t *self, s_request_t *r, int64_t now_ms)
 {
-    const Cairn__V1__AppendRequest *a = r->append;
-    const Cairn__V1__Record *rec = a->record;
+    const Cairn__V1__AppendRequestView *a = r->append;
+    const Cairn__V1__Record *rec = r->rec;
     cairn_ledger_record_t in = {
         .key = a->key,
         .topic = r->topic,
@@ -695,11 +701,11 @@ static int s_append_items(cairn_ledger_t *self, s_request_t *r, int64_t now_ms)
 static int s_write_one(cairn_ledger_t *self, s_request_t *r, int64_t now_ms)
 {
     switch (r->req->body_case) {
-    case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND: return s_append_one(self, r, now_ms);
-    case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND_BATCH: return s_append_items(self, r, now_ms);
-    case CAIRN__V1__LEDGER_REQUEST__BODY_HOLD: return s_hold_one(self, r, true, now_ms);
-    case CAIRN__V1__LEDGER_REQUEST__BODY_UNHOLD: return s_hold_one(self, r, false, now_ms);
-    case CAIRN__V1__LEDGER_REQUEST__BODY_PURGE: return s_purge_one(self, r, now_ms);
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_APPEND: return s_append_one(self, r, now_ms);
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_APPEND_BATCH: return s_append_items(self, r, now_ms);
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_HOLD: return s_hold_one(self, r, true, now_ms);
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_UNHOLD: return s_hold_one(self, r, false, now_ms);
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_PURGE: return s_purge_one(self, r, now_ms);
     default: return 0;
     }
 }
@@ -804,7 +810,7 @@ static void s_gather_free(s_gather_t *g)
 static int s_read_entries(cairn_ledger_t *self, s_request_t *r, s_gather_t *g)
 {
     int rc = 0;
-    if (r->req->body_case == CAIRN__V1__LEDGER_REQUEST__BODY_REPLAY) {
+    if (r->req->body_case == CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_REPLAY) {
         const Cairn__V1__ReplayRequest *q = r->req->replay;
         uint64_t limit =
             q->limit == 0 || q->limit > self->replay_page ? self->replay_page : q->limit;
@@ -982,12 +988,14 @@ static int s_answer_proof(cairn_ledger_t *self, s_request_t *r, s_reply_t *x,
     int rc = 0;
     const char *what = "checkpoint";
     switch (r->req->body_case) {
-    case CAIRN__V1__LEDGER_REQUEST__BODY_CHECKPOINT: rc = s_fill_checkpoint(self, 0, x, rep); break;
-    case CAIRN__V1__LEDGER_REQUEST__BODY_PROVE:
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_CHECKPOINT:
+        rc = s_fill_checkpoint(self, 0, x, rep);
+        break;
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_PROVE:
         what = "prove";
         rc = s_prove(self, r->req->prove, x, rep);
         break;
-    case CAIRN__V1__LEDGER_REQUEST__BODY_CONSISTENCY:
+    case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_CONSISTENCY:
         what = "consistency";
         rc = s_consistency(self, r->req->consistency, x, rep);
         break;
@@ -996,7 +1004,7 @@ static int s_answer_proof(cairn_ledger_t *self, s_request_t *r, s_reply_t *x,
         rc = s_export(self, r->req->export, x, rep);
         break;
     }
-    if (r->req->body_case != CAIRN__V1__LEDGER_REQUEST__BODY_EXPORT)
+    if (r->req->body_case != CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_EXPORT)
         self->stats.proofs++;
     if (rc == CAIRN_EINVALID)
         snprintf(r->error, sizeof r->error,
@@ -1030,10 +1038,10 @@ static void s_log_write(cairn_ledger_t *self, s_request_t *r)
     if (!self->log_appends)
         return;
     if (r->append) {
-        const Cairn__V1__AppendRequest *a = r->append;
         CAIRN_DEBUG("appended entry", "index=%" PRIu64 " topic=%s change=%s key=%s",
                     r->result.index, cairn_log_quote(r->topic),
-                    cairn_log_quote(cairn_codec_record_change(a->record)), cairn_log_quote(a->key));
+                    cairn_log_quote(cairn_codec_record_change(r->rec)),
+                    cairn_log_quote(r->append->key));
     } else {
         CAIRN_DEBUG("appended entry", "index=%" PRIu64 " topic=%s", r->result.index,
                     cairn_log_quote(r->topic));
@@ -1174,13 +1182,13 @@ static void s_answer(cairn_ledger_t *self, s_batch_t *b, s_request_t *r)
     }
     if (r->status == 0) {
         switch (r->req->body_case) {
-        case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND:
-        case CAIRN__V1__LEDGER_REQUEST__BODY_HOLD:
-        case CAIRN__V1__LEDGER_REQUEST__BODY_UNHOLD:
+        case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_APPEND:
+        case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_HOLD:
+        case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_UNHOLD:
             if (r->appended)
                 s_fill_ack(self, b, r, &x, &rep);
             break;
-        case CAIRN__V1__LEDGER_REQUEST__BODY_PURGE:
+        case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_PURGE:
             cairn__v1__purge_result__init(&x.purge);
             x.purge.purged = r->purged;
             x.purge.held = r->held;
@@ -1195,16 +1203,16 @@ static void s_answer(cairn_ledger_t *self, s_batch_t *b, s_request_t *r)
             }
             rep.purge = &x.purge;
             break;
-        case CAIRN__V1__LEDGER_REQUEST__BODY_REPLAY:
-        case CAIRN__V1__LEDGER_REQUEST__BODY_QUERY:
+        case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_REPLAY:
+        case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_QUERY:
             r->status = s_read_entries(self, r, &g);
             if (r->status == 0) {
                 rep.entries = g.items;
                 rep.n_entries = g.n;
             }
             break;
-        case CAIRN__V1__LEDGER_REQUEST__BODY_HEAD: self->stats.queries++; break;
-        case CAIRN__V1__LEDGER_REQUEST__BODY_APPEND_BATCH: break;
+        case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_HEAD: self->stats.queries++; break;
+        case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_APPEND_BATCH: break;
         default:
             r->status = s_answer_proof(self, r, &x, &rep);
             if (r->status != 0) {

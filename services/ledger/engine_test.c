@@ -332,6 +332,29 @@ static void test_badly_framed_messages_are_dropped_and_the_next_is_served(void *
     zsock_destroy(&dealer);
 }
 
+/* out = [tag of field, length-delimited][varint len][bytes]; returns its length. */
+static size_t s_wrap(uint8_t field, const uint8_t *bytes, size_t len, uint8_t *out)
+{
+    size_t n = 0;
+    out[n++] = (uint8_t)(field << 3 | 2);
+    for (size_t v = len;; v >>= 7) {
+        out[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        if (v <= 0x7f)
+            break;
+    }
+    memcpy(out + n, bytes, len);
+    return n + len;
+}
+
+/* A LedgerRequest appending under key the record bytes given, as they are. */
+static size_t s_append_bytes(const char *key, const uint8_t *record, size_t len, uint8_t *out)
+{
+    uint8_t app[1024];
+    size_t n = s_wrap(1, (const uint8_t *)key, strlen(key), app);
+    n += s_wrap(2, record, len, app + n);
+    return s_wrap(1, app, n, out);
+}
+
 static void test_bad_requests_get_an_error_reply_and_append_nothing(void **state)
 {
     s_fixture_t *f = *state;
@@ -374,6 +397,27 @@ static void test_bad_requests_get_an_error_reply_and_append_nothing(void **state
     assert_non_null(strstr(rep->error, "type"));
     CAIRN_CODEC_FREE(&rep);
 
+    /* An append whose record field occurs twice; one whose record is not a
+     * Record; one whose record holds a field numbered 0 (an overlong tag). */
+    static const uint8_t body[] = {0x0a, 0x00}; /* event {} */
+    static const uint8_t cut[] = {0x0a, 0x7f, 0x01};
+    static const uint8_t field_zero[] = {0x0a, 0x0a, 0x81, 0x00, 1, 2, 3, 4, 5, 6, 7, 8};
+    uint8_t raw[256], app2[64];
+    size_t n = s_wrap(1, (const uint8_t *)"k-twice", 7, app2);
+    n += s_wrap(2, body, sizeof body, app2 + n);
+    n += s_wrap(2, body, sizeof body, app2 + n);
+    rep = s_call_raw(f, raw, s_wrap(1, app2, n, raw));
+    assert_int_equal(rep->status, CAIRN_EINVALID);
+    assert_non_null(strstr(rep->error, "2 records"));
+    CAIRN_CODEC_FREE(&rep);
+    rep = s_call_raw(f, raw, s_append_bytes("k-cut", cut, sizeof cut, raw));
+    assert_int_equal(rep->status, CAIRN_EPROTO);
+    assert_non_null(strstr(rep->error, "not a cairn.v1.Record"));
+    CAIRN_CODEC_FREE(&rep);
+    rep = s_call_raw(f, raw, s_append_bytes("k-zero", field_zero, sizeof field_zero, raw));
+    assert_int_equal(rep->status, CAIRN_EPROTO);
+    CAIRN_CODEC_FREE(&rep);
+
     /* A request naming no operation. */
     Cairn__V1__LedgerRequest empty = CAIRN__V1__LEDGER_REQUEST__INIT;
     rep = s_call(f, &empty);
@@ -394,8 +438,75 @@ static void test_bad_requests_get_an_error_reply_and_append_nothing(void **state
     s_stop(f);
     cairn_ledger_stats_t st;
     cairn_ledger_stats(f->ledger, &st);
-    assert_int_equal(st.bad_requests, 5);
+    assert_int_equal(st.bad_requests, 8);
     assert_int_equal(st.appends, 0);
+}
+
+/* The payload is the record's bytes as the client sent them, not the
+ * ledger's re-encoding: here an event written in two parts, its id last,
+ * which a decoder merges and would encode again with the id first. */
+static void test_a_record_is_stored_as_the_bytes_it_came_in(void **state)
+{
+    s_fixture_t *f = *state;
+    s_start(f);
+    Cairn__V1__Correlation corr = CAIRN__V1__CORRELATION__INIT;
+    Cairn__V1__Event ev = CAIRN__V1__EVENT__INIT, id_only = CAIRN__V1__EVENT__INIT;
+    corr.change_id = "CHG-9";
+    ev.type = "dev.cdevents.change.merged.0.2.0";
+    ev.correlation = &corr;
+    id_only.id = "merged-later";
+    uint8_t *first = NULL, *second = NULL, *again = NULL;
+    size_t first_len = 0, second_len = 0, again_len = 0;
+    assert_int_equal(cairn_codec_pack(&ev.base, &first, &first_len), 0);
+    assert_int_equal(cairn_codec_pack(&id_only.base, &second, &second_len), 0);
+    uint8_t event[512], sent[512], raw[1024];
+    memcpy(event, first, first_len);
+    memcpy(event + first_len, second, second_len);
+    size_t sent_len = s_wrap(1, event, first_len + second_len, sent); /* Record.event */
+    Cairn__V1__Record *merged = NULL;
+    assert_int_equal(cairn_codec_record_unpack(sent, sent_len, &merged), 0);
+    assert_string_equal(merged->event->id, "merged-later");
+    assert_string_equal(merged->event->type, "dev.cdevents.change.merged.0.2.0");
+    assert_int_equal(cairn_codec_pack(&merged->base, &again, &again_len), 0);
+    assert_int_equal(again_len, sent_len);
+    assert_memory_not_equal(again, sent, sent_len);
+
+    Cairn__V1__LedgerReply *rep =
+        s_call_raw(f, raw, s_append_bytes("k-as-sent", sent, sent_len, raw));
+    assert_int_equal(rep->status, 0);
+    assert_int_equal(rep->ack->index, 0);
+    CAIRN_CODEC_FREE(&rep);
+    char *topic = NULL;
+    Cairn__V1__Entry *e = s_receive_entry(f, &topic);
+    assert_string_equal(topic, "dev.cdevents.change.merged.0.2.0");
+    assert_string_equal(e->change_id, "CHG-9");
+    assert_int_equal(e->record.len, sent_len);
+    assert_memory_equal(e->record.data, sent, sent_len);
+    uint8_t digest[CAIRN_HASH_BYTES];
+    char line[16 + 2 * CAIRN_HASH_BYTES + 1] = "payload sha256:";
+    cairn_sha256(sent, sent_len, digest);
+    cairn_hex(digest, sizeof digest, line + strlen(line));
+    char leaf[1024] = "";
+    assert_true(e->leaf.len < sizeof leaf);
+    memcpy(leaf, e->leaf.data, e->leaf.len);
+    assert_non_null(strstr(leaf, line));
+    CAIRN_CODEC_FREE(&e);
+    free(topic);
+
+    /* and so it is served */
+    Cairn__V1__ReplayRequest replay = CAIRN__V1__REPLAY_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_REPLAY;
+    req.replay = &replay;
+    rep = s_call(f, &req);
+    assert_int_equal(rep->n_entries, 1);
+    assert_int_equal(rep->entries[0]->record.len, sent_len);
+    assert_memory_equal(rep->entries[0]->record.data, sent, sent_len);
+    CAIRN_CODEC_FREE(&rep);
+    CAIRN_CODEC_FREE(&merged);
+    free(first);
+    free(second);
+    free(again);
 }
 
 static void test_replay_pages_and_query_by_change(void **state)
@@ -1432,6 +1543,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_a_repeated_key_is_acked_with_the_original_index_and_not_published, s_setup,
             s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_record_is_stored_as_the_bytes_it_came_in, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests_get_an_error_reply_and_append_nothing,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(

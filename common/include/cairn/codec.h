@@ -11,6 +11,7 @@
 #include "cairn/v1/event.pb-c.h"
 #include "cairn/v1/ingest.pb-c.h"
 #include "cairn/v1/ledger.pb-c.h"
+#include "cairn/v1/ledger_view.pb-c.h"
 #include "cairn/v1/policy.pb-c.h"
 #include "cairn/v1/verdict.pb-c.h"
 
@@ -26,13 +27,18 @@ int cairn_codec_pack_with(ProtobufCAllocator *allocator, const ProtobufCMessage 
 
 /* Ledger family. */
 int cairn_codec_ledger_request_unpack(const uint8_t *buf, size_t len, Cairn__V1__LedgerRequest **out);
-/* The same checks, with every part of the message taken from allocator (e.g.
- * an arena); free with cairn_codec_free_with() and the same allocator. */
-int cairn_codec_ledger_request_unpack_with(ProtobufCAllocator *allocator, const uint8_t *buf,
-                                           size_t len, Cairn__V1__LedgerRequest **out);
+/* The ledger's own reading of a LedgerRequest (ledger_view.proto: each
+ * append's record left as the bytes it came in), with the same checks and
+ * every part of the message taken from allocator (e.g. an arena); free with
+ * cairn_codec_free_with() and the same allocator. */
+int cairn_codec_ledger_request_view_unpack_with(ProtobufCAllocator *allocator, const uint8_t *buf,
+                                                size_t len, Cairn__V1__LedgerRequestView **out);
 int cairn_codec_ledger_reply_unpack(const uint8_t *buf, size_t len, Cairn__V1__LedgerReply **out);
 int cairn_codec_entry_unpack(const uint8_t *buf, size_t len, Cairn__V1__Entry **out);
 int cairn_codec_record_unpack(const uint8_t *buf, size_t len, Cairn__V1__Record **out);
+/* The same checks, the record's parts taken from allocator. */
+int cairn_codec_record_unpack_with(ProtobufCAllocator *allocator, const uint8_t *buf, size_t len,
+                                   Cairn__V1__Record **out);
 
 /* Policy family. */
 int cairn_codec_policy_request_unpack(const uint8_t *buf, size_t len, Cairn__V1__PolicyRequest **out);
