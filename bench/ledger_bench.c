@@ -2365,7 +2365,7 @@ static void s_usage(FILE *out)
         "  --count N           one-client appends and raw commits (default 5000; ZeroMQ and\n"
         "                      SHA-256 use 10x), and appends shared by the sync clients\n"
         "  --clients K         synchronous clients in the group-commit step (default 8)\n"
-        "  --appends N         pipelined flat-out appends (default 50000)\n"
+        "  --appends N         pipelined flat-out appends (default 200000)\n"
         "  --batch N           entries per commit of the raw limit and of the ledger store\n"
         "                      in-process (default 256, the ledger's largest batch)\n"
         "  --sockets S         load generator connections (default 4)\n"
@@ -2436,7 +2436,7 @@ static int s_options(int argc, char **argv, s_options_t *o)
     const char *tmpdir = getenv("TMPDIR");
     *o = (s_options_t){.count = 5000,
                        .clients = 8,
-                       .appends = 50000,
+                       .appends = 200000,
                        .batch = 256,
                        .sockets = 4,
                        .window = 512,
