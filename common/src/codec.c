@@ -97,26 +97,6 @@ static int s_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, 
     return s_unpack_with(NULL, desc, buf, len, out);
 }
 
-int cairn_codec_ledger_request_view_unpack_with(ProtobufCAllocator *allocator, const uint8_t *buf,
-                                                size_t len, Cairn__V1__LedgerRequestView **out)
-{
-    ProtobufCMessage *m = NULL;
-    int rc = s_unpack_with(allocator, &cairn__v1__ledger_request_view__descriptor, buf, len, &m);
-    if (rc == 0)
-        *out = (Cairn__V1__LedgerRequestView *)m;
-    return rc;
-}
-
-int cairn_codec_record_unpack_with(ProtobufCAllocator *allocator, const uint8_t *buf, size_t len,
-                                   Cairn__V1__Record **out)
-{
-    ProtobufCMessage *m = NULL;
-    int rc = s_unpack_with(allocator, &cairn__v1__record__descriptor, buf, len, &m);
-    if (rc == 0)
-        *out = (Cairn__V1__Record *)m;
-    return rc;
-}
-
 void cairn_codec_free_with(ProtobufCAllocator *allocator, ProtobufCMessage **msg_p)
 {
     if (!msg_p || !*msg_p)
@@ -143,6 +123,20 @@ void cairn_codec_free(ProtobufCMessage **msg_p)
         return rc;                                                            \
     }
 
+/* The same, every part of the message taken from allocator. */
+#define S_UNPACKER_WITH(fn, type, desc)                                                            \
+    int fn(ProtobufCAllocator *allocator, const uint8_t *buf, size_t len, type **out)              \
+    {                                                                                              \
+        ProtobufCMessage *m = NULL;                                                                \
+        int rc = s_unpack_with(allocator, &(desc), buf, len, &m);                                  \
+        if (rc == 0)                                                                               \
+            *out = (type *)m;                                                                      \
+        return rc;                                                                                 \
+    }
+
+S_UNPACKER_WITH(cairn_codec_ledger_request_view_unpack_with, Cairn__V1__LedgerRequestView,
+                cairn__v1__ledger_request_view__descriptor)
+S_UNPACKER_WITH(cairn_codec_record_unpack_with, Cairn__V1__Record, cairn__v1__record__descriptor)
 S_UNPACKER(cairn_codec_ledger_request_unpack, Cairn__V1__LedgerRequest,
            cairn__v1__ledger_request__descriptor)
 S_UNPACKER(cairn_codec_ledger_reply_unpack, Cairn__V1__LedgerReply,
