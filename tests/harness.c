@@ -256,7 +256,8 @@ long stack_post_fixture(const e2e_stack_t *s, const char *name, char **response)
     return st;
 }
 
-static int s_vcli(const e2e_stack_t *s, char **out, int json, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int s_vcli(const e2e_stack_t *s, char **out, int json,
+                                                        const char *fmt, va_list ap)
 {
     char args[1024], cmd[2048];
     vsnprintf(args, sizeof args, fmt, ap);
