@@ -11,6 +11,7 @@
 
 #include "cairn/error.h"
 #include "cairn/util.h"
+#include "cairn/yaml.h"
 
 /* Largest configuration file read: far above any real one. */
 #define S_CONFIG_MAX_BYTES (1u << 20)
@@ -312,6 +313,14 @@ int cairn_config_load(cairn_config_t *self, const char *path, char *err, size_t 
         else
             s_err(err, errlen, "%s: not valid YAML", path);
         rc = CAIRN_ECONFIG;
+        goto out;
+    }
+    int mline, mcol;
+    if ((rc = cairn_yaml_find_misread(doc, &mline, &mcol)) != 0) {
+        if (rc > 0) {
+            s_err(err, errlen, "%s:%d:%d: %s", path, mline + 1, mcol + 1, CAIRN_YAML_MISREAD_HINT);
+            rc = CAIRN_ECONFIG;
+        }
         goto out;
     }
     struct fy_node *root = fy_document_root(doc);

@@ -11,6 +11,7 @@
 
 #include "cairn/config.h"
 #include "cairn/error.h"
+#include "cairn/yaml.h"
 
 static char *s_write_tmp(const char *text)
 {
@@ -107,8 +108,13 @@ static void unknown_section_and_bad_values_are_rejected(void **state)
     assert_int_equal(cairn_config_load(cfg, p4, err, sizeof err), CAIRN_ECONFIG);
     assert_non_null(strstr(err, p4));
     assert_int_equal(cairn_config_int(cfg, "ingest.http_port"), 8080);
-    char *files[] = {p1, p2, p3, p4};
-    for (int i = 0; i < 4; i++) {
+    /* Text the YAML library would misread ('it''''s' reads as it''' there). */
+    char *p5 = s_write_tmp("ledger:\n  origin: 'it''''s'\n");
+    assert_int_equal(cairn_config_load(cfg, p5, err, sizeof err), CAIRN_ECONFIG);
+    if (!strstr(err, ":2:12: " CAIRN_YAML_MISREAD_HINT))
+        fail_msg("%s", err);
+    char *files[] = {p1, p2, p3, p4, p5};
+    for (int i = 0; i < 5; i++) {
         unlink(files[i]);
         free(files[i]);
     }

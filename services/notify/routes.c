@@ -15,6 +15,7 @@
 #include "cairn/config.h"
 #include "cairn/error.h"
 #include "cairn/util.h"
+#include "cairn/yaml.h"
 #include "secret.h"
 
 #define S_MAX_FILE (4 * 1024 * 1024)
@@ -1142,6 +1143,16 @@ int cairn_routes_parse(const char *yaml, size_t len, const char *name, const cha
         else if (err)
             snprintf(err, errlen, "%s: not valid YAML", c.name);
         rc = CAIRN_ECONFIG;
+        goto out;
+    }
+    int line, col;
+    if ((rc = cairn_yaml_find_misread(doc, &line, &col)) != 0) {
+        if (rc > 0) {
+            if (err)
+                snprintf(err, errlen, "%s:%d:%d: %s", c.name, line + 1, col + 1,
+                         CAIRN_YAML_MISREAD_HINT);
+            rc = CAIRN_ECONFIG;
+        }
         goto out;
     }
     if ((rc = s_build(&c, fy_document_root(doc))) < 0)

@@ -16,6 +16,7 @@
 
 #include "cairn/error.h"
 #include "cairn/util.h"
+#include "cairn/yaml.h"
 #include "routes.h"
 
 static const char s_yaml[] = "global:\n"
@@ -259,6 +260,10 @@ static void mistakes_are_reported_at_their_line_and_column(void **state)
     assert_non_null(strstr(err, "smarthost"));
     assert_null(s_load("route: [\n", err, sizeof err));
     assert_non_null(strstr(err, "routes.yaml:"));
+    /* Text the YAML library would misread ('x''''y' reads as x''' there). */
+    assert_null(s_load("route: {receiver: x}\nreceivers: [{name: 'x''''y'}]\n", err, sizeof err));
+    if (!strstr(err, "routes.yaml:2:21: " CAIRN_YAML_MISREAD_HINT))
+        fail_msg("%s", err);
 }
 
 static void no_routes_file_means_everything_goes_to_the_file(void **state)

@@ -22,6 +22,7 @@
 #include "cairn/config.h"
 #include "cairn/error.h"
 #include "cairn/util.h"
+#include "cairn/yaml.h"
 #include "glob.h"
 #include "suggest.h"
 
@@ -1800,7 +1801,12 @@ int cairn_policy_load_string(const char *name, const char *text, size_t len, cai
             s_add(&c, 0, 0, "not valid YAML");
     } else {
         size_t nodes = 0;
-        if (s_expanded(fy_document_root(doc), &nodes, 0) < 0)
+        int line, col, misread = cairn_yaml_find_misread(doc, &line, &col);
+        if (misread < 0)
+            c.oom = 1;
+        else if (misread)
+            s_add(&c, line + 1, col + 1, CAIRN_YAML_MISREAD_HINT);
+        else if (s_expanded(fy_document_root(doc), &nodes, 0) < 0)
             s_add(&c, 0, 0,
                   "the policy nests deeper than 64 levels or its aliases expand to more than "
                   "200000 nodes");

@@ -13,6 +13,7 @@
 
 #include "cairn/error.h"
 #include "cairn/util.h"
+#include "cairn/yaml.h"
 #include "policy_load.h"
 
 static void s_example_path(char *buf, size_t len)
@@ -217,6 +218,23 @@ static void a_yaml_syntax_error_names_its_line(void **state)
     cairn_errlist_clear(&errs);
 }
 
+static void text_the_yaml_library_misreads_is_refused(void **state)
+{
+    /* libfyaml 0.7.12 reads 'o''''b' as o''' (and leaks): a gate that named
+     * a role so would silently ask for another one. */
+    const char *yaml = "apiVersion: cairn/v1\nkind: ReleasePolicy\nmetadata: { name: t }\n"
+                       "gates:\n"
+                       "  deploy:\n"
+                       "    approvals: [{ role: 'o''''b', min: 1 }]\n";
+    cairn_errlist_t errs;
+    cairn_errlist_init(&errs);
+    assert_null(s_load(yaml, &errs));
+    s_print(&errs);
+    assert_int_equal(errs.count, 1);
+    assert_string_equal(errs.items[0], "p.yaml:6:26: " CAIRN_YAML_MISREAD_HINT);
+    cairn_errlist_clear(&errs);
+}
+
 static void gates_that_wait_on_each_other_are_a_cycle(void **state)
 {
     const char *yaml = "apiVersion: cairn/v1\nkind: ReleasePolicy\nmetadata: { name: t }\n"
@@ -356,6 +374,7 @@ int main(void)
         cmocka_unit_test(an_unknown_key_is_reported_with_its_position_and_a_suggestion),
         cmocka_unit_test(every_error_is_collected_not_just_the_first),
         cmocka_unit_test(a_yaml_syntax_error_names_its_line),
+        cmocka_unit_test(text_the_yaml_library_misreads_is_refused),
         cmocka_unit_test(gates_that_wait_on_each_other_are_a_cycle),
         cmocka_unit_test(windows_reject_unknown_keys),
         cmocka_unit_test(times_zones_crons_and_delegations_are_checked),
