@@ -309,7 +309,7 @@ int cairn_config_load(cairn_config_t *self, const char *path, char *err, size_t 
         void *it = NULL;
         struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
         if (e)
-            s_err(err, errlen, "%s:%d:%d: %s", path, e->line + 1, e->column + 1, e->msg);
+            s_err(err, errlen, "%s:%d:%d: %s", path, e->line, e->column, e->msg);
         else
             s_err(err, errlen, "%s: not valid YAML", path);
         rc = CAIRN_ECONFIG;

@@ -107,14 +107,18 @@ static void unknown_section_and_bad_values_are_rejected(void **state)
     char *p4 = s_write_tmp("ingest: [1, 2\n");
     assert_int_equal(cairn_config_load(cfg, p4, err, sizeof err), CAIRN_ECONFIG);
     assert_non_null(strstr(err, p4));
+    char *p6 = s_write_tmp("ledger:\n  origin: \"abc\n");
+    assert_int_equal(cairn_config_load(cfg, p6, err, sizeof err), CAIRN_ECONFIG);
+    if (!strstr(err, ":2:12: double-quoted scalar without closing quote")) /* lines from 1 */
+        fail_msg("%s", err);
     assert_int_equal(cairn_config_int(cfg, "ingest.http_port"), 8080);
     /* Text the YAML library would misread ('it''''s' reads as it''' there). */
     char *p5 = s_write_tmp("ledger:\n  origin: 'it''''s'\n");
     assert_int_equal(cairn_config_load(cfg, p5, err, sizeof err), CAIRN_ECONFIG);
     if (!strstr(err, ":2:12: " CAIRN_YAML_MISREAD_HINT))
         fail_msg("%s", err);
-    char *files[] = {p1, p2, p3, p4, p5};
-    for (int i = 0; i < 5; i++) {
+    char *files[] = {p1, p2, p3, p4, p5, p6};
+    for (int i = 0; i < 6; i++) {
         unlink(files[i]);
         free(files[i]);
     }

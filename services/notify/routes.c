@@ -1139,7 +1139,7 @@ int cairn_routes_parse(const char *yaml, size_t len, const char *name, const cha
         void *it = NULL;
         struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
         if (e && err)
-            snprintf(err, errlen, "%s:%d:%d: %s", c.name, e->line + 1, e->column + 1, e->msg);
+            snprintf(err, errlen, "%s:%d:%d: %s", c.name, e->line, e->column, e->msg);
         else if (err)
             snprintf(err, errlen, "%s: not valid YAML", c.name);
         rc = CAIRN_ECONFIG;

@@ -260,6 +260,10 @@ static void mistakes_are_reported_at_their_line_and_column(void **state)
     assert_non_null(strstr(err, "smarthost"));
     assert_null(s_load("route: [\n", err, sizeof err));
     assert_non_null(strstr(err, "routes.yaml:"));
+    /* A syntax error where libfyaml puts it (its lines count from 1). */
+    assert_null(s_load("route:\n  receiver: \"x\n", err, sizeof err));
+    if (!strstr(err, "routes.yaml:2:14: double-quoted scalar without closing quote"))
+        fail_msg("%s", err);
     /* Text the YAML library would misread ('x''''y' reads as x''' there). */
     assert_null(s_load("route: {receiver: x}\nreceivers: [{name: 'x''''y'}]\n", err, sizeof err));
     if (!strstr(err, "routes.yaml:2:21: " CAIRN_YAML_MISREAD_HINT))
