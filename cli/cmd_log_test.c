@@ -463,6 +463,81 @@ static void log_consistency_proves_the_log_only_grew(void **state)
     s_done(&r);
 }
 
+/* Runs the auditor's own verifier (tests/auditor/verify_bundle.py: RFC 9162
+ * written out in Python, hashlib's SHA-256, OpenSSL's Ed25519; no code of
+ * ours) on a bundle; returns its exit code, its output in *out. */
+static int s_audit(const char *bundle, const char *vkey, char **out)
+{
+    const char *src = getenv("CAIRN_SOURCE_DIR");
+    char cmd[2048], path[128];
+    size_t len;
+    snprintf(path, sizeof path, "%s/audit.out", s_dir);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 '%s/tests/auditor/verify_bundle.py' '%s' --vkey '%s' >'%s' 2>&1",
+             src ? src : ".", bundle, vkey, path);
+    int status = system(cmd);
+    assert_int_equal(cairn_read_file(path, 1 << 20, out, &len), 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Sets entries[i].key of bundle to a string. */
+static void s_set_entry(json_t *bundle, size_t i, const char *key, const char *value)
+{
+    json_t *e = json_array_get(json_object_get(bundle, "entries"), i);
+    assert_non_null(e);
+    assert_int_equal(json_object_set_new(e, key, json_string(value)), 0);
+}
+
+static void an_independent_rfc9162_verifier_accepts_the_bundle(void **state)
+{
+    (void)state;
+    char *vkey = s_vkey_of_the_log(), path[128], bad[128], *out = NULL;
+    snprintf(path, sizeof path, "%s/r1-audit.json", s_dir);
+    snprintf(bad, sizeof bad, "%s/r1-bad.json", s_dir);
+    s_run_t r = s_cairn("export --release R-1 -o '%s'", path);
+    assert_int_equal(r.code, 0);
+    s_done(&r);
+    if (s_audit(path, vkey, &out) != 0)
+        fail_msg("%s", out);
+    assert_string_equal(out, "OK: 5 entries\n");
+    free(out);
+
+    /* It is not blind: each kind of tampering fails it, as it fails ours. */
+    static const char *const want[] = {
+        "payload: entry 0: the payload's SHA-256 is not the leaf's\n",
+        "inclusion: entry 1: the proof does not lead to the root of size 5\n",
+        "signature: the signature by cairn.local/ledger does not verify\n",
+        "chain: entry 4 of change CHG-1 names prev 2, which is not an earlier entry",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        json_t *b = json_load_file(path, 0, NULL);
+        assert_non_null(b);
+        if (i == 0) {
+            s_set_entry(b, 0, "payload", "dGFtcGVyZWQ="); /* "tampered" */
+        } else if (i == 1) {
+            json_t *e = json_array_get(json_object_get(b, "entries"), 1);
+            json_array_set_new(json_object_get(e, "inclusion"), 0,
+                               json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
+        } else if (i == 2) {
+            const char *note = json_string_value(json_object_get(b, "checkpoint"));
+            char *moved = strdup(note), *size = strstr(moved, "\n5\n");
+            assert_non_null(size);
+            size[1] = '4'; /* the size line; the signature is over it */
+            json_object_set_new(b, "checkpoint", json_string(moved));
+            free(moved);
+        } else {
+            json_array_remove(json_object_get(b, "entries"), 2); /* index 2, CHG-1's middle */
+        }
+        assert_int_equal(json_dump_file(b, bad, JSON_COMPACT), 0);
+        json_decref(b);
+        assert_int_equal(s_audit(bad, vkey, &out), 1);
+        if (!strstr(out, want[i]))
+            fail_msg("case %zu: %s", i, out);
+        free(out);
+    }
+    free(vkey);
+}
+
 static void an_exported_bundle_verifies_and_a_tampered_one_does_not(void **state)
 {
     (void)state;
@@ -630,6 +705,7 @@ int main(void)
         cmocka_unit_test(log_vkey_and_checkpoint_show_the_signed_state),
         cmocka_unit_test(log_prove_prints_a_tlog_proof_that_verifies_offline),
         cmocka_unit_test(log_consistency_proves_the_log_only_grew),
+        cmocka_unit_test(an_independent_rfc9162_verifier_accepts_the_bundle),
         cmocka_unit_test(an_exported_bundle_verifies_and_a_tampered_one_does_not),
         cmocka_unit_test(export_intoto_writes_signed_statements),
         cmocka_unit_test(log_verify_checks_the_store_without_the_daemon),

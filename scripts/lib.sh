@@ -4,7 +4,8 @@
 CAIRN_PACKAGES="build-essential cmake pkg-config git curl libzmq3-dev libczmq-dev
 libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils libsodium-dev libcmocka-dev
 libmicrohttpd-dev libjansson-dev libcjson-dev libunistring-dev libfyaml-dev
-libcurl4-openssl-dev libssl-dev procps tzdata clang libclang-rt-14-dev iproute2"
+libcurl4-openssl-dev libssl-dev procps tzdata clang libclang-rt-14-dev iproute2
+python3 python3-cryptography"
 
 cairn_root() { cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd; }
 
