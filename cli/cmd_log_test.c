@@ -465,19 +465,27 @@ static void log_consistency_proves_the_log_only_grew(void **state)
 
 /* Runs the auditor's own verifier (tests/auditor/verify_bundle.py: RFC 9162
  * written out in Python, hashlib's SHA-256, OpenSSL's Ed25519; no code of
- * ours) on a bundle; returns its exit code, its output in *out. */
-static int s_audit(const char *bundle, const char *vkey, char **out)
+ * ours) with args (trusted test strings); returns its exit code, its output
+ * in *out. */
+static int s_audit_args(const char *args, char **out)
 {
     const char *src = getenv("CAIRN_SOURCE_DIR");
     char cmd[2048], path[128];
     size_t len;
     snprintf(path, sizeof path, "%s/audit.out", s_dir);
-    snprintf(cmd, sizeof cmd,
-             "/usr/bin/python3 '%s/tests/auditor/verify_bundle.py' '%s' --vkey '%s' >'%s' 2>&1",
-             src ? src : ".", bundle, vkey, path);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/tests/auditor/verify_bundle.py' %s >'%s' 2>&1",
+             src ? src : ".", args, path);
     int status = system(cmd);
     assert_int_equal(cairn_read_file(path, 1 << 20, out, &len), 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The auditor's verifier on a bundle. */
+static int s_audit(const char *bundle, const char *vkey, char **out)
+{
+    char args[1024];
+    snprintf(args, sizeof args, "'%s' --vkey '%s'", bundle, vkey);
+    return s_audit_args(args, out);
 }
 
 /* Sets entries[i].key of bundle to a string. */
@@ -618,6 +626,45 @@ static void export_intoto_writes_signed_statements(void **state)
     }
     assert_int_equal(lines, 2);
     free(text);
+
+    /* The auditor's verifier reads them too (DSSE's PAE and in-toto written
+     * out there), tied to the entries of a bundle it verified; a statement
+     * changed after signing fails. */
+    char args[1024], *out = NULL;
+    r = s_cairn("export --change CHG-2 -o '%s/chg2.json'", s_dir);
+    assert_int_equal(r.code, 0);
+    s_done(&r);
+    snprintf(args, sizeof args, "--intoto '%s' --vkey '%s' --bundle '%s/chg2.json'", path, vkey,
+             s_dir);
+    if (s_audit_args(args, &out) != 0)
+        fail_msg("%s", out);
+    assert_string_equal(out, "OK: 2 statements about entries of a verified bundle\n");
+    free(out);
+    assert_int_equal(cairn_read_file(path, 1 << 20, &text, &len), 0);
+    json_t *env = json_loads(strtok(text, "\n"), 0, NULL);
+    assert_non_null(env);
+    json_object_set_new(env, "payload", json_string("e30=")); /* "{}" */
+    free(text);
+    snprintf(args, sizeof args, "%s/chg2-bad.intoto.jsonl", s_dir);
+    assert_int_equal(json_dump_file(env, args, JSON_COMPACT), 0);
+    json_decref(env);
+    snprintf(args, sizeof args,
+             "--intoto '%s/chg2-bad.intoto.jsonl' --vkey '%s' --bundle '%s/chg2.json'", s_dir, vkey,
+             s_dir);
+    assert_int_equal(s_audit_args(args, &out), 1);
+    if (!strstr(out, "signature: line 1: no signature by the log key verifies\n"))
+        fail_msg("%s", out);
+    free(out);
+    /* Statements about entries another bundle does not hold. */
+    r = s_cairn("export --change CHG-1 -o '%s/chg1-whole.json'", s_dir);
+    assert_int_equal(r.code, 0);
+    s_done(&r);
+    snprintf(args, sizeof args, "--intoto '%s' --vkey '%s' --bundle '%s/chg1-whole.json'", path,
+             vkey, s_dir);
+    assert_int_equal(s_audit_args(args, &out), 1);
+    if (!strstr(out, "statement: line 1 is about entry 1, not in the bundle\n"))
+        fail_msg("%s", out);
+    free(out);
     cairn_note_verifier_destroy(&v);
     free(vkey);
 }

@@ -7,6 +7,11 @@ its own Merkle code. The tests run it on bundles a real ledger exported, so
 a bundle that only Cairn's own verifier accepts fails the build.
 
   verify_bundle.py BUNDLE --vkey VKEY   check a bundle (exit 0 ok, 1 findings)
+  verify_bundle.py --intoto FILE --vkey VKEY --bundle BUNDLE
+                                        check `cairn export --intoto` output: each
+                                        line a DSSE envelope signed by the log key
+                                        holding an in-toto Statement v1 about an
+                                        entry of BUNDLE (which must verify)
   verify_bundle.py --vectors DIR        check the inclusion-proof algorithm
                                         against transparency-dev/merkle's
                                         testdata/inclusion probes
@@ -211,6 +216,55 @@ def verify_bundle(bundle, vkey):
     return found
 
 
+INTOTO_TYPE = "application/vnd.in-toto+json"
+STATEMENT_V1 = "https://in-toto.io/Statement/v1"
+
+
+def pae(payload_type, body):
+    """DSSE v1 pre-authentication encoding."""
+    t = payload_type.encode()
+    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(body), body)
+
+
+def verify_statements(lines, vkey, bundle):
+    """Findings for DSSE-wrapped in-toto statements about bundle's entries."""
+    found, leaves = [], {e["index"]: b64(e["leaf"], "a leaf") for e in bundle["entries"]}
+    pub = vkey[2]
+    for n, line in enumerate(lines, 1):
+        try:
+            env = json.loads(line)
+            body = b64(env["payload"], "line %d's payload" % n)
+            if env["payloadType"] != INTOTO_TYPE:
+                raise ValueError("line %d: payloadType is %r" % (n, env["payloadType"]))
+            signed = False
+            for sig in env["signatures"]:
+                try:
+                    pub.verify(b64(sig["sig"], "a signature"), pae(env["payloadType"], body))
+                    signed = True
+                except InvalidSignature:
+                    pass
+            if not signed:
+                found.append(("signature", "line %d: no signature by the log key verifies" % n))
+                continue
+            st = json.loads(body)
+            if st["_type"] != STATEMENT_V1 or not st["subject"] or not st["predicateType"]:
+                raise ValueError("line %d is not an in-toto Statement v1" % n)
+            log = st["predicate"]["log"]
+            leaf = leaves.get(log["index"])
+            name = "%s/entry/%d" % (log["origin"], log["index"])
+            subject = [s for s in st["subject"] if s["name"] == name]
+            if leaf is None:
+                found.append(("statement", "line %d is about entry %d, not in the bundle"
+                                           % (n, log["index"])))
+            elif (not subject or subject[0]["digest"].get("sha256") != sha256(leaf).hex()
+                  or b64(log["leaf_hash"], "a leaf hash") != leaf_hash(leaf)):
+                found.append(("statement", "line %d: its leaf is not entry %d's leaf"
+                                           % (n, log["index"])))
+        except (KeyError, TypeError, ValueError) as e:
+            found.append(("format", "line %d: %s" % (n, e)))
+    return found
+
+
 def check_vectors(root_dir):
     """Runs every inclusion probe; returns the number that disagree."""
     bad = n = 0
@@ -234,6 +288,9 @@ def check_vectors(root_dir):
 def main(argv):
     if len(argv) == 3 and argv[1] == "--vectors":
         return 1 if check_vectors(argv[2]) else 0
+    intoto = None
+    if len(argv) == 7 and argv[1] == "--intoto" and argv[3] == "--vkey" and argv[5] == "--bundle":
+        intoto, argv = argv[2], [argv[0], argv[6], "--vkey", argv[4]]
     if len(argv) != 4 or argv[2] != "--vkey":
         print(__doc__.strip(), file=sys.stderr)
         return 2
@@ -249,11 +306,18 @@ def main(argv):
         print("vkey: %s" % e, file=sys.stderr)
         return 2
     found = verify_bundle(bundle, vkey)
+    if intoto is not None and not found:
+        with open(intoto, "rb") as f:
+            lines = [l for l in f.read().decode("utf-8").split("\n") if l]
+        found = verify_statements(lines, vkey, bundle)
+        what = "%d statements about entries of a verified bundle" % len(lines)
+    else:
+        what = "%d entries" % len(bundle.get("entries", []))
     for kind, message in found:
         print("%s: %s" % (kind, message))
     if found:
         return 1
-    print("OK: %d entries" % len(bundle.get("entries", [])))
+    print("OK: " + what)
     return 0
 
 
