@@ -496,6 +496,67 @@ static void s_set_entry(json_t *bundle, size_t i, const char *key, const char *v
     assert_int_equal(json_object_set_new(e, key, json_string(value)), 0);
 }
 
+/* Writes text to DIR/name, whose path goes in path[128]. */
+static void s_put(char path[128], const char *name, const char *text)
+{
+    snprintf(path, 128, "%s/%s", s_dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void an_independent_verifier_sees_the_log_only_grew(void **state)
+{
+    (void)state;
+    char *vkey = s_vkey_of_the_log(), args[1024], *out = NULL;
+    char old_note[128], new_note[128], proof_file[128];
+    /* What an auditor keeps: the checkpoint of size 2 from a receipt ... */
+    s_run_t r = s_cairn("log prove 0 --size 2 --json");
+    assert_int_equal(r.code, 0);
+    json_t *old = json_loads(r.out, 0, NULL);
+    s_done(&r);
+    s_put(old_note, "old.note", json_string_value(json_object_get(old, "checkpoint")));
+    /* ... and later the latest one, with the proof between them. */
+    r = s_cairn("log consistency 2 --json");
+    assert_int_equal(r.code, 0);
+    json_t *now = json_loads(r.out, 0, NULL);
+    s_done(&r);
+    s_put(new_note, "new.note", json_string_value(json_object_get(now, "checkpoint")));
+    char proof[64 * 48] = "";
+    json_t *h;
+    size_t i;
+    json_array_foreach(json_object_get(now, "hashes"), i, h)
+    {
+        strcat(proof, json_string_value(h));
+        strcat(proof, "\n");
+    }
+    s_put(proof_file, "consistency.txt", proof);
+    snprintf(args, sizeof args, "--consistency '%s' '%s' '%s' --vkey '%s'", old_note, new_note,
+             proof_file, vkey);
+    if (s_audit_args(args, &out) != 0)
+        fail_msg("%s", out);
+    assert_string_equal(out, "OK: the log of size 5 extends the log of size 2\n");
+    free(out);
+
+    /* The checkpoints swapped, or a proof hash changed: refused. */
+    snprintf(args, sizeof args, "--consistency '%s' '%s' '%s' --vkey '%s'", new_note, old_note,
+             proof_file, vkey);
+    assert_int_equal(s_audit_args(args, &out), 1);
+    assert_string_equal(out, "consistency: the proof does not show that size 2 extends size 5\n");
+    free(out);
+    proof[0] = proof[0] == 'A' ? 'B' : 'A';
+    s_put(proof_file, "consistency.txt", proof);
+    snprintf(args, sizeof args, "--consistency '%s' '%s' '%s' --vkey '%s'", old_note, new_note,
+             proof_file, vkey);
+    assert_int_equal(s_audit_args(args, &out), 1);
+    assert_non_null(strstr(out, "consistency: "));
+    free(out);
+    json_decref(old);
+    json_decref(now);
+    free(vkey);
+}
+
 static void an_independent_rfc9162_verifier_accepts_the_bundle(void **state)
 {
     (void)state;
@@ -752,6 +813,7 @@ int main(void)
         cmocka_unit_test(log_vkey_and_checkpoint_show_the_signed_state),
         cmocka_unit_test(log_prove_prints_a_tlog_proof_that_verifies_offline),
         cmocka_unit_test(log_consistency_proves_the_log_only_grew),
+        cmocka_unit_test(an_independent_verifier_sees_the_log_only_grew),
         cmocka_unit_test(an_independent_rfc9162_verifier_accepts_the_bundle),
         cmocka_unit_test(an_exported_bundle_verifies_and_a_tampered_one_does_not),
         cmocka_unit_test(export_intoto_writes_signed_statements),

@@ -12,9 +12,16 @@ a bundle that only Cairn's own verifier accepts fails the build.
                                         line a DSSE envelope signed by the log key
                                         holding an in-toto Statement v1 about an
                                         entry of BUNDLE (which must verify)
-  verify_bundle.py --vectors DIR        check the inclusion-proof algorithm
-                                        against transparency-dev/merkle's
-                                        testdata/inclusion probes
+  verify_bundle.py --consistency OLD NEW PROOF --vkey VKEY
+                                        check that the log of signed checkpoint
+                                        NEW extends that of OLD (files: the two
+                                        notes, and `cairn log consistency`'s
+                                        base64 hashes, one per line)
+  verify_bundle.py --vectors DIR        check the proof algorithms against
+                                        transparency-dev/merkle's testdata
+                                        (inclusion/, consistency/) and the
+                                        signed-note code against Go's note
+                                        package example
 """
 import base64
 import binascii
@@ -60,6 +67,40 @@ def verify_inclusion(index, size, leaf, proof, root):
     return sn == 0 and r == root
 
 
+def verify_consistency(size1, size2, root1, root2, proof):
+    """RFC 9162 section 2.1.4.2, step by step; a proof from size 0 is refused,
+    equal sizes need an empty proof and equal roots."""
+    if size1 == 0 or size2 < size1:
+        return False
+    if size1 == size2:
+        return not proof and root1 == root2
+    if not proof or len(root1) != 32 or len(root2) != 32 or any(len(p) != 32 for p in proof):
+        return False
+    path = list(proof)
+    if size1 & (size1 - 1) == 0:
+        path.insert(0, root1)
+    fn, sn = size1 - 1, size2 - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == root1 and sr == root2 and sn == 0
+
+
 def b64(text, what):
     try:
         return base64.b64decode(text, validate=True)
@@ -79,8 +120,9 @@ def parse_vkey(vkey):
     return name, bytes.fromhex(keyid), Ed25519PublicKey.from_public_bytes(raw[1:])
 
 
-def verify_checkpoint(note, vkey):
-    """Returns (origin, size, root) of a checkpoint signed by vkey."""
+def verify_note(note, vkey):
+    """Returns the text of a signed note that carries a good signature by
+    vkey (C2SP signed-note: signatures by other keys are skipped)."""
     name, keyid, pub = vkey
     text, sep, sigs = note.partition("\n\n")
     if not sep:
@@ -103,7 +145,13 @@ def verify_checkpoint(note, vkey):
         signed = True
     if not signed:
         raise ValueError("no signature by %s" % name)
-    lines = text.split("\n")
+    return text
+
+
+def verify_checkpoint(note, vkey):
+    """Returns (origin, size, root) of a checkpoint signed by vkey."""
+    name = vkey[0]
+    lines = verify_note(note, vkey).split("\n")
     origin, size, root = lines[0], int(lines[1]), b64(lines[2], "the root")
     if origin != name:
         raise ValueError("the checkpoint's origin %r is not the key's name" % origin)
@@ -265,9 +313,21 @@ def verify_statements(lines, vkey, bundle):
     return found
 
 
+# Go's golang.org/x/mod/sumdb/note example: the key, the text and its note.
+GO_NOTE_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
+GO_NOTE_TEXT = ("If you think cryptography is the answer to your problem,\n"
+                "then you don't know what your problem is.\n")
+GO_NOTE = GO_NOTE_TEXT + ("\n\u2014 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1"
+                          "FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n")
+
+
 def check_vectors(root_dir):
-    """Runs every inclusion probe; returns the number that disagree."""
+    """Runs every proof probe and the note example; returns the number of
+    disagreements (1 when there are no probes)."""
     bad = n = 0
+    if verify_note(GO_NOTE, parse_vkey(GO_NOTE_VKEY)) != GO_NOTE_TEXT:
+        bad += 1
+        print("disagrees: Go's signed-note example")
     for dirpath, _, files in sorted(os.walk(root_dir)):
         for name in sorted(files):
             if not name.endswith(".json"):
@@ -275,19 +335,51 @@ def check_vectors(root_dir):
             with open(os.path.join(dirpath, name)) as f:
                 v = json.load(f)
             proof = [base64.b64decode(h) for h in (v["proof"] or [])]
-            ok = verify_inclusion(v["leafIdx"], v["treeSize"], base64.b64decode(v["leafHash"] or ""),
-                                  proof, base64.b64decode(v["root"] or ""))
+            if "leafIdx" in v:
+                ok = verify_inclusion(v["leafIdx"], v["treeSize"],
+                                      base64.b64decode(v["leafHash"] or ""), proof,
+                                      base64.b64decode(v["root"] or ""))
+            else:
+                ok = verify_consistency(v["size1"], v["size2"], base64.b64decode(v["root1"] or ""),
+                                        base64.b64decode(v["root2"] or ""), proof)
             n += 1
             if ok == v["wantErr"]:
                 bad += 1
                 print("disagrees: %s (wantErr %s)" % (os.path.join(dirpath, name), v["wantErr"]))
-    print("%d inclusion vectors, %d disagree" % (n, bad))
+    print("%d proof vectors and 1 note, %d disagree" % (n, bad))
     return bad if n else 1
+
+
+def check_consistency(old_path, new_path, proof_path, vkey):
+    """Prints the finding or OK; returns the exit code."""
+    try:
+        with open(old_path) as f:
+            old = verify_checkpoint(f.read(), vkey)
+        with open(new_path) as f:
+            new = verify_checkpoint(f.read(), vkey)
+    except (ValueError, IndexError) as e:
+        print("signature: %s" % e)
+        return 1
+    with open(proof_path) as f:
+        proof = [b64(line, "a proof hash") for line in f.read().split("\n") if line]
+    if not verify_consistency(old[1], new[1], old[2], new[2], proof):
+        print("consistency: the proof does not show that size %d extends size %d"
+              % (new[1], old[1]))
+        return 1
+    print("OK: the log of size %d extends the log of size %d" % (new[1], old[1]))
+    return 0
 
 
 def main(argv):
     if len(argv) == 3 and argv[1] == "--vectors":
         return 1 if check_vectors(argv[2]) else 0
+    if len(argv) == 7 and argv[1] == "--consistency" and argv[5] == "--vkey":
+        try:
+            vkey = parse_vkey(argv[6])
+        except ValueError as e:
+            print("vkey: %s" % e, file=sys.stderr)
+            return 2
+        return check_consistency(argv[2], argv[3], argv[4], vkey)
     intoto = None
     if len(argv) == 7 and argv[1] == "--intoto" and argv[3] == "--vkey" and argv[5] == "--bundle":
         intoto, argv = argv[2], [argv[0], argv[6], "--vkey", argv[4]]
