@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """An auditor's verifier for cairn.bundle/v1, written from docs/formats.md,
-RFC 9162 section 2.1 and the C2SP signed-note and tlog-checkpoint texts. It
+RFC 9162 section 2.1, the C2SP signed-note and tlog-checkpoint texts and DSSE. It
 shares no code with Cairn: Python's hashlib for SHA-256 and the
 cryptography package (OpenSSL) for Ed25519, where Cairn uses libsodium and
 its own Merkle code. The tests run it on bundles a real ledger exported, so
