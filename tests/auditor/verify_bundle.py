@@ -126,7 +126,7 @@ def verify_note(note, vkey):
     name, keyid, pub = vkey
     text, sep, sigs = note.partition("\n\n")
     if not sep:
-        raise ValueError("the checkpoint has no signature block")
+        raise ValueError("the note has no signature block")
     text += "\n"
     signed = False
     for line in sigs.split("\n"):
@@ -184,13 +184,28 @@ def parse_leaf(leaf):
         raise ValueError("the leaf has an unexpected line %r" % lines[at])
     if ("prev" in fields) != ("change" in fields):
         raise ValueError("the leaf has prev without change, or change without prev")
+    for name in ("index", "time") + (("prev",) if fields.get("prev") != "none" else ()):
+        if name in fields and not is_number(fields[name]):
+            raise ValueError("the leaf's %s is not a number: %r" % (name, fields[name]))
+    for name in ("key", "payload"):
+        v = fields.get(name, "sha256:" + "0" * 64)
+        if not (v.startswith("sha256:") and len(v) == 71 and all(c in HEX for c in v[7:])):
+            raise ValueError("the leaf's %s is not sha256:<64 hex digits>" % name)
     return fields
+
+
+HEX = set("0123456789abcdef")
+
+
+def is_number(text):
+    """ASCII decimal without leading zeros, as docs/formats.md writes them."""
+    return text.isascii() and text.isdigit() and (text == "0" or text[0] != "0")
 
 
 def verify_bundle(bundle, vkey):
     """Returns the list of findings: (kind, message)."""
     found = []
-    if bundle.get("format") != "cairn.bundle/v1":
+    if not isinstance(bundle, dict) or bundle.get("format") != "cairn.bundle/v1":
         return [("format", "not a cairn.bundle/v1 document")]
     if not isinstance(bundle.get("checkpoint"), str):
         return [("format", "the bundle has no checkpoint")]
@@ -199,7 +214,9 @@ def verify_bundle(bundle, vkey):
     except (ValueError, IndexError) as e:
         return [("signature", str(e))]
     leaves = {}
-    for e in bundle.get("entries", []):
+    if not isinstance(bundle.get("entries"), list):
+        return [("format", "the bundle's entries are not a list")]
+    for e in bundle["entries"]:
         index = e.get("index") if isinstance(e, dict) else None
         try:
             if not isinstance(index, int) or isinstance(index, bool) or index < 0:
@@ -398,13 +415,13 @@ def main(argv):
         print("vkey: %s" % e, file=sys.stderr)
         return 2
     found = verify_bundle(bundle, vkey)
-    if intoto is not None and not found:
+    if not found and intoto is not None:
         with open(intoto, "rb") as f:
-            lines = [l for l in f.read().decode("utf-8").split("\n") if l]
+            lines = [line for line in f.read().decode("utf-8", "replace").split("\n") if line]
         found = verify_statements(lines, vkey, bundle)
         what = "%d statements about entries of a verified bundle" % len(lines)
-    else:
-        what = "%d entries" % len(bundle.get("entries", []))
+    elif not found:
+        what = "%d entries" % len(bundle["entries"])
     for kind, message in found:
         print("%s: %s" % (kind, message))
     if found:
