@@ -46,6 +46,15 @@ def node_hash(left, right):
     return sha256(b"\x01" + left + right)
 
 
+def shift_while_even(fn, sn):
+    """RFC 9162's "right-shift both fn and sn equally until either LSB(fn)
+    is set or fn is 0"."""
+    while not fn & 1 and fn != 0:
+        fn >>= 1
+        sn >>= 1
+    return fn, sn
+
+
 def verify_inclusion(index, size, leaf, proof, root):
     """RFC 9162 section 2.1.3.2, step by step (hashes are 32 bytes)."""
     if index >= size or len(leaf) != 32 or len(root) != 32 or any(len(p) != 32 for p in proof):
@@ -56,10 +65,7 @@ def verify_inclusion(index, size, leaf, proof, root):
             return False
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
+            fn, sn = shift_while_even(fn, sn)
         else:
             r = node_hash(r, p)
         fn >>= 1
@@ -90,10 +96,7 @@ def verify_consistency(size1, size2, root1, root2, proof):
         if fn & 1 or fn == sn:
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
+            fn, sn = shift_while_even(fn, sn)
         else:
             sr = node_hash(sr, c)
         fn >>= 1
