@@ -916,12 +916,37 @@ static void s_fill_hashes(s_reply_t *x, size_t count)
     x->proof.n_hashes = count;
 }
 
-static int s_prove(cairn_ledger_t *self, const Cairn__V1__ProveRequest *p, s_reply_t *x,
-                   Cairn__V1__LedgerReply *rep)
+/* Says why a proof's sizes are refused (log: the log's size). */
+static void s_range_error(s_request_t *r, const char *what, uint64_t old_size, uint64_t size,
+                          uint64_t log)
 {
+    if (log == 0)
+        snprintf(r->error, sizeof r->error, "%s: the log is empty", what);
+    else if (size > log)
+        snprintf(r->error, sizeof r->error,
+                 "%s: size %" PRIu64 " is beyond the log's size %" PRIu64, what, size, log);
+    else if (old_size == 0)
+        snprintf(r->error, sizeof r->error, "%s: the old size must be at least 1", what);
+    else
+        snprintf(r->error, sizeof r->error,
+                 "%s: the old size %" PRIu64 " is larger than the new size %" PRIu64, what,
+                 old_size, size);
+}
+
+static int s_prove(cairn_ledger_t *self, s_request_t *r, s_reply_t *x, Cairn__V1__LedgerReply *rep)
+{
+    const Cairn__V1__ProveRequest *p = r->req->prove;
     size_t count = 0;
-    uint64_t size = p->size ? p->size : cairn_ledger_store_size(self->store);
+    uint64_t log = cairn_ledger_store_size(self->store);
+    uint64_t size = p->size ? p->size : log;
     int rc = cairn_ledger_store_prove(self->store, p->index, size, x->leaf_hash, x->hashes, &count);
+    if (rc == CAIRN_EINVALID && size > 0 && size <= log)
+        snprintf(r->error, sizeof r->error,
+                 "prove: index %" PRIu64 " is not in a tree of size %" PRIu64
+                 "; indexes run from 0 to %" PRIu64,
+                 p->index, size, size - 1);
+    else if (rc == CAIRN_EINVALID)
+        s_range_error(r, "prove", 1, size, log);
     if (rc < 0)
         return rc;
     cairn__v1__proof__init(&x->proof);
@@ -943,12 +968,16 @@ static int s_prove(cairn_ledger_t *self, const Cairn__V1__ProveRequest *p, s_rep
     return rc == CAIRN_ENOTFOUND ? 0 : rc;
 }
 
-static int s_consistency(cairn_ledger_t *self, const Cairn__V1__ConsistencyRequest *c, s_reply_t *x,
+static int s_consistency(cairn_ledger_t *self, s_request_t *r, s_reply_t *x,
                          Cairn__V1__LedgerReply *rep)
 {
+    const Cairn__V1__ConsistencyRequest *c = r->req->consistency;
     size_t count = 0;
-    uint64_t size = c->new_size ? c->new_size : cairn_ledger_store_size(self->store);
+    uint64_t log = cairn_ledger_store_size(self->store);
+    uint64_t size = c->new_size ? c->new_size : log;
     int rc = cairn_ledger_store_consistency(self->store, c->old_size, size, x->hashes, &count);
+    if (rc == CAIRN_EINVALID)
+        s_range_error(r, "consistency", c->old_size, size, log);
     if (rc < 0)
         return rc;
     cairn__v1__proof__init(&x->proof);
@@ -960,13 +989,21 @@ static int s_consistency(cairn_ledger_t *self, const Cairn__V1__ConsistencyReque
     return rc == CAIRN_ENOTFOUND ? 0 : rc;
 }
 
-static int s_export(cairn_ledger_t *self, const Cairn__V1__ExportRequest *e, s_reply_t *x,
-                    Cairn__V1__LedgerReply *rep)
+static int s_export(cairn_ledger_t *self, s_request_t *r, s_reply_t *x, Cairn__V1__LedgerReply *rep)
 {
+    const Cairn__V1__ExportRequest *e = r->req->export;
     uint64_t size = 0;
     size_t entries = 0;
     int rc = cairn_ledger_export(self->store, e->change_id, e->release_id, &x->bundle,
                                  &x->bundle_len, &size, &entries);
+    bool change = e->change_id && *e->change_id;
+    if (rc == CAIRN_EINVALID)
+        snprintf(r->error, sizeof r->error,
+                 "export: name exactly one of a change (change_id) or a release (release_id)");
+    else if (rc == CAIRN_ENOTFOUND)
+        snprintf(r->error, sizeof r->error, "export: no entry of the log names %s '%.*s'",
+                 change ? "change" : "release", S_ERROR_MAX / 2,
+                 change ? e->change_id : e->release_id);
     if (rc < 0)
         return rc;
     if (x->bundle_len > S_QUERY_BUDGET)
@@ -993,31 +1030,26 @@ static int s_answer_proof(cairn_ledger_t *self, s_request_t *r, s_reply_t *x,
         break;
     case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_PROVE:
         what = "prove";
-        rc = s_prove(self, r->req->prove, x, rep);
+        rc = s_prove(self, r, x, rep);
         break;
     case CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_CONSISTENCY:
         what = "consistency";
-        rc = s_consistency(self, r->req->consistency, x, rep);
+        rc = s_consistency(self, r, x, rep);
         break;
     default:
         what = "export";
-        rc = s_export(self, r->req->export, x, rep);
+        rc = s_export(self, r, x, rep);
         break;
     }
     if (r->req->body_case != CAIRN__V1__LEDGER_REQUEST_VIEW__BODY_EXPORT)
         self->stats.proofs++;
-    if (rc == CAIRN_EINVALID)
-        snprintf(r->error, sizeof r->error,
-                 "%s: out of range; indexes are below the size, 0 < old_size <= new_size <= "
-                 "the log's size, an export names exactly one of change_id, release_id",
-                 what);
-    else if (rc == CAIRN_ENOTFOUND)
-        snprintf(r->error, sizeof r->error, "%s: nothing matches", what);
-    else if (rc == CAIRN_ETOOLARGE)
+    /* A refused argument was said above, with the request's numbers or names. */
+    bool refused = (rc == CAIRN_EINVALID || rc == CAIRN_ENOTFOUND) && r->error[0];
+    if (rc == CAIRN_ETOOLARGE)
         snprintf(r->error, sizeof r->error, "%s: the bundle exceeds one reply", what);
-    else if (rc < 0)
+    else if (rc < 0 && !refused)
         snprintf(r->error, sizeof r->error, "%s failed: %s", what, cairn_strerror(rc));
-    if (rc < 0 && rc != CAIRN_EINVALID && rc != CAIRN_ENOTFOUND && rc != CAIRN_ETOOLARGE)
+    if (rc < 0 && !refused && rc != CAIRN_ETOOLARGE)
         CAIRN_ERROR("ledger proof failed", "request=%s error=%s", what,
                     cairn_log_quote(cairn_strerror(rc)));
     return rc;

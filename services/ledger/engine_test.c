@@ -948,6 +948,14 @@ static void test_checkpoint_prove_and_consistency_answer_verifiably(void **state
 {
     s_fixture_t *f = *state;
     s_start(f);
+    Cairn__V1__LedgerReply *none = s_prove(f, 0, 0);
+    assert_int_equal(none->status, CAIRN_EINVALID);
+    assert_string_equal(none->error, "prove: the log is empty");
+    CAIRN_CODEC_FREE(&none);
+    none = s_consistency(f, 1, 0);
+    assert_int_equal(none->status, CAIRN_EINVALID);
+    assert_string_equal(none->error, "consistency: the log is empty");
+    CAIRN_CODEC_FREE(&none);
     char key[16];
     for (int i = 0; i < 5; i++) {
         snprintf(key, sizeof key, "k%d", i);
@@ -1000,12 +1008,24 @@ static void test_checkpoint_prove_and_consistency_answer_verifiably(void **state
     p = s_prove(f, 5, 0);
     assert_int_equal(p->status, CAIRN_EINVALID);
     assert_null(p->proof);
+    assert_string_equal(p->error,
+                        "prove: index 5 is not in a tree of size 5; indexes run from 0 to 4");
+    CAIRN_CODEC_FREE(&p);
+    p = s_prove(f, 1, 6);
+    assert_int_equal(p->status, CAIRN_EINVALID);
+    assert_string_equal(p->error, "prove: size 6 is beyond the log's size 5");
     CAIRN_CODEC_FREE(&p);
     c = s_consistency(f, 0, 5);
     assert_int_equal(c->status, CAIRN_EINVALID);
+    assert_string_equal(c->error, "consistency: the old size must be at least 1");
+    CAIRN_CODEC_FREE(&c);
+    c = s_consistency(f, 4, 3);
+    assert_int_equal(c->status, CAIRN_EINVALID);
+    assert_string_equal(c->error, "consistency: the old size 4 is larger than the new size 3");
     CAIRN_CODEC_FREE(&c);
     c = s_consistency(f, 3, 9);
     assert_int_equal(c->status, CAIRN_EINVALID);
+    assert_string_equal(c->error, "consistency: size 9 is beyond the log's size 5");
     CAIRN_CODEC_FREE(&c);
 
     cairn_checkpoint_clear(&opened);
@@ -1041,9 +1061,16 @@ static void test_an_exported_change_verifies_with_the_bundle_library(void **stat
 
     rep = s_export(f, "CHG-404", NULL);
     assert_int_equal(rep->status, CAIRN_ENOTFOUND);
+    assert_string_equal(rep->error, "export: no entry of the log names change 'CHG-404'");
+    CAIRN_CODEC_FREE(&rep);
+    rep = s_export(f, NULL, "REL-404");
+    assert_int_equal(rep->status, CAIRN_ENOTFOUND);
+    assert_string_equal(rep->error, "export: no entry of the log names release 'REL-404'");
     CAIRN_CODEC_FREE(&rep);
     rep = s_export(f, "CHG-1", "REL-1");
     assert_int_equal(rep->status, CAIRN_EINVALID);
+    assert_string_equal(
+        rep->error, "export: name exactly one of a change (change_id) or a release (release_id)");
     CAIRN_CODEC_FREE(&rep);
 }
 
