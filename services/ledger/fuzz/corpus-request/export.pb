@@ -1,0 +1,2 @@
+B
+github:acme/shop#42

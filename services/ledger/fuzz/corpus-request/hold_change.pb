@@ -1,0 +1,2 @@
+R
+CHG-1audit"dana
