@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cairn/bundle.h"
 #include "cairn/error.h"
@@ -17,6 +19,7 @@
 #include "cairn/note.h"
 #include "cairn/util.h"
 #include "layout.h"
+#include "verify_index.h"
 
 /* State of one verification. */
 typedef struct {
@@ -29,8 +32,11 @@ typedef struct {
     unsigned levels[64];                  /* level of each frontier hash */
     size_t depth;                         /* frontier hashes in use */
     MDB_cursor *cps;                      /* cursor over checkpoints */
+    MDB_cursor *entries;                  /* cursor over entries */
     bool cp_more;                         /* cps points at a checkpoint not yet checked */
     MDB_val cp_key, cp_val;               /* that checkpoint */
+    cairn_ledger_index_check_t *index;    /* the derived databases' check */
+    cairn_ledger_index_finding_t why;     /* what it found */
 } s_verify_t;
 
 static int s_fail(s_verify_t *st, bool has_index, uint64_t index, const char *fmt, ...)
@@ -147,6 +153,14 @@ static int s_checkpoints_at(s_verify_t *st, uint64_t size)
     return rc;
 }
 
+/* A finding of the derived databases' check, in the report. */
+static int s_index_found(s_verify_t *st, int rc)
+{
+    if (rc == CAIRN_EINTEGRITY)
+        return s_fail(st, st->why.has_index, st->why.index, "%s", st->why.reason);
+    return rc;
+}
+
 /* Checks the entry's payload against the digest its leaf names; an entry
  * without one must have been purged. */
 static int s_check_payload(s_verify_t *st, uint64_t index, const cairn_leaf_t *leaf,
@@ -201,15 +215,21 @@ static int s_add_leaf(s_verify_t *st, uint64_t index, const cairn_ledger_record_
     return 0;
 }
 
-static int s_check_leaf(s_verify_t *st, uint64_t index)
+/* Checks entry index, whose record the entries cursor is on (key, val). */
+static int s_check_leaf(s_verify_t *st, uint64_t index, const MDB_val *key, const MDB_val *val)
 {
     cairn_ledger_record_parts_t r;
     cairn_leaf_t leaf;
     memset(&leaf, 0, sizeof leaf);
     uint8_t lh[CAIRN_HASH_BYTES];
-    int rc = cairn_ledger_record_get(&st->view, index, &r);
-    if (rc == CAIRN_ENOTFOUND)
+    /* Entries are keyed 0, 1, 2, ... with nothing in between. */
+    if (key->mv_size != 8 || cairn_key_to_u64(key->mv_data) < index)
+        return s_fail(st, true, index,
+                      "entry %" PRIu64 ": the entries database holds a key out of order before it",
+                      index);
+    if (cairn_key_to_u64(key->mv_data) > index)
         return s_fail(st, true, index, "entry %" PRIu64 ": record is missing", index);
+    int rc = cairn_ledger_record_parse(index, val, &r);
     if (rc == CAIRN_EINTEGRITY)
         return s_fail(st, true, index,
                       "entry %" PRIu64 ": record header does not match its bytes or its index",
@@ -227,10 +247,57 @@ static int s_check_leaf(s_verify_t *st, uint64_t index)
                     index, leaf.index, leaf.origin);
     else
         rc = s_check_payload(st, index, &leaf, &r);
+    if (rc == 0)
+        rc = s_index_found(st, cairn_ledger_index_check_entry(st->index, index, &leaf, &st->why));
     cairn_leaf_clear(&leaf);
     if (rc == 0)
         rc = s_add_leaf(st, index, &r, lh);
     return rc;
+}
+
+/* The check runs in a child process (cairn_ledger_verify), which sends
+ * back what it found through a pipe. */
+typedef struct {
+    int rc;                              /* what s_verify returned */
+    cairn_ledger_verify_report_t report; /* what it found */
+} s_result_t;
+
+static int s_result_fd = -1;                      /* in the child: the pipe */
+static cairn_ledger_verify_report_t *s_reporting; /* in the child: its report so far */
+
+static void s_send(int fd, const s_result_t *r)
+{
+    const char *p = (const char *)r;
+    size_t left = sizeof *r;
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        p += n;
+        left -= (size_t)n;
+    }
+}
+
+/* LMDB checks its B-tree as it reads and aborts the process when a page
+ * does not hold together. A damaged file is what the verifier is for: in
+ * the child, the damage is sent back as the finding before it stops. */
+static void s_on_lmdb_assert(MDB_env *env, const char *msg)
+{
+    (void)env;
+    if (s_result_fd < 0)
+        return;
+    s_result_t r;
+    memset(&r, 0, sizeof r);
+    if (s_reporting)
+        r.report = *s_reporting;
+    r.rc = CAIRN_EINTEGRITY;
+    r.report.has_bad_index = false;
+    snprintf(r.report.reason, sizeof r.report.reason,
+             "the database file is damaged: its B-tree does not hold together (LMDB: %.300s)", msg);
+    s_send(s_result_fd, &r);
+    _exit(0);
 }
 
 static int s_open_env(const char *dir, MDB_env **env_out)
@@ -239,6 +306,8 @@ static int s_open_env(const char *dir, MDB_env **env_out)
     int rc = mdb_env_create(&env);
     if (rc == 0)
         rc = mdb_env_set_maxdbs(env, CAIRN_LEDGER_MAX_DBS);
+    if (rc == 0)
+        rc = mdb_env_set_assert(env, s_on_lmdb_assert);
     if (rc == 0) {
         rc = mdb_env_open(env, dir, MDB_RDONLY, 0600);
         /* A copy on read-only media has no writable lock file. */
@@ -275,26 +344,36 @@ static int s_walk(s_verify_t *st)
         return s_fail(st, false, 0, "a checkpoint key is not an 8-byte size");
     if ((rc = s_checkpoints_at(st, 0)) < 0)
         return rc;
-    for (uint64_t i = 0; i < size; i++)
-        if ((rc = s_check_leaf(st, i)) < 0 || (rc = s_checkpoints_at(st, i + 1)) < 0)
+    if ((rc = cairn_ledger_index_check_new(&st->view, size, &st->index)) < 0 ||
+        (rc = cairn_lmdb_code(mdb_cursor_open(st->view.txn, st->view.db->entries, &st->entries))) <
+            0)
+        return rc;
+    /* One walk in key order, which also finds a key where none belongs. */
+    mrc = mdb_cursor_get(st->entries, &k, &v, MDB_FIRST);
+    for (uint64_t i = 0; i < size; i++) {
+        if (mrc == MDB_NOTFOUND)
+            return s_fail(st, true, i, "entry %" PRIu64 ": record is missing", i);
+        if (mrc != 0)
+            return cairn_lmdb_code(mrc);
+        if ((rc = s_check_leaf(st, i, &k, &v)) < 0 || (rc = s_checkpoints_at(st, i + 1)) < 0)
             return rc;
+        mrc = mdb_cursor_get(st->entries, &k, &v, MDB_NEXT);
+    }
     if (st->cp_more)
         return s_fail(st, true, size,
                       "a checkpoint of size %" PRIu64 " is beyond the log's %" PRIu64 " entries",
                       cairn_key_to_u64(st->cp_key.mv_data), size);
     if (st->report->checkpoints == 0)
         return s_fail(st, false, 0, "the log holds no signed checkpoint");
-    MDB_cursor *cur = NULL;
-    if ((rc = cairn_lmdb_code(mdb_cursor_open(st->view.txn, st->view.db->entries, &cur))) < 0)
-        return rc;
-    mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-    if (mrc == 0 && (k.mv_size != 8 || cairn_key_to_u64(k.mv_data) >= size))
-        rc = s_fail(st, true, size, "entries exist beyond the log's %" PRIu64 " entries", size);
-    mdb_cursor_close(cur);
-    return rc;
+    if (mrc == 0)
+        return s_fail(st, true, size, "entries exist beyond the log's %" PRIu64 " entries", size);
+    if (mrc != MDB_NOTFOUND)
+        return cairn_lmdb_code(mrc);
+    return s_index_found(
+        st, cairn_ledger_index_check_finish(st->index, st->origin, st->report->purged, &st->why));
 }
 
-int cairn_ledger_verify(const char *dir, const char *vkey, cairn_ledger_verify_report_t *out)
+static int s_verify(const char *dir, const char *vkey, cairn_ledger_verify_report_t *out)
 {
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
@@ -303,6 +382,7 @@ int cairn_ledger_verify(const char *dir, const char *vkey, cairn_ledger_verify_r
     memset(&st, 0, sizeof st);
     memset(out, 0, sizeof *out);
     st.report = out;
+    s_reporting = out;
     int rc = sodium_init() < 0 ? CAIRN_ECRYPTO : 0;
     if (rc == 0)
         rc = s_open_env(dir, &env);
@@ -330,6 +410,9 @@ int cairn_ledger_verify(const char *dir, const char *vkey, cairn_ledger_verify_r
         snprintf(out->reason, sizeof out->reason, "cannot verify %s: %s", dir, cairn_strerror(rc));
     if (st.cps)
         mdb_cursor_close(st.cps);
+    if (st.entries)
+        mdb_cursor_close(st.entries);
+    cairn_ledger_index_check_destroy(&st.index);
     for (size_t i = 0; i < st.n_verifiers; i++)
         cairn_note_verifier_destroy(&st.verifiers[i]);
     free(st.verifiers);
@@ -339,4 +422,65 @@ int cairn_ledger_verify(const char *dir, const char *vkey, cairn_ledger_verify_r
     if (env)
         mdb_env_close(env);
     return rc;
+}
+
+/* Reads exactly len bytes unless the writer goes away first. */
+static size_t s_read_all(int fd, void *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, (char *)buf + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    return got;
+}
+
+/* The check runs in a child process, so that a file damaged in a way that
+ * stops LMDB (or anything else the check reads) stops the child, not the
+ * caller, and is reported as damage. */
+int cairn_ledger_verify(const char *dir, const char *vkey, cairn_ledger_verify_report_t *out)
+{
+    memset(out, 0, sizeof *out);
+    int fds[2];
+    if (pipe(fds) != 0) {
+        int rc = -errno;
+        snprintf(out->reason, sizeof out->reason, "cannot verify %s: %s", dir, cairn_strerror(rc));
+        return rc;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        s_result_fd = fds[1];
+        s_result_t r;
+        memset(&r, 0, sizeof r);
+        r.rc = s_verify(dir, vkey, &r.report);
+        s_send(fds[1], &r);
+        _exit(0);
+    }
+    int rc = pid < 0 ? -errno : 0;
+    close(fds[1]);
+    s_result_t r;
+    size_t got = rc == 0 ? s_read_all(fds[0], &r, sizeof r) : 0;
+    close(fds[0]);
+    int status = 0;
+    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (rc < 0) {
+        snprintf(out->reason, sizeof out->reason, "cannot verify %s: %s", dir, cairn_strerror(rc));
+        return rc;
+    }
+    if (got == sizeof r) {
+        *out = r.report;
+        return r.rc;
+    }
+    snprintf(out->reason, sizeof out->reason,
+             "the check of %s stopped before it finished (%s %d); the database file may be "
+             "damaged",
+             dir, WIFSIGNALED(status) ? "signal" : "exit status",
+             WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    return CAIRN_EINTEGRITY;
 }
