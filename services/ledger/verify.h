@@ -8,9 +8,15 @@
  *   - every stored perfect-subtree hash equals the one recomputed from leaves;
  *   - every stored checkpoint's root equals the recomputed root at its size,
  *     and its signature verifies (with the given vkey, or else with the
- *     vkeys the log recorded).
+ *     vkeys the log recorded);
+ *   - the entries are keyed 0..size-1 with nothing else, and the databases
+ *     derived from them (keys, times, lookup, heads, vkeys, holds, purged,
+ *     meta) hold exactly the rows the leaves imply (verify_index.h).
  *
- * The report names the first index at which the log stops verifying. */
+ * The report names the first index at which the log stops verifying. The
+ * check runs in a child process: a file damaged so that LMDB gives up on
+ * it (LMDB aborts on a B-tree that does not hold together) is reported as
+ * damage instead of ending the caller. */
 #ifndef CAIRN_LEDGER_VERIFY_H
 #define CAIRN_LEDGER_VERIFY_H
 

@@ -19,6 +19,9 @@
 #include "testutil.h"
 #include "verify.h"
 
+/* The time of the entries lt_append_batch writes. */
+#define S_T0 1764107400000
+
 /* Per-test state: a directory holding a closed store of 20 entries. */
 typedef struct {
     char dir[64];                /* mkdtemp directory */
@@ -38,6 +41,65 @@ static int s_setup(void **state)
     cairn_ledger_store_destroy(&store);
     *state = f;
     return 0;
+}
+
+/* The same store and a batch of four keyed appends of change CHG-3 and
+ * release REL-1, one millisecond apart (entries 20..23). */
+static int s_setup_rich(void **state)
+{
+    s_setup(state);
+    s_fixture_t *f = *state;
+    cairn_ledger_store_t *store = NULL;
+    assert_int_equal(cairn_ledger_store_open(f->dir, LT_MAP_SIZE, LT_ORIGIN, f->signer, &store), 0);
+    assert_int_equal(cairn_ledger_store_begin(store), 0);
+    for (int i = 0; i < 4; i++) {
+        char key[16], id[16];
+        snprintf(key, sizeof key, "k-%d", 20 + i);
+        snprintf(id, sizeof id, "r%d", 20 + i);
+        cairn_ledger_append_t r = lt_append_in(store, key, "CHG-3", "REL-1", id, S_T0 + i);
+        free(r.leaf);
+    }
+    assert_int_equal(cairn_ledger_store_commit(store), 0);
+    cairn_ledger_store_destroy(&store);
+    return 0;
+}
+
+/* Puts (or with del, deletes) one raw row of dbname behind the store's back. */
+static void s_row(const char *dir, const char *dbname, bool del, const void *key, size_t klen,
+                  const void *val, size_t vlen)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    assert_int_equal(cairn_lmdb_open(dir, LT_MAP_SIZE, CAIRN_LEDGER_MAX_DBS, &env), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, dbname, 0, &dbi), 0);
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    if (del)
+        assert_int_equal(mdb_del(txn, dbi, &k, val ? &v : NULL), 0);
+    else
+        assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* A row keyed or valued by an index or a time. */
+static const uint8_t *s_be(uint64_t v, uint8_t buf[8])
+{
+    cairn_u64_to_key(v, buf);
+    return buf;
+}
+
+/* Verification fails, naming index (or no entry when index < 0) and saying what. */
+static void s_refused(const s_fixture_t *f, long index, const char *what)
+{
+    cairn_ledger_verify_report_t rep;
+    assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), CAIRN_EINTEGRITY);
+    if (!strstr(rep.reason, what))
+        fail_msg("expected \"%s\" in \"%s\"", what, rep.reason);
+    assert_int_equal(rep.has_bad_index, index >= 0);
+    if (index >= 0)
+        assert_int_equal(rep.bad_index, (uint64_t)index);
 }
 
 static int s_teardown(void **state)
@@ -178,6 +240,113 @@ static void test_a_directory_that_is_no_ledger_cannot_be_verified(void **state)
     assert_true(strlen(rep.reason) > 0);
 }
 
+static void test_a_store_with_keys_and_releases_verifies(void **state)
+{
+    s_fixture_t *f = *state;
+    cairn_ledger_verify_report_t rep;
+    assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), 0);
+    assert_int_equal(rep.size, 24);
+}
+
+static void test_a_changed_or_stray_idempotency_key_is_named_by_its_entry(void **state)
+{
+    s_fixture_t *f = *state;
+    uint8_t b[8];
+    lt_flip(f->dir, "entry_keys", s_be(21, b), 8, 0);
+    s_refused(f, 21, "entry 21: its idempotency key in entry_keys does not hash to the key digest");
+    lt_flip(f->dir, "entry_keys", s_be(21, b), 8, 0);
+    s_row(f->dir, "entry_keys", false, s_be(3, b), 8, "k-x", 3);
+    s_refused(f, 3, "entry 3: entry_keys holds an idempotency key for it, but its leaf names none");
+    s_row(f->dir, "entry_keys", true, s_be(3, b), 8, NULL, 0);
+    s_row(f->dir, "entry_keys", true, s_be(22, b), 8, NULL, 0);
+    s_refused(f, 22, "entry 22: its idempotency key is missing from entry_keys");
+}
+
+static void test_a_missing_or_extra_time_row_is_named_by_its_entry(void **state)
+{
+    s_fixture_t *f = *state;
+    uint8_t t[8], b[8];
+    s_row(f->dir, "times", true, s_be(S_T0, t), 8, s_be(5, b), 8);
+    s_refused(f, 5, "entry 5: times holds no row for its time 1764107400000");
+    s_row(f->dir, "times", false, s_be(S_T0, t), 8, s_be(5, b), 8);
+    s_row(f->dir, "times", false, s_be(S_T0 + 99, t), 8, s_be(22, b), 8);
+    s_refused(f, 22,
+              "entry 22: times holds a row for it under time 1764107400099, but its leaf "
+              "says 1764107400002");
+}
+
+static void test_a_missing_or_stray_lookup_row_is_named_by_its_entry(void **state)
+{
+    s_fixture_t *f = *state;
+    uint8_t b[8], k[64];
+    size_t n = (size_t)snprintf((char *)k, sizeof k, "rREL-1");
+    s_row(f->dir, "lookup", true, k, n, s_be(23, b), 8);
+    s_refused(f, 23, "entry 23: lookup holds no row for its release");
+    s_row(f->dir, "lookup", false, k, n, s_be(23, b), 8);
+    s_row(f->dir, "lookup", false, k, n, s_be(4, b), 8);
+    s_refused(f, 4, "entry 4: lookup holds a release row for it that its leaf does not name");
+    s_row(f->dir, "lookup", true, k, n, s_be(4, b), 8);
+    n = (size_t)snprintf((char *)k, sizeof k, "tdev.cdevents.change.created.0.4.0");
+    s_row(f->dir, "lookup", true, k, n, s_be(7, b), 8);
+    s_refused(f, 7, "entry 7: lookup holds no row for its topic");
+    s_row(f->dir, "lookup", false, k, n, s_be(7, b), 8);
+    /* Actor rows come from payloads; one pointing past the log is still found. */
+    n = (size_t)snprintf((char *)k, sizeof k, "adana");
+    s_row(f->dir, "lookup", false, k, n, s_be(30, b), 8);
+    s_refused(f, 24, "lookup holds a row for entry 30, beyond the log's 24 entries");
+}
+
+static void test_a_wrong_or_missing_head_is_named_by_its_entry(void **state)
+{
+    s_fixture_t *f = *state;
+    uint8_t b[8];
+    s_row(f->dir, "heads", false, "cCHG-1", 6, s_be(17, b), 8);
+    s_refused(f, 17,
+              "entry 17: heads names it as the newest entry of a change, but a later "
+              "entry names it as its prev");
+    s_row(f->dir, "heads", false, "cCHG-1", 6, s_be(14, b), 8);
+    s_refused(f, 14, "entry 14: heads names it as the newest entry of another change");
+    s_row(f->dir, "heads", true, "cCHG-1", 6, NULL, 0);
+    s_refused(f, 19, "entry 19: it is the newest entry of its change, but heads does not name it");
+}
+
+static void test_a_stray_vkey_meta_or_purged_row_is_found(void **state)
+{
+    s_fixture_t *f = *state;
+    uint8_t b[8], i[8];
+    cairn_note_signer_t *other = lt_signer(LT_ORIGIN, 4);
+    char *vkey = s_vkey(other);
+    s_row(f->dir, "vkeys", false, vkey, strlen(vkey), s_be(10, b), 8);
+    s_refused(f, -1, "vkeys holds a key that did not sign the checkpoint it is recorded with");
+    s_row(f->dir, "vkeys", true, vkey, strlen(vkey), NULL, 0);
+    free(vkey);
+    cairn_note_signer_destroy(&other);
+
+    s_row(f->dir, "meta", false, "size", 4, s_be(23, b), 8);
+    s_refused(f, 23, "a checkpoint of size 24 is beyond the log's 23 entries");
+    s_row(f->dir, "meta", false, "size", 4, s_be(24, b), 8);
+    s_row(f->dir, "meta", false, "extra", 5, "x", 1);
+    s_refused(f, -1, "meta holds a row that is not the log's size, origin or layout");
+    s_row(f->dir, "meta", true, "extra", 5, NULL, 0);
+
+    s_row(f->dir, "purged", false, s_be(3, i), 8, s_be(20, b), 8);
+    s_refused(f, -1, "purged holds 1 rows where 0 entries have no payload");
+}
+
+static void test_a_missing_or_stray_entry_is_named_by_its_index(void **state)
+{
+    s_fixture_t *f = *state;
+    uint8_t k[8], *rec = NULL;
+    size_t len = 0;
+    lt_get(f->dir, "entries", s_be(6, k), 8, &rec, &len);
+    s_row(f->dir, "entries", true, k, 8, NULL, 0);
+    s_refused(f, 6, "entry 6: record is missing");
+    s_row(f->dir, "entries", false, k, 8, rec, len);
+    s_row(f->dir, "entries", false, s_be(40, k), 8, rec, len);
+    s_refused(f, 20, "entries exist beyond the log's 20 entries");
+    free(rec);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +365,21 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_checkpoints_of_a_rotated_key_stay_verifiable, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_a_directory_that_is_no_ledger_cannot_be_verified,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_store_with_keys_and_releases_verifies, s_setup_rich,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_changed_or_stray_idempotency_key_is_named_by_its_entry, s_setup_rich,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_missing_or_extra_time_row_is_named_by_its_entry,
+                                        s_setup_rich, s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_missing_or_stray_lookup_row_is_named_by_its_entry,
+                                        s_setup_rich, s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_wrong_or_missing_head_is_named_by_its_entry,
+                                        s_setup_rich, s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_stray_vkey_meta_or_purged_row_is_found, s_setup_rich,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_missing_or_stray_entry_is_named_by_its_index,
                                         s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
