@@ -97,15 +97,38 @@ void lt_append_batch(cairn_ledger_store_t *store, size_t n, const char *change)
     assert_int_equal(cairn_ledger_store_commit(store), 0);
 }
 
+/* A write transaction on dbname of the store in dir, behind its back. */
+static void s_open_db(const char *dir, const char *dbname, MDB_env **env, MDB_txn **txn,
+                      MDB_dbi *dbi)
+{
+    assert_int_equal(cairn_lmdb_open(dir, LT_MAP_SIZE, CAIRN_LEDGER_MAX_DBS, env), 0);
+    assert_int_equal(mdb_txn_begin(*env, NULL, 0, txn), 0);
+    assert_int_equal(mdb_dbi_open(*txn, dbname, 0, dbi), 0);
+}
+
+void lt_row(const char *dir, const char *dbname, bool del, const void *key, size_t klen,
+            const void *val, size_t vlen)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    s_open_db(dir, dbname, &env, &txn, &dbi);
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    if (del)
+        assert_int_equal(mdb_del(txn, dbi, &k, val ? &v : NULL), 0);
+    else
+        assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
 static void s_raw(const char *dir, const char *dbname, const void *key, size_t klen, long offset,
                   uint8_t **copy, size_t *copy_len)
 {
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
     MDB_dbi dbi;
-    assert_int_equal(cairn_lmdb_open(dir, LT_MAP_SIZE, CAIRN_LEDGER_MAX_DBS, &env), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, dbname, 0, &dbi), 0);
+    s_open_db(dir, dbname, &env, &txn, &dbi);
     MDB_val k = {klen, (void *)key}, v;
     assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
     uint8_t *buf = malloc(v.mv_size);

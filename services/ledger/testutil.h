@@ -4,6 +4,7 @@
 #ifndef CAIRN_LEDGER_TESTUTIL_H
 #define CAIRN_LEDGER_TESTUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,11 @@ cairn_ledger_append_t lt_append_in(cairn_ledger_store_t *store, const char *key,
 
 /* Appends n keyless events for change in one batch. */
 void lt_append_batch(cairn_ledger_store_t *store, size_t n, const char *change);
+
+/* Puts the row key -> val in dbname, or with del deletes it (the one
+ * duplicate val of a sorted-duplicates database, or with val NULL the key). */
+void lt_row(const char *dir, const char *dbname, bool del, const void *key, size_t klen,
+            const void *val, size_t vlen);
 
 /* XORs one byte (at offset, from the end when negative) of a stored value. */
 void lt_flip(const char *dir, const char *dbname, const void *key, size_t klen, long offset);

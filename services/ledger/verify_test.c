@@ -64,25 +64,6 @@ static int s_setup_rich(void **state)
     return 0;
 }
 
-/* Puts (or with del, deletes) one raw row of dbname behind the store's back. */
-static void s_row(const char *dir, const char *dbname, bool del, const void *key, size_t klen,
-                  const void *val, size_t vlen)
-{
-    MDB_env *env = NULL;
-    MDB_txn *txn = NULL;
-    MDB_dbi dbi;
-    assert_int_equal(cairn_lmdb_open(dir, LT_MAP_SIZE, CAIRN_LEDGER_MAX_DBS, &env), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, dbname, 0, &dbi), 0);
-    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
-    if (del)
-        assert_int_equal(mdb_del(txn, dbi, &k, val ? &v : NULL), 0);
-    else
-        assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
-}
-
 /* A row keyed or valued by an index or a time. */
 static const uint8_t *s_be(uint64_t v, uint8_t buf[8])
 {
@@ -255,10 +236,10 @@ static void test_a_changed_or_stray_idempotency_key_is_named_by_its_entry(void *
     lt_flip(f->dir, "entry_keys", s_be(21, b), 8, 0);
     s_refused(f, 21, "entry 21: its idempotency key in entry_keys does not hash to the key digest");
     lt_flip(f->dir, "entry_keys", s_be(21, b), 8, 0);
-    s_row(f->dir, "entry_keys", false, s_be(3, b), 8, "k-x", 3);
+    lt_row(f->dir, "entry_keys", false, s_be(3, b), 8, "k-x", 3);
     s_refused(f, 3, "entry 3: entry_keys holds an idempotency key for it, but its leaf names none");
-    s_row(f->dir, "entry_keys", true, s_be(3, b), 8, NULL, 0);
-    s_row(f->dir, "entry_keys", true, s_be(22, b), 8, NULL, 0);
+    lt_row(f->dir, "entry_keys", true, s_be(3, b), 8, NULL, 0);
+    lt_row(f->dir, "entry_keys", true, s_be(22, b), 8, NULL, 0);
     s_refused(f, 22, "entry 22: its idempotency key is missing from entry_keys");
 }
 
@@ -266,10 +247,10 @@ static void test_a_missing_or_extra_time_row_is_named_by_its_entry(void **state)
 {
     s_fixture_t *f = *state;
     uint8_t t[8], b[8];
-    s_row(f->dir, "times", true, s_be(S_T0, t), 8, s_be(5, b), 8);
+    lt_row(f->dir, "times", true, s_be(S_T0, t), 8, s_be(5, b), 8);
     s_refused(f, 5, "entry 5: times holds no row for its time 1764107400000");
-    s_row(f->dir, "times", false, s_be(S_T0, t), 8, s_be(5, b), 8);
-    s_row(f->dir, "times", false, s_be(S_T0 + 99, t), 8, s_be(22, b), 8);
+    lt_row(f->dir, "times", false, s_be(S_T0, t), 8, s_be(5, b), 8);
+    lt_row(f->dir, "times", false, s_be(S_T0 + 99, t), 8, s_be(22, b), 8);
     s_refused(f, 22,
               "entry 22: times holds a row for it under time 1764107400099, but its leaf "
               "says 1764107400002");
@@ -280,19 +261,19 @@ static void test_a_missing_or_stray_lookup_row_is_named_by_its_entry(void **stat
     s_fixture_t *f = *state;
     uint8_t b[8], k[64];
     size_t n = (size_t)snprintf((char *)k, sizeof k, "rREL-1");
-    s_row(f->dir, "lookup", true, k, n, s_be(23, b), 8);
+    lt_row(f->dir, "lookup", true, k, n, s_be(23, b), 8);
     s_refused(f, 23, "entry 23: lookup holds no row for its release");
-    s_row(f->dir, "lookup", false, k, n, s_be(23, b), 8);
-    s_row(f->dir, "lookup", false, k, n, s_be(4, b), 8);
+    lt_row(f->dir, "lookup", false, k, n, s_be(23, b), 8);
+    lt_row(f->dir, "lookup", false, k, n, s_be(4, b), 8);
     s_refused(f, 4, "entry 4: lookup holds a release row for it that its leaf does not name");
-    s_row(f->dir, "lookup", true, k, n, s_be(4, b), 8);
+    lt_row(f->dir, "lookup", true, k, n, s_be(4, b), 8);
     n = (size_t)snprintf((char *)k, sizeof k, "tdev.cdevents.change.created.0.4.0");
-    s_row(f->dir, "lookup", true, k, n, s_be(7, b), 8);
+    lt_row(f->dir, "lookup", true, k, n, s_be(7, b), 8);
     s_refused(f, 7, "entry 7: lookup holds no row for its topic");
-    s_row(f->dir, "lookup", false, k, n, s_be(7, b), 8);
+    lt_row(f->dir, "lookup", false, k, n, s_be(7, b), 8);
     /* Actor rows come from payloads; one pointing past the log is still found. */
     n = (size_t)snprintf((char *)k, sizeof k, "adana");
-    s_row(f->dir, "lookup", false, k, n, s_be(30, b), 8);
+    lt_row(f->dir, "lookup", false, k, n, s_be(30, b), 8);
     s_refused(f, 24, "lookup holds a row for entry 30, beyond the log's 24 entries");
 }
 
@@ -300,13 +281,13 @@ static void test_a_wrong_or_missing_head_is_named_by_its_entry(void **state)
 {
     s_fixture_t *f = *state;
     uint8_t b[8];
-    s_row(f->dir, "heads", false, "cCHG-1", 6, s_be(17, b), 8);
+    lt_row(f->dir, "heads", false, "cCHG-1", 6, s_be(17, b), 8);
     s_refused(f, 17,
               "entry 17: heads names it as the newest entry of a change, but a later "
               "entry names it as its prev");
-    s_row(f->dir, "heads", false, "cCHG-1", 6, s_be(14, b), 8);
+    lt_row(f->dir, "heads", false, "cCHG-1", 6, s_be(14, b), 8);
     s_refused(f, 14, "entry 14: heads names it as the newest entry of another change");
-    s_row(f->dir, "heads", true, "cCHG-1", 6, NULL, 0);
+    lt_row(f->dir, "heads", true, "cCHG-1", 6, NULL, 0);
     s_refused(f, 19, "entry 19: it is the newest entry of its change, but heads does not name it");
 }
 
@@ -316,20 +297,20 @@ static void test_a_stray_vkey_meta_or_purged_row_is_found(void **state)
     uint8_t b[8], i[8];
     cairn_note_signer_t *other = lt_signer(LT_ORIGIN, 4);
     char *vkey = s_vkey(other);
-    s_row(f->dir, "vkeys", false, vkey, strlen(vkey), s_be(10, b), 8);
+    lt_row(f->dir, "vkeys", false, vkey, strlen(vkey), s_be(10, b), 8);
     s_refused(f, -1, "vkeys holds a key that did not sign the checkpoint it is recorded with");
-    s_row(f->dir, "vkeys", true, vkey, strlen(vkey), NULL, 0);
+    lt_row(f->dir, "vkeys", true, vkey, strlen(vkey), NULL, 0);
     free(vkey);
     cairn_note_signer_destroy(&other);
 
-    s_row(f->dir, "meta", false, "size", 4, s_be(23, b), 8);
+    lt_row(f->dir, "meta", false, "size", 4, s_be(23, b), 8);
     s_refused(f, 23, "a checkpoint of size 24 is beyond the log's 23 entries");
-    s_row(f->dir, "meta", false, "size", 4, s_be(24, b), 8);
-    s_row(f->dir, "meta", false, "extra", 5, "x", 1);
+    lt_row(f->dir, "meta", false, "size", 4, s_be(24, b), 8);
+    lt_row(f->dir, "meta", false, "extra", 5, "x", 1);
     s_refused(f, -1, "meta holds a row that is not the log's size, origin or layout");
-    s_row(f->dir, "meta", true, "extra", 5, NULL, 0);
+    lt_row(f->dir, "meta", true, "extra", 5, NULL, 0);
 
-    s_row(f->dir, "purged", false, s_be(3, i), 8, s_be(20, b), 8);
+    lt_row(f->dir, "purged", false, s_be(3, i), 8, s_be(20, b), 8);
     s_refused(f, -1, "purged holds 1 rows where 0 entries have no payload");
 }
 
@@ -339,10 +320,10 @@ static void test_a_missing_or_stray_entry_is_named_by_its_index(void **state)
     uint8_t k[8], *rec = NULL;
     size_t len = 0;
     lt_get(f->dir, "entries", s_be(6, k), 8, &rec, &len);
-    s_row(f->dir, "entries", true, k, 8, NULL, 0);
+    lt_row(f->dir, "entries", true, k, 8, NULL, 0);
     s_refused(f, 6, "entry 6: record is missing");
-    s_row(f->dir, "entries", false, k, 8, rec, len);
-    s_row(f->dir, "entries", false, s_be(40, k), 8, rec, len);
+    lt_row(f->dir, "entries", false, k, 8, rec, len);
+    lt_row(f->dir, "entries", false, s_be(40, k), 8, rec, len);
     s_refused(f, 20, "entries exist beyond the log's 20 entries");
     free(rec);
 }
