@@ -416,7 +416,13 @@ static int s_check_vkeys(cairn_ledger_index_check_t *self, const char *origin,
         cairn_checkpoint_t cp;
         memset(&cp, 0, sizeof cp);
         MDB_val note;
-        bool ok = text && v.mv_size == 8 && cairn_note_verifier_parse(text, &verifier) == 0 &&
+        char *canonical = NULL;
+        /* Written as the ledger writes it (a vkey's key id also parses in
+         * upper case), and the key that signed its checkpoint. */
+        bool ok = text && strlen(text) == k.mv_size && v.mv_size == 8 &&
+                  cairn_note_verifier_parse(text, &verifier) == 0 &&
+                  cairn_note_verifier_format(verifier, &canonical) == 0 &&
+                  strcmp(canonical, text) == 0 &&
                   mdb_get(self->view->txn, self->view->db->checkpoints, &v, &note) == 0 &&
                   cairn_checkpoint_open(note.mv_data, note.mv_size, verifier, origin, &cp) == 0 &&
                   cp.size == cairn_key_to_u64(v.mv_data);
@@ -424,9 +430,11 @@ static int s_check_vkeys(cairn_ledger_index_check_t *self, const char *origin,
             rc = -ENOMEM;
         else if (!ok)
             rc = s_found(why, false, 0,
-                         "vkeys holds a key that did not sign the checkpoint it is recorded with");
+                         "vkeys holds a row that is not the key that signed the checkpoint it is "
+                         "recorded with");
         cairn_checkpoint_clear(&cp);
         cairn_note_verifier_destroy(&verifier);
+        free(canonical);
         free(text);
     }
     mdb_cursor_close(cur);

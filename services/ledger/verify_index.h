@@ -12,8 +12,8 @@
  *   heads       one row per change, naming the change's newest entry: an
  *               entry that names the change and that no later entry names
  *               as its `prev`;
- *   vkeys       every key parses and signed the checkpoint it is recorded
- *               with;
+ *   vkeys       every key is written as the ledger writes it and signed the
+ *               checkpoint it is recorded with;
  *   holds       every row names an entry of the log;
  *   purged      a row for exactly the entries without a payload, each
  *               naming a later entry (the purge).

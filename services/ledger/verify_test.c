@@ -298,7 +298,9 @@ static void test_a_stray_vkey_meta_or_purged_row_is_found(void **state)
     cairn_note_signer_t *other = lt_signer(LT_ORIGIN, 4);
     char *vkey = s_vkey(other);
     lt_row(f->dir, "vkeys", false, vkey, strlen(vkey), s_be(10, b), 8);
-    s_refused(f, -1, "vkeys holds a key that did not sign the checkpoint it is recorded with");
+    s_refused(
+        f, -1,
+        "vkeys holds a row that is not the key that signed the checkpoint it is recorded with");
     lt_row(f->dir, "vkeys", true, vkey, strlen(vkey), NULL, 0);
     free(vkey);
     cairn_note_signer_destroy(&other);
