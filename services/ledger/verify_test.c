@@ -305,6 +305,33 @@ static void test_a_stray_vkey_meta_or_purged_row_is_found(void **state)
     free(vkey);
     cairn_note_signer_destroy(&other);
 
+    /* The log's own key, written otherwise: its key id in upper case (which
+     * parses as the same key), or with bytes after a NUL. */
+    vkey = s_vkey(f->signer);
+    uint8_t *first = NULL;
+    size_t first_len = 0;
+    lt_get(f->dir, "vkeys", vkey, strlen(vkey), &first, &first_len);
+    lt_row(f->dir, "vkeys", true, vkey, strlen(vkey), NULL, 0);
+    char *upper = strdup(vkey), *id = strchr(upper, '+') + 1;
+    for (char *c = id; *c != '+'; c++)
+        *c = (char)(*c >= 'a' && *c <= 'f' ? *c - 'a' + 'A' : *c);
+    assert_string_not_equal(upper, vkey);
+    lt_row(f->dir, "vkeys", false, upper, strlen(upper), first, first_len);
+    s_refused(f, -1, "vkeys holds a row that is not the key that signed");
+    lt_row(f->dir, "vkeys", true, upper, strlen(upper), NULL, 0);
+    char padded[256];
+    size_t n = (size_t)snprintf(padded, sizeof padded, "%s", vkey);
+    memcpy(padded + n, "\0x", 2);
+    lt_row(f->dir, "vkeys", false, padded, n + 2, first, first_len);
+    s_refused(f, -1, "vkeys holds a row that is not the key that signed");
+    lt_row(f->dir, "vkeys", true, padded, n + 2, NULL, 0);
+    lt_row(f->dir, "vkeys", false, vkey, strlen(vkey), first, first_len);
+    cairn_ledger_verify_report_t rep;
+    assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), 0);
+    free(upper);
+    free(first);
+    free(vkey);
+
     lt_row(f->dir, "meta", false, "size", 4, s_be(23, b), 8);
     s_refused(f, 23, "a checkpoint of size 24 is beyond the log's 23 entries");
     lt_row(f->dir, "meta", false, "size", 4, s_be(24, b), 8);
