@@ -35,6 +35,7 @@ typedef struct {
     MDB_cursor *entries;                  /* cursor over entries */
     bool cp_more;                         /* cps points at a checkpoint not yet checked */
     MDB_val cp_key, cp_val;               /* that checkpoint */
+    uint64_t last_cp;                     /* size of the last checkpoint checked */
     cairn_ledger_index_check_t *index;    /* the derived databases' check */
     cairn_ledger_index_finding_t why;     /* what it found */
 } s_verify_t;
@@ -133,6 +134,7 @@ static int s_check_checkpoint(s_verify_t *st, uint64_t size)
                       "the leaves",
                       size);
     st->report->checkpoints++;
+    st->last_cp = size;
     int mrc = mdb_cursor_get(st->cps, &st->cp_key, &st->cp_val, MDB_NEXT);
     st->cp_more = mrc == 0;
     if (mrc != 0 && mrc != MDB_NOTFOUND)
@@ -369,6 +371,17 @@ static int s_walk(s_verify_t *st)
         return s_fail(st, true, size, "entries exist beyond the log's %" PRIu64 " entries", size);
     if (mrc != MDB_NOTFOUND)
         return cairn_lmdb_code(mrc);
+    /* Every batch signs its size, so the last checkpoint is the log's. */
+    if (st->last_cp != size)
+        return s_fail(st, true, st->last_cp,
+                      "entries %" PRIu64 "..%" PRIu64 " are covered by no signed checkpoint",
+                      st->last_cp, size - 1);
+    if ((rc = s_index_found(st, cairn_ledger_rows_counted(&st->view, st->view.db->entries,
+                                                          "entries", size, &st->why))) < 0 ||
+        (rc = s_index_found(st, cairn_ledger_rows_counted(&st->view, st->view.db->checkpoints,
+                                                          "checkpoints", st->report->checkpoints,
+                                                          &st->why))) < 0)
+        return rc;
     return s_index_found(
         st, cairn_ledger_index_check_finish(st->index, st->origin, st->report->purged, &st->why));
 }

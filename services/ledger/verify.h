@@ -9,6 +9,8 @@
  *   - every stored checkpoint's root equals the recomputed root at its size,
  *     and its signature verifies (with the given vkey, or else with the
  *     vkeys the log recorded);
+ *   - the last checkpoint is of the log's size, and every database holds as
+ *     many rows as a walk over it finds;
  *   - the entries are keyed 0..size-1 with nothing else, and the databases
  *     derived from them (keys, times, lookup, heads, vkeys, holds, purged,
  *     meta) hold exactly the rows the leaves imply (verify_index.h).

@@ -26,6 +26,7 @@ struct cairn_ledger_index_check_t {
     MDB_cursor *keys;                /* entry_keys, walked along with the entries */
     bool key_more;                   /* keys is on a row not yet matched */
     MDB_val key_k, key_v;            /* that row */
+    uint64_t key_rows;               /* rows of entry_keys matched so far */
     MDB_cursor *times;               /* for row look-ups in times */
     MDB_cursor *lookup;              /* for row look-ups in lookup */
     uint64_t lookup_rows;            /* release and topic rows the leaves imply */
@@ -158,6 +159,7 @@ static int s_check_key(cairn_ledger_index_check_t *self, uint64_t index, const c
                        "entry %" PRIu64 ": its idempotency key in entry_keys does not hash to "
                        "the key digest in its leaf",
                        index);
+    self->key_rows++;
     int mrc = mdb_cursor_get(self->keys, &self->key_k, &self->key_v, MDB_NEXT);
     self->key_more = mrc == 0;
     return s_mdb(mrc);
@@ -238,6 +240,27 @@ static int s_row_index(const cairn_ledger_index_check_t *self, const char *db, c
     return 0;
 }
 
+int cairn_ledger_rows_counted(const cairn_ledger_view_t *view, MDB_dbi dbi, const char *db,
+                              uint64_t walked, cairn_ledger_index_finding_t *why)
+{
+    MDB_stat st;
+    int rc = cairn_lmdb_code(mdb_stat(view->txn, dbi, &st));
+    if (rc < 0)
+        return rc;
+    if (st.ms_entries != walked)
+        return s_found(why, false, 0,
+                       "%s: a walk over it finds %" PRIu64 " rows where LMDB counts %zu; the "
+                       "database file is damaged",
+                       db, walked, st.ms_entries);
+    return 0;
+}
+
+static int s_rows(const cairn_ledger_index_check_t *self, MDB_dbi dbi, const char *db,
+                  uint64_t walked, cairn_ledger_index_finding_t *why)
+{
+    return cairn_ledger_rows_counted(self->view, dbi, db, walked, why);
+}
+
 /* Counts the rows of times, each naming an entry of the log; with slow set,
  * also checks each against the time in its entry's leaf. */
 static int s_walk_times(cairn_ledger_index_check_t *self, bool slow, uint64_t *count,
@@ -296,16 +319,17 @@ static int s_lookup_row_named(cairn_ledger_index_check_t *self, const MDB_val *k
 /* Counts the release and topic rows of lookup (slow: checking each against
  * its leaf); every row must be of a known kind and name an entry. */
 static int s_walk_lookup(cairn_ledger_index_check_t *self, bool slow, uint64_t *count,
-                         cairn_ledger_index_finding_t *why)
+                         uint64_t *total, cairn_ledger_index_finding_t *why)
 {
     MDB_val k, v;
     int rc = 0, mrc;
-    *count = 0;
+    *count = *total = 0;
     for (mrc = mdb_cursor_get(self->lookup, &k, &v, MDB_FIRST); rc == 0 && mrc == 0;
          mrc = mdb_cursor_get(self->lookup, &k, &v, MDB_NEXT)) {
         uint64_t index = 0;
         if ((rc = s_row_index(self, "lookup", &v, &index, why)) < 0)
             return rc;
+        (*total)++;
         uint8_t kind = k.mv_size > 1 ? ((const uint8_t *)k.mv_data)[0] : 0;
         if (kind == CAIRN_LEDGER_BY_ACTOR)
             continue;
@@ -394,6 +418,8 @@ static int s_check_heads(cairn_ledger_index_check_t *self, cairn_ledger_index_fi
     mdb_cursor_close(cur);
     if (rc < 0 || (rc = s_mdb(mrc)) < 0)
         return rc;
+    if ((rc = s_rows(self, self->view->db->heads, "heads", rows, why)) < 0)
+        return rc;
     for (uint64_t i = 0; i < self->size; i++)
         want += s_bit(self->changes, i) && !s_bit(self->prevs, i);
     return rows == want ? 0 : s_find_missing_head(self, why);
@@ -409,6 +435,7 @@ static int s_check_vkeys(cairn_ledger_index_check_t *self, const char *origin,
         return rc;
     MDB_val k, v;
     int mrc;
+    uint64_t rows = 0;
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && mrc == 0;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         char *text = strndup(k.mv_data, k.mv_size);
@@ -436,9 +463,12 @@ static int s_check_vkeys(cairn_ledger_index_check_t *self, const char *origin,
         cairn_note_verifier_destroy(&verifier);
         free(canonical);
         free(text);
+        rows++;
     }
     mdb_cursor_close(cur);
-    return rc < 0 ? rc : s_mdb(mrc);
+    if (rc == 0 && (rc = s_mdb(mrc)) == 0)
+        rc = s_rows(self, self->view->db->vkeys, "vkeys", rows, why);
+    return rc;
 }
 
 /* Rows of holds and purged name entries of the log; purged names exactly
@@ -451,6 +481,7 @@ static int s_check_retention(cairn_ledger_index_check_t *self, uint64_t purged,
     uint64_t rows = 0;
     int rc = 0;
     for (int d = 0; rc == 0 && d < 2; d++) {
+        uint64_t walked = 0;
         MDB_cursor *cur = NULL;
         if ((rc = cairn_lmdb_code(mdb_cursor_open(self->view->txn, dbis[d], &cur))) < 0)
             return rc;
@@ -459,6 +490,7 @@ static int s_check_retention(cairn_ledger_index_check_t *self, uint64_t purged,
         for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && mrc == 0;
              mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
             uint64_t by = 0;
+            walked++;
             if ((rc = s_row_index(self, names[d], &v, &by, why)) < 0 || d == 0)
                 continue;
             uint64_t index = k.mv_size == 8 ? cairn_key_to_u64(k.mv_data) : UINT64_MAX;
@@ -469,8 +501,8 @@ static int s_check_retention(cairn_ledger_index_check_t *self, uint64_t purged,
             rows++;
         }
         mdb_cursor_close(cur);
-        if (rc == 0)
-            rc = s_mdb(mrc);
+        if (rc == 0 && (rc = s_mdb(mrc)) == 0)
+            rc = s_rows(self, dbis[d], names[d], walked, why);
     }
     if (rc == 0 && rows != purged)
         rc = s_found(why, false, 0,
@@ -515,6 +547,8 @@ static int s_check_meta(cairn_ledger_index_check_t *self, const char *origin,
     if (rc == 0 && (rc = s_mdb(mrc)) == 0 && seen != 3)
         rc =
             s_found(why, false, 0, "meta holds %d of the log's size, origin and layout rows", seen);
+    if (rc == 0)
+        rc = s_rows(self, self->view->db->meta, "meta", (uint64_t)seen, why);
     return rc;
 }
 
@@ -530,13 +564,17 @@ int cairn_ledger_index_check_finish(cairn_ledger_index_check_t *self, const char
                        " entries",
                        at, self->size);
     }
-    uint64_t rows = 0;
-    int rc = s_walk_times(self, false, &rows, why);
+    uint64_t rows = 0, total = 0;
+    int rc = s_rows(self, self->view->db->entry_keys, "entry_keys", self->key_rows, why);
+    if (rc == 0 && (rc = s_walk_times(self, false, &rows, why)) == 0)
+        rc = s_rows(self, self->view->db->times, "times", rows, why);
     if (rc == 0 && rows != self->size && (rc = s_walk_times(self, true, &rows, why)) == 0)
         rc = s_found(why, false, 0, "times holds %" PRIu64 " rows for %" PRIu64 " entries", rows,
                      self->size);
-    if (rc == 0 && (rc = s_walk_lookup(self, false, &rows, why)) == 0 &&
-        rows != self->lookup_rows && (rc = s_walk_lookup(self, true, &rows, why)) == 0)
+    if (rc == 0 && (rc = s_walk_lookup(self, false, &rows, &total, why)) == 0)
+        rc = s_rows(self, self->view->db->lookup, "lookup", total, why);
+    if (rc == 0 && rows != self->lookup_rows &&
+        (rc = s_walk_lookup(self, true, &rows, &total, why)) == 0)
         rc = s_found(why, false, 0,
                      "lookup holds %" PRIu64 " release and topic rows where the leaves name "
                      "%" PRIu64,

@@ -59,4 +59,10 @@ int cairn_ledger_index_check_entry(cairn_ledger_index_check_t *self, uint64_t in
 int cairn_ledger_index_check_finish(cairn_ledger_index_check_t *self, const char *origin,
                                     uint64_t purged, cairn_ledger_index_finding_t *why);
 
+/* The walk over dbi (named db) found walked rows: as many as LMDB counts
+ * for it? A page damaged so that a walk skips rows is found this way.
+ * Same returns. */
+int cairn_ledger_rows_counted(const cairn_ledger_view_t *view, MDB_dbi dbi, const char *db,
+                              uint64_t walked, cairn_ledger_index_finding_t *why);
+
 #endif

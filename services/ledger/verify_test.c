@@ -343,6 +343,14 @@ static void test_a_stray_vkey_meta_or_purged_row_is_found(void **state)
     s_refused(f, -1, "purged holds 1 rows where 0 entries have no payload");
 }
 
+static void test_entries_after_the_last_checkpoint_are_named(void **state)
+{
+    s_fixture_t *f = *state;
+    uint8_t k[8];
+    lt_row(f->dir, "checkpoints", true, s_be(20, k), 8, NULL, 0);
+    s_refused(f, 15, "entries 15..19 are covered by no signed checkpoint");
+}
+
 static void test_a_missing_or_stray_entry_is_named_by_its_index(void **state)
 {
     s_fixture_t *f = *state;
@@ -391,6 +399,8 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_a_missing_or_stray_entry_is_named_by_its_index,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_entries_after_the_last_checkpoint_are_named, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
