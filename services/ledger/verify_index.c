@@ -255,12 +255,6 @@ int cairn_ledger_rows_counted(const cairn_ledger_view_t *view, MDB_dbi dbi, cons
     return 0;
 }
 
-static int s_rows(const cairn_ledger_index_check_t *self, MDB_dbi dbi, const char *db,
-                  uint64_t walked, cairn_ledger_index_finding_t *why)
-{
-    return cairn_ledger_rows_counted(self->view, dbi, db, walked, why);
-}
-
 /* Counts the rows of times, each naming an entry of the log; with slow set,
  * also checks each against the time in its entry's leaf. */
 static int s_walk_times(cairn_ledger_index_check_t *self, bool slow, uint64_t *count,
@@ -293,6 +287,17 @@ static int s_walk_times(cairn_ledger_index_check_t *self, bool slow, uint64_t *c
     return rc < 0 ? rc : s_mdb(mrc);
 }
 
+/* The row key k is the key of kind for text (NULL: no key is). */
+static bool s_keyed(const cairn_ledger_index_check_t *self, const MDB_val *k,
+                    cairn_ledger_by_t kind, const char *text)
+{
+    uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES];
+    if (!text)
+        return false;
+    MDB_val want = cairn_ledger_lookup_key(self->view->max_key, kind, text, buf);
+    return want.mv_size == k->mv_size && memcmp(want.mv_data, k->mv_data, k->mv_size) == 0;
+}
+
 /* Checks a release or topic row of lookup against its entry's leaf. */
 static int s_lookup_row_named(cairn_ledger_index_check_t *self, const MDB_val *k, uint64_t index,
                               cairn_ledger_index_finding_t *why)
@@ -303,11 +308,7 @@ static int s_lookup_row_named(cairn_ledger_index_check_t *self, const MDB_val *k
     if (rc < 0)
         return rc;
     cairn_ledger_by_t kind = ((const uint8_t *)k->mv_data)[0];
-    const char *text = kind == CAIRN_LEDGER_BY_RELEASE ? leaf.release : leaf.topic;
-    uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES];
-    MDB_val want =
-        text ? cairn_ledger_lookup_key(self->view->max_key, kind, text, buf) : (MDB_val){0, NULL};
-    if (!text || want.mv_size != k->mv_size || memcmp(want.mv_data, k->mv_data, k->mv_size) != 0)
+    if (!s_keyed(self, k, kind, kind == CAIRN_LEDGER_BY_RELEASE ? leaf.release : leaf.topic))
         rc = s_found(why, true, index,
                      "entry %" PRIu64 ": lookup holds a %s row for it that its leaf does not "
                      "name",
@@ -359,10 +360,7 @@ static int s_check_head(cairn_ledger_index_check_t *self, const MDB_val *k, uint
     int rc = s_read_leaf(self, index, &leaf, why);
     if (rc < 0)
         return rc;
-    uint8_t buf[CAIRN_LEDGER_LOOKUP_KEY_BYTES];
-    MDB_val want =
-        cairn_ledger_lookup_key(self->view->max_key, CAIRN_LEDGER_BY_CHANGE, leaf.change, buf);
-    if (want.mv_size != k->mv_size || memcmp(want.mv_data, k->mv_data, k->mv_size) != 0)
+    if (!s_keyed(self, k, CAIRN_LEDGER_BY_CHANGE, leaf.change))
         rc = s_found(why, true, index,
                      "entry %" PRIu64 ": heads names it as the newest entry of another change "
                      "than its leaf's",
@@ -418,7 +416,7 @@ static int s_check_heads(cairn_ledger_index_check_t *self, cairn_ledger_index_fi
     mdb_cursor_close(cur);
     if (rc < 0 || (rc = s_mdb(mrc)) < 0)
         return rc;
-    if ((rc = s_rows(self, self->view->db->heads, "heads", rows, why)) < 0)
+    if ((rc = cairn_ledger_rows_counted(self->view, self->view->db->heads, "heads", rows, why)) < 0)
         return rc;
     for (uint64_t i = 0; i < self->size; i++)
         want += s_bit(self->changes, i) && !s_bit(self->prevs, i);
@@ -467,7 +465,7 @@ static int s_check_vkeys(cairn_ledger_index_check_t *self, const char *origin,
     }
     mdb_cursor_close(cur);
     if (rc == 0 && (rc = s_mdb(mrc)) == 0)
-        rc = s_rows(self, self->view->db->vkeys, "vkeys", rows, why);
+        rc = cairn_ledger_rows_counted(self->view, self->view->db->vkeys, "vkeys", rows, why);
     return rc;
 }
 
@@ -502,7 +500,7 @@ static int s_check_retention(cairn_ledger_index_check_t *self, uint64_t purged,
         }
         mdb_cursor_close(cur);
         if (rc == 0 && (rc = s_mdb(mrc)) == 0)
-            rc = s_rows(self, dbis[d], names[d], walked, why);
+            rc = cairn_ledger_rows_counted(self->view, dbis[d], names[d], walked, why);
     }
     if (rc == 0 && rows != purged)
         rc = s_found(why, false, 0,
@@ -548,7 +546,8 @@ static int s_check_meta(cairn_ledger_index_check_t *self, const char *origin,
         rc =
             s_found(why, false, 0, "meta holds %d of the log's size, origin and layout rows", seen);
     if (rc == 0)
-        rc = s_rows(self, self->view->db->meta, "meta", (uint64_t)seen, why);
+        rc = cairn_ledger_rows_counted(self->view, self->view->db->meta, "meta", (uint64_t)seen,
+                                       why);
     return rc;
 }
 
@@ -565,14 +564,15 @@ int cairn_ledger_index_check_finish(cairn_ledger_index_check_t *self, const char
                        at, self->size);
     }
     uint64_t rows = 0, total = 0;
-    int rc = s_rows(self, self->view->db->entry_keys, "entry_keys", self->key_rows, why);
+    int rc = cairn_ledger_rows_counted(self->view, self->view->db->entry_keys, "entry_keys",
+                                       self->key_rows, why);
     if (rc == 0 && (rc = s_walk_times(self, false, &rows, why)) == 0)
-        rc = s_rows(self, self->view->db->times, "times", rows, why);
+        rc = cairn_ledger_rows_counted(self->view, self->view->db->times, "times", rows, why);
     if (rc == 0 && rows != self->size && (rc = s_walk_times(self, true, &rows, why)) == 0)
         rc = s_found(why, false, 0, "times holds %" PRIu64 " rows for %" PRIu64 " entries", rows,
                      self->size);
     if (rc == 0 && (rc = s_walk_lookup(self, false, &rows, &total, why)) == 0)
-        rc = s_rows(self, self->view->db->lookup, "lookup", total, why);
+        rc = cairn_ledger_rows_counted(self->view, self->view->db->lookup, "lookup", total, why);
     if (rc == 0 && rows != self->lookup_rows &&
         (rc = s_walk_lookup(self, true, &rows, &total, why)) == 0)
         rc = s_found(why, false, 0,
