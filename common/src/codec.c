@@ -209,6 +209,29 @@ const char *cairn_codec_record_change(const Cairn__V1__Record *rec)
     return c ? c : "";
 }
 
+const char *cairn_codec_record_environment(const Cairn__V1__Record *rec)
+{
+    const char *e = NULL;
+    switch (rec->body_case) {
+    case CAIRN__V1__RECORD__BODY_EVENT:
+        e = rec->event->correlation ? rec->event->correlation->environment : NULL;
+        break;
+    case CAIRN__V1__RECORD__BODY_VERDICT:
+        e = rec->verdict->environment;
+        break;
+    case CAIRN__V1__RECORD__BODY_ALERT:
+        for (size_t i = 0; i < rec->alert->n_labels && !e; i++) {
+            const Cairn__V1__Alert__LabelsEntry *l = rec->alert->labels[i];
+            if (l->key && strcmp(l->key, "environment") == 0)
+                e = l->value;
+        }
+        break;
+    default:
+        break;
+    }
+    return e ? e : "";
+}
+
 const char *cairn_decision_name(Cairn__V1__Decision d)
 {
     switch (d) {

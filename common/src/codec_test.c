@@ -49,6 +49,43 @@ static void records_round_trip_and_name_their_topic(void **state)
     assert_int_equal(cairn_codec_record_topic(&rec, topic, sizeof topic), CAIRN_EINVALID);
 }
 
+static void records_name_their_environment(void **state)
+{
+    Cairn__V1__Record rec = CAIRN__V1__RECORD__INIT;
+    Cairn__V1__Event ev = CAIRN__V1__EVENT__INIT;
+    Cairn__V1__Correlation corr = CAIRN__V1__CORRELATION__INIT;
+    rec.body_case = CAIRN__V1__RECORD__BODY_EVENT;
+    rec.event = &ev;
+    assert_string_equal(cairn_codec_record_environment(&rec), "");
+    ev.correlation = &corr;
+    corr.environment = "prod";
+    assert_string_equal(cairn_codec_record_environment(&rec), "prod");
+
+    Cairn__V1__Verdict v = CAIRN__V1__VERDICT__INIT;
+    v.environment = "staging";
+    rec.body_case = CAIRN__V1__RECORD__BODY_VERDICT;
+    rec.verdict = &v;
+    assert_string_equal(cairn_codec_record_environment(&rec), "staging");
+
+    Cairn__V1__Alert a = CAIRN__V1__ALERT__INIT;
+    Cairn__V1__Alert__LabelsEntry l1 = CAIRN__V1__ALERT__LABELS_ENTRY__INIT;
+    Cairn__V1__Alert__LabelsEntry l2 = CAIRN__V1__ALERT__LABELS_ENTRY__INIT;
+    Cairn__V1__Alert__LabelsEntry *labels[] = {&l1, &l2};
+    l1.key = "change";
+    l1.value = "CHG-1";
+    l2.key = "environment";
+    l2.value = "dev";
+    rec.body_case = CAIRN__V1__RECORD__BODY_ALERT;
+    rec.alert = &a;
+    assert_string_equal(cairn_codec_record_environment(&rec), "");
+    a.labels = labels;
+    a.n_labels = 2;
+    assert_string_equal(cairn_codec_record_environment(&rec), "dev");
+
+    rec.body_case = CAIRN__V1__RECORD__BODY__NOT_SET;
+    assert_string_equal(cairn_codec_record_environment(&rec), "");
+}
+
 static void garbage_bytes_are_a_protocol_error(void **state)
 {
     const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x0a, 0x80};
@@ -197,6 +234,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(records_round_trip_and_name_their_topic),
+        cmocka_unit_test(records_name_their_environment),
         cmocka_unit_test(garbage_bytes_are_a_protocol_error),
         cmocka_unit_test(a_field_numbered_zero_is_a_protocol_error),
         cmocka_unit_test(the_ledgers_view_of_a_request_matches_the_protocol),

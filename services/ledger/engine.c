@@ -553,6 +553,7 @@ static int s_append_one(cairn_ledger_t *self, s_request_t *r, int64_t now_ms)
         .key = a->key,
         .topic = r->topic,
         .change_id = cairn_codec_record_change(rec),
+        .environment = cairn_codec_record_environment(rec),
         .appended_at_ms = now_ms,
         .record = r->record,
         .record_len = r->record_len,
@@ -824,6 +825,7 @@ static int s_read_entries(cairn_ledger_t *self, s_request_t *r, s_gather_t *g)
             .release_id = q->release_id,
             .actor = q->actor,
             .topic_prefix = q->topic_prefix,
+            .environment = q->environment,
             .from_ms = q->from_ms,
             .to_ms = q->to_ms,
             .from_index = q->from_index,
@@ -831,7 +833,8 @@ static int s_read_entries(cairn_ledger_t *self, s_request_t *r, s_gather_t *g)
         };
         g->budget = S_QUERY_BUDGET;
         bool any = s_nonempty(q->change_id) || s_nonempty(q->release_id) || s_nonempty(q->actor) ||
-                   s_nonempty(q->topic_prefix) || q->from_ms > 0 || q->to_ms > 0;
+                   s_nonempty(q->topic_prefix) || s_nonempty(q->environment) || q->from_ms > 0 ||
+                   q->to_ms > 0;
         /* An empty query is an unknown change: no entries, as it always was. */
         rc = any ? cairn_ledger_query(self->store, &query, s_gather_one, g) : 0;
         if (rc == 0 && g->over)
@@ -844,8 +847,8 @@ static int s_read_entries(cairn_ledger_t *self, s_request_t *r, s_gather_t *g)
                  "read them with replay");
     else if (rc == CAIRN_EINVALID)
         snprintf(r->error, sizeof r->error,
-                 "a query sets at most one of change_id, release_id, actor, topic_prefix "
-                 "(from_ms and to_ms may be added)");
+                 "a query sets at most one of change_id, release_id, actor, topic_prefix, "
+                 "environment (from_ms and to_ms may be added)");
     else if (rc < 0)
         snprintf(r->error, sizeof r->error, "cannot read the ledger: %s", cairn_strerror(rc));
     if (rc < 0 && rc != CAIRN_ETOOLARGE && rc != CAIRN_EINVALID)

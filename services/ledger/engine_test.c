@@ -129,18 +129,30 @@ static int s_teardown(void **state)
     return 0;
 }
 
-/* Packs a request carrying an event append (release and actor may be NULL). */
-static void s_event_request(const char *key, const char *type, const char *change,
-                            const char *release, const char *actor, uint8_t **buf, size_t *len)
+/* Packs a request appending record with idempotency key. */
+static void s_record_request(const char *key, Cairn__V1__Record *rec, uint8_t **buf, size_t *len)
+{
+    Cairn__V1__AppendRequest app = CAIRN__V1__APPEND_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    app.key = (char *)key;
+    app.record = rec;
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_APPEND;
+    req.append = &app;
+    assert_int_equal(cairn_codec_pack(&req.base, buf, len), 0);
+}
+
+/* Packs a request carrying an event append (release, actor and env may be NULL). */
+static void s_event_request_env(const char *key, const char *type, const char *change,
+                                const char *release, const char *actor, const char *env,
+                                uint8_t **buf, size_t *len)
 {
     Cairn__V1__Correlation corr = CAIRN__V1__CORRELATION__INIT;
     Cairn__V1__Governance gov = CAIRN__V1__GOVERNANCE__INIT;
     Cairn__V1__Event ev = CAIRN__V1__EVENT__INIT;
     Cairn__V1__Record rec = CAIRN__V1__RECORD__INIT;
-    Cairn__V1__AppendRequest app = CAIRN__V1__APPEND_REQUEST__INIT;
-    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
     corr.change_id = (char *)change;
     corr.release_id = (char *)(release ? release : "");
+    corr.environment = (char *)(env ? env : "");
     gov.actor = (char *)(actor ? actor : "");
     ev.id = (char *)key;
     ev.source = "/test";
@@ -150,11 +162,14 @@ static void s_event_request(const char *key, const char *type, const char *chang
     ev.governance = &gov;
     rec.body_case = CAIRN__V1__RECORD__BODY_EVENT;
     rec.event = &ev;
-    app.key = (char *)key;
-    app.record = &rec;
-    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_APPEND;
-    req.append = &app;
-    assert_int_equal(cairn_codec_pack(&req.base, buf, len), 0);
+    s_record_request(key, &rec, buf, len);
+}
+
+/* Packs a request carrying an event append (release and actor may be NULL). */
+static void s_event_request(const char *key, const char *type, const char *change,
+                            const char *release, const char *actor, uint8_t **buf, size_t *len)
+{
+    s_event_request_env(key, type, change, release, actor, NULL, buf, len);
 }
 
 /* Packs a request carrying an event append for change with idempotency key. */
@@ -1122,6 +1137,65 @@ static void test_queries_by_release_actor_and_topic_over_the_socket(void **state
     CAIRN_CODEC_FREE(&rep);
 }
 
+static void test_queries_by_environment_over_the_socket(void **state)
+{
+    s_fixture_t *f = *state;
+    s_start(f);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    s_event_request_env("k0", "dev.cdevents.service.deployed.0.2.0", "CHG-1", NULL, "ci-bot",
+                        "prod", &buf, &len);
+    CAIRN_CODEC_FREE_AND(s_call_raw(f, buf, len), buf);
+    s_event_request("k1", "dev.cdevents.change.created.0.4.0", "CHG-2", NULL, "dana", &buf, &len);
+    CAIRN_CODEC_FREE_AND(s_call_raw(f, buf, len), buf);
+    Cairn__V1__Record rec = CAIRN__V1__RECORD__INIT;
+    Cairn__V1__Verdict v = CAIRN__V1__VERDICT__INIT;
+    v.change_id = "CHG-2";
+    v.gate = "deploy";
+    v.environment = "prod";
+    rec.body_case = CAIRN__V1__RECORD__BODY_VERDICT;
+    rec.verdict = &v;
+    s_record_request("k2", &rec, &buf, &len);
+    CAIRN_CODEC_FREE_AND(s_call_raw(f, buf, len), buf);
+    Cairn__V1__Alert a = CAIRN__V1__ALERT__INIT;
+    Cairn__V1__Alert__LabelsEntry label = CAIRN__V1__ALERT__LABELS_ENTRY__INIT;
+    Cairn__V1__Alert__LabelsEntry *labels[] = {&label};
+    label.key = "environment";
+    label.value = "staging";
+    a.id = "a1";
+    a.kind = "gate_denied";
+    a.change_id = "CHG-2";
+    a.labels = labels;
+    a.n_labels = 1;
+    rec.body_case = CAIRN__V1__RECORD__BODY_ALERT;
+    rec.alert = &a;
+    s_record_request("k3", &rec, &buf, &len);
+    CAIRN_CODEC_FREE_AND(s_call_raw(f, buf, len), buf);
+
+    Cairn__V1__QueryRequest q = CAIRN__V1__QUERY_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_QUERY;
+    req.query = &q;
+    q.environment = "prod";
+    Cairn__V1__LedgerReply *rep = s_call(f, &req);
+    assert_int_equal(rep->status, 0);
+    assert_int_equal(rep->n_entries, 2);
+    assert_int_equal(rep->entries[0]->index, 0);
+    assert_int_equal(rep->entries[1]->index, 2);
+    assert_string_equal(rep->entries[1]->topic, "verdict.deploy");
+    CAIRN_CODEC_FREE(&rep);
+    q.environment = "staging";
+    rep = s_call(f, &req);
+    assert_int_equal(rep->n_entries, 1);
+    assert_int_equal(rep->entries[0]->index, 3);
+    CAIRN_CODEC_FREE(&rep);
+    q.actor = "dana";
+    rep = s_call(f, &req);
+    assert_int_equal(rep->status, CAIRN_EINVALID);
+    assert_non_null(strstr(rep->error, "environment"));
+    CAIRN_CODEC_FREE(&rep);
+}
+
 /* Appends old entries straight into the store, as if written long ago. */
 static void s_append_old(s_fixture_t *f, const char *changes[], const char *releases[], size_t n)
 {
@@ -1591,6 +1665,8 @@ int main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_an_exported_change_verifies_with_the_bundle_library,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_queries_by_environment_over_the_socket, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_queries_by_release_actor_and_topic_over_the_socket,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(

@@ -215,6 +215,50 @@ static int s_drop_keys(MDB_txn *txn)
     return rc < 0 ? rc : cairn_lmdb_code(mdb_drop(txn, keys, 1));
 }
 
+/* The environment row of entry index, from its payload (none when the
+ * payload names none or was purged). */
+static int s_migrate_environment(MDB_txn *txn, const cairn_ledger_dbs_t *db, size_t max_key,
+                                 uint64_t index, const MDB_val *val)
+{
+    cairn_ledger_record_parts_t parts;
+    Cairn__V1__Record *rec = NULL;
+    uint8_t kb[CAIRN_LEDGER_LOOKUP_KEY_BYTES], ib[8];
+    int rc = cairn_ledger_record_parse(index, val, &parts);
+    if (rc < 0 || parts.payload_len == 0)
+        return rc;
+    if (cairn_codec_record_unpack(parts.payload, parts.payload_len, &rec) < 0)
+        return CAIRN_EINTEGRITY; /* the ledger only stores records it decoded */
+    const char *env = cairn_codec_record_environment(rec);
+    if (*env) {
+        MDB_val k = cairn_ledger_lookup_key(max_key, CAIRN_LEDGER_BY_ENV, env, kb);
+        cairn_u64_to_key(index, ib);
+        MDB_val v = {sizeof ib, ib};
+        rc = cairn_ledger_migration_code(mdb_put(txn, db->lookup, &k, &v, 0));
+    }
+    CAIRN_CODEC_FREE(&rec);
+    return rc;
+}
+
+/* Layout 5 had no environment rows: one for each entry that names one. */
+static int s_migrate_environments(MDB_txn *txn, const cairn_ledger_dbs_t *db)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    size_t max_key = (size_t)mdb_env_get_maxkeysize(mdb_txn_env(txn));
+    int rc = cairn_lmdb_code(mdb_cursor_open(txn, db->entries, &cur));
+    if (rc < 0)
+        return rc;
+    int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    for (; mrc == 0 && rc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        rc = k.mv_size != 8
+                 ? CAIRN_EINTEGRITY
+                 : s_migrate_environment(txn, db, max_key, cairn_key_to_u64(k.mv_data), &v);
+    if (rc == 0 && mrc != MDB_NOTFOUND)
+        rc = cairn_lmdb_code(mrc);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
 int cairn_ledger_layout_migrate(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool *migrated_out)
 {
     uint64_t version = 0;
@@ -226,7 +270,9 @@ int cairn_ledger_layout_migrate(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool
         return rc;
     if (version == 2 && ((rc = s_migrate_nodes(txn)) < 0 || (rc = s_migrate_changes(txn, db)) < 0))
         return rc;
-    if ((rc = s_drop_keys(txn)) < 0 || (rc = s_migrate_entries(txn, db)) < 0 ||
+    if (version < 5 && ((rc = s_drop_keys(txn)) < 0 || (rc = s_migrate_entries(txn, db)) < 0))
+        return rc;
+    if ((rc = s_migrate_environments(txn, db)) < 0 ||
         (rc = cairn_lmdb_put_u64(txn, db->meta, CAIRN_LEDGER_META_LAYOUT,
                                  CAIRN_LEDGER_LAYOUT_VERSION)) < 0)
         return rc;

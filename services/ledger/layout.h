@@ -10,7 +10,7 @@
  *   entry_keys   BE u64 index -> idempotency key of that entry (the store
  *                keeps key -> index in memory, keymap.h, rebuilt from here)
  *   lookup       kind byte || string -> BE u64 index (sorted duplicates: log
- *                order); kinds: release, actor, topic
+ *                order); kinds: release, actor, topic, environment
  *   heads        'c' || change -> BE u64 index of the change's newest entry;
  *                the older ones follow from the leaves' `prev` chain
  *   times        BE u64 Unix ms -> BE u64 index (sorted duplicates)
@@ -60,13 +60,14 @@
 #define CAIRN_LEDGER_META_LAYOUT "layout"
 /* Version of this layout, in meta "layout". Version 1 (payloads keyed by
  * their SHA-256, one database per string index) had no "layout" row and is
- * refused. Versions 2 to 4 are migrated in place
+ * refused. Versions 2 to 5 are migrated in place
  * (cairn_ledger_layout_migrate): version 2 kept tree hashes in `nodes` keyed
  * level || index and every entry of a change in `lookup`; version 3 added a
  * `keys` database (idempotency key -> index); version 4 kept leaves,
  * payloads and tree hashes in three databases (`leaves`, `payloads`, and
- * `tree` keyed by the subtree's last leaf || level). */
-#define CAIRN_LEDGER_LAYOUT_VERSION 5
+ * `tree` keyed by the subtree's last leaf || level); version 5 had no
+ * environment rows in `lookup`. */
+#define CAIRN_LEDGER_LAYOUT_VERSION 6
 
 /* What a lookup row indexes an entry by: the kind byte of its key. */
 typedef enum {
@@ -74,6 +75,7 @@ typedef enum {
     CAIRN_LEDGER_BY_RELEASE = 'r', /* the release it names */
     CAIRN_LEDGER_BY_ACTOR = 'a',   /* actor or approver of its event */
     CAIRN_LEDGER_BY_TOPIC = 't',   /* its topic */
+    CAIRN_LEDGER_BY_ENV = 'e',     /* the environment its event, verdict or alert names */
 } cairn_ledger_by_t;
 
 /* Handles of every named database. */
@@ -106,14 +108,17 @@ int cairn_ledger_layout_open(MDB_txn *txn, bool create, cairn_ledger_dbs_t *out)
  * tells that the row is absent (a new store; the writer then records it). */
 int cairn_ledger_layout_check(MDB_txn *txn, const cairn_ledger_dbs_t *db, bool *missing_out);
 
-/* Rewrites a store of layout 2, 3 or 4 as this layout inside txn (a write
+/* Rewrites a store of layout 2 to 5 as this layout inside txn (a write
  * transaction whose databases db opened with create). From layout 2: tree
  * hashes move from `nodes` (level || index) to their last leaf's key, and
  * each change keeps only its newest index, in `heads`. From 2 and 3: the
  * `keys` database is deleted (the idempotency index is rebuilt in memory from
  * `entry_keys`). From all three: every entry's leaf, payload and tree hashes
  * become its record in `entries`, and `leaves`, `payloads` and `tree` are
- * deleted. Anything else is left alone. *migrated_out tells whether it did.
+ * deleted. From all four: every entry whose payload names an environment
+ * gets its environment row in `lookup` (cairn_codec_record_environment; an
+ * entry whose payload was purged gets none). Anything else is left alone.
+ * *migrated_out tells whether it did.
  * One transaction: an interrupted migration leaves the old layout. The
  * rewrite needs room in the map beside the old layout until it commits:
  * CAIRN_ETOOLARGE when the map is full. */

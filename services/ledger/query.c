@@ -97,8 +97,8 @@ static int s_in_time(const cairn_ledger_view_t *v, uint64_t index, const cairn_l
 int cairn_ledger_query(cairn_ledger_store_t *store, const cairn_ledger_query_t *q,
                        cairn_ledger_entry_fn fn, void *arg)
 {
-    int selectors =
-        s_set(q->change_id) + s_set(q->release_id) + s_set(q->actor) + s_set(q->topic_prefix);
+    int selectors = s_set(q->change_id) + s_set(q->release_id) + s_set(q->actor) +
+                    s_set(q->topic_prefix) + s_set(q->environment);
     bool timed = q->from_ms > 0 || q->to_ms > 0;
     if (selectors > 1 || (selectors == 0 && !timed))
         return CAIRN_EINVALID;
@@ -115,6 +115,9 @@ int cairn_ledger_query(cairn_ledger_store_t *store, const cairn_ledger_query_t *
                                           &found);
     else if (s_set(q->actor))
         rc = cairn_ledger_indexes_collect(&v, CAIRN_LEDGER_BY_ACTOR, q->actor, q->from_index,
+                                          &found);
+    else if (s_set(q->environment))
+        rc = cairn_ledger_indexes_collect(&v, CAIRN_LEDGER_BY_ENV, q->environment, q->from_index,
                                           &found);
     else if (s_set(q->topic_prefix))
         rc = s_collect_topics(&v, q->topic_prefix, q->from_index, &found);

@@ -1,5 +1,6 @@
 /* Queries over the ledger's secondary indexes: entries by change, release,
- * actor, topic prefix or time range, in log order, optionally paged. */
+ * actor, topic prefix, environment or time range, in log order, optionally
+ * paged. */
 #ifndef CAIRN_LEDGER_QUERY_H
 #define CAIRN_LEDGER_QUERY_H
 
@@ -14,6 +15,7 @@ typedef struct {
     const char *release_id;   /* entries naming this release */
     const char *actor;        /* entries whose event's actor or approver is this */
     const char *topic_prefix; /* entries whose topic starts with this */
+    const char *environment;  /* entries whose event, verdict or alert names this */
     int64_t from_ms;          /* time at or after (0 = unbounded) */
     int64_t to_ms;            /* time before (0 = unbounded) */
     uint64_t from_index;      /* skip entries below this index */

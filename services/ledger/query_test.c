@@ -25,18 +25,19 @@ typedef struct {
     const char *change;  /* change id or NULL */
     const char *release; /* release id or NULL */
     const char *actor;   /* actor or NULL */
+    const char *env;     /* environment or NULL */
     int64_t time_ms;     /* ledger time */
 } s_row_t;
 
 static const s_row_t s_rows[] = {
-    {"dev.cdevents.change.created.0.4.0", "CHG-1", NULL, "dana", 1000},
-    {"dev.cdevents.change.created.0.4.0", "CHG-2", NULL, "erin", 2000},
-    {"dev.cdevents.build.finished.0.2.0", "CHG-1", "REL-1", "ci-bot", 3000},
-    {"dev.cdeventsx.cairn-approval.granted.0.1.0", "CHG-1", NULL, "lee", 4000},
-    {"verdict.build", "CHG-1", NULL, NULL, 5000},
-    {"dev.cdevents.service.deployed.0.2.0", "CHG-2", "REL-1", "ci-bot", 6000},
-    {"dev.cdevents.service.deployed.0.2.0", "CHG-3", "REL-2", "ci-bot", 7000},
-    {"dev.cdevents.change.created.0.4.0", "CHG-2", NULL, "erin", 8000},
+    {"dev.cdevents.change.created.0.4.0", "CHG-1", NULL, "dana", NULL, 1000},
+    {"dev.cdevents.change.created.0.4.0", "CHG-2", NULL, "erin", NULL, 2000},
+    {"dev.cdevents.build.finished.0.2.0", "CHG-1", "REL-1", "ci-bot", NULL, 3000},
+    {"dev.cdeventsx.cairn-approval.granted.0.1.0", "CHG-1", NULL, "lee", NULL, 4000},
+    {"verdict.build", "CHG-1", NULL, NULL, "staging", 5000},
+    {"dev.cdevents.service.deployed.0.2.0", "CHG-2", "REL-1", "ci-bot", "staging", 6000},
+    {"dev.cdevents.service.deployed.0.2.0", "CHG-3", "REL-2", "ci-bot", "prod", 7000},
+    {"dev.cdevents.change.created.0.4.0", "CHG-2", NULL, "erin", NULL, 8000},
 };
 #define S_NROWS (sizeof s_rows / sizeof s_rows[0])
 
@@ -61,12 +62,14 @@ static int s_setup(void **state)
         uint8_t *rec = NULL;
         size_t len = 0;
         snprintf(id, sizeof id, "q%zu", i);
-        lt_event_record(row->type, row->change, row->release, row->actor, id, &rec, &len);
+        lt_event_record_env(row->type, row->change, row->release, row->actor, row->env, id, &rec,
+                            &len);
         cairn_ledger_record_t in = {
             .topic = row->type,
             .change_id = row->change,
             .release_id = row->release,
             .actors = {row->actor, NULL},
+            .environment = row->env,
             .appended_at_ms = row->time_ms,
             .record = rec,
             .record_len = len,
@@ -120,6 +123,24 @@ static void s_expect(cairn_ledger_store_t *store, const cairn_ledger_query_t *q,
     for (size_t i = 0; i < n; i++)
         assert_int_equal(found.items[i], va_arg(ap, int));
     va_end(ap);
+}
+
+static void test_queries_select_by_environment(void **state)
+{
+    s_fixture_t *f = *state;
+    s_expect(f->store, &(cairn_ledger_query_t){.environment = "staging"}, 2, 4, 5);
+    s_expect(f->store, &(cairn_ledger_query_t){.environment = "prod"}, 1, 6);
+    s_expect(f->store, &(cairn_ledger_query_t){.environment = "dev"}, 0);
+    s_expect(f->store, &(cairn_ledger_query_t){.environment = "staging", .to_ms = 5500}, 1, 4);
+    s_expect(f->store, &(cairn_ledger_query_t){.environment = "staging", .from_index = 5}, 1, 5);
+
+    s_found_t found = {.n = 0};
+    assert_int_equal(
+        cairn_ledger_query(f->store,
+                           &(cairn_ledger_query_t){.environment = "prod", .actor = "ci-bot"},
+                           s_note, &found),
+        CAIRN_EINVALID);
+    assert_int_equal(found.n, 0);
 }
 
 static void test_queries_select_by_release_actor_type_and_time_in_log_order(void **state)
@@ -225,6 +246,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             test_queries_select_by_release_actor_type_and_time_in_log_order, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_queries_select_by_environment, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_an_export_bundle_for_a_change_verifies_offline,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(

@@ -653,6 +653,7 @@ static int s_write_entry(cairn_ledger_store_t *self, const cairn_ledger_record_t
     if ((rc = s_head_put(self, rec->change_id, index)) < 0 ||
         (rc = s_lookup_put(self, CAIRN_LEDGER_BY_RELEASE, rec->release_id, index)) < 0 ||
         (rc = s_lookup_put(self, CAIRN_LEDGER_BY_TOPIC, rec->topic, index)) < 0 ||
+        (rc = s_lookup_put(self, CAIRN_LEDGER_BY_ENV, rec->environment, index)) < 0 ||
         (rc = s_lookup_put(self, CAIRN_LEDGER_BY_ACTOR, rec->actors[0], index)) < 0)
         return rc;
     if (!(rec->actors[0] && rec->actors[1] && strcmp(rec->actors[0], rec->actors[1]) == 0) &&

@@ -32,14 +32,15 @@ typedef struct cairn_ledger_store_t cairn_ledger_store_t;
 
 /* One record to append and what the ledger knows about it. */
 typedef struct {
-    const char *key;        /* idempotency key; NULL or "" appends unconditionally */
-    const char *topic;      /* topic the entry is published under */
-    const char *change_id;  /* change the record names; NULL or "" for none */
-    const char *release_id; /* release the record names; NULL or "" for none */
-    const char *actors[2];  /* people or accounts indexed for the entry; NULL or "" skipped */
-    int64_t appended_at_ms; /* wall-clock time of the append (Unix ms) */
-    const uint8_t *record;  /* the packed cairn.v1.Record: the payload, stored as is */
-    size_t record_len;      /* length of record */
+    const char *key;         /* idempotency key; NULL or "" appends unconditionally */
+    const char *topic;       /* topic the entry is published under */
+    const char *change_id;   /* change the record names; NULL or "" for none */
+    const char *release_id;  /* release the record names; NULL or "" for none */
+    const char *actors[2];   /* people or accounts indexed for the entry; NULL or "" skipped */
+    const char *environment; /* environment the record names; NULL or "" for none */
+    int64_t appended_at_ms;  /* wall-clock time of the append (Unix ms) */
+    const uint8_t *record;   /* the packed cairn.v1.Record: the payload, stored as is */
+    size_t record_len;       /* length of record */
     /* SHA-256 of record and of key when the caller has them (NULL: the store
      * computes them), so that work can be done before the batch. */
     const uint8_t *record_sha256;

@@ -1063,6 +1063,82 @@ static void test_a_layout_4_store_becomes_one_record_per_entry(void **state)
     cairn_checkpoint_clear(&cp_after);
 }
 
+/* Indexes a query serves, in the order it serves them. */
+static int s_note_index(void *arg, uint64_t index, const uint8_t *entry, size_t len)
+{
+    (void)entry;
+    (void)len;
+    uint64_t *found = arg;
+    assert_true(found[0] < 7);
+    found[1 + found[0]++] = index;
+    return 0;
+}
+
+static void test_a_layout_5_store_gains_its_environment_rows(void **state)
+{
+    s_fixture_t *f = *state;
+    const char *envs[] = {"prod", NULL, "staging", "prod", NULL, "prod"};
+    assert_int_equal(cairn_ledger_store_begin(f->store), 0);
+    for (size_t i = 0; i < 6; i++) {
+        uint8_t *record = NULL;
+        size_t len = 0;
+        char id[16];
+        snprintf(id, sizeof id, "env-%zu", i);
+        lt_event_record_env("dev.cdevents.service.deployed.0.2.0", "CHG-1", NULL, NULL, envs[i], id,
+                            &record, &len);
+        cairn_ledger_record_t in = {
+            .topic = "dev.cdevents.service.deployed.0.2.0",
+            .change_id = "CHG-1",
+            .environment = envs[i],
+            .appended_at_ms = 1000 + (int64_t)i,
+            .record = record,
+            .record_len = len,
+        };
+        cairn_ledger_append_t out;
+        assert_int_equal(cairn_ledger_store_append(f->store, &in, &out), 0);
+        free(out.leaf);
+        free(record);
+    }
+    assert_int_equal(cairn_ledger_store_commit(f->store), 0);
+    cairn_ledger_store_destroy(&f->store);
+
+    /* Layout 5 as it wrote this log: no environment rows. */
+    for (uint64_t i = 0; i < 6; i++) {
+        if (!envs[i])
+            continue;
+        char key[32];
+        uint8_t ib[8];
+        int klen = snprintf(key, sizeof key, "e%s", envs[i]);
+        cairn_u64_to_key(i, ib);
+        lt_row(f->dir, "lookup", true, key, (size_t)klen, ib, sizeof ib);
+    }
+    s_set_layout(f->dir, 5);
+    cairn_ledger_verify_report_t rep;
+    assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), CAIRN_ECONFIG);
+
+    s_open(f);
+    assert_true(cairn_ledger_store_migrated(f->store));
+    uint64_t found[8] = {0};
+    assert_int_equal(cairn_ledger_query(f->store, &(cairn_ledger_query_t){.environment = "prod"},
+                                        s_note_index, found),
+                     0);
+    assert_int_equal(found[0], 3);
+    assert_int_equal(found[1], 0);
+    assert_int_equal(found[2], 3);
+    assert_int_equal(found[3], 5);
+    memset(found, 0, sizeof found);
+    assert_int_equal(cairn_ledger_query(f->store, &(cairn_ledger_query_t){.environment = "staging"},
+                                        s_note_index, found),
+                     0);
+    assert_int_equal(found[0], 1);
+    assert_int_equal(found[1], 2);
+    cairn_ledger_store_destroy(&f->store);
+    assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), 0);
+    assert_int_equal(rep.size, 6);
+    s_open(f);
+    assert_false(cairn_ledger_store_migrated(f->store));
+}
+
 static void test_a_migration_without_room_in_the_map_leaves_the_store_as_it_was(void **state)
 {
     s_fixture_t *f = *state;
@@ -1158,6 +1234,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_a_layout_3_store_is_migrated_and_its_keys_still_deduplicate, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_a_layout_4_store_becomes_one_record_per_entry, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_layout_5_store_gains_its_environment_rows, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(
             test_a_migration_without_room_in_the_map_leaves_the_store_as_it_was, s_setup,

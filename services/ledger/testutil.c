@@ -46,12 +46,20 @@ cairn_note_signer_t *lt_signer(const char *origin, uint8_t seed_byte)
 void lt_event_record(const char *type, const char *change, const char *release, const char *actor,
                      const char *id, uint8_t **buf, size_t *len)
 {
+    lt_event_record_env(type, change, release, actor, NULL, id, buf, len);
+}
+
+void lt_event_record_env(const char *type, const char *change, const char *release,
+                         const char *actor, const char *env, const char *id, uint8_t **buf,
+                         size_t *len)
+{
     Cairn__V1__Correlation corr = CAIRN__V1__CORRELATION__INIT;
     Cairn__V1__Governance gov = CAIRN__V1__GOVERNANCE__INIT;
     Cairn__V1__Event ev = CAIRN__V1__EVENT__INIT;
     Cairn__V1__Record rec = CAIRN__V1__RECORD__INIT;
     corr.change_id = (char *)(change ? change : "");
     corr.release_id = (char *)(release ? release : "");
+    corr.environment = (char *)(env ? env : "");
     gov.actor = (char *)(actor ? actor : "");
     ev.id = (char *)id;
     ev.source = "/test";

@@ -28,6 +28,11 @@ cairn_note_signer_t *lt_signer(const char *origin, uint8_t seed_byte);
 void lt_event_record(const char *type, const char *change, const char *release, const char *actor,
                      const char *id, uint8_t **buf, size_t *len);
 
+/* The same, naming an environment (correlation.environment; NULL for none). */
+void lt_event_record_env(const char *type, const char *change, const char *release,
+                         const char *actor, const char *env, const char *id, uint8_t **buf,
+                         size_t *len);
+
 /* Appends one event inside the open batch (asserts success). */
 cairn_ledger_append_t lt_append_in(cairn_ledger_store_t *store, const char *key, const char *change,
                                    const char *release, const char *id, int64_t time_ms);

@@ -7,8 +7,8 @@
  *   times       exactly one row per entry: its leaf's time -> its index;
  *   lookup      exactly one release row per leaf naming a release and one
  *               topic row per leaf, under the strings the leaf names; actor
- *               rows (the actors are in payloads, which retention purges)
- *               are checked only for pointing at an entry of the log;
+ *               and environment rows (both from payloads, which retention
+ *               purges) are checked only for pointing at an entry of the log;
  *   heads       one row per change, naming the change's newest entry: an
  *               entry that names the change and that no later entry names
  *               as its `prev`;

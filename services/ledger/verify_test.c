@@ -271,10 +271,23 @@ static void test_a_missing_or_stray_lookup_row_is_named_by_its_entry(void **stat
     lt_row(f->dir, "lookup", true, k, n, s_be(7, b), 8);
     s_refused(f, 7, "entry 7: lookup holds no row for its topic");
     lt_row(f->dir, "lookup", false, k, n, s_be(7, b), 8);
-    /* Actor rows come from payloads; one pointing past the log is still found. */
+    /* Actor and environment rows come from payloads; one pointing past the
+     * log is still found. */
     n = (size_t)snprintf((char *)k, sizeof k, "adana");
     lt_row(f->dir, "lookup", false, k, n, s_be(30, b), 8);
     s_refused(f, 24, "lookup holds a row for entry 30, beyond the log's 24 entries");
+    lt_row(f->dir, "lookup", true, k, n, s_be(30, b), 8);
+    n = (size_t)snprintf((char *)k, sizeof k, "eprod");
+    lt_row(f->dir, "lookup", false, k, n, s_be(3, b), 8);
+    cairn_ledger_verify_report_t rep;
+    assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), 0);
+    lt_row(f->dir, "lookup", false, k, n, s_be(31, b), 8);
+    s_refused(f, 24, "lookup holds a row for entry 31, beyond the log's 24 entries");
+    /* A row of a kind the ledger never writes. */
+    lt_row(f->dir, "lookup", true, k, n, s_be(31, b), 8);
+    k[0] = 'x';
+    lt_row(f->dir, "lookup", false, k, n, s_be(5, b), 8);
+    s_refused(f, 5, "entry 5: lookup holds a row for it of no known kind");
 }
 
 static void test_a_wrong_or_missing_head_is_named_by_its_entry(void **state)

@@ -62,6 +62,11 @@ int cairn_codec_record_topic(const Cairn__V1__Record *rec, char *buf, size_t buf
 /* The change a record names ("" if none). */
 const char *cairn_codec_record_change(const Cairn__V1__Record *rec);
 
+/* The environment a record names ("" if none): an event's
+ * correlation.environment, a verdict's environment, an alert's
+ * "environment" label. */
+const char *cairn_codec_record_environment(const Cairn__V1__Record *rec);
+
 /* "allow", "deny", "pending", "manual", "unspecified". */
 const char *cairn_decision_name(Cairn__V1__Decision d);
 
