@@ -5,8 +5,10 @@
  *   log prove INDEX           an inclusion proof as C2SP tlog-proof text
  *   log consistency OLD [NEW] a consistency proof, base64 hashes
  *   log verify                an offline check of the whole store on disk
+ *   log query                 entries by change, release, environment, actor,
+ *                             topic or time (cmd_log_query.c)
  *
- * The first four ask cairn-ledger; `log verify` reads {ledger.path}
+ * All but `log verify` ask cairn-ledger; `log verify` reads {ledger.path}
  * directly with the verifier in services/ledger/verify.h, so it needs no
  * daemon and trusts nothing stored that it can recompute. */
 #include <errno.h>
@@ -441,13 +443,14 @@ static const cli_command_t s_verify = {
 };
 
 static const cli_command_t *const s_subs[] = {
-    &s_vkey, &s_checkpoint_cmd, &s_prove, &s_consistency, &s_verify, NULL,
+    &s_vkey, &s_checkpoint_cmd, &s_prove, &s_consistency, &s_verify, &cli_cmd_log_query, NULL,
 };
 
 const cli_command_t cli_cmd_log = {
     .name = "log",
     .positional = "SUBCOMMAND",
-    .summary = "Inspect and check the ledger: vkey, checkpoint, prove, consistency, verify.",
+    .summary =
+        "Inspect and search the ledger: vkey, checkpoint, prove, consistency, verify, query.",
     .details = "Exit codes: 0 success, 1 failed or did not verify, 2 usage error,\n"
                "4 cairn-ledger cannot be reached (run `cairn up`).\n",
     .min_pos = 0,

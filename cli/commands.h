@@ -163,6 +163,40 @@ void cli_log_verify_render(FILE *out, const char *path, int rc,
 /* {ok, path, size, checkpoints, payloads, purged, bad_index, reason}. */
 json_t *cli_log_verify_json(const char *path, int rc, const cairn_ledger_verify_report_t *r);
 
+/* --- log query --- */
+
+/* `cairn log query` (cmd_log_query.c), a subcommand of cli_cmd_log. */
+extern const cli_command_t cli_cmd_log_query;
+
+/* Entries per request `cairn log query` asks cairn-ledger for. */
+#define CLI_LOG_QUERY_PAGE 200
+
+/* Parses a --since/--until TIME into Unix ms: RFC 3339 ("2026-11-26T10:00:00Z",
+ * fractional seconds and numeric offsets allowed), a date ("2026-11-26",
+ * midnight UTC) or a duration before now_ms ("30s", "90m", "24h", "7d").
+ * CAIRN_EINVALID for anything else, or a time not after 1970. */
+int cli_log_query_time(const char *text, int64_t now_ms, int64_t *ms_out);
+
+/* Entries found by a query, in log order, and the replies that own them. */
+typedef struct {
+    Cairn__V1__Entry **entries;     /* every entry, in log order (owned by pages) */
+    size_t n;                       /* how many entries */
+    Cairn__V1__LedgerReply **pages; /* one reply per page asked */
+    size_t n_pages;                 /* how many pages */
+} cli_log_entries_t;
+
+/* Frees the pages and empties *found. */
+void cli_log_entries_clear(cli_log_entries_t *found);
+
+/* Sends query to cairn-ledger page by page: at most page entries per
+ * request from query->from_index on, the next from the last index + 1,
+ * until a page comes back short or max entries (0 = no limit) are in
+ * *found. A page too large for one reply is asked again at half the size.
+ * Returns 0, or the exit code after printing why on stderr (4 when the
+ * ledger cannot be reached). *found holds what came before a failure. */
+int cli_log_query_fetch(const cairn_config_t *cfg, const Cairn__V1__QueryRequest *query,
+                        uint32_t page, uint64_t max, cli_log_entries_t *found);
+
 /* --- export --- */
 
 /* Exactly one of change, release, and at least one of output, intoto (not

@@ -105,6 +105,7 @@ static void each_command_has_its_own_help(void **state)
                           "log prove",
                           "log consistency",
                           "log verify",
+                          "log query",
                           "export",
                           "verify",
                           "keygen"};
@@ -160,7 +161,7 @@ static void argument_mistakes_exit_2_with_a_clear_message(void **state)
         {"--config /nonexistent/cairn.yaml status CHG-1", "/nonexistent/cairn.yaml"},
         {"status CHG-1 --set nosuch.key=1", "cairn status:"},
         {"log", "cairn log: missing subcommand: expected one of vkey, checkpoint, prove, "
-                "consistency, verify"},
+                "consistency, verify, query"},
         {"log show", "cairn log: unknown subcommand 'show'"},
         {"log prove", "cairn log prove: missing argument: expected INDEX"},
         {"log prove -1", "unknown option '-1'"},
@@ -168,6 +169,9 @@ static void argument_mistakes_exit_2_with_a_clear_message(void **state)
         {"log consistency", "cairn log consistency: missing argument: expected OLD [NEW]"},
         {"log consistency 1 2 3", "unexpected argument '3'"},
         {"log vkey extra", "cairn log vkey: unexpected argument 'extra'"},
+        {"log query", "cairn log query: say what to look for"},
+        {"log query --change C --release R", "give at most one of --change, --release"},
+        {"log query --since monday", "--since must be an RFC 3339 time"},
         {"export -o b.json", "give exactly one of --change C, --release R"},
         {"export --change C --release R -o b.json", "give exactly one of"},
         {"export --change C", "give -o FILE"},
@@ -199,6 +203,8 @@ static void a_stack_that_is_not_running_exits_4_and_says_cairn_up(void **state)
                           "log checkpoint",
                           "log prove 0",
                           "log consistency 1 2",
+                          "log query --change CHG-1",
+                          "log query --since 1h",
                           "export --change CHG-1 -o x.json"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         char args[512];

@@ -23,7 +23,7 @@ enum {
     CLI_EXIT_UNREACHABLE = 4, /* a daemon cannot be reached: run `cairn up` */
 };
 
-#define CLI_MAX_OPTS 8  /* options one command may declare */
+#define CLI_MAX_OPTS 12 /* options one command may declare */
 #define CLI_MAX_POS 16  /* positional arguments one command may take */
 #define CLI_MAX_SETS 32 /* --set overrides on one command line */
 
