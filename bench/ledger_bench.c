@@ -1546,6 +1546,7 @@ static int s_store_prepare(s_store_t *s, size_t n)
             .release_id = ev->correlation ? ev->correlation->release_id : NULL,
             .actors = {ev->governance ? ev->governance->actor : NULL,
                        ev->governance ? ev->governance->approver : NULL},
+            .environment = cairn_codec_record_environment(record),
             .record = s->payloads[i],
             .record_len = payload_len,
             .record_sha256 = s->digests[i][0],
