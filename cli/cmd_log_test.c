@@ -29,6 +29,7 @@
 #include "layout.h"
 #include "ledger_client.h"
 #include "rpc.h"
+#include "testledger.h"
 
 #define S_ORIGIN "cairn.local/ledger"
 
@@ -172,57 +173,20 @@ static void s_done(s_run_t *r)
     free(r->err);
 }
 
-static char *s_endpoint(void)
-{
-    static char ep[128];
-    snprintf(ep, sizeof ep, "ipc://%s/run/ledger-api.sock", s_dir);
-    return ep;
-}
-
 static void s_start_ledger(void)
 {
-    const char *bin = getenv("CAIRN_BIN_DIR");
-    char exe[512];
-    snprintf(exe, sizeof exe, "%s/cairn-ledger", bin ? bin : ".");
-    s_ledger = fork();
-    assert_true(s_ledger >= 0);
-    if (s_ledger == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, STDERR_FILENO);
-        execl(exe, exe, "--data-dir", s_dir, "--set", "log.level=warn", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 100 && !cli_endpoint_listening(s_endpoint()); i++)
-        usleep(50 * 1000);
-    assert_true(cli_endpoint_listening(s_endpoint()));
+    s_ledger = cli_test_ledger_start(s_dir);
 }
 
 static void s_stop_ledger(void)
 {
-    if (s_ledger <= 0)
-        return;
-    kill(s_ledger, SIGTERM);
-    int status = 0;
-    waitpid(s_ledger, &status, 0);
-    s_ledger = -1;
+    cli_test_ledger_stop(&s_ledger);
 }
 
 /* Sends one ledger request and returns the reply (status checked). */
 static Cairn__V1__LedgerReply *s_call(Cairn__V1__LedgerRequest *req)
 {
-    uint8_t *buf = NULL, *rbuf = NULL;
-    size_t len = 0, rlen = 0;
-    Cairn__V1__LedgerReply *reply = NULL;
-    cairn_client_t *client = cairn_client_new(s_endpoint());
-    assert_non_null(client);
-    assert_int_equal(cairn_codec_pack(&req->base, &buf, &len), 0);
-    assert_int_equal(cairn_client_call(client, buf, len, 5000, &rbuf, &rlen), 0);
-    assert_int_equal(cairn_codec_ledger_reply_unpack(rbuf, rlen, &reply), 0);
-    assert_int_equal(reply->status, 0);
-    free(buf);
-    free(rbuf);
-    cairn_client_destroy(&client);
-    return reply;
+    return cli_test_ledger_call(s_dir, req);
 }
 
 static void s_append(const char *id, const char *change, const char *release)
