@@ -847,8 +847,8 @@ static int s_read_entries(cairn_ledger_t *self, s_request_t *r, s_gather_t *g)
                  "read them with replay");
     else if (rc == CAIRN_EINVALID)
         snprintf(r->error, sizeof r->error,
-                 "a query sets at most one of change_id, release_id, actor, topic_prefix, "
-                 "environment (from_ms and to_ms may be added)");
+                 "a query sets at most one of change_id, release_id, actor, environment "
+                 "(topic_prefix, from_ms and to_ms narrow it, or select alone)");
     else if (rc < 0)
         snprintf(r->error, sizeof r->error, "cannot read the ledger: %s", cairn_strerror(rc));
     if (rc < 0 && rc != CAIRN_ETOOLARGE && rc != CAIRN_EINVALID)

@@ -1131,9 +1131,19 @@ static void test_queries_by_release_actor_and_topic_over_the_socket(void **state
     rep = s_call(f, &req);
     assert_int_equal(rep->n_entries, 1);
     CAIRN_CODEC_FREE(&rep);
-    q.actor = "dana";
+    /* The prefix narrows an actor's entries to its topics. */
+    q.actor = "ci-bot";
+    rep = s_call(f, &req);
+    assert_int_equal(rep->status, 0);
+    assert_int_equal(rep->n_entries, 1);
+    assert_int_equal(rep->entries[0]->index, 2);
+    CAIRN_CODEC_FREE(&rep);
+    q.release_id = "REL-1";
     rep = s_call(f, &req);
     assert_int_equal(rep->status, CAIRN_EINVALID);
+    assert_string_equal(rep->error, "a query sets at most one of change_id, release_id, actor, "
+                                    "environment (topic_prefix, from_ms and to_ms narrow it, or "
+                                    "select alone)");
     CAIRN_CODEC_FREE(&rep);
 }
 

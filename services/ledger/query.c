@@ -76,9 +76,10 @@ static int s_collect_times(const cairn_ledger_view_t *v, int64_t from_ms, int64_
     return rc;
 }
 
-/* True when the entry's leaf time lies in the query's range. */
-static int s_in_time(const cairn_ledger_view_t *v, uint64_t index, const cairn_ledger_query_t *q,
-                     bool *in_out)
+/* True when the entry's leaf time lies in the query's range and, with
+ * by_topic, its topic starts with the query's prefix. */
+static int s_narrowed(const cairn_ledger_view_t *v, uint64_t index, const cairn_ledger_query_t *q,
+                      bool by_topic, bool *in_out)
 {
     MDB_val lv;
     cairn_leaf_t leaf;
@@ -89,7 +90,9 @@ static int s_in_time(const cairn_ledger_view_t *v, uint64_t index, const cairn_l
     if (cairn_leaf_parse(lv.mv_data, lv.mv_size, &leaf) < 0)
         return CAIRN_EINTEGRITY;
     *in_out = (q->from_ms <= 0 || leaf.time_ms >= (uint64_t)q->from_ms) &&
-              (q->to_ms <= 0 || leaf.time_ms < (uint64_t)q->to_ms);
+              (q->to_ms <= 0 || leaf.time_ms < (uint64_t)q->to_ms) &&
+              (!by_topic || strncmp(leaf.topic ? leaf.topic : "", q->topic_prefix,
+                                    strlen(q->topic_prefix)) == 0);
     cairn_leaf_clear(&leaf);
     return 0;
 }
@@ -97,10 +100,12 @@ static int s_in_time(const cairn_ledger_view_t *v, uint64_t index, const cairn_l
 int cairn_ledger_query(cairn_ledger_store_t *store, const cairn_ledger_query_t *q,
                        cairn_ledger_entry_fn fn, void *arg)
 {
-    int selectors = s_set(q->change_id) + s_set(q->release_id) + s_set(q->actor) +
-                    s_set(q->topic_prefix) + s_set(q->environment);
+    int selectors =
+        s_set(q->change_id) + s_set(q->release_id) + s_set(q->actor) + s_set(q->environment);
     bool timed = q->from_ms > 0 || q->to_ms > 0;
-    if (selectors > 1 || (selectors == 0 && !timed))
+    /* A topic prefix selects alone, or narrows another selector. */
+    bool by_topic = selectors == 1 && s_set(q->topic_prefix);
+    if (selectors > 1 || (selectors == 0 && !timed && !s_set(q->topic_prefix)))
         return CAIRN_EINVALID;
     cairn_ledger_view_t v;
     cairn_ledger_indexes_t found = {0};
@@ -132,7 +137,8 @@ int cairn_ledger_query(cairn_ledger_store_t *store, const cairn_ledger_query_t *
         if (index >= cairn_ledger_store_size(store))
             break; /* committed after this txn's snapshot? never: one thread */
         bool in = true;
-        if (selectors > 0 && timed && (rc = s_in_time(&v, index, q, &in)) < 0)
+        if ((by_topic || (selectors > 0 && timed)) &&
+            (rc = s_narrowed(&v, index, q, by_topic, &in)) < 0)
             goto out;
         if (!in)
             continue;

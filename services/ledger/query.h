@@ -8,8 +8,10 @@
 
 #include "store.h"
 
-/* What to look for. Exactly one of the strings may be set (NULL or "" =
- * unset); from_ms/to_ms filter by the entry's time, or select alone. */
+/* What to look for. At most one of change_id, release_id, actor and
+ * environment may be set (NULL or "" = unset); topic_prefix narrows it to
+ * entries of topics with that prefix, or selects alone; from_ms/to_ms
+ * narrow by the entry's time, or select alone. */
 typedef struct {
     const char *change_id;    /* entries of this change */
     const char *release_id;   /* entries naming this release */
@@ -23,7 +25,8 @@ typedef struct {
 } cairn_ledger_query_t;
 
 /* Calls fn for every committed entry that matches, in log order.
- * CAIRN_EINVALID when no selector or more than one is set. */
+ * CAIRN_EINVALID when nothing is set, or two of change_id, release_id,
+ * actor, environment. */
 int cairn_ledger_query(cairn_ledger_store_t *store, const cairn_ledger_query_t *q,
                        cairn_ledger_entry_fn fn, void *arg);
 

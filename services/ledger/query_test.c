@@ -133,6 +133,39 @@ static void test_queries_select_by_environment(void **state)
     s_expect(f->store, &(cairn_ledger_query_t){.environment = "dev"}, 0);
     s_expect(f->store, &(cairn_ledger_query_t){.environment = "staging", .to_ms = 5500}, 1, 4);
     s_expect(f->store, &(cairn_ledger_query_t){.environment = "staging", .from_index = 5}, 1, 5);
+    /* Every deployment to staging: a topic prefix narrows the environment. */
+    s_expect(f->store,
+             &(cairn_ledger_query_t){.environment = "staging",
+                                     .topic_prefix = "dev.cdevents.service.deployed."},
+             1, 5);
+    s_expect(f->store, &(cairn_ledger_query_t){.environment = "prod", .topic_prefix = "verdict."},
+             0);
+}
+
+static void test_a_topic_prefix_narrows_any_selector(void **state)
+{
+    s_fixture_t *f = *state;
+    s_expect(f->store,
+             &(cairn_ledger_query_t){.actor = "ci-bot", .topic_prefix = "dev.cdevents.service."}, 2,
+             5, 6);
+    s_expect(f->store,
+             &(cairn_ledger_query_t){
+                 .actor = "ci-bot", .topic_prefix = "dev.cdevents.service.", .from_ms = 6500},
+             1, 6);
+    s_expect(f->store, &(cairn_ledger_query_t){.change_id = "CHG-1", .topic_prefix = "verdict."}, 1,
+             4);
+    s_expect(f->store,
+             &(cairn_ledger_query_t){.release_id = "REL-1", .topic_prefix = "dev.cdevents.build."},
+             1, 2);
+    /* The whole topic matches too; a longer prefix than any topic, nothing. */
+    s_expect(f->store,
+             &(cairn_ledger_query_t){.change_id = "CHG-2",
+                                     .topic_prefix = "dev.cdevents.change.created.0.4.0"},
+             2, 1, 7);
+    s_expect(f->store,
+             &(cairn_ledger_query_t){.change_id = "CHG-2",
+                                     .topic_prefix = "dev.cdevents.change.created.0.4.0.x"},
+             0);
 
     s_found_t found = {.n = 0};
     assert_int_equal(
@@ -247,6 +280,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_queries_select_by_release_actor_type_and_time_in_log_order, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_queries_select_by_environment, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_topic_prefix_narrows_any_selector, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_an_export_bundle_for_a_change_verifies_offline,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(
