@@ -17,8 +17,9 @@
 
 #define S_ENDPOINT "bus.ledger_api"
 
-/* The selectors, in the order the help names them; at most one is given. */
-static const char *const s_selectors[] = {"change", "release", "env", "actor", "type"};
+/* The selectors, in the order the help names them; at most one is given
+ * (--type narrows any of them, or selects alone). */
+static const char *const s_selectors[] = {"change", "release", "env", "actor"};
 #define S_NSELECTORS (sizeof s_selectors / sizeof s_selectors[0])
 
 #define S_TIME_FORMS                                                                               \
@@ -205,7 +206,7 @@ int cli_log_query_fetch(const cairn_config_t *cfg, const Cairn__V1__QueryRequest
 
 /* --- the command --- */
 
-/* Sets the one selector given, if any; else a usage error. */
+/* Sets the one selector given, if any, and --type; else a usage error. */
 static int s_selector(const cli_args_t *args, Cairn__V1__QueryRequest *q)
 {
     const char *given = NULL;
@@ -214,9 +215,9 @@ static int s_selector(const cli_args_t *args, Cairn__V1__QueryRequest *q)
             continue;
         if (given)
             return cli_usage_error(args->cmd,
-                                   "give at most one of --change, --release, --env, --actor, "
-                                   "--type (got --%s and --%s); narrow by time with --since and "
-                                   "--until",
+                                   "give at most one of --change, --release, --env, --actor "
+                                   "(got --%s and --%s); narrow it by topic with --type and by "
+                                   "time with --since and --until",
                                    given, s_selectors[i]);
         given = s_selectors[i];
     }
@@ -225,7 +226,7 @@ static int s_selector(const cli_args_t *args, Cairn__V1__QueryRequest *q)
     q->environment = (char *)s_or(cli_opt(args, "env"), "");
     q->actor = (char *)s_or(cli_opt(args, "actor"), "");
     q->topic_prefix = (char *)s_or(cli_opt(args, "type"), "");
-    if (!given && !cli_opt(args, "since") && !cli_opt(args, "until"))
+    if (!given && !cli_opt(args, "type") && !cli_opt(args, "since") && !cli_opt(args, "until"))
         return cli_usage_error(args->cmd,
                                "say what to look for: one of --change C, --release R, --env E, "
                                "--actor A, --type PREFIX, or a time range with --since and/or "
@@ -315,7 +316,8 @@ static const cli_opt_t s_opts[] = {
     {"release", "R", false, "entries whose event names release R", 0},
     {"env", "E", false, "entries whose event or verdict names environment E", 0},
     {"actor", "A", false, "entries whose event's actor or approver is A", 0},
-    {"type", "PREFIX", false, "entries whose topic starts with PREFIX (verdict., ...)", 0},
+    {"type", "PREFIX", false,
+     "entries whose topic starts with PREFIX (verdict., ...); narrows the others too", 0},
     {"since", "TIME", false, "entries appended at or after TIME", 0},
     {"until", "TIME", false, "entries appended before TIME (exclusive)", 0},
     {"after", "INDEX", false, "only entries with an index above INDEX (to resume)", 0},
@@ -327,8 +329,10 @@ const cli_command_t cli_cmd_log_query = {
     .name = "log query",
     .positional = "",
     .summary = "Find ledger entries by change, release, environment, actor, topic or time.",
-    .details = "Give at most one of --change, --release, --env, --actor, --type; with none,\n"
-               "give --since and/or --until. --since and --until narrow any of them too.\n"
+    .details = "Give at most one of --change, --release, --env, --actor; --type narrows it\n"
+               "to topics starting with PREFIX (--env prod --type dev.cdevents.service.deployed\n"
+               "is every deployment to prod), or selects alone; with neither, give --since\n"
+               "and/or --until. --since and --until narrow any of them too.\n"
                "The topic of an event is its type (dev.cdevents.service.deployed.0.2.0), of a\n"
                "verdict verdict.GATE, of an alert alert.KIND, of a receipt receipt.RECEIVER.\n"
                "TIME is an RFC 3339 time (2026-11-26T10:00:00Z, also with fractional seconds\n"
@@ -341,6 +345,7 @@ const cli_command_t cli_cmd_log_query = {
                "To resume a listing, pass the last index shown as --after.\n\n"
                "Examples:\n"
                "  cairn log query --env prod --since 7d\n"
+               "  cairn log query --env prod --type dev.cdevents.service.deployed --since 30d\n"
                "  cairn log query --type dev.cdevents.service.deployed --since 2026-11-01\n"
                "  cairn log query --actor dana --since 2026-11-01 --until 2026-12-01\n"
                "  cairn log query --type verdict. --since 24h --json\n"

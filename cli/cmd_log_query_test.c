@@ -314,6 +314,12 @@ static void each_selector_lists_exactly_its_entries_in_log_order(void **state)
     assert_string_equal(s_query("--type dev.cdevents."), "0 1 4 6");
     assert_string_equal(s_query("--type dev.cdevents.service.deployed"), "4 6");
     assert_string_equal(s_query("--type=dev.cdeventsx."), "3");
+    /* --type narrows the other selectors. */
+    assert_string_equal(s_query("--env prod --type dev.cdevents.service.deployed"), "6");
+    assert_string_equal(s_query("--env staging --type verdict."), "5");
+    assert_string_equal(s_query("--change CHG-1 --type verdict.deployment"), "7");
+    assert_string_equal(s_query("--actor dana --type dev.cdevents.service."), "4");
+    assert_string_equal(s_query("--release R-1 --type verdict."), "");
 }
 
 static void the_output_is_what_cairn_trail_prints(void **state)
@@ -473,8 +479,8 @@ static void mistakes_are_usage_errors(void **state)
         const char *message;
     } cases[] = {
         {"--change CHG-1 --actor dana", "give at most one of --change, --release, --env, "
-                                        "--actor, --type (got --change and --actor)"},
-        {"--release R-1 --type verdict. --since 1h", "(got --release and --type)"},
+                                        "--actor (got --change and --actor)"},
+        {"--release R-1 --env prod --type verdict. --since 1h", "(got --release and --env)"},
         {"--env prod --change CHG-1", "(got --change and --env)"},
         {"", "say what to look for: one of --change C"},
         {"--limit 5", "or a time range with --since and/or --until"},

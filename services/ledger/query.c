@@ -137,7 +137,7 @@ int cairn_ledger_query(cairn_ledger_store_t *store, const cairn_ledger_query_t *
         if (index >= cairn_ledger_store_size(store))
             break; /* committed after this txn's snapshot? never: one thread */
         bool in = true;
-        if ((by_topic || (selectors > 0 && timed)) &&
+        if ((by_topic || (timed && (selectors > 0 || s_set(q->topic_prefix)))) &&
             (rc = s_narrowed(&v, index, q, by_topic, &in)) < 0)
             goto out;
         if (!in)

@@ -190,6 +190,8 @@ static void test_queries_select_by_release_actor_type_and_time_in_log_order(void
     s_expect(f->store, &(cairn_ledger_query_t){.from_ms = 7000}, 2, 6, 7);
     /* A selector filtered by time, and paged. */
     s_expect(f->store, &(cairn_ledger_query_t){.actor = "ci-bot", .to_ms = 6500}, 2, 2, 5);
+    s_expect(f->store, &(cairn_ledger_query_t){.topic_prefix = "dev.cdevents.", .from_ms = 6000}, 3,
+             5, 6, 7);
     s_expect(f->store, &(cairn_ledger_query_t){.topic_prefix = "dev.", .from_index = 3, .limit = 2},
              2, 3, 5);
     s_expect(f->store, &(cairn_ledger_query_t){.release_id = "REL-404"}, 0);
