@@ -314,10 +314,9 @@ out:
 static const cli_opt_t s_opts[] = {
     {"change", "C", false, "entries of change C", 0},
     {"release", "R", false, "entries whose event names release R", 0},
-    {"env", "E", false, "entries whose event or verdict names environment E", 0},
+    {"env", "E", false, "entries whose event, verdict or alert names environment E", 0},
     {"actor", "A", false, "entries whose event's actor or approver is A", 0},
-    {"type", "PREFIX", false,
-     "entries whose topic starts with PREFIX (verdict., ...); narrows the others too", 0},
+    {"type", "PREFIX", false, "entries whose topic starts with PREFIX, alone or narrowing", 0},
     {"since", "TIME", false, "entries appended at or after TIME", 0},
     {"until", "TIME", false, "entries appended before TIME (exclusive)", 0},
     {"after", "INDEX", false, "only entries with an index above INDEX (to resume)", 0},
