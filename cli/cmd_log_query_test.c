@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "rpc.h"
 #include "testledger.h"
+#include "testrun.h"
 
 #define S_NFIXED 8               /* entries the setup appends */
 #define S_NBIG 250               /* entries of CHG-BIG, more than one page */
@@ -88,44 +89,12 @@ static void a_bad_time_is_refused(void **state)
 
 /* ---- against a running ledger ---- */
 
-typedef struct {
-    int code;  /* exit code */
-    char *out; /* stdout */
-    char *err; /* stderr */
-} s_run_t;
+typedef cli_test_run_t s_run_t;
 
-static s_run_t s_cairn_in(const char *dir, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Runs `cairn --data-dir DIR ARGS`; args are trusted test strings. */
-static s_run_t s_cairn_in(const char *dir, const char *fmt, ...)
-{
-    char args[2048], cmd[4096], path[128];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    const char *bin = getenv("CAIRN_BIN_DIR");
-    snprintf(cmd, sizeof cmd, "'%s/cairn' --data-dir '%s' %s >'%s/out' 2>'%s/err' </dev/null",
-             bin ? bin : ".", dir, args, s_dir, s_dir);
-    int status = system(cmd);
-    s_run_t r;
-    size_t len;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    snprintf(path, sizeof path, "%s/out", s_dir);
-    assert_int_equal(cairn_read_file(path, 1 << 24, &r.out, &len), 0);
-    snprintf(path, sizeof path, "%s/err", s_dir);
-    assert_int_equal(cairn_read_file(path, 1 << 24, &r.err, &len), 0);
-    return r;
-}
-
-#define s_cairn(...) s_cairn_in(s_dir, __VA_ARGS__)
-
-static void s_done(s_run_t *r)
-{
-    free(r->out);
-    free(r->err);
-}
+/* Runs `cairn --data-dir DIR ARGS`, its output caught in the test's directory. */
+#define s_cairn_in(dir, ...) cli_test_cairn(dir, s_dir, __VA_ARGS__)
+#define s_cairn(...) cli_test_cairn(s_dir, s_dir, __VA_ARGS__)
+#define s_done cli_test_run_done
 
 /* The indexes `cairn log query --json ARGS` lists, as "0 2 3" ("" for none). */
 static char *s_query(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

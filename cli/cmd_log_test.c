@@ -30,6 +30,7 @@
 #include "ledger_client.h"
 #include "rpc.h"
 #include "testledger.h"
+#include "testrun.h"
 
 #define S_ORIGIN "cairn.local/ledger"
 
@@ -135,43 +136,11 @@ static void the_verify_report_names_the_first_bad_entry(void **state)
 
 /* ---- against a running ledger ---- */
 
-typedef struct {
-    int code;  /* exit code */
-    char *out; /* stdout */
-    char *err; /* stderr */
-} s_run_t;
+typedef cli_test_run_t s_run_t;
 
-static s_run_t s_cairn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Runs `cairn --data-dir DIR ARGS`; args are trusted test strings. */
-static s_run_t s_cairn(const char *fmt, ...)
-{
-    char args[2048], cmd[4096], path[128];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    const char *bin = getenv("CAIRN_BIN_DIR");
-    snprintf(cmd, sizeof cmd, "'%s/cairn' --data-dir '%s' %s >'%s/out' 2>'%s/err' </dev/null",
-             bin ? bin : ".", s_dir, args, s_dir, s_dir);
-    int status = system(cmd);
-    s_run_t r;
-    size_t len;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    snprintf(path, sizeof path, "%s/out", s_dir);
-    assert_int_equal(cairn_read_file(path, 1 << 22, &r.out, &len), 0);
-    snprintf(path, sizeof path, "%s/err", s_dir);
-    assert_int_equal(cairn_read_file(path, 1 << 22, &r.err, &len), 0);
-    if (r.code != 0 && getenv("CAIRN_TEST_VERBOSE"))
-        print_message("cairn %s: exit %d\n%s%s", args, r.code, r.out, r.err);
-    return r;
-}
-
-static void s_done(s_run_t *r)
-{
-    free(r->out);
-    free(r->err);
-}
+/* Runs `cairn --data-dir DIR ARGS`, its output caught in the same directory. */
+#define s_cairn(...) cli_test_cairn(s_dir, s_dir, __VA_ARGS__)
+#define s_done cli_test_run_done
 
 static void s_start_ledger(void)
 {
