@@ -334,15 +334,15 @@ static void the_output_is_what_cairn_trail_prints(void **state)
 }
 
 /* RFC 3339 of ms with the given offset ("Z" or "+02:00"). */
-static const char *s_rfc3339(int64_t ms, int offset_min, char out[40])
+static const char *s_rfc3339(int64_t ms, int offset_min, char out[64])
 {
     char utc[32];
     cairn_format_time(ms + offset_min * 60000LL, utc);
     utc[strlen(utc) - 1] = '\0'; /* the Z */
     if (offset_min == 0)
-        snprintf(out, 40, "%sZ", utc);
+        snprintf(out, 64, "%sZ", utc);
     else
-        snprintf(out, 40, "%s%c%02d:%02d", utc, offset_min < 0 ? '-' : '+', abs(offset_min) / 60,
+        snprintf(out, 64, "%s%c%02d:%02d", utc, offset_min < 0 ? '-' : '+', abs(offset_min) / 60,
                  abs(offset_min) % 60);
     return out;
 }
@@ -350,7 +350,7 @@ static const char *s_rfc3339(int64_t ms, int offset_min, char out[40])
 static void a_time_range_narrows_with_or_without_a_selector(void **state)
 {
     (void)state;
-    char b[40], c[40], day[40];
+    char b[64], c[64], day[64];
     s_rfc3339(s_times[3], 0, b); /* the second burst starts */
     s_rfc3339(s_times[6], 0, c); /* the third */
     assert_non_null(strchr(b, '.'));
@@ -592,7 +592,7 @@ static void more_entries_than_one_page_are_all_listed(void **state)
 static void the_environment_selects_events_and_verdicts(void **state)
 {
     (void)state;
-    char c[40];
+    char c[64];
     assert_string_equal(s_query("--env prod"), "0 2 6 7");
     assert_string_equal(s_query("--env staging"), "1 4 5");
     assert_string_equal(s_query("--env dev"), "");
