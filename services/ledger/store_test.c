@@ -21,6 +21,7 @@
 #include "cairn/util.h"
 #include "layout.h"
 #include "query.h"
+#include "retention.h"
 #include "store.h"
 #include "testutil.h"
 #include "verify.h"
@@ -1100,6 +1101,16 @@ static void test_a_layout_5_store_gains_its_environment_rows(void **state)
         free(record);
     }
     assert_int_equal(cairn_ledger_store_commit(f->store), 0);
+    /* Entry 0's payload is purged (by entry 6): it can give no row. */
+    cairn_ledger_purge_t plan;
+    assert_int_equal(cairn_ledger_store_begin(f->store), 0);
+    assert_int_equal(cairn_ledger_purge_plan(f->store, 1001, 10, &plan), 0);
+    assert_int_equal(plan.n, 1);
+    cairn_ledger_append_t by = lt_append_in(f->store, NULL, "CHG-9", NULL, "purge", 2000);
+    free(by.leaf);
+    assert_int_equal(cairn_ledger_purge_apply(f->store, &plan, by.index), 0);
+    cairn_ledger_purge_clear(&plan);
+    assert_int_equal(cairn_ledger_store_commit(f->store), 0);
     cairn_ledger_store_destroy(&f->store);
 
     /* Layout 5 as it wrote this log: no environment rows. */
@@ -1122,10 +1133,9 @@ static void test_a_layout_5_store_gains_its_environment_rows(void **state)
     assert_int_equal(cairn_ledger_query(f->store, &(cairn_ledger_query_t){.environment = "prod"},
                                         s_note_index, found),
                      0);
-    assert_int_equal(found[0], 3);
-    assert_int_equal(found[1], 0);
-    assert_int_equal(found[2], 3);
-    assert_int_equal(found[3], 5);
+    assert_int_equal(found[0], 2);
+    assert_int_equal(found[1], 3);
+    assert_int_equal(found[2], 5);
     memset(found, 0, sizeof found);
     assert_int_equal(cairn_ledger_query(f->store, &(cairn_ledger_query_t){.environment = "staging"},
                                         s_note_index, found),
@@ -1134,7 +1144,8 @@ static void test_a_layout_5_store_gains_its_environment_rows(void **state)
     assert_int_equal(found[1], 2);
     cairn_ledger_store_destroy(&f->store);
     assert_int_equal(cairn_ledger_verify(f->dir, NULL, &rep), 0);
-    assert_int_equal(rep.size, 6);
+    assert_int_equal(rep.size, 7);
+    assert_int_equal(rep.purged, 1);
     s_open(f);
     assert_false(cairn_ledger_store_migrated(f->store));
 }
