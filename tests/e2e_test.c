@@ -214,6 +214,28 @@ static void the_trail_lists_the_whole_change_in_order(void **state)
     free(notes);
 }
 
+/* Ingest's normalized environment reaches the ledger's index: every
+ * deployment to prod, and the CI test run, are found by environment. */
+static void the_ledger_finds_entries_by_environment(void **state)
+{
+    json_t *found = NULL;
+    assert_int_equal(
+        stack_cli_json(&s_stack, &found, "log query --env prod --type dev.cdevents.service."), 0);
+    assert_int_equal(json_array_size(found), 1);
+    assert_true(s_find(found, 0, "dev.cdevents.service.deployed", "chg-1-deployed") == 0);
+    json_decref(found);
+
+    /* Everything of CHG-1 in prod: its events and verdicts, nothing from CI. */
+    assert_int_equal(stack_cli_json(&s_stack, &found, "log query --env prod"), 0);
+    assert_true(s_find(found, 0, "dev.cdevents.change.created", "chg-1-created") >= 0);
+    assert_true(s_find(found, 0, "verdict.deployment", "allow") >= 0);
+    assert_true(s_find(found, 0, "dev.cdevents.testsuiterun.finished", NULL) < 0);
+    json_decref(found);
+    assert_int_equal(stack_cli_json(&s_stack, &found, "log query --env ci"), 0);
+    assert_true(s_find(found, 0, "dev.cdevents.testsuiterun.finished", "chg-1-unit-tests") >= 0);
+    json_decref(found);
+}
+
 static void bad_input_gets_a_clear_4xx_and_ingest_keeps_serving(void **state)
 {
     char *resp = NULL;
@@ -368,6 +390,7 @@ int main(void)
         cmocka_unit_test(a_self_approval_is_denied_by_separation_of_duties),
         cmocka_unit_test(a_peer_approval_opens_the_gate),
         cmocka_unit_test(the_trail_lists_the_whole_change_in_order),
+        cmocka_unit_test(the_ledger_finds_entries_by_environment),
         cmocka_unit_test(bad_input_gets_a_clear_4xx_and_ingest_keeps_serving),
         cmocka_unit_test(a_killed_policy_daemon_catches_up_from_the_ledger),
         cmocka_unit_test(a_killed_ledger_loses_no_acknowledged_event),
