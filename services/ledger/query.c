@@ -105,8 +105,11 @@ int cairn_ledger_query(cairn_ledger_store_t *store, const cairn_ledger_query_t *
     bool timed = q->from_ms > 0 || q->to_ms > 0;
     /* A topic prefix selects alone, or narrows another selector. */
     bool by_topic = selectors == 1 && s_set(q->topic_prefix);
-    if (selectors > 1 || (selectors == 0 && !timed && !s_set(q->topic_prefix)))
+    bool by_time_alone = selectors == 0 && !s_set(q->topic_prefix);
+    if (selectors > 1 || (by_time_alone && !timed))
         return CAIRN_EINVALID;
+    /* Every selection but the time index's own is narrowed entry by entry. */
+    bool narrow = by_topic || (timed && !by_time_alone);
     cairn_ledger_view_t v;
     cairn_ledger_indexes_t found = {0};
     int rc = cairn_ledger_store_begin_read(store, &v);
@@ -137,8 +140,7 @@ int cairn_ledger_query(cairn_ledger_store_t *store, const cairn_ledger_query_t *
         if (index >= cairn_ledger_store_size(store))
             break; /* committed after this txn's snapshot? never: one thread */
         bool in = true;
-        if ((by_topic || (timed && (selectors > 0 || s_set(q->topic_prefix)))) &&
-            (rc = s_narrowed(&v, index, q, by_topic, &in)) < 0)
+        if (narrow && (rc = s_narrowed(&v, index, q, by_topic, &in)) < 0)
             goto out;
         if (!in)
             continue;
