@@ -102,6 +102,7 @@ typedef struct {
     size_t note_len;                          /* its bytes */
     uint64_t note_size;                       /* its tree size */
     bool written;                             /* the writer is done with it (guarded by the lock) */
+    bool unsynced;                            /* its commit is not yet flushed (s_sync_batch) */
     bool taken;                 /* the writer took it when offered (guarded by the lock) */
     cairn_ledger_arena_t arena; /* the requests' decoded messages, records and replies */
 } s_batch_t;
@@ -727,26 +728,27 @@ static void s_fail_write(cairn_ledger_t *self, s_request_t *r, int rc)
 }
 
 /* Writes every checked write of the batch in one transaction. On failure no
- * write of the batch is kept, and each is answered with the error. */
-static void s_write_batch(cairn_ledger_t *self, s_request_t *batch, size_t n)
+ * write of the batch is kept, and each is answered with the error. True
+ * when it committed: the commit is durable only after s_sync_batch. */
+static bool s_write_batch(cairn_ledger_t *self, s_request_t *batch, size_t n)
 {
     size_t writes = 0;
     for (size_t i = 0; i < n; i++)
         writes += s_write_count(&batch[i]);
     if (writes == 0)
-        return;
+        return false;
     int64_t now_ms = cairn_now_ms();
     int rc = cairn_ledger_store_begin(self->store);
     for (size_t i = 0; rc == 0 && i < n; i++)
         if (s_is_write(&batch[i]))
             rc = s_write_one(self, &batch[i], now_ms);
     if (rc == 0)
-        rc = cairn_ledger_store_commit(self->store);
+        rc = cairn_ledger_store_commit_deferred(self->store);
     else
         cairn_ledger_store_abort(self->store);
     if (rc == 0) {
         self->wstats.batches++;
-        return;
+        return true;
     }
     CAIRN_ERROR("append batch failed", "writes=%zu error=%s lmdb=%s%s", writes,
                 cairn_log_quote(cairn_strerror(rc)),
@@ -766,6 +768,7 @@ static void s_write_batch(cairn_ledger_t *self, s_request_t *batch, size_t n)
                 s_fail_write(self, &r->items[j], rc);
         s_fail_write(self, r, rc);
     }
+    return false;
 }
 
 /* Entries gathered for a replay or query reply. */
@@ -1419,12 +1422,56 @@ static bool s_pipelinable(const s_batch_t *b)
     return true;
 }
 
+/* Answers a write whose commit could not be flushed with the error. */
+static void s_fail_unsynced(cairn_ledger_t *self, s_request_t *r, int rc)
+{
+    free(r->result.leaf);
+    memset(&r->result, 0, sizeof r->result);
+    r->appended = false;
+    r->purged = 0;
+    r->status = rc;
+    snprintf(r->error, sizeof r->error,
+             "the ledger could not flush the entry to disk (%s); it is not acknowledged and the "
+             "ledger takes no writes until it is restarted; then retry with the same key",
+             cairn_strerror(rc));
+    self->stats.store_errors += r->n_items == 0;
+}
+
+/* Makes the batch's commit durable before it is answered, on the loop
+ * thread, while the writer goes on with the next batch: the writer's commit
+ * returns once the batch's pages are on disk, before the page that points at
+ * them is (cairn_ledger_store_commit_deferred). If the flush fails, no write
+ * of the batch is acknowledged, and the store refuses writes from then on. */
+static void s_sync_batch(cairn_ledger_t *self, s_batch_t *b)
+{
+    if (!b->unsynced)
+        return;
+    b->unsynced = false;
+    int rc = cairn_ledger_store_sync(self->store);
+    if (rc == 0)
+        return;
+    CAIRN_ERROR("cannot flush ledger store", "error=%s size=%" PRIu64 " hint=%s",
+                cairn_log_quote(cairn_strerror(rc)), b->size,
+                cairn_log_quote("the disk failed a flush; writes are refused until the ledger "
+                                "restarts; run `cairn log verify` before restarting it"));
+    for (size_t i = 0; i < b->n; i++) {
+        s_request_t *r = &b->reqs[i];
+        if (!s_is_write(r))
+            continue;
+        for (size_t j = 0; j < r->n_items; j++)
+            if (r->items[j].status == 0)
+                s_fail_unsynced(self, &r->items[j], rc);
+        s_fail_unsynced(self, r, rc);
+    }
+}
+
 /* A batch handled on this thread alone (the writer is idle). */
 static void s_handle_sync(cairn_ledger_t *self, s_batch_t *b)
 {
-    s_write_batch(self, b->reqs, b->n);
+    b->unsynced = s_write_batch(self, b->reqs, b->n);
     s_prepare(self, b);
     s_add_stats(&self->stats, &self->wstats);
+    s_sync_batch(self, b);
     s_answer_batch(self, b);
 }
 
@@ -1450,7 +1497,7 @@ static void *s_writer_run(void *arg)
         }
         s_batch_t *b = self->job;
         pthread_mutex_unlock(&self->lock);
-        s_write_batch(self, b->reqs, b->n);
+        b->unsynced = s_write_batch(self, b->reqs, b->n);
         s_prepare(self, b);
         pthread_mutex_lock(&self->lock);
         s_add_stats(&self->wdone, &self->wstats);
@@ -1574,6 +1621,7 @@ static void s_pipeline(cairn_ledger_t *self, s_batch_t *cur, s_batch_t *next)
         bool go = took || (next->n > 0 && s_pipelinable(next));
         if (go && !took)
             s_writer_start(self, next);
+        s_sync_batch(self, cur);
         s_answer_batch(self, cur);
         if (!go) {
             if (next->n > 0)

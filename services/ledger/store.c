@@ -6,8 +6,10 @@
 #include <assert.h>
 #include <errno.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cairn/bundle.h"
 #include "cairn/codec.h"
@@ -21,6 +23,8 @@
 
 struct cairn_ledger_store_t {
     MDB_env *env;                        /* the environment in the ledger directory */
+    int fd;                              /* its data file, flushed by cairn_ledger_store_sync */
+    atomic_int sync_rc;                  /* the error of a failed flush, for good (0: none) */
     cairn_ledger_dbs_t db;               /* its named databases */
     size_t max_key;                      /* longest key LMDB accepts */
     char *origin;                        /* log origin, in leaves and checkpoints */
@@ -295,6 +299,8 @@ int cairn_ledger_store_open(const char *dir, size_t map_size, const char *origin
     if (!self)
         return -ENOMEM;
     self->signer = signer;
+    self->fd = -1;
+    atomic_init(&self->sync_rc, 0);
     if (sodium_init() < 0) {
         rc = CAIRN_ECRYPTO;
         goto fail;
@@ -307,6 +313,12 @@ int cairn_ledger_store_open(const char *dir, size_t map_size, const char *origin
     if ((rc = cairn_note_signer_vkey(signer, &self->vkey)) < 0)
         goto fail;
     if ((rc = cairn_lmdb_open(dir, map_size, CAIRN_LEDGER_MAX_DBS, &self->env)) < 0)
+        goto fail;
+    /* A commit flushes the batch's pages, then writes the meta page that
+     * points at them without waiting for it; cairn_ledger_store_sync
+     * flushes that page (see cairn_ledger_store_commit_deferred). */
+    if ((rc = cairn_lmdb_code(mdb_env_set_flags(self->env, MDB_NOMETASYNC, 1))) < 0 ||
+        (rc = cairn_lmdb_code(mdb_env_get_fd(self->env, &self->fd))) < 0)
         goto fail;
     self->max_key = (size_t)mdb_env_get_maxkeysize(self->env);
     if ((rc = cairn_lmdb_code(mdb_txn_begin(self->env, NULL, 0, &txn))) < 0)
@@ -324,7 +336,7 @@ int cairn_ledger_store_open(const char *dir, size_t map_size, const char *origin
     /* A full map here is a migration that needed more room (layout.h). */
     rc = cairn_ledger_migration_code(mdb_txn_commit(txn));
     txn = NULL;
-    if (rc < 0)
+    if (rc < 0 || (rc = cairn_ledger_store_sync(self)) < 0)
         goto fail;
     self->pending_size = self->size;
     *out = self;
@@ -342,8 +354,10 @@ void cairn_ledger_store_destroy(cairn_ledger_store_t **self_p)
         return;
     cairn_ledger_store_t *self = *self_p;
     cairn_ledger_store_abort(self);
-    if (self->env)
+    if (self->env) {
+        (void)cairn_ledger_store_sync(self); /* a deferred commit nobody synced */
         mdb_env_close(self->env);
+    }
     free(self->origin);
     free(self->vkey);
     free(self->head_note);
@@ -396,6 +410,9 @@ bool cairn_ledger_store_full(const cairn_ledger_store_t *self)
 int cairn_ledger_store_begin(cairn_ledger_store_t *self)
 {
     assert(!self->wtxn && "a batch is already open");
+    int rc = atomic_load(&self->sync_rc);
+    if (rc < 0)
+        return rc;
     self->failed = false;
     self->last_mdb_rc = 0;
     self->pending_size = self->size;
@@ -748,7 +765,7 @@ void cairn_ledger_append_parts(const cairn_ledger_record_t *rec, const cairn_led
     };
 }
 
-int cairn_ledger_store_commit(cairn_ledger_store_t *self)
+int cairn_ledger_store_commit_deferred(cairn_ledger_store_t *self)
 {
     int rc = 0;
     char *note = NULL;
@@ -784,7 +801,8 @@ int cairn_ledger_store_commit(cairn_ledger_store_t *self)
             return cairn_ledger_store_fail(self, rc);
         }
     }
-    /* The environment is opened without MDB_NOSYNC: this returns after fsync. */
+    /* Returns after the batch's pages are flushed (MDB_NOMETASYNC: not the
+     * meta page written after them). */
     rc = s_mdb(self, mdb_txn_commit(self->wtxn));
     self->wtxn = NULL;
     if (rc < 0) {
@@ -797,6 +815,26 @@ int cairn_ledger_store_commit(cairn_ledger_store_t *self)
     self->size = self->pending_size;
     cairn_ledger_frontier_commit(&self->tree);
     return 0;
+}
+
+int cairn_ledger_store_sync(cairn_ledger_store_t *self)
+{
+    int rc = atomic_load(&self->sync_rc);
+    if (rc < 0)
+        return rc;
+    if (self->fd < 0 || fdatasync(self->fd) == 0)
+        return 0;
+    /* After a failed flush Linux may drop the pages it could not write and
+     * report success for the next one: nothing later can be trusted. */
+    rc = -errno;
+    atomic_store(&self->sync_rc, rc);
+    return rc;
+}
+
+int cairn_ledger_store_commit(cairn_ledger_store_t *self)
+{
+    int rc = cairn_ledger_store_commit_deferred(self);
+    return rc < 0 ? rc : cairn_ledger_store_sync(self);
 }
 
 int cairn_ledger_store_begin_read(cairn_ledger_store_t *self, cairn_ledger_view_t *out)

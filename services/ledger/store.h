@@ -119,11 +119,28 @@ int cairn_ledger_store_begin(cairn_ledger_store_t *self);
 int cairn_ledger_store_append(cairn_ledger_store_t *self, const cairn_ledger_record_t *rec,
                               cairn_ledger_append_t *out);
 
-/* Makes the batch durable with a new signed checkpoint (synchronous LMDB
- * commit). Only after 0 here may appends be acknowledged. On failure
- * nothing of the batch is kept; CAIRN_EINTEGRITY when the stored tree no
- * longer matches the last checkpoint (nothing is signed then). */
+/* Makes the batch durable with a new signed checkpoint (a commit, then
+ * cairn_ledger_store_sync). Only after 0 here may appends be acknowledged.
+ * On failure nothing of the batch is kept, except when the flush after the
+ * commit failed (an errno code; see cairn_ledger_store_sync);
+ * CAIRN_EINTEGRITY when the stored tree no longer matches the last
+ * checkpoint (nothing is signed then). */
 int cairn_ledger_store_commit(cairn_ledger_store_t *self);
+
+/* cairn_ledger_store_commit, except that it returns once the batch's pages
+ * are on disk, before the meta page that points at them is (LMDB's
+ * MDB_NOMETASYNC): the commit is durable only after a later
+ * cairn_ledger_store_sync (or the next commit) returned 0. Until then a crash
+ * of the machine, not of the process, may undo this one commit; the store it
+ * leaves is the one before, consistent. Readers see the batch at once, so
+ * nothing of it may be acknowledged or served before the sync. */
+int cairn_ledger_store_commit_deferred(cairn_ledger_store_t *self);
+
+/* Makes every commit so far durable (fdatasync of the data file). May be
+ * called from another thread while a batch is being written or committed.
+ * A failed flush is final: this and cairn_ledger_store_begin return its
+ * error until the store is reopened, since what the disk holds is unknown. */
+int cairn_ledger_store_sync(cairn_ledger_store_t *self);
 
 /* Drops the batch (no-op without one). */
 void cairn_ledger_store_abort(cairn_ledger_store_t *self);

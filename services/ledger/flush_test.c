@@ -1,0 +1,310 @@
+/* Tests for the flush that makes a commit durable, with a disk that fails
+ * it: this program's fdatasync stands in for the C library's (LMDB's calls
+ * reach it too) and fails with EIO when told to. The store must refuse
+ * writes for good after a failed flush, and the engine must answer no write
+ * of a batch whose flush failed as stored, publish none of it, and take no
+ * more writes until it is restarted; the entries are then found by the keys
+ * they were sent with. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cairn/bus.h"
+#include "cairn/codec.h"
+#include "cairn/config.h"
+#include "cairn/error.h"
+#include "engine.h"
+#include "store.h"
+#include "testutil.h"
+#include "verify.h"
+
+#define S_TIMEOUT_MS 5000
+
+/* Which fdatasync calls fail. */
+typedef enum {
+    S_FLUSH_OK,        /* none */
+    S_FLUSH_FAIL,      /* all */
+    S_FLUSH_FAIL_LOOP, /* those not made by the ledger's writer thread (its commits) */
+    S_FLUSH_PASS_ONCE, /* all but the next one */
+} s_flush_mode_t;
+
+static atomic_int s_mode;     /* an s_flush_mode_t */
+static atomic_int s_failures; /* calls failed so far */
+
+static bool s_on_writer(void)
+{
+    char name[16] = "";
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    return strcmp(name, "ledger-writer") == 0;
+}
+
+int fdatasync(int fd)
+{
+    int mode = S_FLUSH_PASS_ONCE;
+    if (!atomic_compare_exchange_strong(&s_mode, &mode, S_FLUSH_FAIL))
+        mode = atomic_load(&s_mode);
+    if (mode == S_FLUSH_FAIL || (mode == S_FLUSH_FAIL_LOOP && !s_on_writer())) {
+        atomic_fetch_add(&s_failures, 1);
+        errno = EIO;
+        return -1;
+    }
+    int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    return real(fd);
+}
+
+/* --- the store ---------------------------------------------------------- */
+
+static void test_a_failed_flush_refuses_writes_until_the_store_is_reopened(void **state)
+{
+    (void)state;
+    char dir[64];
+    lt_mkdtemp(dir, "cairn-ledger-flush");
+    cairn_note_signer_t *signer = lt_signer(LT_ORIGIN, 7);
+    cairn_ledger_store_t *store = NULL;
+    assert_int_equal(cairn_ledger_store_open(dir, LT_MAP_SIZE, LT_ORIGIN, signer, &store), 0);
+    lt_append_batch(store, 3, "CHG-1");
+
+    /* A deferred commit is seen at once; its flush fails. */
+    assert_int_equal(cairn_ledger_store_begin(store), 0);
+    cairn_ledger_append_t a = lt_append_in(store, "k4", "CHG-1", NULL, "id-4", 1764107400000);
+    free(a.leaf);
+    assert_int_equal(cairn_ledger_store_commit_deferred(store), 0);
+    assert_int_equal(cairn_ledger_store_size(store), 4);
+    atomic_store(&s_mode, S_FLUSH_FAIL);
+    assert_int_equal(cairn_ledger_store_sync(store), -EIO);
+    assert_int_equal(atomic_load(&s_failures), 1);
+
+    /* The disk works again, but what it holds is unknown: no more writes. */
+    atomic_store(&s_mode, S_FLUSH_OK);
+    assert_int_equal(cairn_ledger_store_sync(store), -EIO);
+    assert_int_equal(cairn_ledger_store_begin(store), -EIO);
+    assert_int_equal(atomic_load(&s_failures), 1); /* refused without asking the disk */
+    cairn_ledger_store_destroy(&store);
+
+    /* Reopened, the store is whole and takes writes; the entry is there. */
+    assert_int_equal(cairn_ledger_store_open(dir, LT_MAP_SIZE, LT_ORIGIN, signer, &store), 0);
+    assert_int_equal(cairn_ledger_store_size(store), 4);
+    lt_append_batch(store, 1, "CHG-1");
+    assert_int_equal(cairn_ledger_store_size(store), 5);
+    cairn_ledger_store_destroy(&store);
+    cairn_ledger_verify_report_t report;
+    assert_int_equal(cairn_ledger_verify(dir, NULL, &report), 0);
+    assert_int_equal(report.size, 5);
+
+    /* A commit whose own flush of the batch's pages fails keeps nothing, and
+     * the store goes on: LMDB wrote no meta page pointing at them. */
+    assert_int_equal(cairn_ledger_store_open(dir, LT_MAP_SIZE, LT_ORIGIN, signer, &store), 0);
+    assert_int_equal(cairn_ledger_store_begin(store), 0);
+    a = lt_append_in(store, "k6", "CHG-1", NULL, "id-6", 1764107400000);
+    free(a.leaf);
+    atomic_store(&s_mode, S_FLUSH_FAIL);
+    assert_int_equal(cairn_ledger_store_commit(store), -EIO);
+    atomic_store(&s_mode, S_FLUSH_OK);
+    assert_int_equal(cairn_ledger_store_size(store), 5);
+    lt_append_batch(store, 1, "CHG-1");
+    assert_int_equal(cairn_ledger_store_size(store), 6);
+
+    /* A durable commit whose flush of the meta page fails reports it, and
+     * the store takes no more writes. */
+    assert_int_equal(cairn_ledger_store_begin(store), 0);
+    a = lt_append_in(store, "k7", "CHG-1", NULL, "id-7", 1764107400000);
+    free(a.leaf);
+    atomic_store(&s_mode, S_FLUSH_PASS_ONCE);
+    assert_int_equal(cairn_ledger_store_commit(store), -EIO);
+    atomic_store(&s_mode, S_FLUSH_OK);
+    assert_int_equal(cairn_ledger_store_begin(store), -EIO);
+    cairn_ledger_store_destroy(&store);
+    cairn_note_signer_destroy(&signer);
+    lt_rmtree(dir);
+}
+
+/* --- the engine --------------------------------------------------------- */
+
+/* A running engine in a temporary directory, a client and a subscriber. */
+typedef struct {
+    char dir[64];
+    cairn_config_t *config;
+    cairn_ledger_t *ledger;
+    pthread_t thread;
+    atomic_bool running;
+    cairn_client_t *client;
+    zsock_t *sub;
+} s_fixture_t;
+
+static void *s_run(void *arg)
+{
+    s_fixture_t *f = arg;
+    while (atomic_load(&f->running))
+        if (cairn_ledger_run_once(f->ledger, 20) < 0)
+            break;
+    return NULL;
+}
+
+static void s_start(s_fixture_t *f)
+{
+    f->ledger = cairn_ledger_new(f->config);
+    assert_non_null(f->ledger);
+    f->client = cairn_client_new(cairn_config_str(f->config, "bus.ledger_api"));
+    assert_non_null(f->client);
+    atomic_store(&f->running, true);
+    assert_int_equal(pthread_create(&f->thread, NULL, s_run, f), 0);
+}
+
+static void s_stop(s_fixture_t *f)
+{
+    atomic_store(&f->running, false);
+    pthread_join(f->thread, NULL);
+    cairn_client_destroy(&f->client);
+    cairn_ledger_destroy(&f->ledger);
+}
+
+static void s_subscribe(s_fixture_t *f)
+{
+    assert_int_equal(
+        cairn_bus_connect(ZMQ_SUB, cairn_config_str(f->config, "bus.ledger_stream"), "", &f->sub),
+        0);
+    zclock_sleep(200); /* the subscription reaches the publisher */
+}
+
+static Cairn__V1__LedgerReply *s_append(s_fixture_t *f, const char *key)
+{
+    uint8_t *record = NULL, *buf = NULL, *reply = NULL;
+    size_t record_len = 0, len = 0, reply_len = 0;
+    lt_event_record("dev.cdevents.change.created.0.4.0", "CHG-1", NULL, NULL, key, &record,
+                    &record_len);
+    Cairn__V1__Record *rec = NULL;
+    assert_int_equal(cairn_codec_record_unpack(record, record_len, &rec), 0);
+    Cairn__V1__AppendRequest app = CAIRN__V1__APPEND_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    app.key = (char *)key;
+    app.record = rec;
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_APPEND;
+    req.append = &app;
+    assert_int_equal(cairn_codec_pack(&req.base, &buf, &len), 0);
+    assert_int_equal(cairn_client_call(f->client, buf, len, S_TIMEOUT_MS, &reply, &reply_len), 0);
+    Cairn__V1__LedgerReply *rep = NULL;
+    assert_int_equal(cairn_codec_ledger_reply_unpack(reply, reply_len, &rep), 0);
+    CAIRN_CODEC_FREE(&rec);
+    free(record);
+    free(buf);
+    free(reply);
+    return rep;
+}
+
+/* The index of the next entry published, or -1 when none comes in time. */
+static int64_t s_published(s_fixture_t *f, int timeout_ms)
+{
+    char *topic = NULL;
+    uint8_t *payload = NULL;
+    size_t len = 0;
+    Cairn__V1__Entry *e = NULL;
+    zsock_set_rcvtimeo(f->sub, timeout_ms);
+    if (cairn_bus_receive(f->sub, &topic, &payload, &len) < 0)
+        return -1;
+    assert_int_equal(cairn_codec_entry_unpack(payload, len, &e), 0);
+    int64_t index = (int64_t)e->index;
+    CAIRN_CODEC_FREE(&e);
+    free(payload);
+    free(topic);
+    return index;
+}
+
+static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void test_a_batch_whose_flush_fails_is_not_acknowledged_nor_published(void **state)
+{
+    (void)state;
+    char err[256];
+    s_fixture_t f = {0};
+    strcpy(f.dir, "/tmp/cairn-ledger-flush-XXXXXX");
+    assert_non_null(mkdtemp(f.dir));
+    assert_non_null(f.config = cairn_config_new());
+    assert_int_equal(cairn_config_set(f.config, "cairn.data_dir", f.dir, err, sizeof err), 0);
+    assert_int_equal(cairn_config_set(f.config, "ledger.map_size", "64M", err, sizeof err), 0);
+    assert_int_equal(cairn_config_finalize(f.config, err, sizeof err), 0);
+    s_start(&f);
+    s_subscribe(&f);
+
+    Cairn__V1__LedgerReply *rep = s_append(&f, "k1");
+    assert_int_equal(rep->status, 0);
+    assert_int_equal(rep->ack->index, 0);
+    CAIRN_CODEC_FREE(&rep);
+    assert_int_equal(s_published(&f, S_TIMEOUT_MS), 0);
+
+    /* The writer's commit succeeds; the flush before the answer fails. */
+    atomic_store(&s_mode, S_FLUSH_FAIL_LOOP);
+    rep = s_append(&f, "k2");
+    assert_int_equal(rep->status, -EIO);
+    assert_null(rep->ack);
+    assert_non_null(strstr(rep->error, "could not flush the entry to disk"));
+    assert_non_null(strstr(rep->error, "retry with the same key"));
+    CAIRN_CODEC_FREE(&rep);
+    assert_true(atomic_load(&s_failures) >= 1);
+
+    /* The disk works again; the ledger still takes no writes. */
+    atomic_store(&s_mode, S_FLUSH_OK);
+    rep = s_append(&f, "k3");
+    assert_int_equal(rep->status, -EIO);
+    assert_null(rep->ack);
+    assert_non_null(strstr(rep->error, "nothing was appended"));
+    CAIRN_CODEC_FREE(&rep);
+    assert_int_equal(s_published(&f, 300), -1); /* neither k2 nor k3 was published */
+
+    /* Restarted, it finds k2 by its key and goes on. */
+    s_stop(&f);
+    zsock_destroy(&f.sub);
+    s_start(&f);
+    s_subscribe(&f);
+    rep = s_append(&f, "k2");
+    assert_int_equal(rep->status, 0);
+    assert_true(rep->ack->duplicate);
+    assert_int_equal(rep->ack->index, 1);
+    CAIRN_CODEC_FREE(&rep);
+    rep = s_append(&f, "k3");
+    assert_int_equal(rep->status, 0);
+    assert_false(rep->ack->duplicate);
+    assert_int_equal(rep->ack->index, 2);
+    CAIRN_CODEC_FREE(&rep);
+    assert_int_equal(s_published(&f, S_TIMEOUT_MS), 2);
+
+    s_stop(&f);
+    zsock_destroy(&f.sub);
+    cairn_config_destroy(&f.config);
+    nftw(f.dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int s_reset(void **state)
+{
+    (void)state;
+    atomic_store(&s_mode, S_FLUSH_OK);
+    atomic_store(&s_failures, 0);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_a_failed_flush_refuses_writes_until_the_store_is_reopened,
+                               s_reset),
+        cmocka_unit_test_setup(test_a_batch_whose_flush_fails_is_not_acknowledged_nor_published,
+                               s_reset),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
