@@ -102,7 +102,9 @@ typedef struct {
     size_t note_len;                          /* its bytes */
     uint64_t note_size;                       /* its tree size */
     bool written;                             /* the writer is done with it (guarded by the lock) */
-    bool unsynced;                            /* its commit is not yet flushed (s_sync_batch) */
+    bool committed;                           /* its writes were committed */
+    bool unsynced;                            /* committed, not yet known durable (s_sync_batch) */
+    int sync_rc;                              /* the writer's flush of it failed with this */
     bool taken;                 /* the writer took it when offered (guarded by the lock) */
     cairn_ledger_arena_t arena; /* the requests' decoded messages, records and replies */
 } s_batch_t;
@@ -123,7 +125,7 @@ struct cairn_ledger_t {
     cairn_ledger_stats_t wstats;      /* counters of whichever thread writes a batch */
     cairn_ledger_stats_t wdone;       /* the writer's counters after each job (guarded) */
     cairn_ledger_receipt_cache_t b64; /* base64 of recent proof hashes, for receipts */
-    s_batch_t slots[2];               /* one batch being written, one gathered or answered */
+    s_batch_t slots[3];               /* being written, gathered, waiting for its flush */
     pthread_t writer;                 /* writes and commits the batches handed to it */
     bool writer_started;              /* writer runs */
     pthread_mutex_t lock;             /* guards job, sealed, quit, wdone, batches' written */
@@ -729,7 +731,8 @@ static void s_fail_write(cairn_ledger_t *self, s_request_t *r, int rc)
 
 /* Writes every checked write of the batch in one transaction. On failure no
  * write of the batch is kept, and each is answered with the error. True
- * when it committed: the commit is durable only after s_sync_batch. */
+ * when it committed: the commit is durable only after a flush (s_sync_batch,
+ * or the next batch's commit). */
 static bool s_write_batch(cairn_ledger_t *self, s_request_t *batch, size_t n)
 {
     size_t writes = 0;
@@ -1437,17 +1440,21 @@ static void s_fail_unsynced(cairn_ledger_t *self, s_request_t *r, int rc)
     self->stats.store_errors += r->n_items == 0;
 }
 
-/* Makes the batch's commit durable before it is answered, on the loop
- * thread, while the writer goes on with the next batch: the writer's commit
- * returns once the batch's pages are on disk, before the page that points at
- * them is (cairn_ledger_store_commit_deferred). If the flush fails, no write
- * of the batch is acknowledged, and the store refuses writes from then on. */
+/* Makes the batch's commit durable before it is answered. The commit
+ * returned once the batch's pages were on disk, before the page that points
+ * at them was (cairn_ledger_store_commit_deferred); the next commit's flush
+ * covers that page too. So the writer flushes a batch itself only when no
+ * batch waits to be written after it; otherwise the batch is answered once
+ * the next one committed, and this only makes sure of it. If a flush failed,
+ * no write of the batch is acknowledged, and the store refuses writes from
+ * then on. */
 static void s_sync_batch(cairn_ledger_t *self, s_batch_t *b)
 {
-    if (!b->unsynced)
-        return;
+    int rc = b->sync_rc;
+    if (rc == 0 && b->unsynced)
+        rc = cairn_ledger_store_sync(self->store);
     b->unsynced = false;
-    int rc = cairn_ledger_store_sync(self->store);
+    b->sync_rc = 0;
     if (rc == 0)
         return;
     CAIRN_ERROR("cannot flush ledger store", "error=%s size=%" PRIu64 " hint=%s",
@@ -1465,19 +1472,28 @@ static void s_sync_batch(cairn_ledger_t *self, s_batch_t *b)
     }
 }
 
+/* Answers a written batch once its commit is durable, and empties it. */
+static void s_finish_batch(cairn_ledger_t *self, s_batch_t *b)
+{
+    s_sync_batch(self, b);
+    s_answer_batch(self, b);
+    b->committed = false;
+}
+
 /* A batch handled on this thread alone (the writer is idle). */
 static void s_handle_sync(cairn_ledger_t *self, s_batch_t *b)
 {
-    b->unsynced = s_write_batch(self, b->reqs, b->n);
+    b->committed = b->unsynced = s_write_batch(self, b->reqs, b->n);
     s_prepare(self, b);
     s_add_stats(&self->stats, &self->wstats);
-    s_sync_batch(self, b);
-    s_answer_batch(self, b);
+    s_finish_batch(self, b);
 }
 
 /* Writes the batches handed to it. When it finishes one and the loop has
  * offered the next batch meanwhile (s_offer), it goes on with that batch at
- * once instead of waiting for the loop to notice and hand it over. */
+ * once instead of waiting for the loop to notice and hand it over, and
+ * leaves the flush of the one it finished to that batch's commit; with no
+ * batch offered, it flushes the one it finished at once. */
 static void *s_writer_run(void *arg)
 {
     cairn_ledger_t *self = arg;
@@ -1497,9 +1513,15 @@ static void *s_writer_run(void *arg)
         }
         s_batch_t *b = self->job;
         pthread_mutex_unlock(&self->lock);
-        b->unsynced = s_write_batch(self, b->reqs, b->n);
+        b->committed = b->unsynced = s_write_batch(self, b->reqs, b->n);
         s_prepare(self, b);
         pthread_mutex_lock(&self->lock);
+        if (b->unsynced && !self->sealed) {
+            pthread_mutex_unlock(&self->lock);
+            b->sync_rc = cairn_ledger_store_sync(self->store);
+            b->unsynced = false;
+            pthread_mutex_lock(&self->lock);
+        }
         s_add_stats(&self->wdone, &self->wstats);
         b->written = true;
         if ((self->job = self->sealed)) {
@@ -1604,16 +1626,30 @@ static bool s_writer_took(cairn_ledger_t *self, s_batch_t *next)
     return took;
 }
 
+/* A slot that holds none of a, b (both may be NULL). */
+static s_batch_t *s_free_slot(cairn_ledger_t *self, const s_batch_t *a, const s_batch_t *b)
+{
+    for (size_t i = 0;; i++)
+        if (&self->slots[i] != a && &self->slots[i] != b)
+            return &self->slots[i];
+}
+
 /* Handles the gathered batch cur and those that follow while the writer is
  * busy: the writer writes and commits batch k+1 while this thread answers
- * batch k and gathers batch k+2. A batch that holds reads waits until the
- * writer is idle and is handled here. Returns with the writer idle. */
-static void s_pipeline(cairn_ledger_t *self, s_batch_t *cur, s_batch_t *next)
+ * batch k and gathers batch k+2. Batch k is answered once its commit is
+ * durable: when the writer flushed it (nothing waited after it), or when
+ * batch k+1 committed (its flush covers k); until then it waits in pend.
+ * A batch that holds reads waits until the writer is idle and everything
+ * before it was answered, and is handled here. Returns with the writer idle
+ * and every batch answered. */
+static void s_pipeline(cairn_ledger_t *self, s_batch_t *cur)
 {
     if (!s_pipelinable(cur)) {
         s_handle_sync(self, cur);
         return;
     }
+    s_batch_t *pend = NULL;
+    s_batch_t *next = s_free_slot(self, cur, NULL);
     s_writer_start(self, cur);
     for (int round = 1;; round++) {
         s_writer_wait(self, cur, round < S_PIPELINE_ROUNDS ? next : NULL);
@@ -1621,16 +1657,23 @@ static void s_pipeline(cairn_ledger_t *self, s_batch_t *cur, s_batch_t *next)
         bool go = took || (next->n > 0 && s_pipelinable(next));
         if (go && !took)
             s_writer_start(self, next);
-        s_sync_batch(self, cur);
-        s_answer_batch(self, cur);
+        if (pend) {
+            if (cur->committed)
+                pend->unsynced = false; /* cur's commit flushed it */
+            s_finish_batch(self, pend);
+            pend = NULL;
+        }
+        if (go && cur->unsynced)
+            pend = cur; /* answered once next committed */
+        else
+            s_finish_batch(self, cur);
         if (!go) {
             if (next->n > 0)
                 s_handle_sync(self, next);
             return;
         }
-        s_batch_t *t = cur;
         cur = next;
-        next = t;
+        next = s_free_slot(self, cur, pend);
     }
 }
 
@@ -1647,7 +1690,7 @@ int cairn_ledger_run_once(cairn_ledger_t *self, int timeout_ms)
     }
     if (ready > 0) {
         s_gather_batch(self, &self->slots[0]);
-        s_pipeline(self, &self->slots[0], &self->slots[1]);
+        s_pipeline(self, &self->slots[0]);
     }
     return 0;
 }

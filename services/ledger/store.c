@@ -793,19 +793,26 @@ int cairn_ledger_store_commit_deferred(cairn_ledger_store_t *self)
         if ((rc = s_sign_checkpoint(self, self->wtxn, self->pending_size, root, &note, &note_len)) <
             0)
             return cairn_ledger_store_fail(self, rc);
-        uint8_t size_be[8];
-        cairn_u64_to_key(self->pending_size, size_be);
-        MDB_val ks = {strlen(CAIRN_LEDGER_META_SIZE), CAIRN_LEDGER_META_SIZE}, vs = {8, size_be};
-        if ((rc = s_mdb(self, mdb_put(self->wtxn, self->db.meta, &ks, &vs, 0))) < 0) {
-            free(note);
-            return cairn_ledger_store_fail(self, rc);
-        }
+    }
+    /* Written even when it did not change, so that every commit writes and
+     * flushes (LMDB skips both for a transaction that changed nothing): the
+     * flush makes the commits before it durable too. */
+    uint8_t size_be[8];
+    cairn_u64_to_key(self->pending_size, size_be);
+    MDB_val ks = {strlen(CAIRN_LEDGER_META_SIZE), CAIRN_LEDGER_META_SIZE}, vs = {8, size_be};
+    if ((rc = s_mdb(self, mdb_put(self->wtxn, self->db.meta, &ks, &vs, 0))) < 0) {
+        free(note);
+        return cairn_ledger_store_fail(self, rc);
     }
     /* Returns after the batch's pages are flushed (MDB_NOMETASYNC: not the
      * meta page written after them). */
     rc = s_mdb(self, mdb_txn_commit(self->wtxn));
     self->wtxn = NULL;
     if (rc < 0) {
+        /* A failed write or flush leaves the commits before this one, whose
+         * meta page this flush was to make durable, in doubt as well. */
+        if (rc > CAIRN_EBASE)
+            atomic_store(&self->sync_rc, rc);
         free(note);
         return cairn_ledger_store_fail(self, rc);
     }

@@ -129,11 +129,14 @@ int cairn_ledger_store_commit(cairn_ledger_store_t *self);
 
 /* cairn_ledger_store_commit, except that it returns once the batch's pages
  * are on disk, before the meta page that points at them is (LMDB's
- * MDB_NOMETASYNC): the commit is durable only after a later
- * cairn_ledger_store_sync (or the next commit) returned 0. Until then a crash
- * of the machine, not of the process, may undo this one commit; the store it
- * leaves is the one before, consistent. Readers see the batch at once, so
- * nothing of it may be acknowledged or served before the sync. */
+ * MDB_NOMETASYNC): the commit is durable only once cairn_ledger_store_sync,
+ * or the next successful commit, returned 0 (every commit flushes the data
+ * file, which makes the meta pages written before durable). Until then a
+ * crash of the machine, not of the process, may undo this one commit; the
+ * store it leaves is the one before, consistent. Readers see the batch at
+ * once, so nothing of it may be acknowledged or served before then. A
+ * commit that fails to write or flush leaves the commit before it in doubt:
+ * like a failed sync, that is final (see cairn_ledger_store_sync). */
 int cairn_ledger_store_commit_deferred(cairn_ledger_store_t *self);
 
 /* Makes every commit so far durable (fdatasync of the data file). May be
