@@ -729,6 +729,22 @@ static void s_fail_write(cairn_ledger_t *self, s_request_t *r, int rc)
     self->wstats.store_errors += r->n_items == 0;
 }
 
+/* Answers every write of a batch, and every append of an append_batch
+ * not refused on its own, with rc through fail. */
+static void s_fail_writes(cairn_ledger_t *self, s_request_t *batch, size_t n, int rc,
+                          void (*fail)(cairn_ledger_t *, s_request_t *, int))
+{
+    for (size_t i = 0; i < n; i++) {
+        s_request_t *r = &batch[i];
+        if (!s_is_write(r))
+            continue;
+        for (size_t j = 0; j < r->n_items; j++)
+            if (r->items[j].status == 0)
+                fail(self, &r->items[j], rc);
+        fail(self, r, rc);
+    }
+}
+
 /* Writes every checked write of the batch in one transaction. On failure no
  * write of the batch is kept, and each is answered with the error. True
  * when it committed: the commit is durable only after a flush (s_sync_batch,
@@ -762,15 +778,7 @@ static bool s_write_batch(cairn_ledger_t *self, s_request_t *batch, size_t n)
                                            "checkpoint; nothing was signed; stop the ledger "
                                            "and run `cairn log verify`\""
                                          : "");
-    for (size_t i = 0; i < n; i++) {
-        s_request_t *r = &batch[i];
-        if (!s_is_write(r))
-            continue;
-        for (size_t j = 0; j < r->n_items; j++)
-            if (r->items[j].status == 0)
-                s_fail_write(self, &r->items[j], rc);
-        s_fail_write(self, r, rc);
-    }
+    s_fail_writes(self, batch, n, rc, s_fail_write);
     return false;
 }
 
@@ -1461,15 +1469,7 @@ static void s_sync_batch(cairn_ledger_t *self, s_batch_t *b)
                 cairn_log_quote(cairn_strerror(rc)), b->size,
                 cairn_log_quote("the disk failed a flush; writes are refused until the ledger "
                                 "restarts; run `cairn log verify` before restarting it"));
-    for (size_t i = 0; i < b->n; i++) {
-        s_request_t *r = &b->reqs[i];
-        if (!s_is_write(r))
-            continue;
-        for (size_t j = 0; j < r->n_items; j++)
-            if (r->items[j].status == 0)
-                s_fail_unsynced(self, &r->items[j], rc);
-        s_fail_unsynced(self, r, rc);
-    }
+    s_fail_writes(self, b->reqs, b->n, rc, s_fail_unsynced);
 }
 
 /* Answers a written batch once its commit is durable, and empties it. */

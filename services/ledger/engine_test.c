@@ -51,9 +51,7 @@ typedef struct {
     char dir[64];           /* mkdtemp data directory */
     cairn_config_t *config; /* endpoints and paths under dir */
     cairn_ledger_t *ledger; /* the engine under test */
-    pthread_t thread;       /* runs the engine while running is set */
-    atomic_bool running;    /* cleared to stop the thread */
-    bool started;           /* thread was started */
+    lt_served_t served;     /* runs the engine on a thread */
     cairn_client_t *client; /* DEALER client to bus.ledger_api */
     zsock_t *sub;           /* SUB on bus.ledger_stream, all topics */
 } s_fixture_t;
@@ -64,29 +62,14 @@ static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *f
     return remove(path);
 }
 
-static void *s_run(void *arg)
-{
-    s_fixture_t *f = arg;
-    while (atomic_load(&f->running))
-        if (cairn_ledger_run_once(f->ledger, 20) < 0)
-            break;
-    return NULL;
-}
-
 static void s_start(s_fixture_t *f)
 {
-    atomic_store(&f->running, true);
-    assert_int_equal(pthread_create(&f->thread, NULL, s_run, f), 0);
-    f->started = true;
+    lt_serve(&f->served, f->ledger);
 }
 
 static void s_stop(s_fixture_t *f)
 {
-    if (!f->started)
-        return;
-    atomic_store(&f->running, false);
-    pthread_join(f->thread, NULL);
-    f->started = false;
+    lt_serve_stop(&f->served);
 }
 
 static int s_setup(void **state)

@@ -132,20 +132,10 @@ typedef struct {
     char dir[64];
     cairn_config_t *config;
     cairn_ledger_t *ledger;
-    pthread_t thread;
-    atomic_bool running;
+    lt_served_t served;
     cairn_client_t *client;
     zsock_t *sub;
 } s_fixture_t;
-
-static void *s_run(void *arg)
-{
-    s_fixture_t *f = arg;
-    while (atomic_load(&f->running))
-        if (cairn_ledger_run_once(f->ledger, 20) < 0)
-            break;
-    return NULL;
-}
 
 static void s_start(s_fixture_t *f)
 {
@@ -153,14 +143,12 @@ static void s_start(s_fixture_t *f)
     assert_non_null(f->ledger);
     f->client = cairn_client_new(cairn_config_str(f->config, "bus.ledger_api"));
     assert_non_null(f->client);
-    atomic_store(&f->running, true);
-    assert_int_equal(pthread_create(&f->thread, NULL, s_run, f), 0);
+    lt_serve(&f->served, f->ledger);
 }
 
 static void s_stop(s_fixture_t *f)
 {
-    atomic_store(&f->running, false);
-    pthread_join(f->thread, NULL);
+    lt_serve_stop(&f->served);
     cairn_client_destroy(&f->client);
     cairn_ledger_destroy(&f->ledger);
 }

@@ -241,3 +241,29 @@ uint8_t (*lt_leaf_hashes(cairn_ledger_store_t *store, uint64_t n))[32]
     assert_int_equal(h.n, n);
     return h.hashes;
 }
+
+static void *s_serve_run(void *arg)
+{
+    lt_served_t *s = arg;
+    while (atomic_load(&s->running))
+        if (cairn_ledger_run_once(s->ledger, 20) < 0)
+            break;
+    return NULL;
+}
+
+void lt_serve(lt_served_t *s, cairn_ledger_t *ledger)
+{
+    s->ledger = ledger;
+    atomic_store(&s->running, true);
+    assert_int_equal(pthread_create(&s->thread, NULL, s_serve_run, s), 0);
+    s->started = true;
+}
+
+void lt_serve_stop(lt_served_t *s)
+{
+    if (!s->started)
+        return;
+    atomic_store(&s->running, false);
+    pthread_join(s->thread, NULL);
+    s->started = false;
+}

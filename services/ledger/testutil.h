@@ -4,11 +4,14 @@
 #ifndef CAIRN_LEDGER_TESTUTIL_H
 #define CAIRN_LEDGER_TESTUTIL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "cairn/note.h"
+#include "engine.h"
 #include "store.h"
 
 #define LT_ORIGIN "test.example/ledger"
@@ -68,5 +71,19 @@ void lt_mth(const uint8_t (*leaf_hashes)[32], uint64_t n, uint8_t out[32]);
 
 /* Leaf hashes of the first n entries, read back through replay. */
 uint8_t (*lt_leaf_hashes(cairn_ledger_store_t *store, uint64_t n))[32];
+
+/* An engine served on a thread of its own, as the daemon's main loop does. */
+typedef struct {
+    cairn_ledger_t *ledger; /* served (borrowed) */
+    pthread_t thread;       /* calls cairn_ledger_run_once while running */
+    atomic_bool running;    /* cleared to stop the thread */
+    bool started;           /* thread was started */
+} lt_served_t;
+
+/* Starts serving ledger. */
+void lt_serve(lt_served_t *s, cairn_ledger_t *ledger);
+
+/* Stops serving and joins the thread (no-op when not started). */
+void lt_serve_stop(lt_served_t *s);
 
 #endif
