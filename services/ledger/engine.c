@@ -69,7 +69,7 @@ typedef struct s_request {
     char error[S_ERROR_MAX];                    /* what went wrong, for people, when status != 0 */
     char topic[S_TOPIC_MAX];                    /* the topic of the entry it appends */
     bool appended;                              /* a write that produced result (ack it) */
-    cairn_ledger_record_t in;                   /* what it appended (for the published entry) */
+    cairn_ledger_record_t in;                   /* append: what it appends (s_check_append) */
     cairn_ledger_append_t result;               /* where its entry landed */
     uint8_t *own_record;   /* the record of an entry the ledger writes itself */
     uint64_t purged;       /* purge: payloads deleted */
@@ -425,6 +425,27 @@ static void s_check_append(cairn_ledger_t *self, cairn_ledger_arena_t *arena, s_
     cairn_sha256(r->record, r->record_len, r->record_sha256);
     if (*key)
         cairn_sha256(key, strlen(key), r->key_sha256);
+    /* What the store indexes, read from the record here rather than on the
+     * writer, which would only have to fetch the record into its cache. */
+    r->in = (cairn_ledger_record_t){
+        .key = a->key,
+        .topic = r->topic,
+        .change_id = cairn_codec_record_change(rec),
+        .environment = cairn_codec_record_environment(rec),
+        .record = r->record,
+        .record_len = r->record_len,
+        .record_sha256 = r->record_sha256,
+        .key_sha256 = r->key_sha256,
+    };
+    if (rec->body_case == CAIRN__V1__RECORD__BODY_EVENT) {
+        const Cairn__V1__Event *ev = rec->event;
+        if (ev->correlation)
+            r->in.release_id = ev->correlation->release_id;
+        if (ev->governance) {
+            r->in.actors[0] = ev->governance->actor;
+            r->in.actors[1] = ev->governance->approver;
+        }
+    }
 }
 
 static bool s_nonempty(const char *s)
@@ -547,31 +568,12 @@ static int s_store_append(cairn_ledger_t *self, s_request_t *r, const cairn_ledg
     return rc;
 }
 
-/* Appends one checked record inside the open batch. */
+/* Appends one checked record inside the open batch (r->in is filled by
+ * s_check_append). */
 static int s_append_one(cairn_ledger_t *self, s_request_t *r, int64_t now_ms)
 {
-    const Cairn__V1__AppendRequestView *a = r->append;
-    const Cairn__V1__Record *rec = r->rec;
-    cairn_ledger_record_t in = {
-        .key = a->key,
-        .topic = r->topic,
-        .change_id = cairn_codec_record_change(rec),
-        .environment = cairn_codec_record_environment(rec),
-        .appended_at_ms = now_ms,
-        .record = r->record,
-        .record_len = r->record_len,
-        .record_sha256 = r->record_sha256,
-        .key_sha256 = r->key_sha256,
-    };
-    if (rec->body_case == CAIRN__V1__RECORD__BODY_EVENT) {
-        const Cairn__V1__Event *ev = rec->event;
-        if (ev->correlation)
-            in.release_id = ev->correlation->release_id;
-        if (ev->governance) {
-            in.actors[0] = ev->governance->actor;
-            in.actors[1] = ev->governance->approver;
-        }
-    }
+    cairn_ledger_record_t in = r->in;
+    in.appended_at_ms = now_ms;
     return s_store_append(self, r, &in);
 }
 
