@@ -315,8 +315,9 @@ int cairn_ledger_store_open(const char *dir, size_t map_size, const char *origin
     if ((rc = cairn_lmdb_open(dir, map_size, CAIRN_LEDGER_MAX_DBS, &self->env)) < 0)
         goto fail;
     /* A commit flushes the batch's pages, then writes the meta page that
-     * points at them without waiting for it; cairn_ledger_store_sync
-     * flushes that page (see cairn_ledger_store_commit_deferred). */
+     * points at them without flushing it; the next flush of the file (the
+     * next commit's, or cairn_ledger_store_sync) makes that page durable
+     * (see cairn_ledger_store_commit_deferred). */
     if ((rc = cairn_lmdb_code(mdb_env_set_flags(self->env, MDB_NOMETASYNC, 1))) < 0 ||
         (rc = cairn_lmdb_code(mdb_env_get_fd(self->env, &self->fd))) < 0)
         goto fail;
