@@ -137,8 +137,8 @@ static int s_ask(const cairn_config_t *cfg, const Cairn__V1__QueryRequest *query
  * the ledger finds them too many bytes for one reply. 0 with *reply_out
  * (status 0, or CAIRN_ENOTFOUND for nothing), or the exit code after
  * printing why. */
-static int s_page(const cairn_config_t *cfg, Cairn__V1__QueryRequest *q, uint32_t *want,
-                  Cairn__V1__LedgerReply **reply_out)
+static int s_page(const cairn_config_t *cfg, const char *who, Cairn__V1__QueryRequest *q,
+                  uint32_t *want, Cairn__V1__LedgerReply **reply_out)
 {
     int code = CLI_EXIT_DENIED;
     Cairn__V1__LedgerReply *reply = NULL;
@@ -153,13 +153,13 @@ static int s_page(const cairn_config_t *cfg, Cairn__V1__QueryRequest *q, uint32_
         goto out;
     }
     if (reply->status < 0 && reply->status != CAIRN_ENOTFOUND) {
-        fprintf(stderr, "cairn log query: cairn-ledger refused: %s\n",
+        fprintf(stderr, "%s: cairn-ledger refused: %s\n", who,
                 s_or(reply->error, cairn_strerror(reply->status)));
         code = cli_status_exit(reply->status);
         goto out;
     }
     if (!s_in_order(reply, q->from_index)) {
-        fprintf(stderr, "cairn log query: cairn-ledger answered entries out of log order\n");
+        fprintf(stderr, "%s: cairn-ledger answered entries out of log order\n", who);
         goto out;
     }
     *reply_out = reply;
@@ -170,8 +170,9 @@ out:
     return code;
 }
 
-int cli_log_query_fetch(const cairn_config_t *cfg, const Cairn__V1__QueryRequest *query,
-                        uint32_t page, uint64_t max, cli_log_entries_t *found)
+int cli_log_query_fetch(const cairn_config_t *cfg, const char *who,
+                        const Cairn__V1__QueryRequest *query, uint32_t page, uint64_t max,
+                        cli_log_entries_t *found)
 {
     int code = CLI_EXIT_OK;
     Cairn__V1__QueryRequest q = *query;
@@ -182,14 +183,14 @@ int cli_log_query_fetch(const cairn_config_t *cfg, const Cairn__V1__QueryRequest
     for (;;) {
         uint32_t want = max && max - found->n < page ? (uint32_t)(max - found->n) : page;
         uint32_t asked = want;
-        if ((code = s_page(cfg, &q, &want, &reply)) != CLI_EXIT_OK)
+        if ((code = s_page(cfg, who, &q, &want, &reply)) != CLI_EXIT_OK)
             break;
         if (want < asked)
             page = want; /* big entries: smaller pages from here on */
         size_t n = reply->status == 0 ? reply->n_entries : 0;
         n = n < want ? n : want; /* never more than asked, whatever the answer holds */
         if (s_keep(found, reply, n) < 0) {
-            fprintf(stderr, "cairn log query: out of memory\n");
+            fprintf(stderr, "%s: out of memory\n", who);
             code = CLI_EXIT_DENIED;
             break;
         }
@@ -302,7 +303,8 @@ static int s_run(const cli_args_t *args)
         code = cli_usage_error(args->cmd, "%s", err);
         goto out;
     }
-    if ((code = cli_log_query_fetch(cfg, &q, CLI_LOG_QUERY_PAGE, max, &found)) != CLI_EXIT_OK)
+    if ((code = cli_log_query_fetch(cfg, "cairn log query", &q, CLI_LOG_QUERY_PAGE, max, &found)) !=
+        CLI_EXIT_OK)
         goto out;
     code = s_print(args, &found);
 out:

@@ -400,7 +400,7 @@ static void s_fetch(Cairn__V1__QueryRequest *q, uint32_t page, uint64_t max,
     args.cmd = &cli_cmd_log_query;
     args.data_dir = s_dir;
     assert_int_equal(cli_load_config(&args, &cfg, err, sizeof err), 0);
-    assert_int_equal(cli_log_query_fetch(cfg, q, page, max, found), 0);
+    assert_int_equal(cli_log_query_fetch(cfg, "cairn log query", q, page, max, found), 0);
     cairn_config_destroy(&cfg);
 }
 
@@ -557,6 +557,15 @@ static const char *s_run_of(uint64_t first, size_t n)
     return list;
 }
 
+/* Lines of text. */
+static size_t s_lines(const char *text)
+{
+    size_t lines = 0;
+    for (const char *p = text; (p = strchr(p, '\n')); p++)
+        lines++;
+    return lines;
+}
+
 static void more_entries_than_one_page_are_all_listed(void **state)
 {
     (void)state;
@@ -572,10 +581,7 @@ static void more_entries_than_one_page_are_all_listed(void **state)
 
     s_run_t r = s_cairn("log query --change CHG-BIG");
     assert_int_equal(r.code, 0);
-    size_t lines = 0;
-    for (const char *p = r.out; (p = strchr(p, '\n')); p++)
-        lines++;
-    assert_int_equal(lines, S_NBIG);
+    assert_int_equal(s_lines(r.out), S_NBIG);
     s_done(&r);
 
     /* The command's own page size: two requests for 250 entries. */
@@ -600,6 +606,76 @@ static void the_environment_selects_events_and_verdicts(void **state)
     assert_string_equal(s_query("--env prod --limit 1 --after 0"), "2");
 }
 
+/* A change whose entries take more bytes than one reply may carry (the
+ * ledger refuses such a query whole): `cairn trail` and `cairn log query`
+ * ask for it page by page, smaller pages when the entries are big. */
+static void a_change_larger_than_one_reply_is_listed_whole(void **state)
+{
+    (void)state;
+    enum { N = 60, DATA = 1200 * 1024 }; /* 70 MB, over the 63 MB a reply carries */
+    uint8_t *data = malloc(DATA);
+    assert_non_null(data);
+    memset(data, 'x', DATA);
+    for (int i = 0; i < N; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "huge-%d", i);
+        Cairn__V1__Correlation corr = CAIRN__V1__CORRELATION__INIT;
+        Cairn__V1__Event ev = CAIRN__V1__EVENT__INIT;
+        Cairn__V1__Record rec = CAIRN__V1__RECORD__INIT;
+        Cairn__V1__AppendRequest app = CAIRN__V1__APPEND_REQUEST__INIT;
+        Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+        corr.change_id = "CHG-HUGE";
+        ev.id = id;
+        ev.source = "/ci";
+        ev.spec_version = "1.0";
+        ev.type = "dev.cdevents.artifact.published.0.2.0";
+        ev.data_content_type = "application/octet-stream";
+        ev.data.data = data;
+        ev.data.len = DATA;
+        ev.correlation = &corr;
+        rec.body_case = CAIRN__V1__RECORD__BODY_EVENT;
+        rec.event = &ev;
+        app.key = id;
+        app.record = &rec;
+        req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_APPEND;
+        req.append = &app;
+        Cairn__V1__LedgerReply *reply = s_call(&req);
+        CAIRN_CODEC_FREE(&reply);
+    }
+    free(data);
+
+    /* One query for all of it is too large for the ledger. */
+    Cairn__V1__QueryRequest q = CAIRN__V1__QUERY_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    q.change_id = "CHG-HUGE";
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_QUERY;
+    req.query = &q;
+    uint8_t *buf = NULL, *reply_buf = NULL;
+    size_t len = 0, reply_len = 0;
+    assert_int_equal(cairn_codec_pack(&req.base, &buf, &len), 0);
+    cairn_client_t *client = cairn_client_new(cli_test_ledger_endpoint(s_dir));
+    assert_non_null(client);
+    assert_int_equal(cairn_client_call(client, buf, len, 60000, &reply_buf, &reply_len), 0);
+    Cairn__V1__LedgerReply *whole = NULL;
+    assert_int_equal(cairn_codec_ledger_reply_unpack(reply_buf, reply_len, &whole), 0);
+    assert_int_equal(whole->status, CAIRN_ETOOLARGE);
+    CAIRN_CODEC_FREE(&whole);
+    cairn_client_destroy(&client);
+    free(reply_buf);
+    free(buf);
+
+    s_run_t r = s_cairn("trail CHG-HUGE");
+    assert_int_equal(r.code, 0);
+    assert_int_equal(s_lines(r.out), N);
+    assert_non_null(strstr(r.out, "id=huge-0"));
+    assert_non_null(strstr(r.out, "id=huge-59"));
+    s_done(&r);
+    r = s_cairn("log query --change CHG-HUGE");
+    assert_int_equal(r.code, 0);
+    assert_int_equal(s_lines(r.out), N);
+    s_done(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest forms[] = {
@@ -617,6 +693,7 @@ int main(void)
         cmocka_unit_test(the_help_says_how_to_query),
         cmocka_unit_test(more_entries_than_one_page_are_all_listed),
         cmocka_unit_test(the_environment_selects_events_and_verdicts),
+        cmocka_unit_test(a_change_larger_than_one_reply_is_listed_whole),
     };
     int failed = cmocka_run_group_tests(forms, NULL, NULL);
     return failed + cmocka_run_group_tests(live, s_setup_ledger, s_teardown_ledger);

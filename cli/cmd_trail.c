@@ -225,31 +225,13 @@ json_t *cli_trail_json(Cairn__V1__Entry *const *entries, size_t n)
     return arr;
 }
 
-/* The ledger's entries for change id (reply kept in *reply_out); 0 or an
- * exit code, reported. */
-static int s_entries(const cairn_config_t *cfg, const char *change,
-                     Cairn__V1__LedgerReply **reply_out)
+/* Every entry the ledger holds for change id, asked for page by page (a
+ * change may hold more than one reply carries); 0 or an exit code, reported. */
+static int s_entries(const cairn_config_t *cfg, const char *change, cli_log_entries_t *found)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
     Cairn__V1__QueryRequest query = CAIRN__V1__QUERY_REQUEST__INIT;
-    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
     query.change_id = (char *)change;
-    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_QUERY;
-    req.query = &query;
-    int rc = cli_rpc_call(cfg, "bus.ledger_api", &req.base, &buf, &len);
-    if (rc == 0)
-        rc = cairn_codec_ledger_reply_unpack(buf, len, reply_out);
-    free(buf);
-    if (rc < 0)
-        return cli_rpc_failed(cfg, "bus.ledger_api", rc);
-    Cairn__V1__LedgerReply *reply = *reply_out;
-    if (reply->status < 0 && reply->status != CAIRN_ENOTFOUND) {
-        fprintf(stderr, "cairn trail: cairn-ledger could not answer for %s: %s\n", change,
-                s_or(reply->error, cairn_strerror(reply->status)));
-        return cli_status_exit(reply->status);
-    }
-    return CLI_EXIT_OK;
+    return cli_log_query_fetch(cfg, "cairn trail", &query, CLI_LOG_QUERY_PAGE, 0, found);
 }
 
 /* Asks cairn-policy which change key names (a StatusQuery); *id_out is the
@@ -296,28 +278,27 @@ static int s_run(const cli_args_t *args)
     char *found = NULL;
     cairn_config_t *cfg = NULL;
     json_t *arr = NULL;
-    Cairn__V1__LedgerReply *reply = NULL;
+    cli_log_entries_t entries = {0};
 
     if (cli_load_config(args, &cfg, err, sizeof err) < 0) {
         code = cli_usage_error(args->cmd, "%s", err);
         goto out;
     }
-    if ((code = s_entries(cfg, change, &reply)) != CLI_EXIT_OK)
+    if ((code = s_entries(cfg, change, &entries)) != CLI_EXIT_OK)
         goto out;
-    size_t n = reply->status == 0 ? reply->n_entries : 0;
-    if (n == 0) {
+    if (entries.n == 0) {
         /* Not a change id the ledger knows: maybe another key of a change. */
         if ((code = s_resolve(cfg, change, &found)) != CLI_EXIT_OK)
             goto out;
         if (found) {
-            CAIRN_CODEC_FREE(&reply);
-            if ((code = s_entries(cfg, found, &reply)) != CLI_EXIT_OK)
+            cli_log_entries_clear(&entries);
+            if ((code = s_entries(cfg, found, &entries)) != CLI_EXIT_OK)
                 goto out;
-            n = reply->status == 0 ? reply->n_entries : 0;
         }
     }
+    size_t n = entries.n;
     if (args->json) {
-        arr = cli_trail_json(reply->entries, n);
+        arr = cli_trail_json(entries.entries, n);
         code = arr && cli_json_print(arr, stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_DENIED;
         goto out;
     }
@@ -326,12 +307,12 @@ static int s_run(const cli_args_t *args)
     if (n == 0)
         printf("no entries recorded for %s\n", found ? found : change);
     else
-        cli_trail_render(stdout, reply->entries, n);
+        cli_trail_render(stdout, entries.entries, n);
     code = CLI_EXIT_OK;
 out:
     free(found);
     json_decref(arr);
-    CAIRN_CODEC_FREE(&reply);
+    cli_log_entries_clear(&entries);
     cairn_config_destroy(&cfg);
     return code;
 }

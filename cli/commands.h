@@ -168,7 +168,7 @@ json_t *cli_log_verify_json(const char *path, int rc, const cairn_ledger_verify_
 /* `cairn log query` (cmd_log_query.c), a subcommand of cli_cmd_log. */
 extern const cli_command_t cli_cmd_log_query;
 
-/* Entries per request `cairn log query` asks cairn-ledger for. */
+/* Entries per request `cairn log query` and `cairn trail` ask cairn-ledger for. */
 #define CLI_LOG_QUERY_PAGE 200
 
 /* Parses a --since/--until TIME into Unix ms: RFC 3339 ("2026-11-26T10:00:00Z",
@@ -192,10 +192,12 @@ void cli_log_entries_clear(cli_log_entries_t *found);
  * request from query->from_index on, the next from the last index + 1,
  * until a page comes back short or max entries (0 = no limit) are in
  * *found. A page too large for one reply is asked again at half the size.
- * Returns 0, or the exit code after printing why on stderr (4 when the
- * ledger cannot be reached). *found holds what came before a failure. */
-int cli_log_query_fetch(const cairn_config_t *cfg, const Cairn__V1__QueryRequest *query,
-                        uint32_t page, uint64_t max, cli_log_entries_t *found);
+ * Returns 0, or the exit code after printing why on stderr, after who (the
+ * command, "cairn trail"), 4 when the ledger cannot be reached. *found holds
+ * what came before a failure. */
+int cli_log_query_fetch(const cairn_config_t *cfg, const char *who,
+                        const Cairn__V1__QueryRequest *query, uint32_t page, uint64_t max,
+                        cli_log_entries_t *found);
 
 /* --- export --- */
 
