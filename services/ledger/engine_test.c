@@ -112,18 +112,6 @@ static int s_teardown(void **state)
     return 0;
 }
 
-/* Packs a request appending record with idempotency key. */
-static void s_record_request(const char *key, Cairn__V1__Record *rec, uint8_t **buf, size_t *len)
-{
-    Cairn__V1__AppendRequest app = CAIRN__V1__APPEND_REQUEST__INIT;
-    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
-    app.key = (char *)key;
-    app.record = rec;
-    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_APPEND;
-    req.append = &app;
-    assert_int_equal(cairn_codec_pack(&req.base, buf, len), 0);
-}
-
 /* Packs a request carrying an event append (release, actor and env may be NULL). */
 static void s_event_request_env(const char *key, const char *type, const char *change,
                                 const char *release, const char *actor, const char *env,
@@ -145,7 +133,7 @@ static void s_event_request_env(const char *key, const char *type, const char *c
     ev.governance = &gov;
     rec.body_case = CAIRN__V1__RECORD__BODY_EVENT;
     rec.event = &ev;
-    s_record_request(key, &rec, buf, len);
+    lt_append_request(key, &rec, buf, len);
 }
 
 /* Packs a request carrying an event append (release and actor may be NULL). */
@@ -1148,7 +1136,7 @@ static void test_queries_by_environment_over_the_socket(void **state)
     v.environment = "prod";
     rec.body_case = CAIRN__V1__RECORD__BODY_VERDICT;
     rec.verdict = &v;
-    s_record_request("k2", &rec, &buf, &len);
+    lt_append_request("k2", &rec, &buf, &len);
     CAIRN_CODEC_FREE_AND(s_call_raw(f, buf, len), buf);
     Cairn__V1__Alert a = CAIRN__V1__ALERT__INIT;
     Cairn__V1__Alert__LabelsEntry label = CAIRN__V1__ALERT__LABELS_ENTRY__INIT;
@@ -1162,7 +1150,7 @@ static void test_queries_by_environment_over_the_socket(void **state)
     a.n_labels = 1;
     rec.body_case = CAIRN__V1__RECORD__BODY_ALERT;
     rec.alert = &a;
-    s_record_request("k3", &rec, &buf, &len);
+    lt_append_request("k3", &rec, &buf, &len);
     CAIRN_CODEC_FREE_AND(s_call_raw(f, buf, len), buf);
 
     Cairn__V1__QueryRequest q = CAIRN__V1__QUERY_REQUEST__INIT;

@@ -169,13 +169,7 @@ static Cairn__V1__LedgerReply *s_append(s_fixture_t *f, const char *key)
                     &record_len);
     Cairn__V1__Record *rec = NULL;
     assert_int_equal(cairn_codec_record_unpack(record, record_len, &rec), 0);
-    Cairn__V1__AppendRequest app = CAIRN__V1__APPEND_REQUEST__INIT;
-    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
-    app.key = (char *)key;
-    app.record = rec;
-    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_APPEND;
-    req.append = &app;
-    assert_int_equal(cairn_codec_pack(&req.base, &buf, &len), 0);
+    lt_append_request(key, rec, &buf, &len);
     assert_int_equal(cairn_client_call(f->client, buf, len, S_TIMEOUT_MS, &reply, &reply_len), 0);
     Cairn__V1__LedgerReply *rep = NULL;
     assert_int_equal(cairn_codec_ledger_reply_unpack(reply, reply_len, &rep), 0);

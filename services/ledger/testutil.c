@@ -242,6 +242,17 @@ uint8_t (*lt_leaf_hashes(cairn_ledger_store_t *store, uint64_t n))[32]
     return h.hashes;
 }
 
+void lt_append_request(const char *key, Cairn__V1__Record *rec, uint8_t **buf, size_t *len)
+{
+    Cairn__V1__AppendRequest app = CAIRN__V1__APPEND_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    app.key = (char *)key;
+    app.record = rec;
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_APPEND;
+    req.append = &app;
+    assert_int_equal(cairn_codec_pack(&req.base, buf, len), 0);
+}
+
 static void *s_serve_run(void *arg)
 {
     lt_served_t *s = arg;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cairn/codec.h"
 #include "cairn/note.h"
 #include "engine.h"
 #include "store.h"
@@ -71,6 +72,9 @@ void lt_mth(const uint8_t (*leaf_hashes)[32], uint64_t n, uint8_t out[32]);
 
 /* Leaf hashes of the first n entries, read back through replay. */
 uint8_t (*lt_leaf_hashes(cairn_ledger_store_t *store, uint64_t n))[32];
+
+/* Packs a LedgerRequest appending rec under idempotency key (asserts it packs). */
+void lt_append_request(const char *key, Cairn__V1__Record *rec, uint8_t **buf, size_t *len);
 
 /* An engine served on a thread of its own, as the daemon's main loop does. */
 typedef struct {
