@@ -134,6 +134,7 @@ struct cairn_ledger_t {
     s_batch_t *sealed;                /* batch the writer takes itself after job (s_offer) */
     bool quit;                        /* the writer must exit */
     int done_fd;                      /* eventfd the writer signals after each job */
+    uint64_t durable_size;            /* entries known to be on disk (answered) */
 };
 
 static void s_log_stats(cairn_ledger_t *self)
@@ -308,6 +309,7 @@ cairn_ledger_t *cairn_ledger_new(const cairn_config_t *config)
     if (s_open_key(self, cairn_config_str(config, "ledger.key_file"), origin) < 0 ||
         s_open_store(self, config, origin) < 0)
         goto fail;
+    self->durable_size = cairn_ledger_store_size(self->store); /* flushed when it opened */
 
     if ((rc = cairn_bus_bind(ZMQ_PUB, stream, &self->stream)) < 0) {
         CAIRN_ERROR("cannot bind ledger stream", "endpoint=%s error=%s", cairn_log_quote(stream),
@@ -1218,6 +1220,19 @@ static int s_reply(cairn_ledger_t *self, s_request_t *r, const ProtobufCMessage 
  * (replay, query, head, checkpoint, prove, consistency, export) use the
  * store here, and the loop answers a batch holding reads while the writer
  * is idle; everything else comes from r and b. */
+/* Answers a read after the disk failed a flush: what the store holds past
+ * durable_size may not be on disk, and a checkpoint over it that a client
+ * kept could not be honoured after a restart (the log would look forked). */
+static void s_refuse_read(cairn_ledger_t *self, s_request_t *r, int rc)
+{
+    r->status = rc;
+    snprintf(r->error, sizeof r->error,
+             "the ledger's disk failed a flush (%s): what it would serve may not be on disk, so "
+             "it answers no request until it is restarted; run `cairn log verify` first",
+             cairn_strerror(rc));
+    self->stats.store_errors++;
+}
+
 static void s_answer(cairn_ledger_t *self, s_batch_t *b, s_request_t *r)
 {
     Cairn__V1__LedgerReply rep = CAIRN__V1__LEDGER_REPLY__INIT;
@@ -1226,6 +1241,10 @@ static void s_answer(cairn_ledger_t *self, s_batch_t *b, s_request_t *r)
     s_gather_t g = {0};
     s_result_t *results = NULL;
 
+    /* After a failed flush nothing is served: it may not be on disk. */
+    bool disk_failed = cairn_ledger_store_sync_error(self->store) < 0;
+    if (disk_failed && r->status == 0 && r->req && !s_is_write(r))
+        s_refuse_read(self, r, cairn_ledger_store_sync_error(self->store));
     /* A batch is answered item by item, also when its commit failed. */
     if (r->n_items > 0 && s_fill_results(self, b, r, &results, &rep) < 0) {
         r->status = -ENOMEM;
@@ -1276,7 +1295,7 @@ static void s_answer(cairn_ledger_t *self, s_batch_t *b, s_request_t *r)
     }
     rep.status = r->status;
     rep.error = r->status != 0 ? r->error : (char *)"";
-    rep.size = b->size;
+    rep.size = disk_failed ? self->durable_size : b->size;
 
     int rc = s_reply(self, r, &rep.base);
     if (rc < 0)
@@ -1469,8 +1488,8 @@ static void s_sync_batch(cairn_ledger_t *self, s_batch_t *b)
         return;
     CAIRN_ERROR("cannot flush ledger store", "error=%s size=%" PRIu64 " hint=%s",
                 cairn_log_quote(cairn_strerror(rc)), b->size,
-                cairn_log_quote("the disk failed a flush; writes are refused until the ledger "
-                                "restarts; run `cairn log verify` before restarting it"));
+                cairn_log_quote("the disk failed a flush; requests are refused until the "
+                                "ledger restarts; run `cairn log verify` before restarting it"));
     s_fail_writes(self, b->reqs, b->n, rc, s_fail_unsynced);
 }
 
@@ -1478,6 +1497,8 @@ static void s_sync_batch(cairn_ledger_t *self, s_batch_t *b)
 static void s_finish_batch(cairn_ledger_t *self, s_batch_t *b)
 {
     s_sync_batch(self, b);
+    if (b->committed && cairn_ledger_store_sync_error(self->store) == 0)
+        self->durable_size = b->size;
     s_answer_batch(self, b);
     b->committed = false;
 }

@@ -29,7 +29,8 @@ typedef struct {
     uint64_t appends;      /* entries appended (committed and acknowledged) */
     uint64_t duplicates;   /* appends answered with an existing entry */
     uint64_t bad_requests; /* requests answered CAIRN_EPROTO or CAIRN_EINVALID, or dropped */
-    uint64_t store_errors; /* appends answered with a storage error */
+    uint64_t store_errors; /* appends (and reads after a failed flush) answered with a
+                              storage error */
     uint64_t replays;      /* replay requests answered */
     uint64_t queries;      /* query and head requests answered */
     uint64_t batches;      /* write transactions committed (one checkpoint each) */

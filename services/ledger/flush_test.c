@@ -161,22 +161,86 @@ static void s_subscribe(s_fixture_t *f)
     zclock_sleep(200); /* the subscription reaches the publisher */
 }
 
-static Cairn__V1__LedgerReply *s_append(s_fixture_t *f, const char *key)
+/* Packs an append of a change.created event under key. */
+static void s_append_request(const char *key, uint8_t **buf, size_t *len)
 {
-    uint8_t *record = NULL, *buf = NULL, *reply = NULL;
-    size_t record_len = 0, len = 0, reply_len = 0;
+    uint8_t *record = NULL;
+    size_t record_len = 0;
     lt_event_record("dev.cdevents.change.created.0.4.0", "CHG-1", NULL, NULL, key, &record,
                     &record_len);
     Cairn__V1__Record *rec = NULL;
     assert_int_equal(cairn_codec_record_unpack(record, record_len, &rec), 0);
-    lt_append_request(key, rec, &buf, &len);
+    lt_append_request(key, rec, buf, len);
+    CAIRN_CODEC_FREE(&rec);
+    free(record);
+}
+
+/* Packs a request with only its body case set (head, checkpoint). */
+static void s_bare_request(Cairn__V1__LedgerRequest__BodyCase body, uint8_t **buf, size_t *len)
+{
+    Cairn__V1__HeadRequest head = CAIRN__V1__HEAD_REQUEST__INIT;
+    Cairn__V1__CheckpointRequest cp = CAIRN__V1__CHECKPOINT_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    req.body_case = body;
+    if (body == CAIRN__V1__LEDGER_REQUEST__BODY_HEAD)
+        req.head = &head;
+    else
+        req.checkpoint = &cp;
+    assert_int_equal(cairn_codec_pack(&req.base, buf, len), 0);
+}
+
+static Cairn__V1__LedgerReply *s_call(s_fixture_t *f, uint8_t *buf, size_t len)
+{
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
     assert_int_equal(cairn_client_call(f->client, buf, len, S_TIMEOUT_MS, &reply, &reply_len), 0);
     Cairn__V1__LedgerReply *rep = NULL;
     assert_int_equal(cairn_codec_ledger_reply_unpack(reply, reply_len, &rep), 0);
-    CAIRN_CODEC_FREE(&rec);
-    free(record);
     free(buf);
     free(reply);
+    return rep;
+}
+
+static Cairn__V1__LedgerReply *s_append(s_fixture_t *f, const char *key)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    s_append_request(key, &buf, &len);
+    return s_call(f, buf, len);
+}
+
+static Cairn__V1__LedgerReply *s_bare(s_fixture_t *f, Cairn__V1__LedgerRequest__BodyCase body)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    s_bare_request(body, &buf, &len);
+    return s_call(f, buf, len);
+}
+
+/* Sends a request on a DEALER of its own without waiting for the answer. */
+static void s_send(zsock_t *dealer, uint8_t *buf, size_t len)
+{
+    zmsg_t *msg = zmsg_new();
+    assert_non_null(msg);
+    assert_int_equal(zmsg_addmem(msg, "", 0), 0);
+    assert_int_equal(zmsg_addmem(msg, buf, len), 0);
+    assert_int_equal(zmsg_send(&msg, dealer), 0);
+    free(buf);
+}
+
+/* The next answer on that DEALER. */
+static Cairn__V1__LedgerReply *s_receive(zsock_t *dealer)
+{
+    zmsg_t *msg = zmsg_recv(dealer);
+    assert_non_null(msg);
+    assert_int_equal(zmsg_size(msg), 2);
+    zframe_t *empty = zmsg_pop(msg), *body = zmsg_pop(msg);
+    Cairn__V1__LedgerReply *rep = NULL;
+    assert_int_equal(cairn_codec_ledger_reply_unpack(zframe_data(body), zframe_size(body), &rep),
+                     0);
+    zframe_destroy(&empty);
+    zframe_destroy(&body);
+    zmsg_destroy(&msg);
     return rep;
 }
 
@@ -204,17 +268,31 @@ static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *f
     return remove(path);
 }
 
+/* A configuration in a new temporary directory. */
+static void s_fixture_init(s_fixture_t *f)
+{
+    char err[256];
+    memset(f, 0, sizeof *f);
+    strcpy(f->dir, "/tmp/cairn-ledger-flush-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_non_null(f->config = cairn_config_new());
+    assert_int_equal(cairn_config_set(f->config, "cairn.data_dir", f->dir, err, sizeof err), 0);
+    assert_int_equal(cairn_config_set(f->config, "ledger.map_size", "64M", err, sizeof err), 0);
+    assert_int_equal(cairn_config_finalize(f->config, err, sizeof err), 0);
+}
+
+static void s_fixture_fini(s_fixture_t *f)
+{
+    zsock_destroy(&f->sub);
+    cairn_config_destroy(&f->config);
+    nftw(f->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void test_a_batch_whose_flush_fails_is_not_acknowledged_nor_published(void **state)
 {
     (void)state;
-    char err[256];
-    s_fixture_t f = {0};
-    strcpy(f.dir, "/tmp/cairn-ledger-flush-XXXXXX");
-    assert_non_null(mkdtemp(f.dir));
-    assert_non_null(f.config = cairn_config_new());
-    assert_int_equal(cairn_config_set(f.config, "cairn.data_dir", f.dir, err, sizeof err), 0);
-    assert_int_equal(cairn_config_set(f.config, "ledger.map_size", "64M", err, sizeof err), 0);
-    assert_int_equal(cairn_config_finalize(f.config, err, sizeof err), 0);
+    s_fixture_t f;
+    s_fixture_init(&f);
     s_start(&f);
     s_subscribe(&f);
 
@@ -262,9 +340,76 @@ static void test_a_batch_whose_flush_fails_is_not_acknowledged_nor_published(voi
     assert_int_equal(s_published(&f, S_TIMEOUT_MS), 2);
 
     s_stop(&f);
-    zsock_destroy(&f.sub);
-    cairn_config_destroy(&f.config);
-    nftw(f.dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    s_fixture_fini(&f);
+}
+
+/* What the store holds past its last flush may not be on disk: a
+ * checkpoint over it, once handed out, could not be honoured after a
+ * restart. So after a failed flush the ledger serves no read, neither one
+ * in the batch whose flush failed nor a later one, and reports the size it
+ * knows to be on disk. */
+static void test_after_a_failed_flush_no_read_is_served(void **state)
+{
+    (void)state;
+    s_fixture_t f;
+    s_fixture_init(&f);
+    s_start(&f);
+    Cairn__V1__LedgerReply *rep = s_append(&f, "k1");
+    assert_int_equal(rep->status, 0);
+    CAIRN_CODEC_FREE(&rep);
+
+    /* An append and a checkpoint request, waiting together for the loop:
+     * one batch, whose read is answered after the batch's flush. */
+    lt_serve_stop(&f.served);
+    zsock_t *dealer = zsock_new(ZMQ_DEALER);
+    assert_non_null(dealer);
+    assert_int_equal(zsock_connect(dealer, "%s", cairn_config_str(f.config, "bus.ledger_api")), 0);
+    zsock_set_rcvtimeo(dealer, S_TIMEOUT_MS);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    s_append_request("k2", &buf, &len);
+    s_send(dealer, buf, len);
+    s_bare_request(CAIRN__V1__LEDGER_REQUEST__BODY_CHECKPOINT, &buf, &len);
+    s_send(dealer, buf, len);
+    zclock_sleep(200); /* both reach the ledger's socket */
+    atomic_store(&s_mode, S_FLUSH_PASS_ONCE);
+    lt_serve(&f.served, f.ledger);
+
+    rep = s_receive(dealer);
+    assert_int_equal(rep->status, -EIO);
+    assert_non_null(strstr(rep->error, "could not flush the entry to disk"));
+    CAIRN_CODEC_FREE(&rep);
+    rep = s_receive(dealer);
+    assert_int_equal(rep->status, -EIO);
+    assert_non_null(strstr(rep->error, "failed a flush"));
+    assert_non_null(strstr(rep->error, "cairn log verify"));
+    assert_null(rep->checkpoint);
+    assert_int_equal(rep->size, 1); /* k1, flushed; not k2 */
+    CAIRN_CODEC_FREE(&rep);
+    zsock_destroy(&dealer);
+
+    /* Later reads are refused too, with the disk working again. */
+    atomic_store(&s_mode, S_FLUSH_OK);
+    rep = s_bare(&f, CAIRN__V1__LEDGER_REQUEST__BODY_HEAD);
+    assert_int_equal(rep->status, -EIO);
+    assert_non_null(strstr(rep->error, "failed a flush"));
+    assert_int_equal(rep->size, 1);
+    CAIRN_CODEC_FREE(&rep);
+    lt_serve_stop(&f.served);
+    cairn_ledger_stats_t st;
+    cairn_ledger_stats(f.ledger, &st);
+    assert_int_equal(st.store_errors, 3); /* k2, and the two reads */
+
+    /* Restarted, it serves again (k2 did reach this disk). */
+    s_stop(&f);
+    s_start(&f);
+    rep = s_bare(&f, CAIRN__V1__LEDGER_REQUEST__BODY_CHECKPOINT);
+    assert_int_equal(rep->status, 0);
+    assert_non_null(rep->checkpoint);
+    assert_int_equal(rep->size, 2);
+    CAIRN_CODEC_FREE(&rep);
+    s_stop(&f);
+    s_fixture_fini(&f);
 }
 
 static int s_reset(void **state)
@@ -282,6 +427,7 @@ int main(void)
                                s_reset),
         cmocka_unit_test_setup(test_a_batch_whose_flush_fails_is_not_acknowledged_nor_published,
                                s_reset),
+        cmocka_unit_test_setup(test_after_a_failed_flush_no_read_is_served, s_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -839,6 +839,11 @@ int cairn_ledger_store_sync(cairn_ledger_store_t *self)
     return rc;
 }
 
+int cairn_ledger_store_sync_error(cairn_ledger_store_t *self)
+{
+    return atomic_load(&self->sync_rc);
+}
+
 int cairn_ledger_store_commit(cairn_ledger_store_t *self)
 {
     int rc = cairn_ledger_store_commit_deferred(self);

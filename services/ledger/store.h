@@ -145,6 +145,11 @@ int cairn_ledger_store_commit_deferred(cairn_ledger_store_t *self);
  * error until the store is reopened, since what the disk holds is unknown. */
 int cairn_ledger_store_sync(cairn_ledger_store_t *self);
 
+/* The error of a failed flush (or of a commit that failed to write or
+ * flush), final until the store is reopened; 0 when there was none. Safe
+ * from any thread. */
+int cairn_ledger_store_sync_error(cairn_ledger_store_t *self);
+
 /* Drops the batch (no-op without one). */
 void cairn_ledger_store_abort(cairn_ledger_store_t *self);
 
@@ -167,10 +172,10 @@ void cairn_ledger_store_end_read(cairn_ledger_view_t *view);
  * ("no error" when none), for the operator's log. */
 const char *cairn_ledger_store_last_error(const cairn_ledger_store_t *self);
 
-/* True when the last batch failed because the map is full (ledger.map_size). */
 /* True when opening rewrote a store of the previous layout as this one. */
 bool cairn_ledger_store_migrated(const cairn_ledger_store_t *self);
 
+/* True when the last batch failed because the map is full (ledger.map_size). */
 bool cairn_ledger_store_full(const cairn_ledger_store_t *self);
 
 /* Reads up to limit committed entries starting at index from, in order. */
