@@ -10,6 +10,7 @@
 
 #include "cairn/bundle.h"
 #include "cairn/error.h"
+#include "cairn/util.h"
 #include "commands.h"
 #include "files.h"
 #include "intoto.h"
@@ -133,7 +134,7 @@ static int s_write(const char *path, const void *data, size_t len)
         fprintf(stderr, "cairn export: cannot write to stdout\n");
         return CLI_EXIT_DENIED;
     }
-    int rc = cli_write_file(path, data, len, 0644, true);
+    int rc = cairn_write_file(path, data, len, 0644, true);
     if (rc == 0)
         return CLI_EXIT_OK;
     fprintf(stderr, "cairn export: cannot write %s: %s\n", path, cairn_strerror(rc));

@@ -14,6 +14,7 @@
 #include "cairn/curve.h"
 #include "cairn/error.h"
 #include "cairn/note.h"
+#include "cairn/util.h"
 #include "commands.h"
 #include "files.h"
 #include "pbjson.h"
@@ -24,8 +25,7 @@ static const cli_opt_t s_opts[] = {
      "write into DIR instead of beside ledger.key_file; with --curve: the key pair FILE", 'o'},
     {"force", NULL, false, "replace existing key files", 0},
     {"curve", NULL, false, "create a CURVE key pair for the bus instead (needs -o FILE)", 0},
-    {"approver", NULL, false, "create an approver's signing key instead (--name USER -o FILE)",
-     0},
+    {"approver", NULL, false, "create an approver's signing key instead (--name USER -o FILE)", 0},
     {NULL, NULL, false, NULL, 0},
 };
 
@@ -118,7 +118,7 @@ int cli_keygen_write(const char *name, const char *key_path, const char *vkey_pa
     }
     size_t len = strlen(skey);
     skey[len] = '\n';
-    if ((rc = cli_write_file(key_path, skey, len + 1, 0600, force)) < 0) {
+    if ((rc = cairn_write_file(key_path, skey, len + 1, 0600, force)) < 0) {
         snprintf(err, errlen, "cannot write %s: %s%s", key_path, cairn_strerror(rc),
                  rc == -EEXIST ? " (pass --force to replace it)" : "");
         goto out;
@@ -127,7 +127,7 @@ int cli_keygen_write(const char *name, const char *key_path, const char *vkey_pa
         rc = -ENOMEM;
         goto out;
     }
-    if ((rc = cli_write_file(vkey_path, line, strlen(line), 0644, force)) < 0) {
+    if ((rc = cairn_write_file(vkey_path, line, strlen(line), 0644, force)) < 0) {
         snprintf(err, errlen, "cannot write %s: %s%s", vkey_path, cairn_strerror(rc),
                  rc == -EEXIST ? " (pass --force to replace it)" : "");
         goto out;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,8 +106,7 @@ int cairn_parse_time(const char *text, int64_t *unix_ms_out)
         p++;
     } else if (*p == '+' || *p == '-') {
         int oh, om;
-        if (s_digits(p + 1, 2, &oh) || p[3] != ':' || s_digits(p + 4, 2, &om) || oh > 23 ||
-            om > 59)
+        if (s_digits(p + 1, 2, &oh) || p[3] != ':' || s_digits(p + 4, 2, &om) || oh > 23 || om > 59)
             return CAIRN_EPARSE;
         offset_min = (oh * 60 + om) * (*p == '+' ? 1 : -1);
         p += 6;
@@ -148,6 +148,69 @@ uint64_t cairn_fnv1a64(uint64_t h, const void *data, size_t len)
     for (size_t i = 0; i < len; i++)
         h = (h ^ p[i]) * 0x100000001b3ULL;
     return h;
+}
+
+static int s_write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Syncs the directory holding path, so the new name survives a crash. */
+static void s_sync_parent(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    free(copy);
+}
+
+int cairn_write_file(const char *path, const void *data, size_t len, unsigned mode, bool replace)
+{
+    int rc = 0;
+    int fd = -1;
+    size_t cap = strlen(path) + 16;
+    char *tmp = malloc(cap);
+    if (!tmp)
+        return -ENOMEM;
+    snprintf(tmp, cap, "%s.tmp-XXXXXX", path);
+    /* mkstemp creates the file 0600: nobody else can read it before the
+     * final mode is set. */
+    if ((fd = mkstemp(tmp)) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (fchmod(fd, (mode_t)mode) < 0 || (rc = s_write_all(fd, data, len)) < 0 || fsync(fd) < 0)
+        rc = rc < 0 ? rc : -errno;
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    if (rc < 0)
+        goto out;
+    /* link() refuses to replace an existing name, atomically. */
+    if (replace ? rename(tmp, path) < 0 : link(tmp, path) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    s_sync_parent(path);
+out:
+    if (fd >= 0 && (rc < 0 || !replace))
+        unlink(tmp);
+    free(tmp);
+    return rc;
 }
 
 int cairn_read_file(const char *path, size_t max, char **buf_out, size_t *len_out)

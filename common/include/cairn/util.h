@@ -42,6 +42,14 @@ size_t cairn_utf8_invalid_at(const void *text, size_t len);
 #define CAIRN_FNV1A64_OFFSET 0xcbf29ce484222325ULL
 uint64_t cairn_fnv1a64(uint64_t h, const void *data, size_t len);
 
+/* Writes len bytes of data to path with exactly mode (umask does not
+ * apply): to a temporary file beside it, synced, then moved into place, so
+ * a reader never sees half a file and a crash never leaves one behind.
+ * Without replace an existing path is kept and -EEXIST returned; with it
+ * the file is replaced atomically. The directory must exist. Returns 0 or
+ * -errno. */
+int cairn_write_file(const char *path, const void *data, size_t len, unsigned mode, bool replace);
+
 /* Reads a whole file into a malloc'd NUL-terminated buffer (limit: max bytes). */
 int cairn_read_file(const char *path, size_t max, char **buf_out, size_t *len_out);
 
