@@ -52,12 +52,23 @@ void cairn_bus_set_high_water_mark(int messages)
     s_hwm = messages > 0 ? messages : 100000;
 }
 
+/* How long a closing PUB or ROUTER socket keeps sending what it queued.
+ * libzmq 4.3 aborts the whole process (session_base_t::clean_pipes, "Resource
+ * temporarily unavailable") when a peer disconnects while a socket closed
+ * with no linger is half-way through sending it a multipart message, as a
+ * daemon's stream is at stop when its subscribers stop with it
+ * (zeromq/libzmq#3442). With a linger the closing session goes on reading
+ * the queue, and a peer that drops meanwhile is cleaned up normally. Clients
+ * (DEALER, SUB) keep none, so a command never waits on a daemon that is
+ * down. */
+#define S_SERVER_LINGER_MS 100
+
 static zsock_t *s_new_socket(int type)
 {
     zsock_t *sock = zsock_new(type);
     if (!sock)
         return NULL;
-    zsock_set_linger(sock, 0);
+    zsock_set_linger(sock, type == ZMQ_PUB || type == ZMQ_ROUTER ? S_SERVER_LINGER_MS : 0);
     /* Every payload is a protobuf the codec refuses above this size; without
      * a cap libzmq allocates whatever length a peer's frame header claims,
      * before any authentication. */
