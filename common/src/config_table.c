@@ -70,7 +70,8 @@ static const cairn_option_t s_options[] = {
     {"ingest.jenkins_token", CAIRN_OPT_STRING, "", 0, 0,
      "token Jenkins sends as Authorization: Bearer (or Basic password) (literal, file: or env:)"},
     {"ingest.servicenow_token", CAIRN_OPT_STRING, "", 0, 0,
-     "token ServiceNow sends as Authorization: Bearer (or Basic password) (literal, file: or env:)"},
+     "token ServiceNow sends as Authorization: Bearer (or Basic password) (literal, file: or "
+     "env:)"},
     {"ingest.allow_unsigned_github", CAIRN_OPT_BOOL, "false", 0, 0,
      "accept GitHub webhooks while ingest.github_secret is empty"},
     {"ingest.allow_unsigned_gitlab", CAIRN_OPT_BOOL, "false", 0, 0,
@@ -113,6 +114,9 @@ static const cairn_option_t s_options[] = {
      "log origin named in every checkpoint and leaf (also the signing key's name)"},
     {"ledger.key_file", CAIRN_OPT_STRING, "{data_dir}/keys/ledger.key", 0, 0,
      "Ed25519 checkpoint signing key; created (mode 0600) when missing"},
+    {"ledger.checkpoint_file", CAIRN_OPT_STRING, "{data_dir}/ledger.checkpoint", 0, 0,
+     "latest checkpoint the ledger answered with, kept outside the store: a store rolled back "
+     "behind it is refused at start (empty: none kept)"},
     {"ledger.retention", CAIRN_OPT_DURATION, "400d", 86400000, 0,
      "payloads older than this may be purged (leaves and proofs are kept)"},
     {"ledger.batch_max", CAIRN_OPT_INT, "256", 1, 256, "most requests committed in one batch"},

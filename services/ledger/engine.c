@@ -30,6 +30,7 @@
 #include "cairn/note.h"
 #include "cairn/signals.h"
 #include "cairn/util.h"
+#include "cpfile.h"
 #include "export.h"
 #include "keyfile.h"
 #include "query.h"
@@ -135,6 +136,7 @@ struct cairn_ledger_t {
     bool quit;                        /* the writer must exit */
     int done_fd;                      /* eventfd the writer signals after each job */
     uint64_t durable_size;            /* entries known to be on disk (answered) */
+    cairn_ledger_cpfile_t *cpfile;    /* the latest answered checkpoint, outside the store */
 };
 
 static void s_log_stats(cairn_ledger_t *self)
@@ -310,6 +312,13 @@ cairn_ledger_t *cairn_ledger_new(const cairn_config_t *config)
         s_open_store(self, config, origin) < 0)
         goto fail;
     self->durable_size = cairn_ledger_store_size(self->store); /* flushed when it opened */
+    if (!(self->cpfile =
+              cairn_ledger_cpfile_new(cairn_config_str(config, "ledger.checkpoint_file")))) {
+        CAIRN_ERROR("cannot start ledger", "error=%s", cairn_log_quote(cairn_strerror(-ENOMEM)));
+        goto fail;
+    }
+    if (cairn_ledger_cpfile_check(self->cpfile, self->store) < 0)
+        goto fail;
 
     if ((rc = cairn_bus_bind(ZMQ_PUB, stream, &self->stream)) < 0) {
         CAIRN_ERROR("cannot bind ledger stream", "endpoint=%s error=%s", cairn_log_quote(stream),
@@ -335,6 +344,7 @@ cairn_ledger_t *cairn_ledger_new(const cairn_config_t *config)
 fail:
     zsock_destroy(&self->api);
     zsock_destroy(&self->stream);
+    cairn_ledger_cpfile_destroy(&self->cpfile);
     cairn_ledger_store_destroy(&self->store);
     cairn_note_signer_destroy(&self->signer);
     if (self->done_fd >= 0)
@@ -352,6 +362,7 @@ void cairn_ledger_destroy(cairn_ledger_t **self_p)
     s_log_stats(self);
     zsock_destroy(&self->api);
     zsock_destroy(&self->stream);
+    cairn_ledger_cpfile_destroy(&self->cpfile); /* writes the latest answered checkpoint */
     cairn_ledger_store_destroy(&self->store);
     cairn_note_signer_destroy(&self->signer);
     for (size_t i = 0; i < sizeof self->slots / sizeof self->slots[0]; i++)
@@ -1497,8 +1508,10 @@ static void s_sync_batch(cairn_ledger_t *self, s_batch_t *b)
 static void s_finish_batch(cairn_ledger_t *self, s_batch_t *b)
 {
     s_sync_batch(self, b);
-    if (b->committed && cairn_ledger_store_sync_error(self->store) == 0)
+    if (b->committed && cairn_ledger_store_sync_error(self->store) == 0) {
         self->durable_size = b->size;
+        cairn_ledger_cpfile_offer(self->cpfile, b->note, b->note_len, b->note_size);
+    }
     s_answer_batch(self, b);
     b->committed = false;
 }
@@ -1715,6 +1728,7 @@ int cairn_ledger_run_once(cairn_ledger_t *self, int timeout_ms)
         s_gather_batch(self, &self->slots[0]);
         s_pipeline(self, &self->slots[0]);
     }
+    cairn_ledger_cpfile_tick(self->cpfile, cairn_mono_ms());
     return 0;
 }
 

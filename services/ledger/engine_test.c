@@ -1616,6 +1616,72 @@ static void test_a_batch_survives_a_restart_and_is_not_appended_twice(void **sta
     CAIRN_CODEC_FREE(&rep);
 }
 
+/* Tree size of the checkpoint note in path (its second line), or -1. */
+static int64_t s_kept_size(const char *path)
+{
+    char *text = NULL;
+    int64_t size = -1;
+    if (cairn_read_file(path, 65536, &text, NULL) < 0)
+        return -1;
+    const char *nl = strchr(text, '\n');
+    if (nl)
+        size = (int64_t)strtoll(nl + 1, NULL, 10);
+    free(text);
+    return size;
+}
+
+/* The checkpoint file (ledger.checkpoint_file) follows the log while it
+ * runs and at stop. A store rolled back behind it, an older backup put back,
+ * does not start until the file is moved away. */
+static void test_a_store_rolled_back_behind_its_checkpoint_file_does_not_start(void **state)
+{
+    s_fixture_t *f = *state;
+    char path[128], moved[160], store[128], backup[128];
+    snprintf(path, sizeof path, "%s/ledger.checkpoint", f->dir);
+    snprintf(moved, sizeof moved, "%s.moved", path);
+    snprintf(store, sizeof store, "%s/ledger", f->dir);
+    snprintf(backup, sizeof backup, "%s/backup", f->dir);
+    assert_string_equal(cairn_config_str(f->config, "ledger.checkpoint_file"), path);
+    assert_int_equal(s_kept_size(path), 0); /* written when the ledger opened */
+    s_start(f);
+    Cairn__V1__LedgerReply *rep = s_append(f, "k1", "CHG-1");
+    assert_int_equal(rep->status, 0);
+    CAIRN_CODEC_FREE(&rep);
+    s_shutdown(f);
+    assert_int_equal(s_kept_size(path), 1); /* written at stop */
+    lt_copy_store(store, backup);
+
+    s_restart(f);
+    rep = s_append(f, "k2", "CHG-1");
+    CAIRN_CODEC_FREE(&rep);
+    rep = s_append(f, "k3", "CHG-1");
+    assert_int_equal(rep->ack->index, 2);
+    CAIRN_CODEC_FREE(&rep);
+    /* While the ledger runs, the file follows within about a second. */
+    for (int i = 0; i < 50 && s_kept_size(path) != 3; i++)
+        zclock_sleep(100);
+    assert_int_equal(s_kept_size(path), 3);
+    s_shutdown(f);
+
+    /* The backup put back: acknowledged entries 1 and 2 are gone. */
+    lt_copy_store(backup, store);
+    assert_null(cairn_ledger_new(f->config));
+    assert_int_equal(s_kept_size(path), 3); /* the refusal leaves the file as it was */
+
+    /* With the file moved away the log goes on from the backup. */
+    assert_int_equal(rename(path, moved), 0);
+    s_restart(f);
+    Cairn__V1__HeadRequest head = CAIRN__V1__HEAD_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_HEAD;
+    req.head = &head;
+    rep = s_call(f, &req);
+    assert_int_equal(rep->status, 0);
+    assert_int_equal(rep->size, 1);
+    CAIRN_CODEC_FREE(&rep);
+    assert_int_equal(s_kept_size(path), 1);
+}
+
 int main(void)
 {
     cairn_log_init("ledger-test", getenv("CAIRN_TEST_LOG") ? "debug" : "error");
@@ -1666,6 +1732,9 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_a_batch_survives_a_restart_and_is_not_appended_twice,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_store_rolled_back_behind_its_checkpoint_file_does_not_start, s_setup,
+            s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

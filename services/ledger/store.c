@@ -383,6 +383,36 @@ void cairn_ledger_store_head(const cairn_ledger_store_t *self, cairn_ledger_head
     out->note_len = self->head_note_len;
 }
 
+int cairn_ledger_store_check_note(cairn_ledger_store_t *self, const char *note, size_t len,
+                                  uint64_t *size_out)
+{
+    MDB_txn *txn = NULL;
+    cairn_checkpoint_t cp;
+    memset(&cp, 0, sizeof cp);
+    uint8_t root[CAIRN_HASH_BYTES];
+    int rc = cairn_lmdb_code(mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn));
+    if (rc < 0)
+        return rc;
+    if ((rc = s_open_checkpoint(self, txn, note, len, &cp)) < 0) {
+        rc = rc == CAIRN_EINTEGRITY ? CAIRN_EPARSE : rc; /* no checkpoint of this log */
+        goto out;
+    }
+    *size_out = cp.size;
+    rc = CAIRN_EINTEGRITY;
+    if (cp.size > self->size)
+        goto out;
+    cairn_ledger_view_t v = s_view(self, txn);
+    int mrc = cairn_merkle_root(cairn_ledger_node_get, &v, cp.size, root);
+    if (mrc < 0 && mrc != CAIRN_ENOTFOUND)
+        rc = mrc;
+    else if (mrc == 0 && sodium_memcmp(root, cp.root, CAIRN_HASH_BYTES) == 0)
+        rc = 0;
+out:
+    cairn_checkpoint_clear(&cp);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 const char *cairn_ledger_store_vkey(const cairn_ledger_store_t *self)
 {
     return self->vkey;

@@ -102,6 +102,17 @@ uint64_t cairn_ledger_store_size(const cairn_ledger_store_t *self);
 /* The latest signed checkpoint. */
 void cairn_ledger_store_head(const cairn_ledger_store_t *self, cairn_ledger_head_t *out);
 
+/* Checks a signed checkpoint of this log that was kept outside the store
+ * (ledger.checkpoint_file) against it: 0 when the store holds at least its
+ * size entries and its tree of that size has the checkpoint's root.
+ * CAIRN_EINTEGRITY when the note verifies but the store holds fewer
+ * entries (*size_out above cairn_ledger_store_size: the store was rolled
+ * back) or another tree; CAIRN_EPARSE when the note is no checkpoint of this
+ * log (another origin, no signature by a key the store recorded). *size_out
+ * is the note's size when it verified. */
+int cairn_ledger_store_check_note(cairn_ledger_store_t *self, const char *note, size_t len,
+                                  uint64_t *size_out);
+
 /* The vkey of the signer (owned by the store). */
 const char *cairn_ledger_store_vkey(const cairn_ledger_store_t *self);
 

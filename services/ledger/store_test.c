@@ -488,6 +488,77 @@ static void test_an_aborted_batch_leaves_no_trace(void **state)
     free(r.leaf);
 }
 
+/* The store's latest checkpoint note (malloc'd). */
+static char *s_head_note(s_fixture_t *f, size_t *len)
+{
+    cairn_ledger_head_t head;
+    cairn_ledger_store_head(f->store, &head);
+    char *note = strndup(head.note, head.note_len);
+    assert_non_null(note);
+    *len = head.note_len;
+    return note;
+}
+
+/* A checkpoint kept outside the store (ledger.checkpoint_file) agrees with
+ * the store that signed it, and with any later state of that store; not
+ * with a copy rolled back behind it, nor with another tree of its size; and
+ * a note of another log is told apart from both. */
+static void test_a_kept_checkpoint_is_checked_against_the_store(void **state)
+{
+    s_fixture_t *f = *state;
+    char backup[80], other[64];
+    size_t len3 = 0, len5 = 0, len_other = 0;
+    uint64_t size = 0;
+    snprintf(backup, sizeof backup, "%s-backup", f->dir);
+    lt_append_batch(f->store, 3, "CHG-1");
+    char *at3 = s_head_note(f, &len3);
+    assert_int_equal(cairn_ledger_store_check_note(f->store, at3, len3, &size), 0);
+    assert_int_equal(size, 3);
+    lt_copy_store(f->dir, backup); /* taken at 3 entries */
+    lt_append_batch(f->store, 2, "CHG-1");
+    char *at5 = s_head_note(f, &len5);
+    assert_int_equal(cairn_ledger_store_check_note(f->store, at3, len3, &size), 0);
+    assert_int_equal(cairn_ledger_store_check_note(f->store, at5, len5, &size), 0);
+    assert_int_equal(size, 5);
+
+    /* The backup holds 3 entries: behind the checkpoint of 5. */
+    cairn_ledger_store_destroy(&f->store);
+    assert_int_equal(cairn_ledger_store_open(backup, LT_MAP_SIZE, LT_ORIGIN, f->signer, &f->store),
+                     0);
+    assert_int_equal(cairn_ledger_store_check_note(f->store, at3, len3, &size), 0);
+    size = 0;
+    assert_int_equal(cairn_ledger_store_check_note(f->store, at5, len5, &size), CAIRN_EINTEGRITY);
+    assert_int_equal(size, 5);
+
+    /* The backup, grown to 5 entries of its own: another tree of size 5. */
+    lt_append_batch(f->store, 2, "CHG-2");
+    assert_int_equal(cairn_ledger_store_check_note(f->store, at5, len5, &size), CAIRN_EINTEGRITY);
+    assert_int_equal(size, 5);
+    cairn_ledger_store_destroy(&f->store);
+
+    /* A log with another key under the same origin: its note is not this
+     * log's, and neither is text that is no note at all. */
+    lt_mkdtemp(other, "cairn-ledger-other");
+    cairn_note_signer_t *signer = lt_signer(LT_ORIGIN, 9);
+    assert_int_equal(cairn_ledger_store_open(other, LT_MAP_SIZE, LT_ORIGIN, signer, &f->store), 0);
+    lt_append_batch(f->store, 5, "CHG-1");
+    char *foreign = s_head_note(f, &len_other);
+    cairn_ledger_store_destroy(&f->store);
+    s_open(f);
+    assert_int_equal(cairn_ledger_store_check_note(f->store, foreign, len_other, &size),
+                     CAIRN_EPARSE);
+    assert_int_equal(cairn_ledger_store_check_note(f->store, "size 5\n", 7, &size), CAIRN_EPARSE);
+    at5[len5 - 10] ^= 1; /* in the signature */
+    assert_int_equal(cairn_ledger_store_check_note(f->store, at5, len5, &size), CAIRN_EPARSE);
+
+    cairn_note_signer_destroy(&signer);
+    lt_rmtree(other);
+    lt_rmtree(backup);
+    free(foreign);
+    free(at3);
+    free(at5);
+}
+
 static void test_a_flipped_last_leaf_or_root_node_refuses_to_open(void **state)
 {
     s_fixture_t *f = *state;
@@ -1251,6 +1322,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_a_migration_without_room_in_the_map_leaves_the_store_as_it_was, s_setup,
             s_teardown),
+        cmocka_unit_test_setup_teardown(test_a_kept_checkpoint_is_checked_against_the_store,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_times_that_step_back_are_still_found_by_time, s_setup,
                                         s_teardown),
     };

@@ -15,6 +15,7 @@
 #include "cairn/codec.h"
 #include "cairn/lmdbx.h"
 #include "cairn/merkle.h"
+#include "cairn/util.h"
 #include "layout.h"
 
 void lt_mkdtemp(char dir[64], const char *prefix)
@@ -91,6 +92,19 @@ cairn_ledger_append_t lt_append_in(cairn_ledger_store_t *store, const char *key,
     assert_int_equal(cairn_ledger_store_append(store, &in, &out), 0);
     free(record);
     return out;
+}
+
+void lt_copy_store(const char *dir, const char *to_dir)
+{
+    char from[128], to[128];
+    char *data = NULL;
+    size_t len = 0;
+    snprintf(from, sizeof from, "%s/data.mdb", dir);
+    snprintf(to, sizeof to, "%s/data.mdb", to_dir);
+    assert_int_equal(cairn_mkdir_p(to_dir, 0700), 0);
+    assert_int_equal(cairn_read_file(from, SIZE_MAX / 2, &data, &len), 0);
+    assert_int_equal(cairn_write_file(to, data, len, 0600, true), 0);
+    free(data);
 }
 
 void lt_append_batch(cairn_ledger_store_t *store, size_t n, const char *change)

@@ -24,6 +24,10 @@ void lt_mkdtemp(char dir[64], const char *prefix);
 /* Removes a directory tree. */
 void lt_rmtree(const char *dir);
 
+/* Copies the LMDB data file of the store in dir to to_dir (created), as a
+ * backup taken while no batch is open. */
+void lt_copy_store(const char *dir, const char *to_dir);
+
 /* A signer named origin from a seed of 32 copies of seed_byte. */
 cairn_note_signer_t *lt_signer(const char *origin, uint8_t seed_byte);
 
