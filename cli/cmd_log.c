@@ -287,6 +287,9 @@ void cli_log_verify_render(FILE *out, const char *path, int rc,
                 "checked, %llu purged\n",
                 path, (unsigned long long)r->size, (unsigned long long)r->checkpoints,
                 (unsigned long long)r->payloads, (unsigned long long)r->purged);
+        if (r->has_kept)
+            fprintf(out, "the checkpoint file's checkpoint (size %llu) is the store's\n",
+                    (unsigned long long)r->kept_size);
         return;
     }
     if (rc != CAIRN_EINTEGRITY) {
@@ -304,12 +307,13 @@ void cli_log_verify_render(FILE *out, const char *path, int rc,
 
 json_t *cli_log_verify_json(const char *path, int rc, const cairn_ledger_verify_report_t *r)
 {
-    return json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:o, s:s}", "ok", rc == 0, "path", path,
-                     "size", (json_int_t)r->size, "checkpoints", (json_int_t)r->checkpoints,
-                     "payloads", (json_int_t)r->payloads, "purged", (json_int_t)r->purged,
-                     "bad_index",
-                     r->has_bad_index ? json_integer((json_int_t)r->bad_index) : json_null(),
-                     "reason", rc == 0 ? "" : s_or(r->reason, cairn_strerror(rc)));
+    return json_pack(
+        "{s:b, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:s}", "ok", rc == 0, "path", path, "size",
+        (json_int_t)r->size, "checkpoints", (json_int_t)r->checkpoints, "payloads",
+        (json_int_t)r->payloads, "purged", (json_int_t)r->purged, "bad_index",
+        r->has_bad_index ? json_integer((json_int_t)r->bad_index) : json_null(),
+        "checkpoint_file_size", r->has_kept ? json_integer((json_int_t)r->kept_size) : json_null(),
+        "reason", rc == 0 ? "" : s_or(r->reason, cairn_strerror(rc)));
 }
 
 static int s_run_verify(const cli_args_t *args)
@@ -332,7 +336,10 @@ static int s_run_verify(const cli_args_t *args)
         goto out;
     }
     const char *path = cairn_config_str(cfg, "ledger.path");
+    const char *kept = cairn_config_str(cfg, "ledger.checkpoint_file");
     int rc = cairn_ledger_verify(path, vkey, &report);
+    if (rc == 0 && *kept)
+        rc = cairn_ledger_verify_kept(path, kept, &report);
     code = cli_log_verify_exit(rc);
     if (args->json) {
         int jcode = s_print_json(cli_log_verify_json(path, rc, &report));
@@ -425,17 +432,20 @@ static const cli_command_t s_verify = {
     .name = "log verify",
     .positional = "",
     .summary = "Check the whole ledger store on disk offline; no daemon needed.",
-    .details =
-        "Reads ledger.path (default {data_dir}/ledger) read-only (a running ledger may\n"
-        "keep writing) and recomputes everything it can: each leaf hash from its leaf,\n"
-        "each leaf's index and origin, each payload's digest, every stored tree hash,\n"
-        "and each signed checkpoint's root and signature (with --vkey, that key must\n"
-        "have signed every checkpoint; without it, the keys the log recorded).\n"
-        "Output: \"OK: ...\" with the number of entries and checkpoints checked, or\n"
-        "\"FAILED: ... entry N: why\" naming the first entry that does not verify.\n"
-        "With --json: {ok, path, size, checkpoints, payloads, purged, bad_index, reason}.\n\n"
-        "Exit codes: 0 verified, 1 verification failed (or the store cannot be read),\n"
-        "2 usage error, or no ledger at ledger.path.\n",
+    .details = "Reads ledger.path (default {data_dir}/ledger) read-only (a running ledger may\n"
+               "keep writing) and recomputes everything it can: each leaf hash from its leaf,\n"
+               "each leaf's index and origin, each payload's digest, every stored tree hash,\n"
+               "and each signed checkpoint's root and signature (with --vkey, that key must\n"
+               "have signed every checkpoint; without it, the keys the log recorded). Then\n"
+               "the checkpoint the ledger kept outside the store (ledger.checkpoint_file)\n"
+               "must be the store's own checkpoint of that size: a store rolled back behind\n"
+               "it, or replaced, fails.\n"
+               "Output: \"OK: ...\" with the number of entries and checkpoints checked, or\n"
+               "\"FAILED: ... entry N: why\" naming the first entry that does not verify.\n"
+               "With --json: {ok, path, size, checkpoints, payloads, purged, bad_index,\n"
+               "checkpoint_file_size, reason}.\n\n"
+               "Exit codes: 0 verified, 1 verification failed (or the store cannot be read),\n"
+               "2 usage error, or no ledger at ledger.path.\n",
     .opts = s_verify_opts,
     .min_pos = 0,
     .max_pos = 0,

@@ -694,7 +694,38 @@ static void log_verify_checks_the_store_without_the_daemon(void **state)
     assert_true(json_is_true(json_object_get(obj, "ok")));
     assert_int_equal(json_integer_value(json_object_get(obj, "size")), 5);
     assert_true(json_integer_value(json_object_get(obj, "checkpoints")) >= 1);
+    assert_int_equal(json_integer_value(json_object_get(obj, "checkpoint_file_size")), 5);
     json_decref(obj);
+    s_done(&r);
+
+    /* The checkpoint the ledger kept outside the store, as if the store had
+     * been put back from a backup behind it, or replaced by another. */
+    char kept[128], *note = NULL;
+    size_t note_len = 0;
+    snprintf(kept, sizeof kept, "%s/ledger.checkpoint", s_dir);
+    assert_int_equal(cairn_read_file(kept, 65536, &note, &note_len), 0);
+    char *size_line = strstr(note, "\n5\n");
+    assert_non_null(size_line);
+    size_line[1] = '9';
+    assert_int_equal(cairn_write_file(kept, note, note_len, 0644, true), 0);
+    r = s_cairn("log verify");
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.out, "FAILED: ledger "));
+    assert_non_null(strstr(r.out, "the store was rolled back: it holds 5 entries"));
+    s_done(&r);
+    size_line[1] = '5';
+    size_line[3] ^= 1; /* the root */
+    assert_int_equal(cairn_write_file(kept, note, note_len, 0644, true), 0);
+    r = s_cairn("log verify");
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.out, "it was replaced or altered"));
+    s_done(&r);
+    size_line[3] ^= 1;
+    assert_int_equal(cairn_write_file(kept, note, note_len, 0644, true), 0);
+    free(note);
+    r = s_cairn("log verify");
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "the checkpoint file's checkpoint (size 5) is the store's\n"));
     s_done(&r);
 
     /* Overwrite the leaf of entry 3, as someone with disk access might. */

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,13 +303,15 @@ static void s_on_lmdb_assert(MDB_env *env, const char *msg)
     _exit(0);
 }
 
-static int s_open_env(const char *dir, MDB_env **env_out)
+/* Opens the store read-only; in the checking child, an LMDB assertion is
+ * reported as damage (s_on_lmdb_assert). */
+static int s_open_env(const char *dir, bool in_child, MDB_env **env_out)
 {
     MDB_env *env = NULL;
     int rc = mdb_env_create(&env);
     if (rc == 0)
         rc = mdb_env_set_maxdbs(env, CAIRN_LEDGER_MAX_DBS);
-    if (rc == 0)
+    if (rc == 0 && in_child)
         rc = mdb_env_set_assert(env, s_on_lmdb_assert);
     if (rc == 0) {
         rc = mdb_env_open(env, dir, MDB_RDONLY, 0600);
@@ -398,7 +401,7 @@ static int s_verify(const char *dir, const char *vkey, cairn_ledger_verify_repor
     s_reporting = out;
     int rc = sodium_init() < 0 ? CAIRN_ECRYPTO : 0;
     if (rc == 0)
-        rc = s_open_env(dir, &env);
+        rc = s_open_env(dir, true, &env);
     if (rc == 0)
         rc = cairn_lmdb_code(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
     /* The layout version first, so an older store is named as such. */
@@ -496,4 +499,69 @@ int cairn_ledger_verify(const char *dir, const char *vkey, cairn_ledger_verify_r
              dir, WIFSIGNALED(status) ? "signal" : "exit status",
              WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
     return CAIRN_EINTEGRITY;
+}
+
+int cairn_ledger_verify_kept(const char *dir, const char *file, cairn_ledger_verify_report_t *out)
+{
+    char *note = NULL;
+    size_t len = 0;
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    cairn_checkpoint_t cp;
+    memset(&cp, 0, sizeof cp);
+    int rc = cairn_read_file(file, 65536, &note, &len);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0) {
+        snprintf(out->reason, sizeof out->reason, "cannot read the checkpoint file %s: %s", file,
+                 cairn_strerror(rc));
+        return rc;
+    }
+    /* The signed text ends at the note's blank line. */
+    const char *blank = strstr(note, "\n\n");
+    if (!blank || cairn_checkpoint_parse(note, (size_t)(blank - note) + 1, &cp) < 0) {
+        rc = CAIRN_EINTEGRITY;
+        snprintf(out->reason, sizeof out->reason,
+                 "the checkpoint file %s holds no checkpoint note; move it away if it is not "
+                 "this log's",
+                 file);
+        goto out;
+    }
+    out->has_kept = true;
+    out->kept_size = cp.size;
+    cairn_ledger_dbs_t dbs;
+    uint8_t kb[8];
+    MDB_val k = {8, kb}, v;
+    cairn_u64_to_key(cp.size, kb);
+    uint64_t size = 0;
+    if ((rc = s_open_env(dir, false, &env)) < 0 ||
+        (rc = cairn_lmdb_code(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn))) < 0 ||
+        (rc = cairn_ledger_layout_open(txn, false, &dbs)) < 0 ||
+        (rc = cairn_lmdb_get_u64(txn, dbs.meta, CAIRN_LEDGER_META_SIZE, &size)) < 0) {
+        snprintf(out->reason, sizeof out->reason, "cannot read %s: %s", dir, cairn_strerror(rc));
+        goto out;
+    }
+    int mrc = mdb_get(txn, dbs.checkpoints, &k, &v);
+    rc = CAIRN_EINTEGRITY;
+    if (mrc == MDB_NOTFOUND && cp.size > size)
+        snprintf(out->reason, sizeof out->reason,
+                 "the store was rolled back: it holds %" PRIu64
+                 " entries, but the ledger answered with a checkpoint of %" PRIu64
+                 " (kept in %s); entries it acknowledged are missing",
+                 size, cp.size, file);
+    else if (mrc != 0 || v.mv_size != len || memcmp(v.mv_data, note, len) != 0)
+        snprintf(out->reason, sizeof out->reason,
+                 "the store is not the one the checkpoint of %" PRIu64
+                 " entries kept in %s signed: it was replaced or altered",
+                 cp.size, file);
+    else
+        rc = 0;
+out:
+    cairn_checkpoint_clear(&cp);
+    if (txn)
+        mdb_txn_abort(txn);
+    if (env)
+        mdb_env_close(env);
+    free(note);
+    return rc;
 }

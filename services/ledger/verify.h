@@ -34,6 +34,8 @@ typedef struct {
     bool has_bad_index;   /* a problem is tied to an entry */
     uint64_t bad_index;   /* with has_bad_index: the first entry that fails */
     char reason[512];     /* the first problem, for people ("" when all verified) */
+    bool has_kept;        /* cairn_ledger_verify_kept found a checkpoint file */
+    uint64_t kept_size;   /* with has_kept: the size of its checkpoint */
 } cairn_ledger_verify_report_t;
 
 /* Verifies the ledger in directory dir (opened read-only; a running ledger
@@ -44,5 +46,16 @@ typedef struct {
  * not (the report says what and where), or another negative code when the
  * check could not run (reason says why). The report is always written. */
 int cairn_ledger_verify(const char *dir, const char *vkey, cairn_ledger_verify_report_t *out);
+
+/* After cairn_ledger_verify passed: checks the checkpoint the ledger kept
+ * outside the store (ledger.checkpoint_file, docs/ledger.md) against the
+ * store in dir. The file is read before the store, so a ledger running
+ * meanwhile cannot make it look newer than the store. The store's checkpoint
+ * of the same size must be that note byte for byte (the verification just
+ * checked every stored checkpoint against the tree). 0 when it is, or when
+ * there is no file (has_kept stays false); CAIRN_EINTEGRITY with the reason
+ * when the store lacks it (rolled back behind it) or holds another; another
+ * negative code when the file or the store cannot be read. */
+int cairn_ledger_verify_kept(const char *dir, const char *file, cairn_ledger_verify_report_t *out);
 
 #endif
