@@ -172,6 +172,20 @@ static Cairn__V1__LedgerReply *s_call(s_fixture_t *f, const Cairn__V1__LedgerReq
     return rep;
 }
 
+/* The log's size, asked with a head request (asserts it is answered). */
+static uint64_t s_head_size(s_fixture_t *f)
+{
+    Cairn__V1__HeadRequest head = CAIRN__V1__HEAD_REQUEST__INIT;
+    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
+    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_HEAD;
+    req.head = &head;
+    Cairn__V1__LedgerReply *rep = s_call(f, &req);
+    assert_int_equal(rep->status, 0);
+    uint64_t size = rep->size;
+    CAIRN_CODEC_FREE(&rep);
+    return size;
+}
+
 static Cairn__V1__LedgerReply *s_append(s_fixture_t *f, const char *key, const char *change)
 {
     uint8_t *buf = NULL;
@@ -412,14 +426,7 @@ static void test_bad_requests_get_an_error_reply_and_append_nothing(void **state
     CAIRN_CODEC_FREE(&rep);
 
     /* The engine is still there and the log is still empty. */
-    Cairn__V1__HeadRequest head = CAIRN__V1__HEAD_REQUEST__INIT;
-    Cairn__V1__LedgerRequest hreq = CAIRN__V1__LEDGER_REQUEST__INIT;
-    hreq.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_HEAD;
-    hreq.head = &head;
-    rep = s_call(f, &hreq);
-    assert_int_equal(rep->status, 0);
-    assert_int_equal(rep->size, 0);
-    CAIRN_CODEC_FREE(&rep);
+    assert_int_equal(s_head_size(f), 0);
 
     s_stop(f);
     cairn_ledger_stats_t st;
@@ -1671,14 +1678,7 @@ static void test_a_store_rolled_back_behind_its_checkpoint_file_does_not_start(v
     /* With the file moved away the log goes on from the backup. */
     assert_int_equal(rename(path, moved), 0);
     s_restart(f);
-    Cairn__V1__HeadRequest head = CAIRN__V1__HEAD_REQUEST__INIT;
-    Cairn__V1__LedgerRequest req = CAIRN__V1__LEDGER_REQUEST__INIT;
-    req.body_case = CAIRN__V1__LEDGER_REQUEST__BODY_HEAD;
-    req.head = &head;
-    rep = s_call(f, &req);
-    assert_int_equal(rep->status, 0);
-    assert_int_equal(rep->size, 1);
-    CAIRN_CODEC_FREE(&rep);
+    assert_int_equal(s_head_size(f), 1);
     assert_int_equal(s_kept_size(path), 1);
 }
 

@@ -4,12 +4,10 @@
 #include "keyfile.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "cairn/error.h"
 #include "cairn/util.h"
@@ -30,27 +28,11 @@ static int s_make_parent(const char *path)
     return rc;
 }
 
-static int s_write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int s_create(const char *path, const char *origin, cairn_note_signer_t **signer_out)
 {
     cairn_note_signer_t *signer = NULL;
     size_t cap = strlen(origin) + 128;
     char *text = sodium_malloc(cap);
-    int fd = -1;
     int rc = text ? 0 : -ENOMEM;
     if (rc == 0)
         rc = cairn_note_signer_generate(origin, &signer);
@@ -60,18 +42,11 @@ static int s_create(const char *path, const char *origin, cairn_note_signer_t **
         rc = s_make_parent(path);
     if (rc < 0)
         goto out;
-    if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-        rc = -errno;
-        goto out;
-    }
+    /* Written whole under a temporary name, then linked: never half a key,
+     * never over one that appeared meanwhile. */
     size_t len = strlen(text);
     text[len] = '\n';
-    if ((rc = s_write_all(fd, text, len + 1)) == 0 && fsync(fd) < 0)
-        rc = -errno;
-    if (close(fd) < 0 && rc == 0)
-        rc = -errno;
-    if (rc < 0)
-        unlink(path); /* never leave half a key behind */
+    rc = cairn_write_file(path, text, len + 1, 0600, false);
 out:
     if (text)
         sodium_free(text); /* wipes */
