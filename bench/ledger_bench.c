@@ -2603,7 +2603,16 @@ static double s_div(double a, double b)
     return b > 0 ? a / b : 0.0;
 }
 
-static void s_print_ratios(const s_options_t *o)
+/* The most appends/s the machine's CPUs allow when the daemon and the load
+ * generator, which share them, spend these CPU times per append: every CPU
+ * busy all the time, nothing else running. */
+static double s_cpu_ceiling(double daemon_cpu_us, double gen_cpu_us)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    return s_div((double)(ncpu > 0 ? ncpu : 1) * 1e6, daemon_cpu_us + gen_cpu_us);
+}
+
+static void s_print_ratios(const s_options_t *o, const s_extra_t *x)
 {
     const s_row_t *commit = &s_rows[S_ROW_COMMIT], *raw = &s_rows[S_ROW_RAW];
     const s_row_t *store = &s_rows[S_ROW_STORE];
@@ -2615,12 +2624,16 @@ static void s_print_ratios(const s_options_t *o)
            s_div(flat->rate, raw->rate));
     printf("  %-62s %8.2f\n", "flat-out daemon cpu per append / raw-limit cpu per entry",
            s_div(flat->cpu_us, raw->cpu_us));
+    printf("  %-62s %8.2f\n", "flat-out cpu ceiling / raw-limit entries/s",
+           s_div(s_cpu_ceiling(flat->cpu_us, x->flat_gen_cpu_us), raw->rate));
     if (o->batch_requests > 0) {
         const s_row_t *fb = &s_rows[S_ROW_FLAT_BATCH];
         printf("  %-62s %8.2f\n", "append_batch flat-out appends/s / raw-limit entries/s",
                s_div(fb->rate, raw->rate));
         printf("  %-62s %8.2f\n", "append_batch daemon cpu per append / raw-limit cpu per entry",
                s_div(fb->cpu_us, raw->cpu_us));
+        printf("  %-62s %8.2f\n", "append_batch cpu ceiling / raw-limit entries/s",
+               s_div(s_cpu_ceiling(fb->cpu_us, x->batch_gen_cpu_us), raw->rate));
     }
     printf("  %-62s %8.2f\n", "ledger store in-process entries/s / raw-limit entries/s",
            s_div(store->rate, raw->rate));
@@ -2782,7 +2795,7 @@ int main(int argc, char **argv)
            S_RECEIPT_SAMPLE);
     printf("export: bundle of %.1f MiB; proofs made at log size %" PRIu64 "\n", x.export_mib,
            x.log_size);
-    s_print_ratios(&o);
+    s_print_ratios(&o, &x);
     s_print_targets(&o);
     printf("\nledger process: peak RSS (VmHWM) %.1f MiB; at end RSS %.1f MiB = anon %.1f + file "
            "%.1f (shared libraries, LMDB map)\n",
