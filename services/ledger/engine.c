@@ -1227,10 +1227,6 @@ static int s_reply(cairn_ledger_t *self, s_request_t *r, const ProtobufCMessage 
     return cairn_bus_server_reply_msg(self->api, &r->peer, &msg);
 }
 
-/* Answers one request, then publishes the entries it appended. Only reads
- * (replay, query, head, checkpoint, prove, consistency, export) use the
- * store here, and the loop answers a batch holding reads while the writer
- * is idle; everything else comes from r and b. */
 /* Answers a read after the disk failed a flush: what the store holds past
  * durable_size may not be on disk, and a checkpoint over it that a client
  * kept could not be honoured after a restart (the log would look forked). */
@@ -1244,6 +1240,10 @@ static void s_refuse_read(cairn_ledger_t *self, s_request_t *r, int rc)
     self->stats.store_errors++;
 }
 
+/* Answers one request, then publishes the entries it appended. Only reads
+ * (replay, query, head, checkpoint, prove, consistency, export) use the
+ * store here, and the loop answers a batch holding reads while the writer
+ * is idle; everything else comes from r and b. */
 static void s_answer(cairn_ledger_t *self, s_batch_t *b, s_request_t *r)
 {
     Cairn__V1__LedgerReply rep = CAIRN__V1__LEDGER_REPLY__INIT;
