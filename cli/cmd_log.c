@@ -287,7 +287,13 @@ void cli_log_verify_render(FILE *out, const char *path, int rc,
                 "checked, %llu purged\n",
                 path, (unsigned long long)r->size, (unsigned long long)r->checkpoints,
                 (unsigned long long)r->payloads, (unsigned long long)r->purged);
-        if (r->has_kept)
+        if (r->has_kept && r->kept_ahead)
+            fprintf(out,
+                    "the checkpoint file's checkpoint (size %llu) is ahead of this store: a "
+                    "backup, or a store rolled back behind it; cairn-ledger does not start on "
+                    "it while the file holds that checkpoint\n",
+                    (unsigned long long)r->kept_size);
+        else if (r->has_kept)
             fprintf(out, "the checkpoint file's checkpoint (size %llu) is the store's\n",
                     (unsigned long long)r->kept_size);
         return;
@@ -308,12 +314,13 @@ void cli_log_verify_render(FILE *out, const char *path, int rc,
 json_t *cli_log_verify_json(const char *path, int rc, const cairn_ledger_verify_report_t *r)
 {
     return json_pack(
-        "{s:b, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:s}", "ok", rc == 0, "path", path, "size",
+        "{s:b, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:s}", "ok", rc == 0, "path", path, "size",
         (json_int_t)r->size, "checkpoints", (json_int_t)r->checkpoints, "payloads",
         (json_int_t)r->payloads, "purged", (json_int_t)r->purged, "bad_index",
         r->has_bad_index ? json_integer((json_int_t)r->bad_index) : json_null(),
         "checkpoint_file_size", r->has_kept ? json_integer((json_int_t)r->kept_size) : json_null(),
-        "reason", rc == 0 ? "" : s_or(r->reason, cairn_strerror(rc)));
+        "behind_checkpoint_file", json_boolean(r->has_kept && r->kept_ahead), "reason",
+        rc == 0 ? "" : s_or(r->reason, cairn_strerror(rc)));
 }
 
 static int s_run_verify(const cli_args_t *args)
@@ -438,12 +445,12 @@ static const cli_command_t s_verify = {
                "and each signed checkpoint's root and signature (with --vkey, that key must\n"
                "have signed every checkpoint; without it, the keys the log recorded). Then\n"
                "the checkpoint the ledger kept outside the store (ledger.checkpoint_file)\n"
-               "must be the store's own checkpoint of that size: a store rolled back behind\n"
-               "it, or replaced, fails.\n"
+               "must be the store's own checkpoint of that size (a store replaced or altered\n"
+               "fails); a store behind it (a backup) is said so.\n"
                "Output: \"OK: ...\" with the number of entries and checkpoints checked, or\n"
                "\"FAILED: ... entry N: why\" naming the first entry that does not verify.\n"
                "With --json: {ok, path, size, checkpoints, payloads, purged, bad_index,\n"
-               "checkpoint_file_size, reason}.\n\n"
+               "checkpoint_file_size, behind_checkpoint_file, reason}.\n\n"
                "Exit codes: 0 verified, 1 verification failed (or the store cannot be read),\n"
                "2 usage error, or no ledger at ledger.path.\n",
     .opts = s_verify_opts,

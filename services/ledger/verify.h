@@ -36,6 +36,7 @@ typedef struct {
     char reason[512];     /* the first problem, for people ("" when all verified) */
     bool has_kept;        /* cairn_ledger_verify_kept found a checkpoint file */
     uint64_t kept_size;   /* with has_kept: the size of its checkpoint */
+    bool kept_ahead;      /* with has_kept: the store holds fewer entries than that */
 } cairn_ledger_verify_report_t;
 
 /* Verifies the ledger in directory dir (opened read-only; a running ledger
@@ -52,10 +53,13 @@ int cairn_ledger_verify(const char *dir, const char *vkey, cairn_ledger_verify_r
  * store in dir. The file is read before the store, so a ledger running
  * meanwhile cannot make it look newer than the store. The store's checkpoint
  * of the same size must be that note byte for byte (the verification just
- * checked every stored checkpoint against the tree). 0 when it is, or when
- * there is no file (has_kept stays false); CAIRN_EINTEGRITY with the reason
- * when the store lacks it (rolled back behind it) or holds another; another
- * negative code when the file or the store cannot be read. */
+ * checked every stored checkpoint against the tree). 0 when it is, when
+ * there is no file (has_kept stays false), or when the store holds fewer
+ * entries than the note (kept_ahead: a backup, or a store rolled back; the
+ * ledger refuses to start on it, but nothing in it is wrong);
+ * CAIRN_EINTEGRITY with the reason when the store holds another checkpoint
+ * of that size; another negative code when the file or the store cannot be
+ * read. */
 int cairn_ledger_verify_kept(const char *dir, const char *file, cairn_ledger_verify_report_t *out);
 
 #endif
