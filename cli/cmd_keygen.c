@@ -96,7 +96,8 @@ int cli_keygen_write(const char *name, const char *key_path, const char *vkey_pa
             return -EEXIST;
         }
     }
-    if ((rc = cli_make_parent(key_path, 0700)) < 0 || (rc = cli_make_parent(vkey_path, 0700)) < 0) {
+    if ((rc = cairn_mkdir_parent(key_path, 0700)) < 0 ||
+        (rc = cairn_mkdir_parent(vkey_path, 0700)) < 0) {
         snprintf(err, errlen, "cannot create the directory for %s: %s", key_path,
                  cairn_strerror(rc));
         return rc;
@@ -189,7 +190,7 @@ static int s_run_curve(const cli_args_t *args)
         goto out;
     }
     bool replaced = force && (cli_path_exists(path) || cli_path_exists(pub));
-    if ((rc = cli_make_parent(path, 0700)) < 0) {
+    if ((rc = cairn_mkdir_parent(path, 0700)) < 0) {
         fprintf(stderr, "cairn keygen: cannot create the directory for %s: %s\n", path,
                 cairn_strerror(rc));
         goto out;

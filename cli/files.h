@@ -6,10 +6,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Creates the directory that holds path, and any missing parents, with
- * mode (existing ones are kept). Returns 0 or -errno. */
-int cli_make_parent(const char *path, unsigned mode);
-
 /* True when something exists at path (a dangling symlink counts). */
 bool cli_path_exists(const char *path);
 

@@ -213,6 +213,21 @@ out:
     return rc;
 }
 
+int cairn_mkdir_parent(const char *path, unsigned mode)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return -ENOMEM;
+    char *slash = strrchr(dir, '/');
+    int rc = 0;
+    if (slash && slash != dir) {
+        *slash = '\0';
+        rc = cairn_mkdir_p(dir, mode);
+    }
+    free(dir);
+    return rc;
+}
+
 int cairn_read_file(const char *path, size_t max, char **buf_out, size_t *len_out)
 {
     int rc = 0;

@@ -110,6 +110,7 @@ int cairn_ledger_cpfile_check(cairn_ledger_cpfile_t *self, cairn_ledger_store_t 
     cairn_ledger_head_t head;
     cairn_ledger_store_head(store, &head);
     self->written = kept;
+    (void)cairn_mkdir_parent(self->path, 0700); /* a failed write says why */
     cairn_ledger_cpfile_offer(self, head.note, head.note_len, head.size);
     if (found && head.size == kept)
         self->pending = false; /* the file holds it already */

@@ -1682,6 +1682,30 @@ static void test_a_store_rolled_back_behind_its_checkpoint_file_does_not_start(v
     assert_int_equal(s_kept_size(path), 1);
 }
 
+/* A checkpoint file in a directory that does not exist yet: the directory
+ * is made (0700) and the file written when the ledger opens. */
+static void test_the_checkpoint_file_directory_is_made(void **state)
+{
+    s_fixture_t *f = *state;
+    char err[256], path[160], dir[128];
+    snprintf(dir, sizeof dir, "%s/state/ledger", f->dir);
+    snprintf(path, sizeof path, "%s/checkpoint", dir);
+    cairn_config_t *config = cairn_config_new();
+    assert_non_null(config);
+    assert_int_equal(cairn_config_set(config, "cairn.data_dir", f->dir, err, sizeof err), 0);
+    assert_int_equal(cairn_config_set(config, "ledger.map_size", "64M", err, sizeof err), 0);
+    assert_int_equal(cairn_config_set(config, "ledger.checkpoint_file", path, err, sizeof err), 0);
+    assert_int_equal(cairn_config_finalize(config, err, sizeof err), 0);
+    cairn_ledger_destroy(&f->ledger);
+    f->ledger = cairn_ledger_new(config);
+    assert_non_null(f->ledger);
+    assert_int_equal(s_kept_size(path), 0);
+    struct stat st;
+    assert_int_equal(stat(dir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    cairn_config_destroy(&config);
+}
+
 int main(void)
 {
     cairn_log_init("ledger-test", getenv("CAIRN_TEST_LOG") ? "debug" : "error");
@@ -1735,6 +1759,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_a_store_rolled_back_behind_its_checkpoint_file_does_not_start, s_setup,
             s_teardown),
+        cmocka_unit_test_setup_teardown(test_the_checkpoint_file_directory_is_made, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

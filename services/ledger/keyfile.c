@@ -12,22 +12,6 @@
 #include "cairn/error.h"
 #include "cairn/util.h"
 
-/* Creates the directory holding path with mode 0700 (existing ones are kept). */
-static int s_make_parent(const char *path)
-{
-    char *dir = strdup(path);
-    if (!dir)
-        return -ENOMEM;
-    char *slash = strrchr(dir, '/');
-    int rc = 0;
-    if (slash && slash != dir) {
-        *slash = '\0';
-        rc = cairn_mkdir_p(dir, 0700);
-    }
-    free(dir);
-    return rc;
-}
-
 static int s_create(const char *path, const char *origin, cairn_note_signer_t **signer_out)
 {
     cairn_note_signer_t *signer = NULL;
@@ -39,7 +23,7 @@ static int s_create(const char *path, const char *origin, cairn_note_signer_t **
     if (rc == 0)
         rc = cairn_note_signer_format(signer, text, cap - 1);
     if (rc == 0)
-        rc = s_make_parent(path);
+        rc = cairn_mkdir_parent(path, 0700);
     if (rc < 0)
         goto out;
     /* Written whole under a temporary name, then linked: never half a key,

@@ -56,4 +56,8 @@ int cairn_read_file(const char *path, size_t max, char **buf_out, size_t *len_ou
 /* mkdir -p with mode for every created directory. */
 int cairn_mkdir_p(const char *path, unsigned mode);
 
+/* Creates the directory that holds path, and any missing parents, with
+ * mode (existing ones are kept). Returns 0 or -errno. */
+int cairn_mkdir_parent(const char *path, unsigned mode);
+
 #endif
