@@ -446,7 +446,7 @@ static const cli_command_t s_verify = {
                "have signed every checkpoint; without it, the keys the log recorded). Then\n"
                "the checkpoint the ledger kept outside the store (ledger.checkpoint_file)\n"
                "must be the store's own checkpoint of that size (a store replaced or altered\n"
-               "fails); a store behind it (a backup) is said so.\n"
+               "fails); a store behind it, such as a backup, passes and the output says so.\n"
                "Output: \"OK: ...\" with the number of entries and checkpoints checked, or\n"
                "\"FAILED: ... entry N: why\" naming the first entry that does not verify.\n"
                "With --json: {ok, path, size, checkpoints, payloads, purged, bad_index,\n"
