@@ -6,7 +6,9 @@
  * other roots before, a fork to anyone who kept a receipt. The file is
  * checked against the store at start (cairn_ledger_store_check_note), and
  * refreshed at most once a second while the log grows, and at stop. It only
- * ever holds a checkpoint whose batch was durable and answered. */
+ * ever holds a checkpoint whose batch was durable and answered. The writes
+ * (two fsyncs each) happen on a thread of their own, named ledger-cpfile,
+ * so that a slow disk never holds up the thread that answers requests. */
 #ifndef CAIRN_LEDGER_CPFILE_H
 #define CAIRN_LEDGER_CPFILE_H
 
@@ -24,32 +26,23 @@ typedef struct cairn_ledger_cpfile_t cairn_ledger_cpfile_t;
  * no-op returning 0). NULL when out of memory. */
 cairn_ledger_cpfile_t *cairn_ledger_cpfile_new(const char *path);
 
-/* Writes what is pending (as cairn_ledger_cpfile_flush), then frees
- * (NULL-safe, sets *self_p to NULL). */
+/* Stops the writing thread, writes the newest checkpoint offered if it is
+ * not written yet, then frees (NULL-safe, sets *self_p to NULL). */
 void cairn_ledger_cpfile_destroy(cairn_ledger_cpfile_t **self_p);
 
 /* Checks the file against store at start; logs why it refuses. 0 when it is
  * missing (a new data directory) or agrees with the store; CAIRN_EINTEGRITY
  * when the store lacks entries the file's checkpoint covers or holds another
  * tree; CAIRN_EPARSE when the file holds no checkpoint of this log; -errno
- * when it cannot be read. Then offers the store's latest checkpoint and
- * writes it. */
+ * when it cannot be read (or the writing thread cannot start). Then writes
+ * the store's latest checkpoint (making the file's directory if need be)
+ * and starts the thread that writes the ones offered later. */
 int cairn_ledger_cpfile_check(cairn_ledger_cpfile_t *self, cairn_ledger_store_t *store);
 
 /* Offers the checkpoint of a batch that is durable and answered; kept when
- * its size is above the last one offered. */
+ * its size is above the last one offered, and written by the thread within
+ * CAIRN_LEDGER_CPFILE_EVERY_MS. Copies the note; never waits on the disk. */
 void cairn_ledger_cpfile_offer(cairn_ledger_cpfile_t *self, const char *note, size_t len,
                                uint64_t size);
-
-/* Writes the newest checkpoint offered if it is not written yet and the
- * last write was CAIRN_LEDGER_CPFILE_EVERY_MS or more before now_ms
- * (monotonic). */
-void cairn_ledger_cpfile_tick(cairn_ledger_cpfile_t *self, int64_t now_ms);
-
-/* Writes the newest checkpoint offered now if it is not written yet. */
-void cairn_ledger_cpfile_flush(cairn_ledger_cpfile_t *self);
-
-/* Size of the checkpoint in the file (what this process wrote or checked). */
-uint64_t cairn_ledger_cpfile_size(const cairn_ledger_cpfile_t *self);
 
 #endif

@@ -1728,7 +1728,6 @@ int cairn_ledger_run_once(cairn_ledger_t *self, int timeout_ms)
         s_gather_batch(self, &self->slots[0]);
         s_pipeline(self, &self->slots[0]);
     }
-    cairn_ledger_cpfile_tick(self->cpfile, cairn_mono_ms());
     return 0;
 }
 
