@@ -1253,9 +1253,10 @@ static void s_answer(cairn_ledger_t *self, s_batch_t *b, s_request_t *r)
     s_result_t *results = NULL;
 
     /* After a failed flush nothing is served: it may not be on disk. */
-    bool disk_failed = cairn_ledger_store_sync_error(self->store) < 0;
+    int disk_rc = cairn_ledger_store_sync_error(self->store);
+    bool disk_failed = disk_rc < 0;
     if (disk_failed && r->status == 0 && r->req && !s_is_write(r))
-        s_refuse_read(self, r, cairn_ledger_store_sync_error(self->store));
+        s_refuse_read(self, r, disk_rc);
     /* A batch is answered item by item, also when its commit failed. */
     if (r->n_items > 0 && s_fill_results(self, b, r, &results, &rep) < 0) {
         r->status = -ENOMEM;

@@ -59,6 +59,18 @@ int fdatasync(int fd)
 
 /* --- the store ---------------------------------------------------------- */
 
+/* The store in dir, opened again, with a batch holding one append under key. */
+static cairn_ledger_store_t *s_reopen_with_append(const char *dir, cairn_note_signer_t *signer,
+                                                  const char *key)
+{
+    cairn_ledger_store_t *store = NULL;
+    assert_int_equal(cairn_ledger_store_open(dir, LT_MAP_SIZE, LT_ORIGIN, signer, &store), 0);
+    assert_int_equal(cairn_ledger_store_begin(store), 0);
+    cairn_ledger_append_t a = lt_append_in(store, key, "CHG-1", NULL, key, 1764107400000);
+    free(a.leaf);
+    return store;
+}
+
 static void test_a_failed_flush_refuses_writes_until_the_store_is_reopened(void **state)
 {
     (void)state;
@@ -99,10 +111,7 @@ static void test_a_failed_flush_refuses_writes_until_the_store_is_reopened(void 
     /* A commit whose own flush fails keeps nothing of its batch, and since
      * that flush was also to make the commit before it durable, the store
      * takes no more writes either. */
-    assert_int_equal(cairn_ledger_store_open(dir, LT_MAP_SIZE, LT_ORIGIN, signer, &store), 0);
-    assert_int_equal(cairn_ledger_store_begin(store), 0);
-    a = lt_append_in(store, "k6", "CHG-1", NULL, "id-6", 1764107400000);
-    free(a.leaf);
+    store = s_reopen_with_append(dir, signer, "k6");
     atomic_store(&s_mode, S_FLUSH_FAIL);
     assert_int_equal(cairn_ledger_store_commit_deferred(store), -EIO);
     atomic_store(&s_mode, S_FLUSH_OK);
@@ -112,10 +121,7 @@ static void test_a_failed_flush_refuses_writes_until_the_store_is_reopened(void 
 
     /* A durable commit whose flush of the meta page fails reports it, and
      * the store takes no more writes. */
-    assert_int_equal(cairn_ledger_store_open(dir, LT_MAP_SIZE, LT_ORIGIN, signer, &store), 0);
-    assert_int_equal(cairn_ledger_store_begin(store), 0);
-    a = lt_append_in(store, "k7", "CHG-1", NULL, "id-7", 1764107400000);
-    free(a.leaf);
+    store = s_reopen_with_append(dir, signer, "k7");
     atomic_store(&s_mode, S_FLUSH_PASS_ONCE);
     assert_int_equal(cairn_ledger_store_commit(store), -EIO);
     atomic_store(&s_mode, S_FLUSH_OK);
